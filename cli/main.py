@@ -1,0 +1,141 @@
+"""The ``attncheck`` command group: lazy sub-commands, the exit-code table and error mapping.
+
+Exit codes (every command):
+
+\b
+  0  holds      VERIFIED (or a table / report printed successfully)
+  1  refuted    a counterexample was found and replayed
+  2  bad input  one line on stderr says which value and why
+  3  undecided  UNKNOWN: budget spent, margins too thin, solver gave up
+  4  internal   a bug in attncheck (rerun with --debug for the traceback)
+
+Sub-commands live in their own modules and are imported only when invoked, so
+``attncheck --help`` and ``--version`` never import numpy-heavy code, sympy or z3.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+
+import click
+
+from attncheck.verifiers.verdict import (EXIT_BAD_INPUT, EXIT_INTERNAL, AttncheckError)
+
+#: name -> (module, attribute, one-line help).  Extension by registration (STYLE.md 14).
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "verify": ("attncheck.cli.verify", "verify", "Check a construction against its task (exit 0/1/3)."),
+    "run": ("attncheck.cli.verify", "run", "Run a construction on one input and show the attention."),
+    "build": ("attncheck.cli.verify", "build", "Build a construction; print its size/layout, save weights."),
+    "precision": ("attncheck.cli.verify", "precision", "Find the fewest fixed-point bits the certificate needs."),
+    "depth": ("attncheck.cli.depth", "depth", "Depth evidence: stated vs needed layers, reach analysis."),
+    "bounds": ("attncheck.cli.bounds_cmd", "bounds", "Lower/upper bounds as formulas, tables, sweeps."),
+    "witness": ("attncheck.cli.witness", "witness", "Exact finite witnesses of lower bounds."),
+    "reduction": ("attncheck.cli.witness", "reduction", "Check a reduction as a finite identity."),
+    "smt": ("attncheck.cli.smt", "smt", "z3 checks of impossibility claims on small instances."),
+    "mpc": ("attncheck.cli.mpc", "mpc", "MPC protocols and their transformer simulations."),
+    "search": ("attncheck.cli.search", "search", "Search the smallest size for which a construction works."),
+}
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+        return version("attncheck")
+    except Exception:  # pragma: no cover - running from a tree that is not installed
+        return "0+unknown"
+
+
+class LazyGroup(click.Group):
+    """A click group whose sub-commands are imported on first use."""
+
+    def __init__(self, *args, lazy: dict[str, tuple[str, str, str]] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lazy = dict(lazy or {})
+
+    def _available(self) -> dict[str, tuple[str, str, str]]:
+        out = {}
+        for name, (mod, attr, help_) in self.lazy.items():
+            if importlib.util.find_spec(mod) is not None:
+                out[name] = (mod, attr, help_)
+        return out
+
+    def list_commands(self, ctx):
+        return sorted(set(super().list_commands(ctx)) | set(self._available()))
+
+    def get_command(self, ctx, name):
+        if name in self.commands:
+            return self.commands[name]
+        entry = self._available().get(name)
+        if entry is None:
+            return None
+        mod, attr, _ = entry
+        return getattr(importlib.import_module(mod), attr)
+
+    def format_commands(self, ctx, formatter):
+        rows = [(name, help_) for name, (_, _, help_) in sorted(self._available().items())]
+        rows += [(n, c.get_short_help_str()) for n, c in sorted(self.commands.items())]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(_version(), "--version", prog_name="attncheck")
+@click.option("--debug", is_flag=True, help="Show Python tracebacks for internal errors.")
+@click.pass_context
+def cli(ctx, debug):
+    """attncheck: check what transformers, RNNs and parallel computers can and cannot represent.
+
+    Theorem ids and status tags ([P] paper, [R] reconstructed, ...) follow THEOREMS.md.
+
+    \b
+    Exit codes (every command):
+      0  holds      VERIFIED (or a table printed)
+      1  refuted    a counterexample was found and replayed
+      2  bad input  one line on stderr says which value and why
+      3  undecided  UNKNOWN: budget spent, margins too thin, solver gave up
+      4  internal   a bug in attncheck (rerun with --debug)
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+
+
+def _one_line(msg: str) -> str:
+    return " ".join(str(msg).split())
+
+
+def main(argv=None) -> None:
+    """Console entry point: run the group and map every failure to one line and an exit code."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    debug = "--debug" in args or os.environ.get("ATTNCHECK_DEBUG") == "1"
+    try:
+        rc = cli.main(args=args, prog_name="attncheck", standalone_mode=False)
+    except click.exceptions.Exit as e:
+        rc = e.exit_code
+    except click.exceptions.Abort:
+        click.echo("attncheck: aborted", err=True)
+        rc = EXIT_BAD_INPUT
+    except click.ClickException as e:          # usage errors, bad option values
+        cmd = f" (see 'attncheck {e.ctx.command_path.split(' ', 1)[1]} --help')" if getattr(e, "ctx", None) \
+            and " " in e.ctx.command_path else ""
+        click.echo(f"attncheck: error: {_one_line(e.format_message())}{cmd}", err=True)
+        rc = EXIT_BAD_INPUT
+    except AttncheckError as e:
+        click.echo(f"attncheck: error: {_one_line(e)}", err=True)
+        rc = e.exit_code
+    except KeyboardInterrupt:
+        click.echo("attncheck: interrupted", err=True)
+        rc = 130
+    except Exception as e:  # noqa: BLE001 - the contract: never a traceback without --debug
+        if debug:
+            raise
+        click.echo(f"attncheck: internal error: {type(e).__name__}: {_one_line(e)}"
+                   " (rerun with --debug for the traceback)", err=True)
+        rc = EXIT_INTERNAL
+    sys.exit(0 if rc is None else rc)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

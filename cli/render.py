@@ -1,0 +1,166 @@
+"""The only module that prints (STYLE.md practice 11).
+
+Library code returns dataclasses and dicts; commands build a JSON-ready *report* and hand it
+here.  ``--json`` prints exactly one JSON object on stdout (schema :data:`JSON_SCHEMA`), with
+every wall-clock figure inside the single ``"timing"`` object so that the rest is
+byte-reproducible for a fixed command and seed.  Human output is a rich table of fixed width
+(so CI logs do not wrap).  Progress bars and diagnostics go to stderr.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import platform
+import sys
+from typing import Any, Callable, Iterable, Sequence
+
+from attncheck.verifiers.verdict import JSON_SCHEMA
+
+WIDTH = 110
+BOT_GLYPH = "⊥"
+
+
+def versions(extra: Iterable[str] = ()) -> dict[str, str]:
+    """Versions of attncheck, Python and the libraries used (read from metadata; no imports)."""
+    from importlib.metadata import PackageNotFoundError, version
+    out = {"python": platform.python_version()}
+    for pkg in ("attncheck", "numpy", *extra):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+def envelope(command: str, params: dict, *, seed: int | None = None, timing: dict | None = None,
+             libraries: Iterable[str] = (), **body: Any) -> dict:
+    """The JSON object every command prints: schema, command, params, body keys, seed,
+    versions and timing (last, the only non-reproducible part)."""
+    obj: dict[str, Any] = {"schema": JSON_SCHEMA, "command": command, "params": params}
+    obj.update(body)
+    obj["seed"] = seed
+    obj["versions"] = versions(libraries)
+    obj["timing"] = {k: round(v, 4) if isinstance(v, float) else v for k, v in (timing or {}).items()}
+    return obj
+
+
+def _jsonable(o):
+    import numpy as np
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating,)):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if hasattr(o, "to_json"):
+        return o.to_json()
+    if isinstance(o, (set, frozenset, tuple)):
+        return list(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def print_json(obj: dict) -> None:
+    sys.stdout.write(json.dumps(obj, default=_jsonable, indent=2, ensure_ascii=False) + "\n")
+
+
+def console(stderr: bool = False):
+    from rich.console import Console
+    return Console(width=WIDTH, stderr=stderr, highlight=False, soft_wrap=False)
+
+
+def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]],
+          caption: str | None = None):
+    """A rich Table (not printed) with the given columns; cells are str()-ed."""
+    from rich.table import Table
+    t = Table(title=title, caption=caption, show_lines=False, title_justify="left",
+              caption_justify="left")
+    for c in columns:
+        t.add_column(str(c), overflow="fold")
+    for r in rows:
+        t.add_row(*("" if v is None else str(v) for v in r))
+    return t
+
+
+def emit(obj: dict, json_mode: bool, human: Callable[[Any], None]) -> None:
+    """Print ``obj`` as JSON, or call ``human(console)`` to draw it."""
+    if json_mode:
+        print_json(obj)
+    else:
+        human(console())
+
+
+def fmt_token(v) -> str:
+    """Symbol code -> letter (0 -> a, ...), None -> bottom glyph."""
+    if v is None:
+        return BOT_GLYPH
+    v = int(v)
+    return chr(ord("a") + v) if 0 <= v < 26 else str(v)
+
+
+def fmt_seq(seq) -> str:
+    return " ".join(fmt_token(v) for v in seq)
+
+
+STATUS_STYLE = {"verified": "bold green", "refuted": "bold red", "unknown": "bold yellow"}
+
+
+def verdict_human(report: dict) -> Callable[[Any], None]:
+    """Human renderer for a verify report (see cli.verify for the keys)."""
+    def draw(con):
+        v = report["result"]
+        c = report.get("construction", {})
+        style = STATUS_STYLE.get(v["verdict"], "bold")
+        con.print(f"[{style}]{v['verdict'].upper()}[/]  {v['claim']}")
+        con.print(f"  method: {v['method']}   cases: {v['cases']}")
+        if v.get("reason"):
+            con.print(f"  {v['reason']}")
+        if c:
+            rows = [(k, c.get(k)) for k in ("theorem", "status", "variant", "encoding", "layers",
+                                            "heads", "width", "bits", "parameters")
+                    if k in c]
+            rows.append(("precision", report["params"].get("precision_used")))
+            rows.append(("attention", report["params"].get("attention")))
+            if "temperatures" in c:
+                rows.append(("temperatures", ", ".join(f"{t:.4g}" for t in c["temperatures"])))
+            con.print(table(None, ("construction", "value"), rows))
+        ev = v.get("evidence") or {}
+        if ev.get("heads"):
+            con.print(table("certificate margins (per head)",
+                            ("layer", "head", "promise", "min score gap", "leak bound",
+                             "out error", "ok"),
+                            [(h["layer"], h["head"], h["promise"], f"{h['min_gap']:.4g}",
+                              f"{h['leak']:.3g}", f"{h['out_error']:.3g}", "yes" if h["ok"] else "NO")
+                             for h in ev["heads"]]))
+        if ev.get("decode"):
+            d = ev["decode"]
+            con.print(f"  decoder: worst error {d['error']:.3g} vs radius {d['radius']:.3g}"
+                      f" ({'ok' if d['ok'] else 'FAILS'})")
+        if ev.get("composition"):
+            con.print(f"  composition: {ev['composition']}")
+        ce = v.get("counterexample")
+        if ce:
+            con.print(f"  counterexample: input {fmt_seq(ce['tokens'])}")
+            con.print(f"  at position {ce['position']}: expected {fmt_token(ce['expected'])},"
+                      f" got {fmt_token(ce['got'])}")
+            for layer in ce.get("explanation", {}).get("layers", []):
+                con.print(f"    layer {layer['layer']}: attends to {layer['argmax']}"
+                          f" (weight {layer['weight']:.4f}); intended {layer.get('intended', '-')}")
+        if "timing" in report:
+            t = report["timing"]
+            con.print(f"  time: {t.get('total_s', 0):.2f} s")
+    return draw
+
+
+@contextlib.contextmanager
+def progress(total: int | None, description: str, enabled: bool = True):
+    """A rich progress bar on stderr; yields ``advance(n)``."""
+    if not enabled:
+        yield lambda n=1: None
+        return
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                               TimeElapsedColumn, TimeRemainingColumn)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), TimeRemainingColumn(), console=console(stderr=True),
+                  transient=True) as p:
+        task = p.add_task(description, total=total)
+        yield lambda n=1: p.advance(task, n)

@@ -1,0 +1,1 @@
+"""Explicit transformer (and baseline) constructions: real weights, run by the one emulator."""

@@ -1,0 +1,1 @@
+"""Verifiers: number formats, the emulator, exhaustive / certificate / sample / SMT checks."""

@@ -1,0 +1,153 @@
+"""One batched forward pass for every construction, in float64 or bounded precision.
+
+Shape glossary: B batch, N sequence length, T = N + 1 positions (0 = start token), D residual
+width, H heads, dk/dv head widths.
+
+The arithmetic follows :mod:`attncheck.verifiers.precision` exactly: every stored quantity is
+put into the format (``fmt.quantize``) -- embeddings, q, k, v, scores (after the temperature),
+max-subtracted exponentials, numerator, denominator, the division, the head output after
+``W_O`` and the residual; dot products use a wide accumulator (exact, one rounding).
+
+Attention is ``softmax`` at each head's temperature, or ``hardmax`` (THEOREMS.md 1.1: the
+argmax set is averaged, ties included).  Masking is causal (j <= i); the start token (row 0)
+is a constant key/value row that the layers do not update.
+
+The emulator never looks at the task: it runs weights.  It returns a :class:`Trace` so tests
+and counterexample reports can inspect the mechanism, not only the answer.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from attncheck.constructions.spec import Construction, Head, SnapMap
+from attncheck.verifiers.precision import EXACT, Format
+
+BOT_CODE = -1   # decoded output meaning "bottom" in integer arrays
+
+
+@dataclass(frozen=True, eq=False)
+class Trace:
+    """``residuals[l]``: (B, T, D) after layer l (index 0 = embedding); ``attention[l]``:
+    (B, H, T, T) weights of layer l+1 (rows = queries); ``rows``: (B, N) decoded codebook rows;
+    ``outputs``: (B, N) symbols with ``BOT_CODE`` for bottom.  Residuals/attention are empty
+    lists when the pass ran with ``keep=False``."""
+
+    residuals: list
+    attention: list
+    rows: np.ndarray
+    outputs: np.ndarray
+
+
+def _project(X: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """(B, T, D) x (D, k) or index-specific (T, D, k) -> (B, T, k)."""
+    if W.ndim == 2:
+        return X @ W
+    return np.einsum("btd,tdk->btk", X, W)
+
+
+def embed(c: Construction, tokens: np.ndarray, fmt: Format = EXACT) -> np.ndarray:
+    """tokens (B, N) int -> residual (B, T, D)."""
+    tokens = np.asarray(tokens)
+    B, N = tokens.shape
+    X = np.empty((B, N + 1, c.width))
+    X[:, 0, :] = c.start_row
+    X[:, 1:, :] = c.tok_embed[tokens] + c.pos_embed[1:][None, :, :]
+    return fmt.quantize(X, "embedding")
+
+
+def attend(head: Head, X: np.ndarray, fmt: Format, attention: str,
+           mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One head on residual X (B, T, D) -> (contribution (B, T, D), weights (B, T, T))."""
+    q = fmt.quantize(_project(X, head.W_Q), "query")                # (B, T, dk)
+    k = fmt.quantize(_project(X, head.W_K), "key")                  # (B, T, dk)
+    v = fmt.quantize(_project(X, head.W_V), "value")                # (B, T, dv)
+    c = float(fmt.quantize(head.temperature, "temperature"))
+    s = fmt.quantize(c * (q @ np.swapaxes(k, 1, 2)), "score")       # (B, T, T)
+    s = np.where(mask, s, -np.inf)
+    m = s.max(axis=2, keepdims=True)                                # (B, T, 1)
+    if attention == "hardmax":
+        w = (s == m).astype(np.float64)                             # ties averaged
+        z = w.sum(axis=2, keepdims=True)
+        num = w @ v
+        out = fmt.quantize(num / z, "head output")
+        weights = w / z
+    else:
+        e = fmt.quantize(np.exp(s - m), "exponential")              # masked entries -> 0
+        z = fmt.quantize(e.sum(axis=2, keepdims=True), "denominator")
+        num = fmt.quantize(e @ v, "numerator")                      # (B, T, dv)
+        out = fmt.quantize(num / z, "head output")
+        weights = e / z
+    y = fmt.quantize(out @ head.W_O, "head write")                  # (B, T, D)
+    return y, weights
+
+
+def nearest_rows(values: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Index of the L2-nearest code for each row: values (..., w), codes (n, w) -> (...)."""
+    scores = values @ codes.T - 0.5 * np.sum(codes * codes, axis=1)
+    return np.argmax(scores, axis=-1)
+
+
+def apply_map(c: Construction, smap: SnapMap, X: np.ndarray, fmt: Format) -> np.ndarray:
+    """Element-wise snap map (spec.SnapMap): moves read the pre-map row."""
+    out = X.copy()
+    for src, dst in smap.moves:
+        s, d = c.layout[src], c.layout[dst]
+        codes = c.codebooks[s.codebook]
+        out[..., d.sl] = codes[nearest_rows(X[..., s.sl], codes)]
+    for name in smap.clears:
+        out[..., c.layout[name].sl] = 0.0
+    return fmt.quantize(out, "map output")
+
+
+def decode(c: Construction, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Final residual (B, T, D) -> (rows (B, N), outputs (B, N) with BOT_CODE for bottom)."""
+    dec = c.decoder
+    codes = c.codebooks[dec.codebook]
+    rows = nearest_rows(X[:, 1:, c.layout[dec.slot].sl], codes)
+    table = np.array([BOT_CODE if s is None else s for s in dec.symbols])
+    return rows, table[rows]
+
+
+def forward(c: Construction, tokens, fmt: Format = EXACT, attention: str = "softmax",
+            keep: bool = True) -> Trace:
+    """Run construction ``c`` on a batch of token sequences (B, N) in format ``fmt``."""
+    if attention not in ("softmax", "hardmax"):
+        raise ValueError(f"attention must be softmax or hardmax, got {attention!r}")
+    tokens = np.atleast_2d(np.asarray(tokens, dtype=np.int64))
+    X = embed(c, tokens, fmt)
+    T = X.shape[1]
+    mask = np.tril(np.ones((T, T), dtype=bool))[None]               # (1, T, T): j <= i
+    start = X[:, :1, :].copy()
+    residuals, attn = ([X], []) if keep else ([], [])
+    for layer in c.layers:
+        total = np.zeros_like(X)
+        ws = []
+        for head in layer.heads:
+            y, w = attend(head, X, fmt, attention, mask)
+            total += y
+            ws.append(w)
+        X = fmt.quantize(X + total, "residual")
+        if layer.map is not None:
+            X = apply_map(c, layer.map, X, fmt)
+        X[:, :1, :] = start                                          # constant start row
+        if keep:
+            residuals.append(X)
+            attn.append(np.stack(ws, axis=1))                         # (B, H, T, T)
+    rows, outputs = decode(c, X)
+    return Trace(residuals, attn, rows, outputs)
+
+
+def explain(c: Construction, tokens, position: int, fmt: Format = EXACT,
+            attention: str = "softmax") -> dict:
+    """Replay one input and report, per layer and head, where 1-indexed ``position`` attends."""
+    tr = forward(c, np.asarray(tokens)[None, :], fmt, attention, keep=True)
+    layers = []
+    for li, w in enumerate(tr.attention):
+        for h in range(w.shape[1]):
+            row = w[0, h, position]
+            j = int(np.argmax(row))
+            layers.append({"layer": li + 1, "head": h + 1, "argmax": j, "weight": float(row[j])})
+    out = tr.outputs[0, position - 1]
+    return {"layers": layers, "output": None if out == BOT_CODE else int(out)}

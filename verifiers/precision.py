@@ -1,0 +1,180 @@
+"""Number formats and rounding: the one place where arithmetic precision is defined.
+
+Two formats (THEOREMS.md section 9.3):
+
+* ``exact``     -- IEEE float64, no extra rounding.  Used to check "real arithmetic".
+* ``fixed:I.F`` -- signed fixed point with ``I`` integer bits (the sign bit included) and ``F``
+  fraction bits: the representable values are ``{n * 2^-F : -2^(I+F-1) <= n <= 2^(I+F-1) - 1}``,
+  so the range is ``[-2^(I-1), 2^(I-1) - 2^-F]`` and the grid step (ulp) is ``2^-F``.
+
+Semantics of the bounded-precision forward pass (shared by the numpy emulator, the
+certificate's error bounds and the z3 encodings):
+
+1. Every *stored* quantity is put into the format by :meth:`Format.quantize`: embeddings,
+   weights, queries, keys, values, scores, max-subtracted exponentials, the softmax numerator
+   and denominator, the division, the head output and the residual after each update.
+2. Dot products and sums use a *wide accumulator*: products and partial sums are exact and the
+   result is rounded once when it is stored (a fixed-point MAC unit with a double-width
+   accumulator).  The emulator realises the accumulator in float64, which is exact while
+   ``2 (I + F) + ceil(log2 terms) <= 53``; :attr:`Format.exact_accumulator_terms` reports how
+   many terms keep it exact and reports carry it as ``accumulator_exact``.
+3. Rounding is round-half-to-even on the grid (``numpy.rint``).  Note z3 bit-vector division
+   truncates toward zero and numpy ``//`` floors: neither is used for rounding here.
+4. Overflow policy: ``saturate`` clamps to the range (default), ``raise`` raises
+   :class:`FixedPointOverflow` naming the quantity.
+
+Parsing: ``parse_format("fixed:12.10")``, ``parse_format("exact")``.  Bad strings raise
+:class:`~attncheck.verifiers.verdict.BadInput`.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from attncheck.verifiers.verdict import BadInput
+
+#: Largest total width ``I + F`` accepted.  Beyond it float64 cannot even hold the grid.
+MAX_FIXED_BITS = 52
+
+
+class FixedPointOverflow(ArithmeticError):
+    """A value left the range of a ``fixed:I.F`` format under the ``raise`` policy."""
+
+
+@dataclass(frozen=True)
+class Format:
+    """A number format.  ``kind`` is ``"exact"`` or ``"fixed"``."""
+
+    kind: str
+    int_bits: int = 0
+    frac_bits: int = 0
+    overflow: str = "saturate"
+
+    # -- description ------------------------------------------------------------------------
+    @property
+    def is_exact(self) -> bool:
+        return self.kind == "exact"
+
+    @property
+    def bits(self) -> int | None:
+        """Total bits per stored number (None for float64 'exact')."""
+        return None if self.is_exact else self.int_bits + self.frac_bits
+
+    @property
+    def ulp(self) -> float:
+        """Grid step ``2^-F`` (0.0 for exact)."""
+        return 0.0 if self.is_exact else math.ldexp(1.0, -self.frac_bits)
+
+    @property
+    def max_rounding_error(self) -> float:
+        """Largest |quantize(x) - x| for x inside the range: half an ulp (0 for exact)."""
+        return 0.0 if self.is_exact else math.ldexp(1.0, -self.frac_bits - 1)
+
+    @property
+    def hi(self) -> float:
+        return math.inf if self.is_exact else math.ldexp(1.0, self.int_bits - 1) - self.ulp
+
+    @property
+    def lo(self) -> float:
+        return -math.inf if self.is_exact else -math.ldexp(1.0, self.int_bits - 1)
+
+    @property
+    def exact_accumulator_terms(self) -> int | None:
+        """How many products a float64 accumulator sums exactly (None: not applicable)."""
+        if self.is_exact:
+            return None
+        spare = 53 - 2 * (self.int_bits + self.frac_bits)
+        return 0 if spare < 0 else 2 ** spare
+
+    def __str__(self) -> str:
+        return "exact" if self.is_exact else f"fixed:{self.int_bits}.{self.frac_bits}"
+
+    def to_json(self) -> dict:
+        return {"name": str(self), "kind": self.kind, "int_bits": self.int_bits,
+                "frac_bits": self.frac_bits, "bits": self.bits, "overflow": self.overflow,
+                "rounding": "half-even" if not self.is_exact else "float64",
+                "accumulator": "wide (exact products, one rounding per stored result)"}
+
+    # -- arithmetic ---------------------------------------------------------------------------
+    def quantize(self, x, what: str = "value"):
+        """Round ``x`` (array or scalar) to the grid with half-even ties and apply the overflow
+        policy.  Identity (as float64) for ``exact``."""
+        a = np.asarray(x, dtype=np.float64)
+        if self.is_exact:
+            return a
+        scale = math.ldexp(1.0, self.frac_bits)
+        q = np.rint(a * scale) / scale
+        if self.overflow == "raise":
+            if np.any(q > self.hi) or np.any(q < self.lo):
+                worst = float(np.max(np.abs(a)))
+                raise FixedPointOverflow(f"{what} = {worst:.6g} outside the range of {self}"
+                                         f" [{self.lo:g}, {self.hi:g}]")
+            return q
+        return np.clip(q, self.lo, self.hi)
+
+    def round_down(self, x):
+        """Largest grid value <= x (interval lower endpoints in certificates)."""
+        a = np.asarray(x, dtype=np.float64)
+        if self.is_exact:
+            return a
+        scale = math.ldexp(1.0, self.frac_bits)
+        return np.clip(np.floor(a * scale) / scale, self.lo, self.hi)
+
+    def round_up(self, x):
+        """Smallest grid value >= x."""
+        a = np.asarray(x, dtype=np.float64)
+        if self.is_exact:
+            return a
+        scale = math.ldexp(1.0, self.frac_bits)
+        return np.clip(np.ceil(a * scale) / scale, self.lo, self.hi)
+
+    def representable(self, x) -> bool:
+        """True iff every entry of ``x`` is on the grid and inside the range."""
+        a = np.asarray(x, dtype=np.float64)
+        if self.is_exact:
+            return bool(np.all(np.isfinite(a)))
+        return bool(np.all(self.quantize(a) == a)) and bool(np.all((a <= self.hi) & (a >= self.lo)))
+
+    def with_bits(self, int_bits: int, frac_bits: int) -> "Format":
+        return fixed(int_bits, frac_bits, self.overflow)
+
+
+EXACT = Format("exact")
+
+
+def fixed(int_bits: int, frac_bits: int, overflow: str = "saturate") -> Format:
+    """A validated ``fixed:I.F`` format."""
+    if int_bits < 1:
+        raise BadInput(f"fixed-point format needs at least 1 integer bit (the sign), got I={int_bits}")
+    if frac_bits < 0:
+        raise BadInput(f"fixed-point fraction bits must be >= 0, got F={frac_bits}")
+    if int_bits + frac_bits > MAX_FIXED_BITS:
+        raise BadInput(f"fixed:{int_bits}.{frac_bits} has {int_bits + frac_bits} bits;"
+                       f" at most {MAX_FIXED_BITS} are supported")
+    if overflow not in ("saturate", "raise"):
+        raise BadInput(f"overflow policy must be 'saturate' or 'raise', got {overflow!r}")
+    return Format("fixed", int_bits, frac_bits, overflow)
+
+
+_FIXED_RE = re.compile(r"^fixed:(\d+)\.(\d+)$")
+
+
+def parse_format(text: str, overflow: str = "saturate") -> Format:
+    """Parse ``exact`` or ``fixed:I.F`` (I, F decimal integers)."""
+    t = text.strip().lower()
+    if t in ("exact", "float64"):
+        return EXACT
+    m = _FIXED_RE.match(t)
+    if not m:
+        raise BadInput(f"precision {text!r} is not 'exact' or 'fixed:I.F' (e.g. fixed:16.12)")
+    return fixed(int(m.group(1)), int(m.group(2)), overflow)
+
+
+def int_bits_for(magnitude: float) -> int:
+    """Integer bits (sign included) that hold every value of absolute size <= ``magnitude``."""
+    if magnitude < 1:
+        return 1
+    return int(math.floor(math.log2(magnitude))) + 2
