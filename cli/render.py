@@ -71,13 +71,14 @@ def console(stderr: bool = False):
 def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]],
           caption: str | None = None):
     """A rich Table (not printed) with the given columns; cells are str()-ed."""
+    from rich.markup import escape
     from rich.table import Table
     t = Table(title=title, caption=caption, show_lines=False, title_justify="left",
               caption_justify="left")
     for c in columns:
         t.add_column(str(c), overflow="fold")
     for r in rows:
-        t.add_row(*("" if v is None else str(v) for v in r))
+        t.add_row(*("" if v is None else escape(str(v)) for v in r))
     return t
 
 
@@ -104,22 +105,29 @@ def fmt_seq(seq) -> str:
 STATUS_STYLE = {"verified": "bold green", "refuted": "bold red", "unknown": "bold yellow"}
 
 
+def esc(text) -> str:
+    """Escape rich markup in dynamic text (labels like X[i-1] would vanish otherwise)."""
+    from rich.markup import escape
+    return escape(str(text))
+
+
 def verdict_human(report: dict) -> Callable[[Any], None]:
-    """Human renderer for a verify report (see cli.verify for the keys)."""
+    """Human renderer for a verify report (verdict keys at the top level)."""
     def draw(con):
-        v = report["result"]
+        v = report
         c = report.get("construction", {})
         style = STATUS_STYLE.get(v["verdict"], "bold")
-        con.print(f"[{style}]{v['verdict'].upper()}[/]  {v['claim']}")
+        con.print(f"[{style}]{v['verdict'].upper()}[/]  {esc(v['claim'])}")
         con.print(f"  method: {v['method']}   cases: {v['cases']}")
         if v.get("reason"):
-            con.print(f"  {v['reason']}")
+            con.print(f"  {esc(v['reason'])}")
         if c:
             rows = [(k, c.get(k)) for k in ("theorem", "status", "variant", "encoding", "layers",
                                             "heads", "width", "bits", "parameters")
                     if k in c]
             rows.append(("precision", report["params"].get("precision_used")))
             rows.append(("attention", report["params"].get("attention")))
+            rows.append(("alphabet", c.get("params", {}).get("alphabet")))
             if "temperatures" in c:
                 rows.append(("temperatures", ", ".join(f"{t:.4g}" for t in c["temperatures"])))
             con.print(table(None, ("construction", "value"), rows))
@@ -136,7 +144,7 @@ def verdict_human(report: dict) -> Callable[[Any], None]:
             con.print(f"  decoder: worst error {d['error']:.3g} vs radius {d['radius']:.3g}"
                       f" ({'ok' if d['ok'] else 'FAILS'})")
         if ev.get("composition"):
-            con.print(f"  composition: {ev['composition']}")
+            con.print(f"  composition: {esc(ev['composition'])}")
         ce = v.get("counterexample")
         if ce:
             con.print(f"  counterexample: input {fmt_seq(ce['tokens'])}")

@@ -1,0 +1,250 @@
+"""verify / run / build / precision for sequence-to-sequence transformer tasks.
+
+One pipeline per command, reading like the sentence it implements (STYLE.md practice 1):
+``params -> build -> check -> render``.  :func:`make_commands` produces the four click commands
+for a task from its builder, so the k-hop head (and any later task) shares options, verdicts,
+JSON keys and exit codes with the induction head.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import click
+
+from attncheck.cli import options as opt
+from attncheck.cli import render
+
+AUTO_EXHAUSTIVE_MAX = 1 << 20      # --mode auto enumerates up to ~1M inputs, else certificate
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """How the CLI builds one task's construction.  ``build(**kwargs)`` takes the builder keyword
+    arguments; ``task_params(kwargs)`` returns the ground-truth parameters (e.g. {"k": 3})."""
+
+    task: str
+    build: Callable
+    task_params: Callable[[dict], dict]
+    extra_options: tuple = ()
+    builder_keys: tuple = ("n", "alphabet", "encoding", "variant", "d", "seed")
+
+
+def _builder_kwargs(spec: TaskSpec, kw: dict) -> dict:
+    out = {}
+    for key in spec.builder_keys:
+        if key in kw:
+            out["N" if key == "n" else ("D" if key == "d" else key)] = kw[key]
+    return out
+
+
+def resolve_format(text: str, c):
+    from attncheck.verifiers.precision import EXACT, parse_format
+    if text == "declared":
+        return c.fmt
+    if text == "exact":
+        return EXACT
+    return parse_format(text)
+
+
+def _params(kw: dict, fmt) -> dict:
+    p = {k: v for k, v in kw.items() if k not in ("as_json",)}
+    p["precision_used"] = str(fmt)
+    return p
+
+
+def run_check(spec: TaskSpec, c, fmt, kw: dict):
+    """Dispatch on --mode; returns a Verdict."""
+    from attncheck.verifiers.budget import Budget
+    budget = Budget(kw.get("budget"))
+    mode = kw["mode"]
+    tparams = spec.task_params(kw)
+    if mode == "auto":
+        mode = "exhaustive" if c.alphabet ** c.n <= AUTO_EXHAUSTIVE_MAX else "certificate"
+    if mode == "certificate":
+        from attncheck.verifiers.certificate import certify
+        return certify(c, spec.task, tparams, fmt, kw["attention"])
+    if mode == "exhaustive":
+        from attncheck.verifiers.exhaustive import check_exhaustive
+        with render.progress(c.alphabet ** c.n, f"exhaustive {c.alphabet}^{c.n}") as adv:
+            return check_exhaustive(c, spec.task, tparams, fmt, kw["attention"], budget, adv)
+    from attncheck.verifiers.sample import check_sample
+    with render.progress(kw["samples"], "sampling") as adv:
+        return check_sample(c, spec.task, tparams, fmt, kw["attention"], kw["samples"], kw["seed"],
+                            budget, adv)
+
+
+def _add_options(f, spec: TaskSpec, *decorators):
+    for d in reversed(decorators):
+        f = d(f)
+    for d in reversed(spec.extra_options):
+        f = d(f)
+    return opt.n_option()(f)
+
+
+def make_commands(spec: TaskSpec):
+    """(verify, run, build, precision) click commands for ``spec``."""
+
+    def verify_fn(**kw):
+        ctx = click.get_current_context()
+        t0 = time.perf_counter()
+        c = spec.build(**_builder_kwargs(spec, kw))
+        fmt = resolve_format(kw["precision"], c)
+        t1 = time.perf_counter()
+        verdict = run_check(spec, c, fmt, kw)
+        t2 = time.perf_counter()
+        report = render.envelope(f"verify {spec.task}", _params(kw, fmt), seed=kw["seed"],
+                                 timing={"build_s": t1 - t0, "check_s": t2 - t1, "total_s": t2 - t0},
+                                 **verdict.to_json(), construction=c.to_json())
+        render.emit(report, kw["as_json"], render.verdict_human(report))
+        ctx.exit(verdict.exit_code)
+
+    verify = click.command(name=spec.task, help=f"Verify the {spec.task} construction (exit 0 verified,"
+                           " 1 refuted, 2 bad input, 3 unknown).")(
+        _add_options(verify_fn, spec, opt.construction_options, opt.arithmetic_options,
+                     opt.check_options, opt.common_options))
+
+    def run_fn(**kw):
+        from attncheck.constructions.tasks import SEQ_TASKS
+        from attncheck.verifiers.emulator import BOT_CODE, forward
+        ctx = click.get_current_context()
+        tokens = parse_input(kw["input_"], kw["alphabet"])
+        if kw["n"] is not None and kw["n"] != len(tokens):
+            raise click.BadParameter(f"--input has {len(tokens)} tokens but --N is {kw['n']}",
+                                     param_hint="--input")
+        kw["n"] = len(tokens)
+        c = spec.build(**_builder_kwargs(spec, kw))
+        fmt = resolve_format(kw["precision"], c)
+        tr = forward(c, [tokens], fmt, kw["attention"], keep=True)
+        outs = [None if v == BOT_CODE else int(v) for v in tr.outputs[0]]
+        truth = SEQ_TASKS[spec.task](tokens, **spec.task_params(kw))
+        attn = [[int(a) for a in w[0, 0, 1:].argmax(axis=-1)] for w in tr.attention]
+        report = render.envelope(f"run {spec.task}", _params(kw, fmt), seed=kw["seed"],
+                                 input=tokens, outputs=outs, truth=truth,
+                                 correct=outs == truth, attention_argmax=attn,
+                                 construction=c.to_json())
+        render.emit(report, kw["as_json"], _run_human(report))
+        ctx.exit(0)
+
+    run = click.command(name=spec.task, help=f"Run the {spec.task} construction on one input.")(
+        click.option("--input", "input_", required=True,
+                     help="Letters (abca) or comma-separated symbol codes (0,1,2,0).")(
+            _add_options(run_fn, spec, opt.construction_options, opt.arithmetic_options,
+                         opt.json_option, opt.seed_option)))
+    # --N is optional for run (taken from the input)
+    for p in run.params:
+        if p.name == "n":
+            p.required = False
+
+    def build_fn(**kw):
+        ctx = click.get_current_context()
+        c = spec.build(**_builder_kwargs(spec, kw))
+        if kw.get("out"):
+            from attncheck.constructions.io import save_construction
+            save_construction(c, kw["out"])
+        report = render.envelope(f"build {spec.task}", {k: v for k, v in kw.items() if k != "as_json"},
+                                 seed=kw["seed"], construction=c.to_json(), saved=kw.get("out"))
+        render.emit(report, kw["as_json"], _build_human(report))
+        ctx.exit(0)
+
+    build = click.command(name=spec.task, help=f"Build the {spec.task} construction; print size and"
+                          " layout; --out saves weights (npz + JSON metadata).")(
+        click.option("--out", type=click.Path(dir_okay=False), default=None,
+                     help="Save the weights to this .npz file.")(
+            _add_options(build_fn, spec, opt.construction_options, opt.json_option, opt.seed_option)))
+
+    def precision_fn(**kw):
+        from attncheck.verifiers.precision_search import minimal_format
+        ctx = click.get_current_context()
+        c = spec.build(**_builder_kwargs(spec, kw))
+        t0 = time.perf_counter()
+        res = minimal_format(c, spec.task, spec.task_params(kw), kw["attention"])
+        report = render.envelope(f"precision {spec.task}", {k: v for k, v in kw.items() if k != "as_json"},
+                                 seed=kw["seed"], timing={"total_s": time.perf_counter() - t0},
+                                 **res.to_json(), construction=c.to_json())
+        render.emit(report, kw["as_json"], _precision_human(report))
+        ctx.exit(0 if res.found else 3)
+
+    precision = click.command(name=spec.task, help=f"Fewest fixed-point bits for which the {spec.task}"
+                              " certificate holds.")(
+        click.option("--attention", type=click.Choice(["softmax", "hardmax"]), default="softmax",
+                     show_default=True)(
+            _add_options(precision_fn, spec, opt.construction_options, opt.json_option, opt.seed_option)))
+    return verify, run, build, precision
+
+
+def parse_input(text: str, alphabet: int) -> list[int]:
+    """'abca' or '0,1,2,0' -> [0, 1, 2, 0]; symbols must be < alphabet."""
+    t = text.strip()
+    if not t:
+        raise click.BadParameter("empty input", param_hint="--input")
+    try:
+        toks = [int(s) for s in t.split(",")] if ("," in t or t.isdigit()) else \
+            [ord(ch) - ord("a") for ch in t if not ch.isspace()]
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is neither letters nor comma-separated integers",
+                                 param_hint="--input") from None
+    bad = [v for v in toks if not 0 <= v < alphabet]
+    if bad:
+        raise click.BadParameter(f"symbol {bad[0]} is outside the alphabet 0..{alphabet - 1}"
+                                 f" (--alphabet {alphabet})", param_hint="--input")
+    return toks
+
+
+def _run_human(report):
+    def draw(con):
+        c = report["construction"]
+        con.print(render.esc(f"{c['name']}  N={len(report['input'])}  |Σ|={c['params']['alphabet']}"
+                             f"  {c['theorem']} {c['status']}  precision {report['params']['precision_used']}"))
+        cols = ["i", "token", "output", "truth"] + [f"L{l + 1} argmax" for l in range(len(report["attention_argmax"]))]
+        rows = []
+        for i, tok in enumerate(report["input"]):
+            rows.append([i + 1, render.fmt_token(tok), render.fmt_token(report["outputs"][i]),
+                         render.fmt_token(report["truth"][i])]
+                        + [a[i] for a in report["attention_argmax"]])
+        con.print(render.table(None, cols, rows))
+        con.print("all positions correct" if report["correct"] else "[bold red]outputs differ from the ground truth[/]")
+    return draw
+
+
+def _build_human(report):
+    def draw(con):
+        c = report["construction"]
+        con.print(render.esc(f"{c['name']} ({c['theorem']}, {c['status']})"))
+        con.print(render.table(None, ("size", "value"),
+                               [(k, c[k]) for k in ("layers", "heads", "width", "format", "bits",
+                                                     "parameters", "map_table_entries")]
+                               + [("temperatures", ", ".join(f"{t:.4g}" for t in c["temperatures"])),
+                                  ("target", c["target"])]))
+        con.print(render.table("residual layout", ("slot", "coords", "kind", "codebook", "holds"),
+                               [(n, f"{s['start']}..{s['stop'] - 1}", s["kind"], s["codebook"] or "",
+                                 s["label"] or "") for n, s in c["layout"].items()]))
+        for note in c.get("notes", []):
+            con.print(f"note: {render.esc(note)}")
+        if report.get("saved"):
+            con.print(f"saved weights to {report['saved']}")
+    return draw
+
+
+def _precision_human(report):
+    def draw(con):
+        if not report["found"]:
+            con.print("[bold yellow]no fixed-point format up to the limit closes the certificate[/]: "
+                      + render.esc(report["reason"]))
+            return
+        con.print(f"fewest bits: [bold]{report['format']}[/] ({report['bits']} bits;"
+                  f" declared {report['declared']})")
+        con.print(render.table(None, ("probe", "format", "certificate", "why"),
+                               [(p["probe"], p["format"], p["verdict"], p["reason"]) for p in report["probes"]]))
+    return draw
+
+
+# --- the induction head ---------------------------------------------------------------------
+def _build_induction(**kw):
+    from attncheck.constructions.induction import build_induction
+    return build_induction(**kw)
+
+
+INDUCTION = TaskSpec("induction", _build_induction, lambda kw: {})
+verify_induction, run_induction, build_induction_cmd, precision_induction = make_commands(INDUCTION)
