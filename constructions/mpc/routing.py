@@ -1,0 +1,180 @@
+"""One-layer routing by attention: multiple hashing + sparse propagation (SHT24a Lemma 3.2).
+
+Shape glossary: T tokens (machines and input positions; residual rows 1..T, row 0 = start
+token), d packet slots, F = 5 fields per packet, dq query/key width, s words per machine.
+
+``lemma.sht24a.3_2`` [P]: route_{beta,s} maps any valid routing Sent -> Rcvd in one layer.
+Recipe as built here [R where noted]:
+
+1. *Multiple hashing* (``fact.sht24a.B2``).  Message ids are ``(src, k)`` -- the k-th word sent by
+   token src -- so ``n = T s`` ids [R: SHT24a uses (src, dest) pairs, n = N^2, one message per
+   pair].  A sender writes into slot c the sum of packets ``(1, word, src, k, dest)`` of its
+   messages x with ``A[x, c] = 1``.  A receiver's senders send at most ``s * s = b`` messages in
+   all, so with A covering b-sets each message to it owns a slot no other of them touches.
+2. *Sparse propagation* (``prop.sht24a.B1``): one head, query ``Q_j = (u_j, 1)``, key
+   ``K_i = (w_{S_i}, 0)`` with S_i the set of i's destinations, start key ``(0, sigma_0)``, value
+   = the packet slots.  Codes (``SparseCodes``):
+
+   * ``poly`` [R, moment-curve variant of ``sht23.thm3``]: ``u_j = (1, j, ..., j^{2s})``, ``w_S`` =
+     coefficients of ``-prod_{l in S} (x - l)^2``, so ``u_j . w_S = 0`` if j in S and ``<= -1``
+     otherwise (integers, exact ties); start score -1/2; margin 1/2.  Hardmax or softmax.
+   * ``random`` [P recipe, ``sht23.thm2``]: ``u_j`` random signs / sqrt(m), ``w_S`` the least-squares
+     solution of ``U_S^T w = 1``; scores 1 on S, checked ``<= 1/2`` off S; start 3/4; margin 1/4.
+     Softmax only (float ties are not exact).
+
+   Receiver j averages the packets of its b_j senders (start token when b_j = 0: all zero).
+3. *Decoding* (psi): the smallest positive count field is ``1/b_j`` (some slot is clean), a slot
+   is clean iff ``round(alpha b_j) = 1``; its fields times b_j are the packet; keep
+   ``dest = j``, deduplicate by (src, k), order by (src, k): that is Rcvd_j.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from attncheck.constructions.mpc.covering import bernoulli_matrix, paper_width
+from attncheck.verifiers.mpc import Inbox
+from attncheck.verifiers.verdict import BadInput
+
+FIELDS = ("count", "word", "src", "k", "dest")
+F = len(FIELDS)
+EXACT_INT = 2 ** 52            # float64 holds every integer below this exactly
+
+
+# --- hashing -------------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class Hashing:
+    """A: (n_ids, d) 0/1 with n_ids = T s; ``kind`` is onehot | paper | random."""
+
+    kind: str
+    A: np.ndarray
+    b: int
+    seed: int
+
+    @property
+    def d(self) -> int:
+        return self.A.shape[1]
+
+    def to_json(self) -> dict:
+        return {"kind": self.kind, "ids": int(self.A.shape[0]), "slots": self.d, "b": self.b,
+                "seed": self.seed, "paper_slots": paper_width(max(self.A.shape[0], 2), self.b)}
+
+
+def make_hashing(T: int, s: int, kind: str = "auto", slots: int | None = None, seed: int = 0,
+                 max_slots: int = 20000) -> Hashing:
+    """``onehot``: A = I (d = T s, every row owns a column: covers every b).  ``paper``: Bernoulli
+    with d = ceil(12 b^2 ln n).  ``random``: Bernoulli with ``slots`` columns.  ``auto``: the
+    narrower of onehot and paper (both cover every valid routing)."""
+    n, b = T * s, s * s
+    pd = paper_width(max(n, 2), b)
+    if kind == "auto":
+        kind = "onehot" if n <= pd else "paper"
+    if kind == "onehot":
+        A = np.eye(n, dtype=np.int8)
+    elif kind in ("paper", "random"):
+        d = pd if kind == "paper" else slots
+        if d is None or d < 1:
+            raise BadInput(f"--hashing random needs --slots >= 1, got {slots}")
+        if d > max_slots:
+            raise BadInput(f"{kind} hashing needs d = {d} packet slots (width {F * d} per token);"
+                           f" the limit is {max_slots} (use --hashing onehot, d = {n})")
+        A = bernoulli_matrix(n, d, b, seed)
+    else:
+        raise BadInput(f"hashing must be auto, onehot, paper or random, got {kind!r}")
+    A.setflags(write=False)
+    return Hashing(kind, A, b, seed)
+
+
+# --- sparse-propagation codes --------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class SparseCodes:
+    """Query codes (T, dq) for rows 1..T, the key map S -> (dq,), the start key, the score a
+    receiver gives a sender that targets it, the start score and the margin between them."""
+
+    kind: str
+    queries: np.ndarray
+    start_key: np.ndarray
+    sender_score: float
+    start_score: float
+    margin: float
+    max_set: int
+    basis: np.ndarray | None = None        # random codes: U (T, m)
+
+    @property
+    def width(self) -> int:
+        return self.queries.shape[1]
+
+    def key(self, S) -> np.ndarray:
+        """w_S (dq,), S a set of token indices (0-based machine ids) of size <= max_set."""
+        S = sorted(set(S))
+        if len(S) > self.max_set:
+            raise ValueError(f"sender targets {len(S)} tokens, the codes allow {self.max_set}")
+        out = np.zeros(self.width)
+        if self.kind == "poly":
+            coeffs = np.array([-1.0])
+            for l in S:                                            # times (x - l)^2
+                coeffs = np.convolve(coeffs, [1.0, -2.0 * l, float(l * l)])
+            out[:len(coeffs)] = coeffs[::-1]                        # ascending powers
+            return out
+        if S:
+            U = self.basis[S].T                                     # (m, |S|)
+            w, *_ = np.linalg.lstsq(U.T, np.ones(len(S)), rcond=None)
+            out[:-1] = w
+        return out
+
+
+def make_codes(T: int, s: int, kind: str = "poly", seed: int = 0, width: int | None = None) -> SparseCodes:
+    if kind == "poly":
+        top = float(max(T - 1, 1)) ** (2 * s)
+        if top * 4 ** s >= EXACT_INT:
+            raise BadInput(f"poly codes need scores up to ~{top:.3g}, beyond exact float64 integers;"
+                           f" use --codes random (T = {T}, s = {s})")
+        j = np.arange(T, dtype=np.float64)
+        Q = np.stack([j ** e for e in range(2 * s + 1)] + [np.ones(T)], axis=1)   # (T, 2s+2)
+        start = np.zeros(2 * s + 2)
+        start[-1] = -0.5
+        return SparseCodes("poly", Q, start, 0.0, -0.5, 0.5, s)
+    if kind == "random":
+        m = width or max(16, int(math.ceil(8 * s * math.log(max(T, 2)))))
+        rng = np.random.default_rng(seed)
+        U = rng.choice([-1.0, 1.0], size=(T, m)) / math.sqrt(m)
+        Q = np.concatenate([U, np.ones((T, 1))], axis=1)          # (T, m+1)
+        start = np.zeros(m + 1)
+        start[-1] = 0.75
+        return SparseCodes("random", Q, start, 1.0, 0.75, 0.25, s, basis=U)
+    raise BadInput(f"codes must be poly or random, got {kind!r}")
+
+
+# --- packets -------------------------------------------------------------------------------
+def encode(src: int, outbox, hashing: Hashing, s: int, input_id: bool = False) -> np.ndarray:
+    """Outbox ((dest, word), ...) of token ``src`` -> packet slots (d, F)."""
+    P = np.zeros((hashing.d, F))
+    for k, (dest, word) in enumerate(outbox):
+        x = src * s + (0 if input_id else k)
+        cols = np.flatnonzero(hashing.A[x])
+        P[cols] += (1.0, float(word), float(src), float(k), float(dest))
+    return P
+
+
+def decode(recv: np.ndarray, j: int, s: int, input_src: int | None = None) -> Inbox:
+    """Averaged packet slots (d, F) at receiver ``j`` -> Rcvd_j as an inbox.  ``input_src``:
+    for the init layer, report every message as coming from machine ``input_src`` (model
+    convention) while ordering by the input position."""
+    alpha = recv[:, 0]
+    live = alpha > 1.0 / (2 * s + 2)
+    if not live.any():
+        return ()
+    b = int(round(1.0 / alpha[live].min()))
+    fields = np.rint(recv * b)                                       # (d, F)
+    clean = live & (fields[:, 0] == 1) & (fields[:, 4] == j)
+    got: dict[tuple[int, int], int] = {}
+    for c in np.flatnonzero(clean):
+        _, word, src, k, _ = (int(v) for v in fields[c])
+        if got.setdefault((src, k), word) != word:
+            raise ValueError(f"message ({src}, {k}) decodes to two different words at token {j}")
+    order = sorted(got)
+    if input_src is not None:
+        return tuple((input_src, got[key]) for key in order)
+    return tuple((src, got[(src, k)]) for src, k in order)
