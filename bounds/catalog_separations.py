@@ -38,7 +38,7 @@ def _n_k6_notes(p) -> tuple[str, ...]:
     return vacuous_note(_n_over_k6(p), "N/k⁶")
 
 
-LAYER_SIZE = Param("layer_size", "q", "vertices per layer of the pointer-chasing instance", lo=1,
+LAYER_SIZE = Param("layer_size", "q", "vertices per layer of the pointer-chasing instance", lo=0,
                    derive=lambda p: p["N"] // (2 * p["k"]), derive_text="⌊N/(2k)⌋ (Prop E.4 embedding)")
 
 AN21 = Bound(
@@ -56,7 +56,7 @@ AN21 = Bound(
     assumptions=("P_j holds matching E_j; start v and the partition of V_{k+1} are public",
                  "players speak in order P_k, …, P_1 each round"),
     check=PC_CHECK,
-    regime=lambda p: None if p["layer_size"] >= 1 else "needs q ≥ 1",
+    regime=lambda p: None if p["layer_size"] >= 1 else f"needs q ≥ 1 (q = ⌊N/(2k)⌋ = 0 when N < 2k)",
     notes=lambda p: vacuous_note(Fraction(p["layer_size"], p["k"] ** 5), "q/k⁵"))
 
 PROP_E4 = Bound(

@@ -102,9 +102,16 @@ def check_names(given: Mapping[str, Any]) -> None:
         raise BadInput(f"no bound takes parameter(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
 
 
+def check_k_le_n(given: Mapping[str, Any]) -> None:
+    n, k = given.get("N"), given.get("k")
+    if isinstance(n, int) and isinstance(k, int) and n >= 2 and k > n:
+        raise BadInput(f"k = {k} > N = {n}: the hop count must satisfy k ≤ N")
+
+
 def validate_all(given: Mapping[str, Any], ids: tuple[str, ...]) -> None:
     """Resolve every bound's parameters first, so a bad value is one BadInput (exit 2)
     rather than a table of failed rows."""
+    check_k_le_n(given)
     for bid in ids:
         BOUNDS[bid].resolve(bound_params(BOUNDS[bid], given))
 
@@ -214,23 +221,34 @@ class Sweep:
                 "points": [p.to_json() for p in self.points], "budget_spent": self.budget_spent}
 
 
-def sweep(bound_id: str, Ns: tuple[int, ...], ks: tuple[int, ...] | None, given: Mapping[str, Any],
-          do_measure: bool = True, budget: Budget = UNLIMITED,
-          advance: Callable[[int], None] = lambda n=1: None, seed: int = 0) -> Sweep:
-    """The bound (and its construction) at every (N, k) of the grid, N outer."""
+def sweep_grid(bound_id: str, Ns: tuple[int, ...], ks: tuple[int, ...] | None,
+               given: Mapping[str, Any]) -> tuple[Bound, list[dict[str, Any]]]:
+    """Validate a sweep before any work: the bound, and the parameters of every point."""
     b = get(bound_id)
     if ks is not None and "k" not in b.param_names:
         raise BadInput(f"{b.id} does not take k; drop --k")
     if "k" in b.param_names and ks is None:
         ks = (given.get("k") or 8,)
-    grid = [(n, k) for n in Ns for k in (ks or (None,))]
+    grid = [{**given, "N": n, **({} if k is None else {"k": k})} for n in Ns for k in (ks or (None,))]
     if len(grid) > MAX_POINTS:
         raise BadInput(f"sweep of {len(grid)} points (|N| × |k|) exceeds {MAX_POINTS}; narrow the ranges")
     check_names(given)
+    problems = []
+    for here in grid:
+        check_k_le_n(here)
+        problems.append(b.regime_problem(b.resolve(bound_params(b, here))))
+    if all(problems):
+        raise OutOfRegime(f"{b.id} is outside its regime at every point of the sweep (e.g. {problems[0]})")
+    return b, grid
+
+
+def sweep(bound_id: str, Ns: tuple[int, ...], ks: tuple[int, ...] | None, given: Mapping[str, Any],
+          do_measure: bool = True, budget: Budget = UNLIMITED,
+          advance: Callable[[int], None] = lambda n=1: None, seed: int = 0) -> Sweep:
+    """The bound (and its construction) at every (N, k) of the grid, N outer."""
+    b, grid = sweep_grid(bound_id, Ns, ks, given)
     points, spent = [], False
-    for n, k in grid:
-        here = {**given, "N": n, **({} if k is None else {"k": k})}
-        b.resolve(bound_params(b, here))
+    for here in grid:
         if not spent:
             try:
                 budget.check(points=len(points), total=len(grid))
@@ -238,32 +256,28 @@ def sweep(bound_id: str, Ns: tuple[int, ...], ks: tuple[int, ...] | None, given:
                 spent = True
         points.append(bound_row(b, here, do_measure and not spent, seed))
         advance(1)
-    if all(p.problem for p in points):
-        raise OutOfRegime(f"{b.id} is outside its regime at every point of the sweep"
-                          f" (e.g. {points[0].problem})")
     return Sweep(b, tuple(points), spent)
 
 
 def sweep_columns(s: Sweep) -> list[str]:
-    """Column names of the CSV/plot form: N, k, each quantity, each construction value."""
-    cols = ["N"] + (["k"] if "k" in s.bound.param_names else [])
-    for q in s.bound.quantities:
-        cols.append(q.key)
-        if q.resource and s.bound.construction:
-            for name in (s.bound.construction,) + COMPANIONS.get(s.bound.construction, ()):
-                cols.append(f"{name}.{q.resource}")
+    """Column names of the CSV/plot form: N, k, each quantity's key, then each construction's
+    value of each resource the quantities are compared with (``hop.layers``)."""
+    b = s.bound
+    cols = ["N"] + (["k"] if "k" in b.param_names else []) + [q.key for q in b.quantities]
+    if b.construction:
+        names = (b.construction,) + COMPANIONS.get(b.construction, ())
+        resources = dict.fromkeys(q.resource for q in b.quantities if q.resource)
+        cols += [f"{name}.{res}" for res in resources for name in names]
     return cols
 
 
 def sweep_records(s: Sweep) -> list[dict[str, Any]]:
-    """One flat dict per point (values as floats or ints; '' where there is none)."""
+    """One flat dict per point (ints, floats, or '' where there is none)."""
     cols = sweep_columns(s)
     out = []
     for pt in s.points:
-        rec: dict[str, Any] = {c: "" for c in cols}
-        rec["N"] = pt.params["N"]
-        if "k" in rec:
-            rec["k"] = pt.params["k"]
+        rec: dict[str, Any] = dict.fromkeys(cols, "")
+        rec.update({k: pt.params[k] for k in ("N", "k") if k in rec})
         for part in pt.parts:
             v = part.value.value
             rec[part.value.quantity.key] = v.exact if isinstance(v.exact, int) else v.approx

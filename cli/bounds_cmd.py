@@ -236,7 +236,7 @@ def _model_params(result) -> dict:
 def sweep_cmd(ctx, bound_id, n_range, k_range, m, H, p, q, diam, eps, delta, alphabet, sets, measure,
               as_csv, plot, as_json, seed, budget):
     """How a bound and our construction scale over N (and k)."""
-    from attncheck.bounds.evaluate import parse_range, sweep, sweep_columns, sweep_records
+    from attncheck.bounds.evaluate import parse_range, sweep, sweep_columns, sweep_grid, sweep_records
     from attncheck.bounds.formulas import get
     from attncheck.verifiers.budget import Budget
     t0 = time.monotonic()
@@ -248,8 +248,9 @@ def sweep_cmd(ctx, bound_id, n_range, k_range, m, H, p, q, diam, eps, delta, alp
     Ns = parse_range(n_range, "N", geometric=True)
     ks = parse_range(k_range, "k", geometric=False) if k_range is not None else None
     given = _given(sets, m=m, H=H, p=p, q=q, diam=diam, eps=eps, delta=delta, alphabet=alphabet)
-    total = len(Ns) * (len(ks) if ks else 1)
-    with render.progress(total, f"sweep {b.id}", enabled=not (as_json or as_csv)) as advance:
+    grid = sweep_grid(b.id, Ns, ks, given)[1]                   # validate every point first
+    show = measure and not (as_json or as_csv) and click.get_text_stream("stderr").isatty()
+    with render.progress(len(grid), f"sweep {b.id}", enabled=show) as advance:
         s = sweep(b.id, Ns, ks, given, do_measure=measure, budget=Budget(budget), advance=advance, seed=seed)
     cols, recs = sweep_columns(s), sweep_records(s)
     if plot:
@@ -272,16 +273,21 @@ def sweep_cmd(ctx, bound_id, n_range, k_range, m, H, p, q, diam, eps, delta, alp
 def _draw_sweep(con, s, cols, recs) -> None:
     def cell(v):
         return f"{v:.4g}" if isinstance(v, float) else str(v)
-    rows = []
-    for pt, rec in zip(s.points, recs):
-        rows.append([cell(rec[c]) for c in cols[:2]] + (["outside regime: " + pt.problem] + [""] * (len(cols) - 3)
-                                                       if pt.problem and len(cols) > 2 else
-                                                       [cell(rec[c]) for c in cols[2:]]))
+    lead = 2 if "k" in cols else 1
+    rows = [[cell(rec[c]) for c in cols[:lead]]
+            + (["outside regime"] + [""] * (len(cols) - lead - 1) if pt.problem else
+               [cell(rec[c]) for c in cols[lead:]])
+            for pt, rec in zip(s.points, recs)]
     b = s.bound
-    con.print(render.table(f"sweep {b.id} — {b.source} {b.source.tag} ({b.direction})",
-                           cols, [tuple(_plain(c) for c in r) for r in rows]))
+    con.print(render.table(_plain(f"sweep {b.id} — {b.source} {b.source.tag} ({b.direction})"), cols, rows))
     for q in b.quantities:
         con.print(_plain(f"  {q.key}: {q.text}  {q.tag} ({q.constant})"))
+    problems = [pt.problem for pt in s.points if pt.problem]
+    if problems:
+        con.print(_plain(f"  outside regime at {len(problems)} of {len(s.points)} points, e.g. {problems[0]}"))
+    missing = {m.name: m.reason for pt in s.points for m in pt.measured if m.size is None}
+    for name, why in sorted(missing.items()):
+        con.print(_plain(f"  {name}: not measured ({why})"))
 
 
 def _plot(path: str, s, cols, recs) -> None:
