@@ -1,0 +1,98 @@
+"""``attncheck search width qsa``: the smallest width for which a construction works.
+
+``search width qsa --N N --q q`` finds the least query/key width m at which seeded random sign
+codes admit least-squares certificates (``sht23.thm2`` recipe, [R]) for EVERY q-subset --
+off-set scores <= theta -- and prints it beside ``q log2 N`` (the theorem's driving quantity)
+and the moment-curve width ``2q + 1`` of ``sht23.thm3`` (checked on all subsets the same way).
+Exit 0 when a width was found, 3 when none up to ``--m-max`` or the budget ran out, 2 bad input.
+"""
+from __future__ import annotations
+
+import math
+import sys
+import time
+
+import click
+
+from attncheck.cli import options as opt
+from attncheck.cli import render
+from attncheck.cli.main import LazyGroup
+
+
+@click.group(name="search", cls=LazyGroup, lazy={},
+             help="Search the smallest size for which a construction works.")
+def search():
+    """Search groups: ``width``."""
+
+
+@search.command(name="width", help="Smallest query/key width m with certificates for every q-subset"
+                " (random sign codes, least squares, sht23.thm2), beside q log2 N and the moment-curve"
+                " width 2q+1 (sht23.thm3).  Exit 0 found, 3 not found / budget spent, 2 bad input.")
+@click.argument("task", type=click.Choice(["qsa"]))
+@opt.n_option()
+@click.option("--q", "q", type=int, required=True, help="Pointer-set size q (1 <= q < N).")
+@click.option("--theta", type=float, default=0.5, show_default=True,
+              help="Off-set score bound a certificate must meet (the thm2 recipe uses 1/2).")
+@click.option("--tries", type=int, default=1, show_default=True, help="Seeds tried per width (seed, seed+1, ...).")
+@click.option("--m-max", "m_max", type=int, default=None, help="Largest width tried (default 4 x 8 q (q+1) ln N).")
+@opt.common_options
+def width(task, n, q, theta, tries, m_max, seed, budget, as_json):
+    from attncheck.constructions.qsa import (MAX_WORK, build_qsa, n_subsets, smallest_width, sweep)
+    from attncheck.verifiers.budget import Budget
+    from attncheck.verifiers.precision import int_bits_for
+    from attncheck.verifiers.verdict import BadInput, BudgetExceeded
+    ctx = click.get_current_context()
+    build_qsa(n, q)                                                   # validates N and q
+    if not 0 < theta < 1:
+        raise BadInput(f"--theta must lie in (0, 1), got {theta}")
+    if tries < 1 or (m_max is not None and m_max < q):
+        raise BadInput(f"--tries must be >= 1 and --m-max >= q; got --tries {tries}, --m-max {m_max}")
+    per_width = n_subsets(n, q) * n * q
+    if per_width > MAX_WORK // 10:
+        raise BadInput(f"C({n},{q}) = {n_subsets(n, q)} subsets x N x q = {per_width:.2g} multiply-adds per"
+                       f" width (limit {MAX_WORK // 10:.0e}); use smaller N or q")
+    t0 = time.perf_counter()
+    b = Budget(budget)
+    with render.progress(None, f"search width qSA N={n} q={q}", enabled=sys.stderr.isatty()) as adv:
+        try:
+            res = smallest_width(n, q, theta, seed, tries, m_max, b, adv)
+        except BudgetExceeded as e:
+            res = {"found": False, "m": None, "reason": f"{e}", "checked": {}}
+        moment = build_qsa(n, q, codes="moment")
+        r = sweep(moment, "margin")
+    drive = q * math.log2(n)
+    ok = bool(r.complete and r.value <= 0.0)
+    key_bits = int_bits_for(moment.size()["key_magnitude"])
+    rows = [{"codes": "random (thm2, least squares)", "theta": theta, "m": res["m"],
+             "q_log2_N": round(drive, 4), "ratio": None if res["m"] is None else round(res["m"] / drive, 3),
+             "seed": res.get("seed"), "m_minus_1_fails": res.get("m_minus_1_fails"),
+             "note": f"seed {res.get('seed')}; m - 1 fails: {res.get('m_minus_1_fails')}" if res["found"]
+             else res.get("reason") or f"none up to m = {res.get('m_max')}"},
+            {"codes": "moment (thm3, real arithmetic)", "theta": 0.0, "m": moment.m,
+             "q_log2_N": round(drive, 4), "ratio": round(moment.m / drive, 3), "seed": None,
+             "certificates_ok": ok, "key_bits": key_bits,
+             "note": f"certificates {'ok' if ok else 'FAIL'} (margin >= 1); keys need {key_bits} integer bits"}]
+    report = render.envelope("search width qsa", {"N": n, "q": q, "theta": theta, "tries": tries,
+                                                  "m_max": m_max, "budget": budget},
+                             seed=seed, timing={"total_s": time.perf_counter() - t0},
+                             found=res["found"], subsets=n_subsets(n, q), rows=rows,
+                             checked=res.get("checked", {}), reason=res.get("reason", ""))
+    render.emit(report, as_json, _human(report))
+    ctx.exit(0 if res["found"] else 3)
+
+
+def _human(report: dict):
+    def draw(con):
+        p = report["params"]
+        con.print(f"sht23.thm2 [S] / sht23.thm3 [S/M]: smallest query/key width with certificates for all"
+                  f" C({p['N']},{p['q']}) = {report['subsets']} pointer sets")
+        con.print(render.table(None, ("codes", "theta", "smallest m", "q log2 N", "m / (q log2 N)", "note"),
+                               [(r["codes"], r["theta"], r["m"] if r["m"] is not None else "not found",
+                                 r["q_log2_N"], r["ratio"], r["note"]) for r in report["rows"]]))
+        tried = ", ".join(f"{m}:{'ok' if v['ok'] else 'no'}" for m, v in report["checked"].items())
+        if tried:
+            con.print(f"  widths tried (doubling, then bisection): {tried}")
+        if report.get("reason"):
+            con.print(f"  {render.esc(report['reason'])}")
+        con.print(f"  time: {report['timing']['total_s']:.2f} s")
+    return draw

@@ -1,0 +1,278 @@
+"""``attncheck verify qsa | match2 | match3 | rnn`` -- the SHT23 constructions and the sequential
+baselines (THEOREMS.md section 5, ``sht24a.cor5_2``).
+
+Each command is ``params -> build -> check -> render`` (STYLE.md practice 1) with the options,
+verdict keys, JSON envelope and exit codes of ``verify induction``.  Bound formulas
+(:mod:`attncheck.bounds.formulas`) and the exact Myhill-Nerode minimum
+(:mod:`attncheck.bounds.witnesses.myhill_nerode`) are imported lazily and printed beside the
+measured sizes; when either is missing the row says so instead of a number.
+"""
+from __future__ import annotations
+
+import sys
+import time
+
+import click
+
+from attncheck.cli import options as opt
+from attncheck.cli import render
+
+
+# --- shared plumbing ----------------------------------------------------------------------------
+def _format(text: str, c):
+    from attncheck.cli.seqtask import resolve_format
+    return resolve_format(text, c)
+
+
+def _check(total: int, what: str, fn):
+    """Run ``fn(budget, advance)`` under ``--budget`` with a progress bar on stderr."""
+    from attncheck.verifiers.budget import Budget
+    kw = click.get_current_context().params
+    with render.progress(total, what, enabled=sys.stderr.isatty()) as adv:
+        return fn(Budget(kw.get("budget")), adv)
+
+
+def _finish(command: str, fmt, c, verdict, t0: float, t1: float, human, **extra) -> None:
+    """Envelope (verdict keys at the top level), print, exit with the verdict's code."""
+    ctx = click.get_current_context()
+    kw = ctx.params
+    params = {k: v for k, v in kw.items() if k != "as_json"}
+    if fmt is not None:
+        params["precision_used"] = str(fmt)
+    t2 = time.perf_counter()
+    report = render.envelope(command, params, seed=kw.get("seed"),
+                             timing={"build_s": t1 - t0, "check_s": t2 - t1, "total_s": t2 - t0},
+                             **verdict.to_json(), construction=c.to_json(), **extra)
+    render.emit(report, kw["as_json"], human(report))
+    ctx.exit(verdict.exit_code)
+
+
+def bound_rows(items) -> list[dict]:
+    """``[(theorem id, params)]`` -> rows with every quantity of the bound, or why there is none.
+    Integration point with the bounds issue (``BOUNDS[id].evaluate(**params)``)."""
+    rows = []
+    try:
+        from attncheck.bounds.formulas import BOUNDS
+    except ImportError:
+        return [{"theorem": tid, "value": None, "note": "attncheck.bounds.formulas not available"}
+                for tid, _ in items]
+    for tid, params in items:
+        try:
+            r = BOUNDS[tid].evaluate(**params)
+            for part in r.parts:
+                rows.append({"theorem": tid, "tag": BOUNDS[tid].source.tag, "quantity": part.quantity.label,
+                             "formula": part.quantity.text, "value": part.value.display, "note": ""})
+        except Exception as e:  # noqa: BLE001 - out of regime or a missing id: say so, keep going
+            rows.append({"theorem": tid, "value": None, "note": " ".join(str(e).split())})
+    return rows
+
+
+def _header(con, r: dict) -> None:
+    style = render.STATUS_STYLE.get(r["verdict"], "bold")
+    con.print(f"[{style}]{r['verdict'].upper()}[/]  {render.esc(r['claim'])}")
+    con.print(f"  method: {r['method']}   cases: {r['cases']}")
+    if r.get("reason"):
+        con.print(f"  {render.esc(r['reason'])}")
+
+
+def _footer(con, r: dict) -> None:
+    ce = r.get("counterexample")
+    if ce:
+        con.print(render.esc(f"  counterexample: input {ce['tokens']}, position {ce['position']}:"
+                             f" expected {ce['expected']}, got {ce['got']}"))
+        ex = {k: v for k, v in ce.get("explanation", {}).items() if k not in ("z_first_coordinate",)}
+        con.print(render.esc(f"  replay: {ex}"))
+    if r.get("bounds"):
+        con.print(render.table("bounds (attncheck.bounds.formulas)", ("theorem", "quantity", "formula", "value"),
+                               [(b["theorem"] + " " + b.get("tag", ""), b.get("quantity", ""),
+                                 b.get("formula", ""), b["value"] if b["value"] is not None else b["note"])
+                                for b in r["bounds"]]))
+    for note in r.get("construction", {}).get("notes", []):
+        con.print(f"note: {render.esc(note)}")
+    con.print(f"  time: {r['timing'].get('total_s', 0):.2f} s")
+
+
+def _kv_table(con, rows) -> None:
+    con.print(render.table(None, ("construction", "value"), [(k, render.esc(v)) for k, v in rows]))
+
+
+# --- qSA ------------------------------------------------------------------------------------------
+@click.command(name="qsa", help="Verify the one-layer q-sparse-averaging head (sht23.thm2 random codes,"
+               " sht23.thm3 moment codes) on all q-subsets; exit 0 verified, 1 refuted, 2 bad input, 3 unknown.")
+@opt.n_option()
+@click.option("--q", "q", type=int, required=True, help="Pointer-set size q (1 <= q < N).")
+@click.option("--d-prime", "d_prime", type=int, default=1, show_default=True, help="Value dimension d'.")
+@click.option("--m", "m", type=int, default=None,
+              help="Query/key width for --codes random (default 8 q (q+1) ln N).")
+@click.option("--codes", type=click.Choice(["random", "moment"]), default="random", show_default=True,
+              help="random sign codes (finite precision, thm2) or moment-curve codes (real arithmetic, thm3).")
+@click.option("--eps", type=float, default=None, help="Target accuracy (default 1/(2q), the sht23.thm4 regime).")
+@opt.arithmetic_options
+@opt.check_options
+@opt.common_options
+def verify_qsa(n, q, d_prime, m, codes, eps, precision, attention, mode, samples, seed, budget, as_json):
+    from attncheck.constructions.qsa import build_qsa, check_qsa, n_subsets
+    t0 = time.perf_counter()
+    c = build_qsa(n, q, d_prime=d_prime, m=m, seed=seed, codes=codes, eps=eps)
+    fmt = _format(precision, c)
+    t1 = time.perf_counter()
+    total = samples if mode == "sample" else n_subsets(n, q)
+    verdict = _check(total, f"qSA C({n},{q})", lambda b, adv: check_qsa(c, mode, fmt, attention, samples, seed, b, adv))
+    bounds = bound_rows([("sht23.thm2", {"N": n, "q": q, "dprime": d_prime, "accuracy": c.eps}),
+                         ("sht23.thm3", {"N": n, "q": q, "dprime": d_prime}),
+                         ("sht23.thm4", {"N": n, "q": q})])
+    _finish("verify qsa", fmt, c, verdict, t0, t1, _qsa_human, bounds=bounds)
+
+
+def _qsa_human(r: dict):
+    def draw(con):
+        _header(con, r)
+        c = r["construction"]
+        _kv_table(con, [("theorem", f"{c['theorem']} {c['status']}"), ("codes", c["params"]["codes"]),
+                        ("query/key width m", c["m"]), ("embedding m + d'", c["width"]),
+                        ("precision", r["params"]["precision_used"]), ("attention", r["params"]["attention"]),
+                        ("temperature", f"{c['temperature']:.4g}"), ("theta (off-set score bound)", c["theta"]),
+                        ("eps", f"{c['params']['eps']:.4g}"), ("largest |key entry|", f"{c['key_magnitude']:.4g}"),
+                        ("m·p (sht23.thm4 compares with c·q)", c["m"] * c["bits"] if c["bits"] else "p unbounded (exact)")])
+        _footer(con, r)
+    return draw
+
+
+# --- Match2 / Match3 ------------------------------------------------------------------------------
+def _match_options(f):
+    f = click.option("--variant", type=click.Choice(["corrected", "no-threshold"]), default="corrected",
+                     show_default=True, help="'no-threshold' drops the start-token coordinate (refuted).")(f)
+    f = click.option("--allow-self/--no-allow-self", "allow_self", default=True, show_default=True,
+                     help="May a matching index equal i?  (THEOREMS.md: convention unconfirmed.)")(f)
+    f = click.option("--M", "M", type=int, required=True, help="Modulus M (tokens are 0..M-1).")(f)
+    return opt.n_option()(f)
+
+
+def _match_run(command: str, c, precision, attention, mode, samples, seed, t0):
+    from attncheck.constructions.match import check_match, head_of, spec_of
+    fmt = _format(precision, c)
+    t1 = time.perf_counter()
+    N, M = spec_of(c)["N"], spec_of(c)["M"]
+    total = samples if mode == "sample" else M ** N
+    verdict = _check(total, f"{command} [{M}]^{N}",
+                     lambda b, adv: check_match(c, mode, fmt, attention, samples, seed, b, adv))
+    tid = "sht23.match2_ub" if command.endswith("match2") else "sht23.thm7"
+    bounds = bound_rows([(tid, {"N": N, "M": M} if tid == "sht23.match2_ub" else {"N": N})])
+    _finish(command, fmt, c, verdict, t0, t1, _match_human, bounds=bounds,
+            query_key_width=int(head_of(c).W_Q.shape[-1]))
+
+
+@click.command(name="match2", help="Verify the 3-dimensional Match2 head exhaustively over [M]^N"
+               " (sht23.match2_ub); exit 0 verified, 1 refuted, 2 bad input, 3 unknown.")
+@_match_options
+@opt.arithmetic_options
+@opt.check_options
+@opt.common_options
+def verify_match2(n, M, allow_self, variant, precision, attention, mode, samples, seed, budget, as_json):
+    from attncheck.constructions.match import build_match2
+    t0 = time.perf_counter()
+    c = build_match2(n, M, allow_self=allow_self, variant=variant)
+    _match_run("verify match2", c, precision, attention, mode, samples, seed, t0)
+
+
+@click.command(name="match3", help="Verify third-order attention for Match3 exhaustively over [M]^N"
+               " (sht23.match3_variants); exit 0 verified, 1 refuted, 2 bad input, 3 unknown.")
+@_match_options
+@click.option("--allow-repeat/--no-allow-repeat", "allow_repeat", default=True, show_default=True,
+              help="May j1 equal j2?  (THEOREMS.md: convention unconfirmed.)")
+@opt.arithmetic_options
+@opt.check_options
+@opt.common_options
+def verify_match3(n, M, allow_self, variant, allow_repeat, precision, attention, mode, samples, seed,
+                  budget, as_json):
+    from attncheck.constructions.match import build_match3
+    t0 = time.perf_counter()
+    c = build_match3(n, M, allow_self=allow_self, allow_repeat=allow_repeat, variant=variant)
+    _match_run("verify match3", c, precision, attention, mode, samples, seed, t0)
+
+
+def _match_human(r: dict):
+    def draw(con):
+        _header(con, r)
+        c = r["construction"]
+        _kv_table(con, [("theorem", f"{c['theorem']} {c['status']}"),
+                        ("conventions", ", ".join(f"{k}={v}" for k, v in c["params"].items()
+                                                  if k.startswith("allow"))),
+                        ("variant", c["params"]["variant"]), ("query/key width m", r["query_key_width"]),
+                        ("residual width", c["width"]), ("precision", r["params"]["precision_used"]),
+                        ("attention", r["params"]["attention"]), ("parameters", c["parameters"])])
+        _footer(con, r)
+    return draw
+
+
+# --- RNN baselines --------------------------------------------------------------------------------
+def state_minimum(rnn) -> dict:
+    """Exact Myhill-Nerode minimum for one-pass models (integration point with the witness
+    issue: ``rnn_state_classes(task, N, alphabet, k, marker)``)."""
+    try:
+        from attncheck.bounds.witnesses.myhill_nerode import rnn_state_classes
+    except ImportError:
+        return {"available": False, "note": "attncheck.bounds.witnesses.myhill_nerode not available"}
+    p = rnn.params
+    task = "induction" if rnn.task in ("induction", "index") else "hop"
+    try:
+        s = rnn_state_classes(task, p["N"], p["alphabet"], k=p.get("k", 1), marker=rnn.task == "index")
+    except Exception as e:  # noqa: BLE001 - over its cap or out of budget: report, keep the verdict
+        return {"available": False, "note": " ".join(str(e).split())}
+    return {"available": True, "classes": s.max_classes, "bits": s.bits, "log2": round(s.log2, 3),
+            "widest_cut": s.widest_cut, "theorem": "/".join(s.theorem)}
+
+
+def _rnn_bounds(rnn) -> list[dict]:
+    p = rnn.params
+    if rnn.task == "index":
+        return bound_rows([("sht23.rnn-ih", {"N": p["N"], "alphabet": rnn.alphabet}),
+                           ("sht23.thm11", {"N": p["N"]})])
+    if rnn.task == "induction":
+        return bound_rows([("sht23.rnn-ih", {"N": p["N"], "alphabet": p["alphabet"]})])
+    return bound_rows([("sht24a.cor5_2", {"N": p["N"], "k": p["k"]})])
+
+
+@click.command(name="rnn", help="Verify an explicit RNN baseline exhaustively and print its state size"
+               " beside the Myhill-Nerode minimum and the bound formula.  TASK: induction (successor"
+               " table, sht23.rnn-ih), index (streaming INDEX, N = 2n+1), hop (k stacked successor"
+               " tables, sht24a.cor5_2).")
+@click.argument("task", type=click.Choice(["induction", "index", "hop"]))
+@opt.n_option()
+@click.option("--alphabet", type=int, default=None,
+              help="|Σ| (induction/hop, default 3) or data symbols of the INDEX family (default 2).")
+@opt.k_option(default=1)
+@click.option("--layers", type=int, default=None, help="hop only: layers L (default k; L < k is refuted).")
+@opt.check_options
+@opt.common_options
+def verify_rnn(task, n, alphabet, k, layers, mode, samples, seed, budget, as_json):
+    from attncheck.constructions.rnn import build_rnn, check_rnn, family_size
+    if task != "hop" and (layers is not None or k != 1):
+        raise click.BadParameter(f"--k/--layers apply to 'hop' only, not {task!r}", param_hint="--k")
+    t0 = time.perf_counter()
+    rnn = build_rnn(task, n, alphabet, k=k, layers=layers)
+    t1 = time.perf_counter()
+    total = samples if mode == "sample" else family_size(rnn)
+    verdict, measured = _check(total, f"RNN {task}", lambda b, adv: check_rnn(rnn, mode, samples, seed, b, adv))
+    minimum = state_minimum(rnn) if verdict.method.value == "exhaustive" else \
+        {"available": False, "note": "computed only with exhaustive coverage"}
+    _finish(f"verify rnn {task}", None, rnn, verdict, t0, t1, _rnn_human, measured=measured,
+            state_minimum=minimum, bounds=_rnn_bounds(rnn))
+
+
+def _rnn_human(r: dict):
+    def draw(con):
+        _header(con, r)
+        c, m, mn = r["construction"], r["measured"], r["state_minimum"]
+        rows = [("theorem", f"{c['theorem']} {c['status']}"), ("layers", c["layers"]),
+                ("state bits per layer (declared)", c["state_bits_per_layer"]),
+                ("stream bits Z = (x, v)", c["stream_bits"]),
+                ("distinct states reached", f"{m['states_reached']} (log2 {m['log2_states_reached']})")]
+        if mn.get("available"):
+            rows.append(("Myhill-Nerode minimum, one-pass", f"{mn['classes']} classes = {mn['bits']} bits"
+                         f" (widest cut t = {mn['widest_cut']}, {mn['theorem']})"))
+        else:
+            rows.append(("Myhill-Nerode minimum, one-pass", mn.get("note", "")))
+        _kv_table(con, rows)
+        _footer(con, r)
+    return draw
