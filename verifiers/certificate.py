@@ -136,6 +136,49 @@ def initial_state(ctx: _Ctx) -> dict[str, SlotState]:
     return st
 
 
+def check_embedding_semantics(ctx: _Ctx, st: dict) -> None:
+    """The embedding agrees with the slot labels that the composition step relies on:
+    token slots hold X[i] and nothing else writes them; constant pointer slots labelled
+    ``pos[i+d]`` hold the code of position max(0, i+d) (and position 0 at the start)."""
+    c = ctx.c
+    tok_cols = np.zeros(c.width, bool)
+    for s in c.layout.slots:
+        if s.kind == "token":
+            tok_cols[s.sl] = True
+            if s.label is not None and (s.label.base != "X" or s.label.ops):
+                raise CertificateFailure(f"token slot {s.name!r} is labelled {s.label}, not X[i]")
+    if np.any(c.tok_embed[:, ~tok_cols]):
+        raise CertificateFailure("the token embedding writes outside the token slots")
+    if np.any(c.pos_embed[1:, tok_cols]):
+        raise CertificateFailure("the position embedding writes into a token slot")
+    for s in c.layout.slots:
+        if s.kind == "written" and np.any(c.pos_embed[1:, s.sl]):
+            raise CertificateFailure(f"the position embedding writes into slot {s.name!r}, which heads write")
+        if s.kind != "const" or s.label is None:
+            continue
+        if s.label.base != "pos" or any(op != "shift" for op, _ in s.label.ops):
+            raise CertificateFailure(f"constant slot {s.name!r} is labelled {s.label}")
+        shift = sum(d for _, d in s.label.ops)
+        want = np.maximum(0, np.arange(ctx.T) + shift)
+        want[0] = 0
+        rows = st[s.name].rows
+        if rows is None or not np.array_equal(rows, want):
+            bad = int(np.flatnonzero(rows != want)[0]) if rows is not None else 0
+            raise CertificateFailure(f"slot {s.name!r} is labelled {s.label} but at position {bad} holds the"
+                                     f" code of position {None if rows is None else int(rows[bad])}")
+
+
+def _start_row_ok(ctx: _Ctx, st: dict, slot: str, row: int) -> bool:
+    """What a copy from the start token must yield: pointer 0, or the none (bottom) token code."""
+    label = ctx.c.layout[slot].label
+    if label is None:
+        return False
+    if label.base == "pos":
+        return row == 0
+    none = st["tok"].start_row if "tok" in st else -1
+    return row == none and none >= 0
+
+
 def _W(W: np.ndarray, t: int, sl: slice) -> np.ndarray:
     return W[sl] if W.ndim == 2 else W[t, sl]
 
@@ -373,6 +416,10 @@ def write_state(ctx: _Ctx, head: Head, st: dict, leak: float) -> dict[str, SlotS
         d = st[v]
         book = c.codebooks[sv.codebook]
         Mvw = M[sv.sl, sw.sl]
+        start_row = d.rows[0] if d.kind == "const" and d.rows is not None else d.start_row
+        if not _start_row_ok(ctx, st, v, start_row):
+            raise CertificateFailure(f"the start token's slot {v!r} (copied on a miss) does not hold the"
+                                     f" code of position 0 / bottom")
         if d.kind == "const":
             rows = d.rows
             if rows is None or np.any(rows < 0):
@@ -448,6 +495,7 @@ def certify(c: Construction, task: str, params: dict, fmt: Format, attention: st
                        reason=f"promises do not compose to the task: {e}", evidence=evidence)
     try:
         st = initial_state(ctx)
+        check_embedding_semantics(ctx, st)
         for li, layer in enumerate(c.layers, start=1):
             new = dict(st)
             for hi, head in enumerate(layer.heads, start=1):
