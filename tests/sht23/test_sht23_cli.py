@@ -33,6 +33,7 @@ def test_exit_codes_and_json_keys(cli, args, code, method):
 
 
 def test_rnn_report_puts_state_bits_beside_the_minimum_and_the_formula(cli):
+    pytest.importorskip("attncheck.bounds.witnesses.myhill_nerode")
     j = cli("verify", "rnn", "index", "--N", 9, "--json").json
     n = 4
     assert j["state_minimum"]["available"] and j["state_minimum"]["bits"] == n
