@@ -176,6 +176,15 @@ COR3_3 = Bound(
     regime=lambda p: None if p["diam"] <= p["N"] else f"needs D ≤ N, got D = {p['diam']} > N = {p['N']}")
 
 
+def _conditional_depth(var: str, sym: str):
+    """The two quantities of the conditional depth bounds (Cor 3.5, Cor 4.3): the conclusion
+    L ≥ c·log2 X and the width hypothesis m·H = O(X^{1−ε})."""
+    return (qty("layers", "layers", f"L ≥ c·log₂ {sym}", f"log2({var})", "real",
+                lambda p: log2_real(p[var]), "[P]", resource="layers"),
+            qty("width_heads", "hypothesis on m·H", f"m·H = O({sym}^{{1−ε}})", f"{var}**(1 - eps)", "real",
+                lambda p: float(p[var]) ** float(1 - p["eps"]), "[P]", resource="mH"))
+
+
 def _cor3_5_regime(p) -> str | None:
     if p["diam"] > p["N"]:
         return f"needs D ≤ N, got D = {p['diam']} > N = {p['N']}"
@@ -191,12 +200,7 @@ COR3_5 = Bound(
               " connectivity of every graph with component diameter ≤ D has L = Ω(log D).",
     source=Source("SHT24a", "Cor 3.5", "[P]"), direction="conditional",
     params=(cc.N, cc.DIAM, cc.EPS),
-    quantities=(
-        qty("layers", "layers", "L ≥ c·log₂ D", "log2(diam)", "real", lambda p: log2_real(p["diam"]),
-            "[P]", resource="layers"),
-        qty("width_heads", "hypothesis on m·H", "m·H = O(D^{1−ε})", "diam**(1 - eps)", "real",
-            lambda p: float(p["diam"]) ** float(1 - p["eps"]), "[P]", resource="mH"),
-    ),
+    quantities=_conditional_depth("diam", "D"),
     constant="none", conditional_on=CONJ,
     assumptions=("conditional on the 1-vs-2 cycle conjecture", "D ≥ N^ε", "mH = O(D^{1−ε})"),
     check="attncheck reduction: k-copy cycle gluing (connected iff single cycle, diameter ≤ n+2), N ≤ 12",
@@ -254,12 +258,7 @@ COR4_3 = Bound(
               " T ∈ MaskTransformer^N_{m,L,H} with mH = O(k^{1−ε}) computing hop_k has L = Ω(log k).",
     source=Source("SHT24a", "Cor 4.3", "[P]"), direction="conditional",
     params=(cc.N, cc.K, cc.EPS),
-    quantities=(
-        qty("layers", "layers", "L ≥ c·log₂ k", "log2(k)", "real", lambda p: log2_real(p["k"]), "[P]",
-            resource="layers"),
-        qty("width_heads", "hypothesis on m·H", "m·H = O(k^{1−ε})", "k**(1 - eps)", "real",
-            lambda p: float(p["k"]) ** float(1 - p["eps"]), "[P]", resource="mH"),
-    ),
+    quantities=_conditional_depth("k", "k"),
     constant="none", conditional_on=CONJ,
     assumptions=("conditional on the 1-vs-2 cycle conjecture", "k even, k = Θ(N^ξ), ξ ≤ 1/2",
                  "cycle gadget needs N ≥ 4.5k² + 1", "alphabet |Σ| = k + 3"),

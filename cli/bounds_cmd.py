@@ -19,6 +19,7 @@ import time
 
 import click
 
+from attncheck.bounds.sizes import COMPANIONS
 from attncheck.cli import render
 from attncheck.cli.options import common_options, json_option
 from attncheck.verifiers.verdict import EXIT_UNDECIDED, BadInput
@@ -208,10 +209,11 @@ def _draw_table(con, result) -> None:
     con.print(t)
     for note in _table_notes(result):
         con.print(_plain(f"  note — {note}"))
-    con.print(_plain("  model under test: " + ", ".join(
-        f"{k} = {v}" for k, v in _model_params(result).items())
-        + " (override with --D --H --p); construction alphabet |Σ| = 3 unless --alphabet;"
-        " tags per THEOREMS.md"))
+    model = _model_params(result)
+    if model:
+        con.print(_plain("  model under test: " + ", ".join(f"{k} = {v}" for k, v in model.items())
+                         + " (override with --D --H --p)"))
+    con.print(_plain("  constructions built with |Σ| = 3 unless --alphabet; status tags per THEOREMS.md"))
 
 
 def _model_params(result) -> dict:
@@ -273,13 +275,17 @@ def sweep_cmd(ctx, bound_id, n_range, k_range, m, H, p, q, diam, eps, delta, alp
 def _draw_sweep(con, s, cols, recs) -> None:
     def cell(v):
         return f"{v:.4g}" if isinstance(v, float) else str(v)
+    b = s.bound
+    companions = COMPANIONS.get(b.construction, ())
+    cols = [c for c in cols if c.split(".")[0] not in companions]    # companions: --csv / --json
     lead = 2 if "k" in cols else 1
     rows = [[cell(rec[c]) for c in cols[:lead]]
             + (["outside regime"] + [""] * (len(cols) - lead - 1) if pt.problem else
                [cell(rec[c]) for c in cols[lead:]])
             for pt, rec in zip(s.points, recs)]
-    b = s.bound
     con.print(render.table(_plain(f"sweep {b.id} — {b.source} {b.source.tag} ({b.direction})"), cols, rows))
+    if companions:
+        con.print(_plain(f"  columns of {', '.join(companions)} are in --csv and --json"))
     for q in b.quantities:
         con.print(_plain(f"  {q.key}: {q.text}  {q.tag} ({q.constant})"))
     problems = [pt.problem for pt in s.points if pt.problem]

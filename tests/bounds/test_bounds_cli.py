@@ -102,6 +102,17 @@ def test_hop_rows_carry_the_built_construction_sizes(cli):
     assert q["width"]["ours"][0]["uses"] == size["width"] and q["bits"]["ours"][0]["uses"] == size["bits"]
 
 
+def test_hop_depth_equals_the_needed_depth_for_every_k(cli):
+    """Our k-hop construction uses exactly 2 + ⌈log2 k⌉ layers [R] (more than the paper's
+    ⌊log2 k⌋ + 2 [P] exactly when k is not a power of two)."""
+    pytest.importorskip("attncheck.constructions.hop")
+    r = cli("bounds", "sweep", "sht24a.thm4_2", "--N", "32", "--k", "1..12", "--csv")
+    assert r.code == 0, r.err
+    for row in csv.DictReader(io.StringIO(r.out)):
+        assert int(row["hop.layers"]) == int(row["layers_needed"]), row
+        assert int(row["hop-additive.layers"]) == int(row["layers_needed"]), row
+
+
 def test_list_and_show(cli):
     r = cli("bounds", "list", "--json")
     assert r.code == 0 and len(r.json["bounds"]) == len(BOUNDS)
