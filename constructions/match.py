@@ -253,59 +253,84 @@ def spec_of(c) -> dict:
             "conventions": f"allow_self={p['allow_self']}"}
 
 
-def check_match(c, mode: str = "auto", fmt: Format = EXACT, attention: str = "softmax",
-                samples: int = 1000, seed: int = 0, budget=None, advance=None):
-    """Compare the head with the plain-Python task on every input of [M]^N (exhaustive) or on
-    seeded random inputs (sample; never verifies)."""
-    from attncheck.verifiers.exhaustive import enumerate_inputs
-    from attncheck.verifiers.verdict import BudgetExceeded, Method, Status, Verdict
-    s = spec_of(c)
-    N, M = s["N"], s["M"]
-    total = M ** N
+def resolve_mode(what: str, mode: str, total: int, limit: int, samples: int) -> str:
+    """``auto`` -> exhaustive when the finite family fits ``limit``, else sample; refuse what
+    cannot be honoured (one line naming the value).  Shared by the Match and RNN checkers."""
     if mode == "certificate":
-        raise BadInput(f"{s['task']} has no certificate mode; use --mode exhaustive or sample")
-    if mode == "exhaustive" and total > MAX_INPUTS:
-        raise BadInput(f"exhaustive {s['task']} over [{M}]^{N} = {total} inputs exceeds the limit"
-                       f" {MAX_INPUTS}; use smaller N/M or --mode sample")
-    if mode == "auto":
-        mode = "exhaustive" if total <= MAX_INPUTS else "sample"
+        raise BadInput(f"{what} has no certificate mode; use --mode exhaustive or sample")
+    if mode == "exhaustive" and total > limit:
+        raise BadInput(f"exhaustive {what} has {total} inputs, over the limit {limit};"
+                       f" use smaller sizes or --mode sample")
     if mode == "sample" and samples < 1:
         raise BadInput(f"--samples must be >= 1, got {samples}")
+    return ("exhaustive" if total <= limit else "sample") if mode == "auto" else mode
+
+
+def compare_family(claim: str, total: int, mode: str, samples: int, seed: int, step: int,
+                   draw, compare, explain, budget=None, advance=None, evidence=None,
+                   show=lambda x: x.tolist()):
+    """Enumerate (exhaustive: members 0..total-1 via ``draw(start, stop, None)``) or sample
+    (``draw(0, B, rng)``) inputs in chunks of ``step``; ``compare(X) -> (got, want)`` (B, N);
+    the first disagreement becomes ``explain(x, got_row, want_row)`` -> Counterexample.
+    Exhaustive agreement is VERIFIED; a sample or a spent budget is at most UNKNOWN."""
+    from attncheck.verifiers.verdict import BudgetExceeded, Method, Status, Verdict
     exhaustive = mode == "exhaustive"
-    count = total if exhaustive else samples
-    family = f"all {M}^{N} = {total} inputs" if exhaustive else f"{samples} random inputs (seed {seed})"
-    claim = (f"{c.theorem} {c.status.split(';')[0]}: one {attention} head computes {s['task']}"
-             f" ({s['conventions']}) in {fmt}, {family}")
     meth = Method.EXHAUSTIVE if exhaustive else Method.SAMPLE
-    rng = np.random.default_rng(seed)
-    step = max(1, ELEMS_PER_CHUNK // (s["T"] * s["T"]))
+    count = total if exhaustive else samples
+    rng = None if exhaustive else np.random.default_rng(seed)
+    extra = (evidence or (lambda: {}))
+    seeded = {} if exhaustive else {"seed": seed}
     done = 0
     try:
         while done < count:
             if budget is not None:
                 budget.check(inputs_checked=done, of=count)
             B = min(step, count - done)
-            X = enumerate_inputs(M, N, done, done + B) if exhaustive else rng.integers(0, M, size=(B, N))
-            got, _ = s["forward"](c, X, fmt, attention)
-            want = np.array([s["truth"](row) for row in X.tolist()], dtype=np.int64)
+            X = draw(done, done + B, rng)
+            got, want = compare(X)
             bad = np.flatnonzero(np.any(got != want, axis=1))
             if bad.size:
                 b = int(bad[0])
-                ce = _counterexample(c, s, X[b], got[b], want[b], fmt, attention)
+                ce = explain(X[b], got[b], want[b])
                 return Verdict(Status.REFUTED, meth, claim, done + b + 1, counterexample=ce,
-                               reason=f"input {X[b].tolist()} is wrong at position {ce.position}"
-                                      f" (expected {ce.expected}, got {ce.got})",
-                               evidence={"seed": seed} if not exhaustive else {})
+                               reason=f"input {show(X[b])} is wrong at position {ce.position}"
+                                      f" (expected {ce.expected}, got {ce.got})", evidence={**seeded, **extra()})
             done += B
             if advance:
                 advance(B)
     except BudgetExceeded as e:
-        return Verdict(Status.UNKNOWN, meth, claim, done, reason=f"{e}: {done} of {count} inputs, none wrong")
+        return Verdict(Status.UNKNOWN, meth, claim, done, evidence={**seeded, **extra()},
+                       reason=f"{e}: {done} of {count} inputs, none wrong")
     if exhaustive:
-        return Verdict(Status.VERIFIED, meth, claim, total, reason=f"all {total} inputs agree at every position",
-                       evidence={"margin": margin(M), "temperature": head_of(c).temperature})
-    return Verdict(Status.UNKNOWN, meth, claim, samples, evidence={"seed": seed},
+        return Verdict(Status.VERIFIED, meth, claim, total, evidence=extra(),
+                       reason=f"all {total} inputs agree")
+    return Verdict(Status.UNKNOWN, meth, claim, samples, evidence={**seeded, **extra()},
                    reason=f"no counterexample in {samples} seeded samples (sampling never verifies)")
+
+
+def check_match(c, mode: str = "auto", fmt: Format = EXACT, attention: str = "softmax",
+                samples: int = 1000, seed: int = 0, budget=None, advance=None):
+    """Compare the head with the plain-Python task on every input of [M]^N (exhaustive) or on
+    seeded random inputs (sample; never verifies)."""
+    from attncheck.verifiers.exhaustive import enumerate_inputs
+    s = spec_of(c)
+    N, M = s["N"], s["M"]
+    total = M ** N
+    mode = resolve_mode(f"{s['task']} over [{M}]^{N}", mode, total, MAX_INPUTS, samples)
+    family = f"all {M}^{N} = {total} inputs" if mode == "exhaustive" else f"{samples} random inputs (seed {seed})"
+    claim = (f"{c.theorem} {c.status.split(';')[0]}: one {attention} head computes {s['task']}"
+             f" ({s['conventions']}) in {fmt} at every position, {family}")
+
+    def draw(start, stop, rng):
+        return enumerate_inputs(M, N, start, stop) if rng is None else rng.integers(0, M, size=(stop - start, N))
+
+    def compare(X):
+        got, _ = s["forward"](c, X, fmt, attention)
+        return got, np.array([s["truth"](row) for row in X.tolist()], dtype=np.int64)
+
+    return compare_family(claim, total, mode, samples, seed, max(1, ELEMS_PER_CHUNK // (s["T"] * s["T"])),
+                          draw, compare, lambda x, g, w: _counterexample(c, s, x, g, w, fmt, attention),
+                          budget, advance, lambda: {"margin": margin(M), "temperature": head_of(c).temperature})
 
 
 def head_of(c) -> Head:

@@ -357,8 +357,8 @@ def sweep(c: QSAConstruction, method: str, fmt: Format = EXACT, attention: str =
             min_margin = min(min_margin, float((lo - off).min()))
             if c.codes == "random":
                 max_norm = max(max_norm, float(np.linalg.norm(c.query_codes(S), axis=1).max()))
-            if method == "margin":
-                vals = off
+            if method == "margin":                                     # a certificate needs 1 on S
+                vals = np.where((np.abs(lo - 1) <= 1e-9) & (np.abs(hi - 1) <= 1e-9), off, np.inf)
             else:
                 T = c.head.temperature
                 with np.errstate(over="ignore"):
@@ -405,20 +405,21 @@ def smallest_width(N: int, q: int, theta: float = THETA_RANDOM, seed: int = 0, t
             cache[m] = (ok, s_ok, worst)
         return cache[m][0]
 
+    def report(**out) -> dict:
+        return {**out, "m_max": m_max,
+                "checked": {m: {"ok": v[0], "worst_off_score": v[2]} for m, v in sorted(cache.items())}}
+
     lo, hi = q - 1, q                      # invariant: lo fails (or is < q), hi is being tried
     while not works(hi):
         lo = hi
         if hi >= m_max:
-            return {"found": False, "m": None, "m_max": m_max,
-                    "checked": {m: {"ok": v[0], "worst_off_score": v[2]} for m, v in sorted(cache.items())}}
+            return report(found=False, m=None)
         hi = min(2 * hi, m_max)
     while hi - lo > 1:
         mid = (lo + hi) // 2
         lo, hi = (lo, mid) if works(mid) else (mid, hi)
-    if hi - 1 >= q:
-        works(hi - 1)
-    return {"found": True, "m": hi, "seed": cache[hi][1], "m_minus_1_fails": not cache.get(hi - 1, (False,))[0],
-            "checked": {m: {"ok": v[0], "worst_off_score": v[2]} for m, v in sorted(cache.items())}}
+    prev_fails = hi == 1 or not works(hi - 1)
+    return report(found=True, m=hi, seed=cache[hi][1], m_minus_1_fails=prev_fails)
 
 
 # --- verdicts -------------------------------------------------------------------------------------
@@ -506,33 +507,31 @@ def check_qsa(c: QSAConstruction, mode: str = "auto", fmt: Format = EXACT, atten
 
 
 def _check_sample(c, fmt, attention, samples, seed, budget, advance) -> Verdict:
+    """Seeded random pointer sets and z in the unit ball; an input row "disagrees" when its error
+    exceeds eps.  Inputs travel packed as (B, N, d' + q) = [z | y]."""
+    from attncheck.constructions.match import compare_family, resolve_mode
     from attncheck.constructions.tasks import qsa as qsa_truth
-    if samples < 1:
-        raise BadInput(f"--samples must be >= 1, got {samples}")
+    resolve_mode("qSA", "sample", 0, 0, samples)
+    d = c.d_prime
+    unpack = lambda X: (X[..., :d], X[..., d:].astype(np.int64))
+
+    def draw(start, stop, rng):
+        B = stop - start
+        y = np.sort(rng.random((B, c.N, c.N)).argsort(axis=2)[..., :c.q], axis=2)
+        z = rng.normal(size=(B, c.N, d))
+        z *= (rng.random((B, c.N, 1)) ** (1.0 / d)) / np.linalg.norm(z, axis=2, keepdims=True)
+        return np.concatenate([z, y.astype(np.float64)], axis=2)
+
+    def compare(X):
+        z, y = unpack(X)
+        out, _ = forward(c, z, y, fmt, attention)
+        want = np.array([qsa_truth(zb.tolist(), yb.tolist()) for zb, yb in zip(z, y)])
+        return (np.linalg.norm(out - want, axis=2) > c.eps).astype(np.int64), np.zeros(y.shape[:2], np.int64)
+
+    def explain(x, got, want):
+        z, y = unpack(x)
+        return _counterexample(c, z, y, fmt, attention, int(np.argmax(got)))[1]
+
     claim = _claim(c, fmt, attention, f"{samples} random inputs (seed {seed})")
-    rng = np.random.default_rng(seed)
-    done, step = 0, max(1, 100_000 // (c.N * c.N))
-    try:
-        while done < samples:
-            if budget is not None:
-                budget.check(samples_checked=done, of=samples)
-            B = min(step, samples - done)
-            y = np.sort(rng.random((B, c.N, c.N)).argsort(axis=2)[..., :c.q], axis=2)
-            z = rng.normal(size=(B, c.N, c.d_prime))
-            z *= (rng.random((B, c.N, 1)) ** (1.0 / c.d_prime)) / np.linalg.norm(z, axis=2, keepdims=True)
-            out, _ = forward(c, z, y, fmt, attention)
-            for b in range(B):
-                err = np.linalg.norm(out[b] - np.array(qsa_truth(z[b].tolist(), y[b].tolist())), axis=1)
-                if err.max() > c.eps:
-                    e, ce = _counterexample(c, z[b], y[b], fmt, attention, int(err.argmax()))
-                    return Verdict(Status.REFUTED, Method.SAMPLE, claim, done + b + 1, counterexample=ce,
-                                   reason=f"sample #{done + b}: error {e:.3g} > eps = {c.eps:g}",
-                                   evidence={"seed": seed})
-            done += B
-            if advance:
-                advance(B)
-    except BudgetExceeded as e:
-        return Verdict(Status.UNKNOWN, Method.SAMPLE, claim, done, reason=f"{e}: {done} samples, none wrong",
-                       evidence={"seed": seed})
-    return Verdict(Status.UNKNOWN, Method.SAMPLE, claim, samples, evidence={"seed": seed},
-                   reason=f"no counterexample in {samples} seeded samples (sampling never verifies)")
+    return compare_family(claim, 0, "sample", samples, seed, max(1, 100_000 // (c.N * c.N)), draw, compare,
+                          explain, budget, advance, show=lambda x: f"with pointer sets {(unpack(x)[1] + 1).tolist()}")

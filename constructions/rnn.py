@@ -292,19 +292,9 @@ def check_rnn(rnn: RNN, mode: str = "auto", samples: int = 1000, seed: int = 0, 
     """Compare the RNN with the ground truth on every member of its finite family (exhaustive)
     or on seeded random members (sample).  Returns (Verdict, measured) where ``measured`` has
     the distinct states each layer reached."""
-    from attncheck.verifiers.verdict import BudgetExceeded, Counterexample, Method, Status, Verdict
+    from attncheck.constructions.match import compare_family, resolve_mode
     total = family_size(rnn)
-    if mode == "certificate":
-        raise BadInput("RNN checks have no certificate mode; use --mode exhaustive or sample")
-    if mode == "exhaustive" and total > MAX_INPUTS:
-        raise BadInput(f"exhaustive {rnn.task} family has {total} inputs (limit {MAX_INPUTS});"
-                       f" use smaller N/alphabet or --mode sample")
-    if mode == "auto":
-        mode = "exhaustive" if total <= MAX_INPUTS else "sample"
-    if mode == "sample" and samples < 1:
-        raise BadInput(f"--samples must be >= 1, got {samples}")
-    exhaustive = mode == "exhaustive"
-    count = total if exhaustive else samples
+    mode = resolve_mode(f"RNN {rnn.task} family", mode, total, MAX_INPUTS, samples)
     N = rnn.params["N"]
     where = "position N" if rnn.answer == "last" else "every position"
     fam = (f"(m_1, a_1, ..., m_n, a_n, m_i*), n = {rnn.params['n']}" if rnn.task == "index"
@@ -312,48 +302,34 @@ def check_rnn(rnn: RNN, mode: str = "auto", samples: int = 1000, seed: int = 0, 
     claim = (f"{rnn.theorem} {rnn.status.split(';')[0]}: {len(rnn.layers)}-layer RNN with"
              f" {rnn.size()['state_bits']}-bit states computes {rnn.task}"
              + (f" (k = {rnn.params['k']})" if rnn.task == "hop" else "")
-             + f" at {where}: " + (f"all {total} inputs of {fam}" if exhaustive
+             + f" at {where}: " + (f"all {total} inputs of {fam}" if mode == "exhaustive"
                                     else f"{samples} random inputs of {fam} (seed {seed})"))
-    meth = Method.EXHAUSTIVE if exhaustive else Method.SAMPLE
-    rng = None if exhaustive else np.random.default_rng(seed)
     reached = [set() for _ in rnn.layers]
-    step = max(1, 200_000 // N)
-    done = 0
-    measured = lambda: {"states_reached": [len(r) for r in reached],
-                        "log2_states_reached": [round(math.log2(max(len(r), 1)), 3) for r in reached],
-                        "inputs": done}
-    try:
-        while done < count:
-            if budget is not None:
-                budget.check(inputs_checked=done, of=count)
-            B = min(step, count - done)
-            X = family_inputs(rnn, done, done + B, rng, B)
-            tr = run(rnn, X)
-            for r, s in zip(reached, tr.states):
-                r.update(np.unique(s).tolist())
-            want = truth(rnn, X)
-            got = tr.outputs if rnn.answer == "all" else np.where(np.arange(N) == N - 1, tr.outputs, BOT_CODE)
-            bad = np.flatnonzero(np.any(got != want, axis=1))
-            if bad.size:
-                b = int(bad[0])
-                pos = int(np.flatnonzero(got[b] != want[b])[0])
-                again = run(rnn, X[b:b + 1])
-                if again.outputs[0, pos] != got[b, pos]:
-                    raise RuntimeError("RNN counterexample replay disagrees")
-                dec = lambda v: None if v == BOT_CODE else int(v)
-                ce = Counterexample(tuple(int(t) for t in X[b]), pos + 1, dec(want[b, pos]), dec(got[b, pos]),
-                                    {"replayed": True,
-                                     "layer_values": [dec(v) if v < rnn.alphabet else None
-                                                      for v in (s[0, pos] for s in again.streams)]})
-                return Verdict(Status.REFUTED, meth, claim, done + b + 1, counterexample=ce,
-                               reason=f"input {X[b].tolist()} is wrong at position {pos + 1}"), measured()
-            done += B
-            if advance:
-                advance(B)
-    except BudgetExceeded as e:
-        return Verdict(Status.UNKNOWN, meth, claim, done, reason=f"{e}: {done} of {count} inputs, none wrong"), measured()
-    if exhaustive:
-        return Verdict(Status.VERIFIED, meth, claim, total, evidence=measured(),
-                       reason=f"all {total} inputs agree at {where}"), measured()
-    return Verdict(Status.UNKNOWN, meth, claim, samples, evidence={"seed": seed, **measured()},
-                   reason=f"no counterexample in {samples} seeded samples (sampling never verifies)"), measured()
+    seen = [0]
+
+    def measured() -> dict:
+        return {"states_reached": [len(r) for r in reached], "inputs": seen[0],
+                "log2_states_reached": [round(math.log2(max(len(r), 1)), 3) for r in reached]}
+
+    def compare(X):
+        tr = run(rnn, X)
+        for r, s in zip(reached, tr.states):
+            r.update(np.unique(s).tolist())
+        seen[0] += len(X)
+        got = tr.outputs if rnn.answer == "all" else np.where(np.arange(N) == N - 1, tr.outputs, BOT_CODE)
+        return got, truth(rnn, X)
+
+    def explain(x, got, want):
+        from attncheck.verifiers.verdict import Counterexample
+        pos = int(np.flatnonzero(got != want)[0])
+        again = run(rnn, x[None])
+        if again.outputs[0, pos] != got[pos]:
+            raise RuntimeError("RNN counterexample replay disagrees")
+        dec = lambda v: None if v in (BOT_CODE, rnn.alphabet) else int(v)
+        return Counterexample(tuple(int(t) for t in x), pos + 1, dec(want[pos]), dec(got[pos]),
+                              {"replayed": True, "layer_values": [dec(s[0, pos]) for s in again.streams]})
+
+    draw = lambda start, stop, rng: family_inputs(rnn, start, stop, rng, stop - start)
+    verdict = compare_family(claim, total, mode, samples, seed, max(1, 200_000 // N), draw, compare,
+                             explain, budget, advance, measured)
+    return verdict, measured()
