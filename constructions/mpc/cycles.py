@@ -135,11 +135,13 @@ def max_degree_two(N: int, edges: Sequence[tuple[int, int]]) -> None:
 
 
 # --- the doubling protocols ----------------------------------------------------------------
-def _doubling(N: int, D: int, report: bool, name: str, theorem: str) -> Protocol:
+def _doubling(N: int, D: int, report: bool, name: str, theorem: str, s: int = S_WORDS) -> Protocol:
     h = (N + 1).bit_length()
     NONE = N
     K = (max(D, 1) - 1).bit_length()          # ceil(log2 D): radius 2^K >= D
-    lim = Limits(N, S_WORDS, 1 + 2 * h)
+    if s < 2 or s % 2:
+        raise BadInput(f"{name}: s must be even and >= 2 so that no edge is split between machines, got {s}")
+    lim = Limits(N, s, 1 + 2 * h)
     n_in = 2 * N
 
     def state(r: int, v: int, inbox: Inbox) -> tuple[list[int], int]:
@@ -178,24 +180,24 @@ def _doubling(N: int, D: int, report: bool, name: str, theorem: str) -> Protocol
         return (state(rounds, v, inbox)[1],)
 
     return Protocol(name, theorem, "R", lim, n_in, rounds, step, output,
-                    params={"N": N, "D": D, "s": S_WORDS, "p": lim.p, "doubling_rounds": K},
+                    params={"N": N, "D": D, "s": s, "p": lim.p, "doubling_rounds": K},
                     notes=("pointer doubling on graphs of maximum degree 2 (paths and cycles)",))
 
 
-def components(N: int, D: int | None = None) -> Protocol:
+def components(N: int, D: int | None = None, s: int = S_WORDS) -> Protocol:
     """Component labels (min vertex) of a graph on [N] with <= N edges, max degree 2, every
     component of diameter <= D (default N - 1).  Input: 2N tokens, unused edges = (N, N)."""
     _check_n(N, "components", even=False)
     D = N - 1 if D is None else D
     if not 1 <= D <= N - 1:
         raise BadInput(f"components: the diameter bound D must be in [1, N-1] = [1, {N - 1}], got {D}")
-    return _doubling(N, D, report=False, name="components", theorem="sht24a.cor3_3")
+    return _doubling(N, D, report=False, name="components", theorem="sht24a.cor3_3", s=s)
 
 
-def cycles(N: int) -> Protocol:
+def cycles(N: int, s: int = S_WORDS) -> Protocol:
     """1-vs-2 cycles: output (number of cycles,) on machine 0 (``task.1v2cycle``)."""
     _check_n(N, "1-vs-2 cycles", even=True)
-    return _doubling(N, N // 2, report=True, name="cycles", theorem="task.1v2cycle")
+    return _doubling(N, N // 2, report=True, name="cycles", theorem="task.1v2cycle", s=s)
 
 
 def padded_tokens(N: int, edges: Sequence[tuple[int, int]]) -> list[int]:

@@ -7,7 +7,7 @@ token), d packet slots, F = 5 fields per packet, dq query/key width, s words per
 Recipe as built here [R where noted]:
 
 1. *Multiple hashing* (``fact.sht24a.B2``).  Message ids are ``(src, k)`` -- the k-th word sent by
-   token src -- so ``n = T s`` ids [R: SHT24a uses (src, dest) pairs, n = N^2, one message per
+   token src -- so ``n = q s + (T - q)`` ids [R: SHT24a uses (src, dest) pairs, n = N^2, one message per
    pair].  A sender writes into slot c the sum of packets ``(1, word, src, k, dest)`` of its
    messages x with ``A[x, c] = 1``.  A receiver's senders send at most ``s * s = b`` messages in
    all, so with A covering b-sets each message to it owns a slot no other of them touches.
@@ -15,8 +15,8 @@ Recipe as built here [R where noted]:
    ``K_i = (w_{S_i}, 0)`` with S_i the set of i's destinations, start key ``(0, sigma_0)``, value
    = the packet slots.  Codes (``SparseCodes``):
 
-   * ``poly`` [R, moment-curve variant of ``sht23.thm3``]: ``u_j = (1, j, ..., j^{2s})``, ``w_S`` =
-     coefficients of ``-prod_{l in S} (x - l)^2``, so ``u_j . w_S = 0`` if j in S and ``<= -1``
+   * ``poly`` [R, moment-curve variant of ``sht23.thm3``]: ``u_j = (1, x_j, ..., x_j^{2s})`` at x_j = j - T/2,
+     ``w_S`` = coefficients of ``-prod_{l in S} (x - x_l)^2``, so ``u_j . w_S = 0`` if j in S and ``<= -1``
      otherwise (integers, exact ties); start score -1/2; margin 1/2.  Hardmax or softmax.
    * ``random`` [P recipe, ``sht23.thm2``]: ``u_j`` random signs / sqrt(m), ``w_S`` the least-squares
      solution of ``U_S^T w = 1``; scores 1 on S, checked ``<= 1/2`` off S; start 3/4; margin 1/4.
@@ -46,12 +46,19 @@ EXACT_INT = 2 ** 52            # float64 holds every integer below this exactly
 # --- hashing -------------------------------------------------------------------------------
 @dataclass(frozen=True, eq=False)
 class Hashing:
-    """A: (n_ids, d) 0/1 with n_ids = T s; ``kind`` is onehot | paper | random."""
+    """A: (n_ids, d) 0/1; ``kind`` is onehot | paper | random.  Ids: the k-th word of machine
+    src < q is ``src * s + k``; a pad token t >= q (it only sends its input word) is
+    ``q s + t - q``, so n_ids = q s + max(0, T - q)."""
 
     kind: str
     A: np.ndarray
     b: int
     seed: int
+    q: int
+    s: int
+
+    def id_of(self, src: int, k: int) -> int:
+        return src * self.s + k if src < self.q else self.q * self.s + src - self.q
 
     @property
     def d(self) -> int:
@@ -62,12 +69,12 @@ class Hashing:
                 "seed": self.seed, "paper_slots": paper_width(max(self.A.shape[0], 2), self.b)}
 
 
-def make_hashing(T: int, s: int, kind: str = "auto", slots: int | None = None, seed: int = 0,
-                 max_slots: int = 20000) -> Hashing:
+def make_hashing(T: int, q: int, s: int, kind: str = "auto", slots: int | None = None,
+                 seed: int = 0, max_slots: int = 20000) -> Hashing:
     """``onehot``: A = I (d = T s, every row owns a column: covers every b).  ``paper``: Bernoulli
     with d = ceil(12 b^2 ln n).  ``random``: Bernoulli with ``slots`` columns.  ``auto``: the
     narrower of onehot and paper (both cover every valid routing)."""
-    n, b = T * s, s * s
+    n, b = q * s + max(0, T - q), s * s
     pd = paper_width(max(n, 2), b)
     if kind == "auto":
         kind = "onehot" if n <= pd else "paper"
@@ -84,7 +91,7 @@ def make_hashing(T: int, s: int, kind: str = "auto", slots: int | None = None, s
     else:
         raise BadInput(f"hashing must be auto, onehot, paper or random, got {kind!r}")
     A.setflags(write=False)
-    return Hashing(kind, A, b, seed)
+    return Hashing(kind, A, b, seed, q, s)
 
 
 # --- sparse-propagation codes --------------------------------------------------------------
@@ -101,6 +108,7 @@ class SparseCodes:
     margin: float
     max_set: int
     basis: np.ndarray | None = None        # random codes: U (T, m)
+    offset: int = 0                        # poly codes: token t sits at the point t - offset
 
     @property
     def width(self) -> int:
@@ -114,8 +122,9 @@ class SparseCodes:
         out = np.zeros(self.width)
         if self.kind == "poly":
             coeffs = np.array([-1.0])
-            for l in S:                                            # times (x - l)^2
-                coeffs = np.convolve(coeffs, [1.0, -2.0 * l, float(l * l)])
+            for l in S:                                            # times (x - x_l)^2
+                x = float(l - self.offset)
+                coeffs = np.convolve(coeffs, [1.0, -2.0 * x, x * x])
             out[:len(coeffs)] = coeffs[::-1]                        # ascending powers
             return out
         if S:
@@ -127,15 +136,15 @@ class SparseCodes:
 
 def make_codes(T: int, s: int, kind: str = "poly", seed: int = 0, width: int | None = None) -> SparseCodes:
     if kind == "poly":
-        top = float(max(T - 1, 1)) ** (2 * s)
-        if top * 4 ** s >= EXACT_INT:
-            raise BadInput(f"poly codes need scores up to ~{top:.3g}, beyond exact float64 integers;"
-                           f" use --codes random (T = {T}, s = {s})")
-        j = np.arange(T, dtype=np.float64)
+        top = max(float(max(T - 1, 1)) ** (2 * s), 4.0 ** s * float(T - T // 2) ** (2 * s))
+        if top >= EXACT_INT:
+            raise BadInput(f"poly codes need integers up to ~{top:.3g}, beyond exact float64;"
+                           f" use --codes random --attention softmax (T = {T}, s = {s})")
+        j = np.arange(T, dtype=np.float64) - T // 2                    # centred points
         Q = np.stack([j ** e for e in range(2 * s + 1)] + [np.ones(T)], axis=1)   # (T, 2s+2)
         start = np.zeros(2 * s + 2)
         start[-1] = -0.5
-        return SparseCodes("poly", Q, start, 0.0, -0.5, 0.5, s)
+        return SparseCodes("poly", Q, start, 0.0, -0.5, 0.5, s, offset=T // 2)
     if kind == "random":
         m = width or max(16, int(math.ceil(8 * s * math.log(max(T, 2)))))
         rng = np.random.default_rng(seed)
@@ -148,12 +157,11 @@ def make_codes(T: int, s: int, kind: str = "poly", seed: int = 0, width: int | N
 
 
 # --- packets -------------------------------------------------------------------------------
-def encode(src: int, outbox, hashing: Hashing, s: int, input_id: bool = False) -> np.ndarray:
+def encode(src: int, outbox, hashing: Hashing) -> np.ndarray:
     """Outbox ((dest, word), ...) of token ``src`` -> packet slots (d, F)."""
     P = np.zeros((hashing.d, F))
     for k, (dest, word) in enumerate(outbox):
-        x = src * s + (0 if input_id else k)
-        cols = np.flatnonzero(hashing.A[x])
+        cols = np.flatnonzero(hashing.A[hashing.id_of(src, k)])
         P[cols] += (1.0, float(word), float(src), float(k), float(dest))
     return P
 

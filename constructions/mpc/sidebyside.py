@@ -41,12 +41,12 @@ EXHAUSTIVE_LIMIT = 5000          # instances the transformer side runs in 'auto'
 
 @dataclass(frozen=True)
 class Algo:
-    """``build(N) -> Protocol``; ``domain(N) -> (count, iterator, description)`` or None;
+    """``build(N, s) -> Protocol`` (s = None: the algorithm's default memory); ``domain(N) -> (count, iterator, description)`` or None;
     ``sample(N, rng) -> input words``; ``truth(N, words) -> output words``."""
 
     name: str
     theorem: str
-    build: Callable[[int], Protocol]
+    build: Callable[[int, int | None], Protocol]
     domain: Callable[[int], tuple[int, Iterator[list[int]], str] | None]
     sample: Callable[[int, random.Random], list[int]]
     truth: Callable[[int, list[int]], tuple[int, ...]]
@@ -130,22 +130,23 @@ def _words_sample(N: int, rng: random.Random) -> list[int]:
 
 
 ALGOS: dict[str, Algo] = {
-    "cycles": Algo("cycles", "task.1v2cycle", cycles.cycles, _cycle_domain, _cycle_sample,
+    "cycles": Algo("cycles", "task.1v2cycle", lambda N, s=None: cycles.cycles(N, s or cycles.S_WORDS), _cycle_domain, _cycle_sample,
                    lambda N, w: (cycle_count(cycles.deserialize(w)),),
                    "1-vs-2 cycles by pointer doubling, ceil(log2 N)+1 rounds"),
-    "components": Algo("components", "sht24a.cor3_3", cycles.components, _components_domain,
+    "components": Algo("components", "sht24a.cor3_3",
+                       lambda N, s=None: cycles.components(N, None, s or cycles.S_WORDS), _components_domain,
                        _components_sample,
                        lambda N, w: cycles.component_labels(
                            N, [e for e in cycles.deserialize(w) if e != (N, N)]),
                        "component labels of max-degree-2 graphs, ceil(log2 D)+1 rounds"),
-    "broadcast": Algo("broadcast", "model.mpc", lambda N: basic.broadcast(N, BASIC_S, BASIC_P),
+    "broadcast": Algo("broadcast", "model.mpc", lambda N, s=None: basic.broadcast(N, s or BASIC_S, BASIC_P),
                       _words_domain, _words_sample,
                       lambda N, w: basic.broadcast_truth(w, max(N, BASIC_S)),
                       "broadcast word 0 to every machine, ceil(log_s q) rounds"),
-    "prefix": Algo("prefix", "model.mpc", lambda N: basic.prefix_sum(N, BASIC_S, BASIC_P),
+    "prefix": Algo("prefix", "model.mpc", lambda N, s=None: basic.prefix_sum(N, s or BASIC_S, BASIC_P),
                    _words_domain, _words_sample, lambda N, w: basic.prefix_truth(w, BASIC_P),
                    "prefix sums mod 2^p, 3+ceil(log2 ceil(N/s)) rounds"),
-    "sort": Algo("sort", "model.mpc", lambda N: basic.sort(N, BASIC_S, BASIC_P), _words_domain,
+    "sort": Algo("sort", "model.mpc", lambda N, s=None: basic.sort(N, s or BASIC_S, BASIC_P), _words_domain,
                  _words_sample, lambda N, w: basic.sort_truth(w),
                  "bitonic block sort, 1+L(L+1)/2 rounds"),
 }
@@ -242,9 +243,9 @@ def instances_for(algo: Algo, N: int, mode: str, samples: int, seed: int
 
 def side_by_side(algo: Algo, N: int, *, mode: str = "auto", samples: int = 100, seed: int = 0,
                  hashing: str = "auto", slots: int | None = None, codes: str = "poly",
-                 attention: str = "hardmax", fmt: Format = EXACT, corrupt: str = "none",
+                 attention: str = "hardmax", fmt: Format = EXACT, corrupt: str = "none", s: int | None = None,
                  budget: Budget = UNLIMITED, batch: int = 16, advance=lambda n=1: None) -> SideBySide:
-    protocol = algo.build(N)
+    protocol = algo.build(N, s)
     sim = compile_protocol(protocol, hashing=hashing, slots=slots, codes=codes, seed=seed)
     head = sim.layers[0].head if corrupt == "none" else corrupt_head(sim, corrupt)
     heads = tuple(head for _ in sim.layers)

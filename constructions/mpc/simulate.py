@@ -118,7 +118,7 @@ def compile_protocol(protocol: Protocol, *, hashing: str = "auto", slots: int | 
     """Build the L = R + 1 layer transformer of ``protocol`` (pure: no forward pass)."""
     lim = protocol.limits
     T = max(protocol.n_in, lim.q)
-    H = make_hashing(T, lim.s, hashing, slots, seed)
+    H = make_hashing(T, lim.q, lim.s, hashing, slots, seed)
     C = make_codes(T, lim.s, codes, seed)
     lay = _layout(T, C, H.d)
     v_max = float(max(lim.word_max, T, lim.s)) * lim.s
@@ -129,7 +129,7 @@ def compile_protocol(protocol: Protocol, *, hashing: str = "auto", slots: int | 
     def write(row: np.ndarray, t: int, outbox) -> np.ndarray:
         out = row.copy()
         out[sl["recv"]] = 0.0
-        out[sl["send"]] = encode(t, outbox, H, lim.s).reshape(-1)
+        out[sl["send"]] = encode(t, outbox, H).reshape(-1)
         out[sl["kcode"]] = C.key({dest for dest, _ in outbox})
         return out
 

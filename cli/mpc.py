@@ -1,0 +1,258 @@
+"""``attncheck mpc ...`` and ``attncheck verify mpc ALGO``: MPC protocols and transformers.
+
+Each command is params -> build -> check -> render (STYLE.md 1); the work lives in
+``attncheck.constructions.mpc`` and the printing in :mod:`attncheck.cli.render`.
+
+* ``mpc compile ALGO --N N``   the Thm 3.1 transformer of a protocol: layers, heads, width.
+* ``verify mpc ALGO --N N``    protocol and transformer side by side, round by round.
+* ``mpc covering``             Fact B.2 by brute force: smallest working d beside 12 b^2 ln n.
+* ``mpc reverse --N N``        Thm 3.4: one attention layer as a 2D+3-round MPC protocol.
+"""
+from __future__ import annotations
+
+import math
+import time
+
+import click
+
+from attncheck.cli import render
+from attncheck.cli.options import common_options, n_option
+from attncheck.verifiers.verdict import BadInput, BudgetExceeded, Method, Status, Verdict
+
+ALGO_NAMES = ("cycles", "components", "broadcast", "prefix", "sort")
+
+
+def _check_n(n: int) -> None:
+    if n < 2:
+        raise BadInput(f"--N must be >= 2, got {n}")
+
+
+def routing_options(f):
+    f = click.option("--hashing", type=click.Choice(["auto", "onehot", "paper", "random"]),
+                     default="auto", show_default=True,
+                     help="Fact B.2 matrix: auto = narrower of onehot (d = T s) and paper"
+                          " (d = ceil(12 s^4 ln(T s))); random needs --slots.")(f)
+    f = click.option("--slots", type=int, default=None, help="Packet slots d for --hashing random.")(f)
+    f = click.option("--s", "s_words", type=int, default=None,
+                     help="Local memory s in words (default: the protocol's own, 4).")(f)
+    f = click.option("--codes", type=click.Choice(["poly", "random"]), default="poly", show_default=True,
+                     help="Sparse-propagation codes: poly (exact ties, width 2s+2) or random signs"
+                          " (SHT23 Thm 2; softmax only).")(f)
+    return f
+
+
+def _paper_columns(sim) -> dict:
+    lim, N = sim.protocol.limits, sim.protocol.params.get("N", sim.tokens)
+    lg = math.log2(max(N, 2))
+    return {"thm3_1_layers": sim.protocol.rounds + 1,
+            "s4_log2N": round(lim.s ** 4 * lg, 2),
+            "heads_loglog": max(1, math.ceil(math.log2(max(lg, 1.0)))) if lg > 1 else 1,
+            "fact_b2_slots": sim.hashing.to_json()["paper_slots"]}
+
+
+def _construction_rows(sim, N: int) -> list[tuple[str, object]]:
+    p, size = sim.protocol, sim.size()
+    paper = _paper_columns(sim)
+    return [("theorem", "sht24a.thm3_1 [P] statement; construction [R]"),
+            ("protocol", f"{p.name} [{p.status}] for {p.theorem}"),
+            ("MPC limits", f"q = {p.limits.q} machines, s = {p.limits.s} words, p = {p.limits.p} bits"),
+            ("rounds R", p.rounds),
+            ("layers L = R + 1", f"{size['layers']}   (log2 N = {math.log2(N):.3g})"),
+            ("heads per layer", f"{size['heads']}   (paper: O(log log N), ceil(log2 log2 N) ="
+                                f" {paper['heads_loglog']})"),
+            ("width D", f"{size['width']}   (slots d = {size['slots']} x 5 fields, twice; query"
+                        f" {size['query_width']}; paper driving s^4 log2 N = {paper['s4_log2N']})"),
+            ("hashing", f"{sim.hashing.kind}, d = {sim.hashing.d} (Fact B.2 width"
+                        f" {paper['fact_b2_slots']} for b = s^2 = {sim.hashing.b})"),
+            ("codes", f"{sim.codes.kind}, margin {sim.codes.margin}, temperature {sim.temperature:.4g}"),
+            ("tokens T", size["tokens"])]
+
+
+# --- mpc compile ----------------------------------------------------------------------------
+@click.group("mpc")
+def mpc():
+    """MPC protocols and their transformer simulations (sht24a.thm3_1, thm3_4, fact.sht24a.B2)."""
+
+
+@mpc.command("compile")
+@click.argument("algo", type=click.Choice(ALGO_NAMES))
+@n_option()
+@routing_options
+@common_options
+@click.pass_context
+def compile_cmd(ctx, algo, n, hashing, slots, s_words, codes, as_json, seed, budget):
+    """Build the L = R + 1 layer transformer of protocol ALGO at size N; report its size."""
+    from attncheck.constructions.mpc.sidebyside import get_algo
+    from attncheck.constructions.mpc.simulate import compile_protocol
+    t0 = time.perf_counter()
+    _check_n(n)
+    sim = compile_protocol(get_algo(algo).build(n, s_words), hashing=hashing, slots=slots, codes=codes, seed=seed)
+    params = {"algo": algo, "N": n, "s": s_words, "hashing": hashing, "slots": slots, "codes": codes}
+    report = render.envelope("mpc compile", params, seed=seed,
+                             timing={"total_s": time.perf_counter() - t0},
+                             construction=sim.to_json(), paper=_paper_columns(sim),
+                             log2_N=round(math.log2(n), 6))
+
+    def human(con):
+        con.print(render.table(f"mpc compile {algo} --N {n}", ("quantity", "value"),
+                               _construction_rows(sim, n)))
+        for note in sim.notes:
+            con.print(f"  [R] {note}")
+    render.emit(report, as_json, human)
+
+
+# --- verify mpc -----------------------------------------------------------------------------
+def _verdict_human(report: dict, sim, N: int):
+    def draw(con):
+        v = report["result"] if "result" in report else report
+        style = render.STATUS_STYLE.get(v["verdict"], "bold")
+        con.print(f"[{style}]{v['verdict'].upper()}[/]  {v['claim']}")
+        con.print(f"  method: {v['method']}   cases: {v['cases']}")
+        con.print(f"  {v['reason']}")
+        rows = _construction_rows(sim, N)
+        ev = v.get("evidence") or {}
+        rows.append(("instances", ev.get("instances")))
+        cert = ev.get("certificate", {})
+        rows.append(("routing certificate", f"{cert.get('ok')} -- {cert.get('reason')}"))
+        con.print(render.table(None, ("quantity", "value"), rows))
+        ce = v.get("counterexample")
+        if ce:
+            x = ce["explanation"]
+            con.print(f"  counterexample input: {' '.join(str(t) for t in ce['tokens'])}")
+            if x.get("machine") is not None:
+                when = "init routing" if x["round"] < 0 else f"protocol round {x['round']}"
+                con.print(f"  after layer {x['layer']} ({when}), machine {x['machine']}:")
+            con.print(f"    expected {x.get('expected')}")
+            con.print(f"    got      {x.get('got')}")
+            if x.get("attention") is not None:
+                con.print("    routing head attends to " + ", ".join(
+                    f"{'start' if a['token'] < 0 else 'token ' + str(a['token'])} ({a['weight']:.3g})"
+                    for a in x["attention"]))
+        con.print(f"  time: {report['timing'].get('total_s', 0):.2f} s")
+    return draw
+
+
+@click.command("mpc")
+@click.argument("algo", type=click.Choice(ALGO_NAMES))
+@n_option()
+@routing_options
+@click.option("--mode", type=click.Choice(["auto", "exhaustive", "sample"]), default="auto",
+              show_default=True, help="auto = every instance when the domain is small, else sample.")
+@click.option("--samples", type=int, default=100, show_default=True, help="Instances for --mode sample.")
+@click.option("--attention", type=click.Choice(["hardmax", "softmax"]), default="hardmax",
+              show_default=True, help="Hardmax (exact ties) or softmax at the Lemma A.2 temperature.")
+@click.option("--corrupt", type=click.Choice(["none", "start", "fields"]), default="none",
+              show_default=True, help="Break the routing head on purpose (it must be refuted).")
+@common_options
+@click.pass_context
+def verify_mpc(ctx, algo, n, hashing, slots, s_words, codes, mode, samples, attention, corrupt, as_json,
+               seed, budget):
+    """Run protocol ALGO and its compiled transformer side by side (sht24a.thm3_1)."""
+    from attncheck.constructions.mpc.sidebyside import get_algo, instances_for, side_by_side
+    from attncheck.verifiers.budget import Budget
+    t0 = time.perf_counter()
+    _check_n(n)
+    algo_ = get_algo(algo)
+    count = instances_for(algo_, n, mode, samples, seed)[0] if mode != "sample" else samples
+    with render.progress(count, f"verify mpc {algo}", enabled=not as_json) as advance:
+        res = side_by_side(algo_, n, mode=mode, samples=samples, seed=seed, hashing=hashing,
+                           slots=slots, codes=codes, attention=attention, corrupt=corrupt,
+                           s=s_words, budget=Budget(budget), advance=advance)
+    params = {"algo": algo, "N": n, "s": s_words, "mode": mode, "samples": samples, "hashing": hashing,
+              "slots": slots, "codes": codes, "attention": attention, "corrupt": corrupt}
+    report = render.envelope("verify mpc", params, seed=seed,
+                             timing={"total_s": time.perf_counter() - t0},
+                             **res.verdict.to_json(), construction=res.simulation.to_json(),
+                             log2_N=round(math.log2(n), 6))
+    render.emit(report, as_json, _verdict_human(report, res.simulation, n))
+    ctx.exit(res.verdict.exit_code)
+
+
+# --- mpc covering ---------------------------------------------------------------------------
+@mpc.command("covering")
+@click.option("--n", "ns", type=int, multiple=True, default=(4, 8, 16), show_default=True,
+              help="Rows n (message ids); repeat the option for several.")
+@click.option("--b", "bs", type=int, multiple=True, default=(1, 2), show_default=True,
+              help="Set size bound b; repeat the option for several.")
+@click.option("--trials", type=int, default=20, show_default=True, help="Seeded draws per width.")
+@common_options
+@click.pass_context
+def covering_cmd(ctx, ns, bs, trials, as_json, seed, budget):
+    """Fact B.2 by brute force: smallest working d beside ceil(12 b^2 ln n)."""
+    from attncheck.constructions.mpc.covering import covering_cost, covering_row
+    from attncheck.verifiers.budget import Budget
+    t0 = time.perf_counter()
+    if trials < 1:
+        raise BadInput(f"--trials must be >= 1, got {trials}")
+    for n in ns:
+        for b in bs:
+            if n < 2 or not 1 <= b <= n:
+                raise BadInput(f"need n >= 2 and 1 <= b <= n, got n={n}, b={b}")
+            if covering_cost(n, b) > 200_000:
+                raise BadInput(f"n={n}, b={b}: each brute-force check examines {covering_cost(n, b)}"
+                               f" (row, others) pairs; the limit is 200000")
+    bud, rows = Budget(budget), []
+    try:
+        for n in ns:
+            for b in bs:
+                rows.append(covering_row(n, b, trials, seed))
+                bud.check(rows=len(rows))
+        status = Status.VERIFIED if all(r.paper_rate > 0 for r in rows) else Status.UNKNOWN
+        reason = ("a seeded draw at d = ceil(12 b^2 ln n) covers every |S| <= b in each case"
+                  if status is Status.VERIFIED else "no seeded draw covered at the paper width somewhere")
+    except BudgetExceeded as e:                  # honest UNKNOWN
+        status, reason = Status.UNKNOWN, f"{e}; {len(rows)} rows done"
+    v = Verdict(status, Method.EXHAUSTIVE, "fact.sht24a.B2 [P]: some A in {0,1}^(n x d), d ="
+                " ceil(12 b^2 ln n), isolates every member of every |S| <= b",
+                sum(covering_cost(r.n, r.b) for r in rows), reason,
+                evidence={"rows": [r.to_json() for r in rows]})
+    report = render.envelope("mpc covering", {"n": list(ns), "b": list(bs), "trials": trials},
+                             seed=seed, timing={"total_s": time.perf_counter() - t0}, **v.to_json())
+
+    def human(con):
+        style = render.STATUS_STYLE[v.status.value]
+        con.print(f"[{style}]{v.status.value.upper()}[/]  {v.claim}")
+        con.print(f"  {reason}")
+        con.print(render.table("Fact B.2 covering (brute force over all |S| <= b)",
+                               ("n", "b", "12 b^2 ln n", "covering draws there", "smallest random d",
+                                "exact min d [R]"),
+                               [(r.n, r.b, r.paper_d, f"{round(r.paper_rate * r.trials)}/{r.trials}",
+                                 f"{r.random_d} ({r.random_successes}/{r.trials})", r.exact_d or "-")
+                                for r in rows]))
+    render.emit(report, as_json, human)
+    ctx.exit(v.exit_code)
+
+
+# --- mpc reverse ----------------------------------------------------------------------------
+@mpc.command("reverse")
+@n_option(default=5)
+@click.option("--branching", type=int, default=2, show_default=True, help="Tree branching b.")
+@click.option("--attention", type=click.Choice(["hardmax", "softmax"]), default="hardmax",
+              show_default=True)
+@click.option("--samples", type=int, default=20, show_default=True,
+              help="Inputs when |Σ|^N is too large to enumerate.")
+@common_options
+@click.pass_context
+def reverse_cmd(ctx, n, branching, attention, samples, as_json, seed, budget):
+    """sht24a.thm3_4: each layer of the induction head as a 2D+3-round MPC protocol."""
+    from attncheck.constructions.mpc.reverse_check import check_reverse
+    from attncheck.verifiers.budget import Budget
+    t0 = time.perf_counter()
+    _check_n(n)
+    with render.progress(None, "mpc reverse", enabled=not as_json) as advance:
+        v, info = check_reverse(n, branching, attention, samples, seed, Budget(budget), advance)
+    params = {"N": n, "branching": branching, "attention": attention, "samples": samples}
+    report = render.envelope("mpc reverse", params, seed=seed,
+                             timing={"total_s": time.perf_counter() - t0}, **v.to_json())
+
+    def human(con):
+        style = render.STATUS_STYLE[v.status.value]
+        con.print(f"[{style}]{v.status.value.upper()}[/]  {v.claim}")
+        con.print(f"  method: {v.method.value}   cases: {v.cases}")
+        con.print(f"  {v.reason}")
+        con.print(render.table(None, ("layer", "tree depth D", "rounds", "2D + 3", "machines q",
+                                      "memory s", "b = floor(s/(4mH))", "max |diff|"),
+                               [(r["layer"], r["depth"], r["rounds"], r["expected_rounds"], r["q"],
+                                 r["s"], r["paper_branching"], r["max_diff"]) for r in info["layers"]]))
+    render.emit(report, as_json, human)
+    ctx.exit(v.exit_code)
