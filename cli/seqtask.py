@@ -49,7 +49,7 @@ def resolve_format(text: str, c):
 
 
 def _params(kw: dict, fmt) -> dict:
-    p = {k: v for k, v in kw.items() if k not in ("as_json",)}
+    p = {("from" if k == "from_" else k): v for k, v in kw.items() if k not in ("as_json",)}
     p["precision_used"] = str(fmt)
     return p
 
@@ -83,13 +83,57 @@ def _add_options(f, spec: TaskSpec, *decorators):
     return opt.n_option()(f)
 
 
+def _from_option(cmd: click.Command, spec: TaskSpec) -> list:
+    """Add ``--from FILE.npz`` to ``cmd``; the builder options it makes optional are returned
+    (they stay required when no file is given, see :func:`load_or_build`)."""
+    cmd.params.append(click.Option(["--from", "from_"], type=click.Path(exists=True, dir_okay=False),
+                                   default=None, help="Load a construction saved by 'build --out'"
+                                   " instead of building one (its task and parameters must match)."))
+    needed = [p for p in cmd.params if p.required and p.name in spec.builder_keys]
+    for p in needed:
+        p.required = False
+    return needed
+
+
+def load_or_build(spec: TaskSpec, kw: dict, needed: list = ()):
+    """The construction a command works on: loaded from ``--from`` or built from the options.
+
+    A loaded file must hold a ``spec.task`` construction whose metadata agrees with its weights;
+    its build parameters fill ``kw`` (so task parameters such as k come from the file), and an
+    option given explicitly on the command line that disagrees with the file is refused."""
+    ctx = click.get_current_context()
+    path = kw.get("from_")
+    if path is None:
+        for p in needed:
+            if kw.get(p.name) is None:
+                raise click.MissingParameter(ctx=ctx, param=p)
+        return spec.build(**_builder_kwargs(spec, kw))
+    from attncheck.constructions.io import load_construction
+    from attncheck.verifiers.verdict import BadInput
+    c = load_construction(path)
+    if c.task != spec.task:
+        raise BadInput(f"{path} holds a {c.task!r} construction, not {spec.task!r}")
+    if c.params.get("N") != c.n or c.params.get("alphabet") != c.alphabet:
+        raise BadInput(f"{path}: metadata N={c.params.get('N')!r}, alphabet={c.params.get('alphabet')!r}"
+                       f" disagrees with the weights (N={c.n}, alphabet={c.alphabet})")
+    for key in spec.builder_keys:
+        pkey = {"n": "N", "d": "D"}.get(key, key)
+        if key == "seed" or key not in kw or pkey not in c.params:
+            continue                                      # --seed also seeds sampling: the user's
+        explicit = ctx.get_parameter_source(key) is click.core.ParameterSource.COMMANDLINE
+        if explicit and kw[key] != c.params[pkey]:
+            raise BadInput(f"--{pkey} {kw[key]} conflicts with {path}, built with {pkey} = {c.params[pkey]!r}")
+        kw[key] = c.params[pkey]
+    return c
+
+
 def make_commands(spec: TaskSpec):
     """(verify, run, build, precision) click commands for ``spec``."""
 
     def verify_fn(**kw):
         ctx = click.get_current_context()
         t0 = time.perf_counter()
-        c = spec.build(**_builder_kwargs(spec, kw))
+        c = load_or_build(spec, kw, verify_needed)
         fmt = resolve_format(kw["precision"], c)
         t1 = time.perf_counter()
         verdict = run_check(spec, c, fmt, kw)
@@ -104,17 +148,20 @@ def make_commands(spec: TaskSpec):
                            " 1 refuted, 2 bad input, 3 unknown).")(
         _add_options(verify_fn, spec, opt.construction_options, opt.arithmetic_options,
                      opt.check_options, opt.common_options))
+    verify_needed = _from_option(verify, spec)
 
     def run_fn(**kw):
         from attncheck.constructions.tasks import SEQ_TASKS
         from attncheck.verifiers.emulator import BOT_CODE, forward
         ctx = click.get_current_context()
+        loaded = load_or_build(spec, kw) if kw["from_"] else None        # fills kw["n"], ...
         tokens = parse_input(kw["input_"], kw["alphabet"])
         if kw["n"] is not None and kw["n"] != len(tokens):
-            raise click.BadParameter(f"--input has {len(tokens)} tokens but --N is {kw['n']}",
+            raise click.BadParameter(f"--input has {len(tokens)} tokens but --N is {kw['n']}"
+                                     + (f" (the N of {kw['from_']})" if loaded else ""),
                                      param_hint="--input")
         kw["n"] = len(tokens)
-        c = spec.build(**_builder_kwargs(spec, kw))
+        c = loaded or spec.build(**_builder_kwargs(spec, kw))
         fmt = resolve_format(kw["precision"], c)
         tr = forward(c, [tokens], fmt, kw["attention"], keep=True)
         outs = [None if v == BOT_CODE else int(v) for v in tr.outputs[0]]
@@ -136,6 +183,7 @@ def make_commands(spec: TaskSpec):
     for p in run.params:
         if p.name == "n":
             p.required = False
+    _from_option(run, spec)
 
     def build_fn(**kw):
         ctx = click.get_current_context()
