@@ -62,6 +62,10 @@ def run_check(spec: TaskSpec, c, fmt, kw: dict):
     tparams = spec.task_params(kw)
     if mode == "auto":
         mode = "exhaustive" if c.alphabet ** c.n <= AUTO_EXHAUSTIVE_MAX else "certificate"
+        if mode == "exhaustive" and budget.seconds is not None:
+            from attncheck.verifiers.exhaustive import estimate_seconds
+            if estimate_seconds(c, spec.task, tparams, fmt, kw["attention"]) > budget.seconds:
+                mode = "certificate"
     if mode == "certificate":
         from attncheck.verifiers.certificate import certify
         return certify(c, spec.task, tparams, fmt, kw["attention"])

@@ -197,6 +197,12 @@ def project(ctx: _Ctx, st: dict, W: np.ndarray, decl: str):
     rows = np.full((T, A), -1)
     valid = np.zeros((T, A), bool)
     dsl = c.layout[decl].sl
+    dvals = book[list(d.domain)] if d.kind == "var" else None
+    # Position-independent weights (W.ndim == 2): the terms of var slots are the same at every
+    # position, so they are computed once (the same operations, hence the same numbers).
+    static = W.ndim == 2
+    readers = [s for s in c.layout.slots if s.name != decl and np.any(W[s.sl])] if static else None
+    memo: dict = {}
     for t in range(T):
         if t == 0:
             center[0, 0] = ctx.fmt.quantize(c.start_row) @ _W(W, 0, slice(None))
@@ -208,24 +214,27 @@ def project(ctx: _Ctx, st: dict, W: np.ndarray, decl: str):
             center[t, 0] = d.values[t] @ Wd
             rows[t, 0] = -1 if d.rows is None else d.rows[t]
         elif d.kind == "var":
-            center[t] = book[list(d.domain)] @ Wd
-            rad[t] = d.radius @ np.abs(Wd)
+            if not static or "decl" not in memo:
+                memo["decl"] = (dvals @ Wd, d.radius @ np.abs(Wd))
+            center[t], rad[t] = memo["decl"]
             rows[t] = d.domain
         valid[t] = True
-        for s in c.layout.slots:
+        for s in readers if static else c.layout.slots:
             if s.name == decl:
                 continue
             Ws = _W(W, t, s.sl)
-            if not np.any(Ws):
+            if not static and not np.any(Ws):
                 continue
             o = st[s.name]
             if o.kind == "const":
                 center[t] += o.values[t] @ Ws
             elif o.kind == "var":
-                ob = c.codebooks[s.codebook][list(o.domain)] @ Ws        # (n, k)
-                lo, hi = ob.min(axis=0), ob.max(axis=0)
-                center[t] += 0.5 * (lo + hi)
-                rad[t] += 0.5 * (hi - lo) + o.radius @ np.abs(Ws)
+                if not static or s.name not in memo:
+                    ob = c.codebooks[s.codebook][list(o.domain)] @ Ws        # (n, k)
+                    lo, hi = ob.min(axis=0), ob.max(axis=0)
+                    memo[s.name] = (0.5 * (lo + hi), 0.5 * (hi - lo) + o.radius @ np.abs(Ws))
+                center[t] += memo[s.name][0]
+                rad[t] += memo[s.name][1]
     ctx.rng("query/key/value", center - rad, center + rad)
     lo = ctx.fmt.quantize(center - rad)          # quantize is monotone: the stored value of any
     hi = ctx.fmt.quantize(center + rad)          # x in [lo, hi] lies in [q(lo), q(hi)]
@@ -234,8 +243,9 @@ def project(ctx: _Ctx, st: dict, W: np.ndarray, decl: str):
 
 def interval_dot(alo, ahi, blo, bhi):
     """Sum over the last axis of interval products; broadcasting shapes."""
-    p = np.stack([alo * blo, alo * bhi, ahi * blo, ahi * bhi])
-    return p.min(axis=0).sum(axis=-1), p.max(axis=0).sum(axis=-1)
+    p1, p2, p3, p4 = alo * blo, alo * bhi, ahi * blo, ahi * bhi      # no stacked copy
+    return (np.minimum(np.minimum(p1, p2), np.minimum(p3, p4)).sum(axis=-1),
+            np.maximum(np.maximum(p1, p2), np.maximum(p3, p4)).sum(axis=-1))
 
 
 def scores(ctx: _Ctx, head: Head, Q, K, i_idx: np.ndarray):
@@ -503,6 +513,9 @@ def certify(c: Construction, task: str, params: dict, fmt: Format, attention: st
                 ctx.reports.append(rep)
                 check = check_lookup if head.promise.kind == "lookup" else check_last_occurrence
                 leak = check(ctx, head, st, rep)
+                if ctx.attention == "softmax" and 1.0 + leak > fmt.hi:
+                    raise CertificateFailure(f"overflow possible: softmax denominator up to {1 + leak:.4g}"
+                                             f" > {fmt.hi:g} (range of {fmt})")
                 written = write_state(ctx, head, st, leak)
                 rep.out_error = float(max(np.max(s.radius) for s in written.values()))
                 new.update(written)

@@ -119,4 +119,12 @@ def check_exhaustive(c: Construction, task: str, params: dict, fmt: Format, atte
                        evidence={"progress": e.progress})
     return Verdict(Status.VERIFIED, Method.EXHAUSTIVE, claim, total,
                    reason=f"all {total:,} inputs x {N} positions agree with the ground truth",
-                   evidence={"inputs": total, "positions": total * N})
+                   evidence={"inputs": total, "positions": total * N,
+                             "accumulator_exact": accumulator_exact(c, fmt)})
+
+
+def accumulator_exact(c: Construction, fmt: Format) -> bool:
+    """Whether float64 realises the wide accumulator of ``fmt`` exactly for this construction's
+    dot products (see precision.py); False means the emulator's sums carry float64 rounding."""
+    terms = fmt.exact_accumulator_terms
+    return True if terms is None else terms >= max(c.width, c.n + 1)
