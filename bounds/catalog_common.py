@@ -11,10 +11,14 @@ from fractions import Fraction
 from attncheck.bounds.intmath import ceil_log2
 from attncheck.bounds.records import Param, Quantity
 
-N = Param("N", "N", "sequence length (tokens)", lo=2)
+#: Largest N (and n) accepted: beyond 2^64 the real-valued quantities leave float range
+#: long before anything a table could mean.
+MAX_N = 2 ** 64
+
+N = Param("N", "N", "sequence length (tokens)", lo=2, hi=MAX_N)
 K = Param("k", "k", "number of hops / players", lo=1)
 M_WIDTH = Param("m", "m", "embedding dimension (width) of the model under test", lo=1,
-                derive=lambda p: ceil_log2(p["N"]), derive_text="⌈log2 N⌉")
+                derive=lambda p: ceil_log2(p["N"]), derive_text="⌈log2 N⌉", option="--D")
 HEADS = Param("H", "H", "attention heads per layer of the model under test", lo=1, default=1)
 PREC = Param("p", "p", "bits of precision of the model under test", lo=1,
              derive=lambda p: ceil_log2(p["N"]), derive_text="⌈log2 N⌉")
@@ -22,10 +26,10 @@ ALPHABET = Param("alphabet", "|Σ|", "alphabet size", lo=2, default=3)
 EPS = Param("eps", "ε", "exponent slack ε", kind="frac", lo=0, hi=1, lo_open=True, hi_open=True,
             default=Fraction(1, 4))
 DIAM = Param("diam", "D", "largest component diameter of the input graph", lo=1,
-             derive=lambda p: p["N"], derive_text="N")
+             derive=lambda p: p["N"], derive_text="N", option="--diameter")
 Q_SPARSE = Param("q", "q", "sparsity: size of each averaged set (qSA)", lo=1, default=2)
 D_PRIME = Param("dprime", "d′", "dimension of the averaged vectors z_i (qSA)", lo=1, default=1)
-N_FUNC = Param("n", "n", "size of the domain (n = N unless given)", lo=2,
+N_FUNC = Param("n", "n", "size of the domain (n = N unless given)", lo=2, hi=MAX_N,
                derive=lambda p: p["N"], derive_text="N")
 
 

@@ -66,6 +66,11 @@ class Param:
     default: Raw | None = None
     derive: Callable[[Params], Raw] | None = None
     derive_text: str = ""
+    option: str = ""                 # the CLI option when it is not --<name> (m is --D)
+
+    @property
+    def spelled(self) -> str:
+        return f"{self.name} ({self.option})" if self.option else self.name
 
     def domain(self) -> str:
         left = "" if self.lo is None else f"{self.lo} {'<' if self.lo_open else '≤'} "
@@ -85,17 +90,17 @@ class Param:
                 if isinstance(value, Fraction) and value.denominator == 1:
                     value = int(value)
                 else:
-                    raise BadInput(f"bad parameter {self.name} = {value!r}: must be an integer")
+                    raise BadInput(f"bad parameter {self.spelled} = {value!r}: must be an integer")
         else:
             try:
                 value = Fraction(value)
             except (TypeError, ValueError, ZeroDivisionError):
-                raise BadInput(f"bad parameter {self.name} = {value!r}: must be a number like 1/4 or 0.25") \
+                raise BadInput(f"bad parameter {self.spelled} = {value!r}: must be a number like 1/4 or 0.25") \
                     from None
         if self.lo is not None and (value < self.lo or (self.lo_open and value == self.lo)):
-            raise BadInput(f"bad parameter {self.name} = {value}: must be {self.domain()}")
+            raise BadInput(f"bad parameter {self.spelled} = {value}: must be {self.domain()}")
         if self.hi is not None and (value > self.hi or (self.hi_open and value == self.hi)):
-            raise BadInput(f"bad parameter {self.name} = {value}: must be {self.domain()}")
+            raise BadInput(f"bad parameter {self.spelled} = {value}: must be {self.domain()}")
         return value
 
 
