@@ -32,6 +32,7 @@ import numpy as np
 
 from attncheck.constructions.mpc.routing import (F, Hashing, SparseCodes, decode, encode,
                                                  make_codes, make_hashing)
+from attncheck.constructions.mpc.threads import one_blas_thread
 from attncheck.constructions.primitives import place, select, temperature
 from attncheck.constructions.spec import Head, Layout, LayoutBuilder, Promise
 from attncheck.verifiers.emulator import attend
@@ -191,6 +192,11 @@ def run(sim: Simulation, inputs, fmt: Format = EXACT, attention: str = "hardmax"
         heads: tuple[Head, ...] | None = None) -> SimTrace:
     """Run the compiled transformer on a batch of inputs (B, n_in).  ``heads`` overrides the
     routing head of each layer (used to check corrupted heads)."""
+    with one_blas_thread():
+        return _run(sim, inputs, fmt, attention, heads)
+
+
+def _run(sim, inputs, fmt, attention, heads) -> SimTrace:
     if attention not in ("softmax", "hardmax"):
         raise BadInput(f"attention must be softmax or hardmax, got {attention!r}")
     if sim.codes.kind == "random" and attention == "hardmax":
