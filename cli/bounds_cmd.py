@@ -297,24 +297,32 @@ def _draw_sweep(con, s, cols, recs) -> None:
 
 
 def _plot(path: str, s, cols, recs) -> None:
+    """One panel per compared resource (bound quantities dashed, constructions solid), plus a
+    panel for the quantities that no construction is compared with."""
     try:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
         raise BadInput("--plot needs matplotlib, an optional extra: pip install 'attncheck[plot]'") from None
-    fig, ax = plt.subplots(figsize=(7, 4.5))
     xkey = "k" if "k" in cols and len({r["k"] for r in recs}) > 1 else "N"
+    panels: dict[str, list[tuple[str, str]]] = {}
+    for q in s.bound.quantities:
+        panels.setdefault(q.resource or "other", []).append((q.key, "--"))
     for c in cols:
-        if c in ("N", "k"):
-            continue
-        pts = [(r[xkey], r[c]) for r in recs if r[c] != ""]
-        if pts:
-            ax.plot(*zip(*pts), marker="o", label=c)
-    ax.set_xscale("log", base=2)
-    ax.set_xlabel(xkey)
-    ax.set_title(f"{s.bound.id} ({s.bound.source.tag})")
-    ax.legend(fontsize=8)
+        if "." in c:
+            panels.setdefault(c.split(".", 1)[1], []).append((c, "-"))
+    fig, axes = plt.subplots(len(panels), 1, figsize=(7, 2.6 * len(panels)), squeeze=False, sharex=True)
+    for ax, (title, series) in zip(axes[:, 0], panels.items()):
+        for key, style in series:
+            pts = [(r[xkey], r[key]) for r in recs if r[key] != ""]
+            if pts:
+                ax.plot(*zip(*pts), style, marker="o", markersize=3, label=key)
+        ax.set_ylabel(title)
+        ax.legend(fontsize=7)
+    axes[-1, 0].set_xscale("log", base=2)
+    axes[-1, 0].set_xlabel(xkey)
+    fig.suptitle(f"{s.bound.id} — {s.bound.source} {s.bound.source.tag}")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
