@@ -47,7 +47,7 @@ THM3 = Bound(
     quantities=(qty("width", "width", "m = Ω(d′ + q) suffices", "dprime + q", "int",
                     lambda p: p["dprime"] + p["q"], "[S/M]", resource="width"),),
     constant="unconfirmed (possibly m = d′ + 2q + O(1))", assumptions=("infinite precision",),
-    check=QSA_CHECK, construction="qsa", regime=_q_below_n)
+    check=QSA_CHECK, construction="qsa-moment", regime=_q_below_n)
 
 THM4 = Bound(
     id="sht23.thm4", title="qSA lower bound for one head",
