@@ -27,6 +27,7 @@ which attncheck refutes (section 11 item 2).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -39,7 +40,7 @@ from attncheck.verifiers.precision import fixed, int_bits_for
 from attncheck.verifiers.verdict import BadInput
 
 THEOREM = "sht24b.two-layer-ub"
-MAX_N = 1 << 16
+MAX_N = 4096       # beyond it the declared fixed-point format needs more than 52 bits
 
 X_I = Label("X")
 X_PREV = Label("X", (("shift", -1),))
@@ -53,7 +54,8 @@ def validate(N: int, alphabet: int, encoding: str, variant: str, D: int | None) 
     if not isinstance(N, int) or N < 2:
         raise BadInput(f"--N must be an integer >= 2, got {N}")
     if N > MAX_N:
-        raise BadInput(f"--N {N} exceeds the supported maximum {MAX_N}")
+        raise BadInput(f"--N {N} exceeds the supported maximum {MAX_N} (the declared fixed-point"
+                       f" format would need more than 52 bits)")
     if alphabet < 2:
         raise BadInput(f"--alphabet must be >= 2, got {alphabet}")
     if alphabet > N:
@@ -129,6 +131,56 @@ def declared_format(max_magnitude: float, margins: list[float], code_l1: float, 
     return fixed(I, F)
 
 
+@dataclass(frozen=True)
+class Margins:
+    """Score margins of the two induction layers, before the temperature.
+
+    ``pos``: lookUp gap of the position codes (``lemma.sht24a.D1``); ``tok``: gap of the token
+    codes; ``d_min``: smallest distance between token codes (decoding); ``last``: the
+    lastOccurrence margin xi_2 (``lemma.sht24a.D2``); ``s_max``: the largest lastOccurrence score."""
+
+    pos: float
+    tok: float
+    d_min: float
+    last: float
+    s_max: float
+
+
+def margins(N: int, alphabet: int, variant: str, pos_codes: np.ndarray, tok_codes: np.ndarray) -> Margins:
+    """The margins of :func:`codebooks`' codes (the paper variant's row 0 codes alias, so they
+    are left out of its gaps)."""
+    pos_gap = enc.gap(pos_codes[1:]) if variant == "paper" else enc.gap(pos_codes)
+    tok_gap = enc.gap(tok_codes[1:]) if variant == "paper" else enc.gap(tok_codes)
+    if variant == "paper":
+        xi2 = 1.0 - math.cos(2 * math.pi / (N * alphabet))
+        s_max = 1.0
+    else:
+        lam, s0, xi2 = recency_constants(tok_gap, N)
+        s_max = 1.0 + lam * N + abs(s0)
+    return Margins(pos_gap, tok_gap, enc.min_distance(tok_codes), xi2, s_max)
+
+
+def first_two_layers(layout: Layout, N: int, alphabet: int, variant: str, g: Margins, *,
+                     values: list[str], writes: list[str], acc2: float):
+    """Layer 1 (lookUp of the previous token into ``prev``) and layer 2 (lastOccurrence of the
+    own token among ``prev``, copying slots ``values`` at find^1(i) into ``writes``), with
+    temperatures from the Lemma A.2 rule: layer 2 to output accuracy ``acc2``, layer 1 accurate
+    enough for layer 2's keys.  Returns (head 1, head 2, the smallest accuracy used)."""
+    acc1 = min(g.last / 8.0, acc2)
+    c1 = temperature(g.pos, N, 1.0, acc1)
+    c2 = temperature(g.last, N, 1.0, acc2)
+    h1 = lookup_head(layout, query="pos_prev", key="pos", values=["tok"], writes=["prev"],
+                     margin=g.pos, temp=c1)
+    if variant == "paper":
+        h2 = last_occurrence_paper(layout, query="tok", key="prev", one="one", start_flag="start",
+                                   values=values, writes=writes, N=N, V=alphabet, temp=c2)
+    else:
+        h2 = last_occurrence_head(layout, query="tok", key="prev", recency="pos_scalar", one="one",
+                                  start_flag="start", values=values, writes=writes, gap=g.tok,
+                                  N=N, temp=c2)
+    return h1, h2, min(acc1, acc2)
+
+
 def build_induction(N: int, alphabet: int = 3, encoding: str = "sinusoidal",
                     variant: str = "corrected", D: int | None = None, seed: int = 0) -> Construction:
     """The two-layer, one-head-per-layer induction head at length N over |Sigma| = alphabet."""
@@ -138,31 +190,12 @@ def build_induction(N: int, alphabet: int = 3, encoding: str = "sinusoidal",
     layout = common_layout(pos_w, tok_w, [("out", tok_w, "tok", X_FIND1)])
     tok_embed, pos_embed, start = embeddings(layout, pos_codes, tok_codes, start_tok)
 
-    pos_gap = enc.gap(pos_codes[1:]) if variant == "paper" else enc.gap(pos_codes)
-    tok_gap = enc.gap(tok_codes[1:]) if variant == "paper" else enc.gap(tok_codes)
-    d_min = enc.min_distance(tok_codes)
-    if variant == "paper":
-        xi2 = 1.0 - math.cos(2 * math.pi / (N * alphabet))
-        s_max = 1.0
-    else:
-        lam, s0, xi2 = recency_constants(tok_gap, N)
-        s_max = 1.0 + lam * N + abs(s0)
-    acc2 = d_min / 8.0
-    acc1 = min(xi2 / 8.0, acc2)
-    c1 = temperature(pos_gap, N, 1.0, acc1)
-    c2 = temperature(xi2, N, 1.0, acc2)
-
-    h1 = lookup_head(layout, query="pos_prev", key="pos", values=["tok"], writes=["prev"],
-                     margin=pos_gap, temp=c1)
-    if variant == "paper":
-        h2 = last_occurrence_paper(layout, query="tok", key="prev", one="one", start_flag="start",
-                                   values=["tok"], writes=["out"], N=N, V=alphabet, temp=c2)
-    else:
-        h2 = last_occurrence_head(layout, query="tok", key="prev", recency="pos_scalar", one="one",
-                                  start_flag="start", values=["tok"], writes=["out"], gap=tok_gap,
-                                  N=N, temp=c2)
+    g = margins(N, alphabet, variant, pos_codes, tok_codes)
+    h1, h2, acc = first_two_layers(layout, N, alphabet, variant, g, values=["tok"], writes=["out"],
+                                   acc2=g.d_min / 8.0)
     code_l1 = 2.0 * float(np.abs(tok_codes).sum(axis=1).max()) + 2.0
-    fmt = declared_format(max(c1, c2 * s_max, N + 1.0), [pos_gap, xi2], code_l1, min(acc1, acc2))
+    fmt = declared_format(max(h1.temperature, h2.temperature * g.s_max, N + 1.0), [g.pos, g.last],
+                          code_l1, acc)
     notes = []
     if variant == "paper":
         notes.append("paper-literal Lemma D.2 embedding (THEOREMS.md section 11 item 2): expected to be refuted")
