@@ -22,7 +22,7 @@ def json_option(f):
 
 
 def seed_option(f):
-    return click.option("--seed", type=int, default=0, show_default=True,
+    return click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
                         help="Seed for everything random (codes, samples, solver).")(f)
 
 
