@@ -23,7 +23,7 @@ from attncheck.verifiers.mpc import Inbox, Limits, Protocol
 from attncheck.verifiers.verdict import BadInput
 
 
-def _ceil_log(x: int, base: int) -> int:
+def ceil_log(x: int, base: int) -> int:
     """Smallest r >= 0 with base^r >= x (integers only, STYLE.md 9)."""
     r, v = 0, 1
     while v < x:
@@ -44,7 +44,7 @@ def broadcast(n: int, s: int, p: int, q: int | None = None) -> Protocol:
         raise BadInput(f"broadcast needs s >= 2 (a machine keeps one word and sends >= 1), got {s}")
     q = max(n, s) if q is None else q
     lim = Limits(q, s, p)
-    R = _ceil_log(q, s)
+    R = ceil_log(q, s)
 
     def step(r: int, i: int, inbox: Inbox):
         known = s ** r
@@ -74,7 +74,7 @@ def prefix_sum(n: int, s: int, p: int) -> Protocol:
         raise BadInput(f"prefix_sum needs s >= 4 (a chunk machine keeps P, sigma, a and receives"
                        f" one word), got {s}")
     m = -(-n // s)
-    L = _ceil_log(m, 2)
+    L = ceil_log(m, 2)
     lim = Limits(3 * m, s, p)
     mod = 1 << p
     R = 3 + L
@@ -166,7 +166,7 @@ def sort(n: int, s: int, p: int) -> Protocol:
                        f" got {s}")
     c = s // 2
     inputs = -(-n // s)
-    blocks = 1 << _ceil_log(2 * inputs, 2)
+    blocks = 1 << ceil_log(2 * inputs, 2)
     steps = bitonic_steps(blocks)
     lim = Limits(max(blocks, inputs), s, p)
     pad = lim.word_max

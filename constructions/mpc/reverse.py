@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from attncheck.constructions.mpc.basic import ceil_log
 from attncheck.constructions.spec import Head
 from attncheck.verifiers.mpc import Inbox, Limits, Protocol, run_protocol
 from attncheck.verifiers.precision import Format
@@ -42,11 +43,7 @@ WORD_FRAC = 24          # fraction bits of softmax partial aggregates
 
 def tree_depth(T: int, b: int) -> int:
     """ceil(log_b T) with integers only."""
-    d, v = 0, 1
-    while v < T:
-        v *= b
-        d += 1
-    return d
+    return ceil_log(T, b)
 
 
 @dataclass(frozen=True)

@@ -66,7 +66,8 @@ class Hashing:
 
     def to_json(self) -> dict:
         return {"kind": self.kind, "ids": int(self.A.shape[0]), "slots": self.d, "b": self.b,
-                "seed": self.seed, "paper_slots": paper_width(max(self.A.shape[0], 2), self.b)}
+                "seed": self.seed, "paper_slots": paper_width(max(self.A.shape[0], 2),
+                                                              min(self.b, max(self.A.shape[0], 2)))}
 
 
 def make_hashing(T: int, q: int, s: int, kind: str = "auto", slots: int | None = None,
@@ -74,7 +75,8 @@ def make_hashing(T: int, q: int, s: int, kind: str = "auto", slots: int | None =
     """``onehot``: A = I (d = T s, every row owns a column: covers every b).  ``paper``: Bernoulli
     with d = ceil(12 b^2 ln n).  ``random``: Bernoulli with ``slots`` columns.  ``auto``: the
     narrower of onehot and paper (both cover every valid routing)."""
-    n, b = q * s + max(0, T - q), s * s
+    n = q * s + max(0, T - q)
+    b = min(s * s, n)                       # a receiver's senders send <= s^2 of the n messages
     pd = paper_width(max(n, 2), b)
     if kind == "auto":
         kind = "onehot" if n <= pd else "paper"
