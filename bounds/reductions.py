@@ -1,0 +1,391 @@
+"""Reductions checked as finite identities (THEOREMS.md section 9.1).
+
+Each lower bound in THEOREMS.md moves hardness from a communication or graph problem into a
+sequence task through an *encoding*.  On small instances the encoding's correctness is a
+finite identity, checked here case by case against the plain-Python ground truth of
+constructions/tasks.py:
+
+==============  ==========================  ================================================
+id              theorem                     identity
+==============  ==========================  ================================================
+index-ih        sht24b.one-layer-ih-lb [R]  x = (b_1,a_1,..,b_n',a_n',?), b_i* = ? -> tau_N = a_i*
+index-stream    sht23.rnn-ih [R]            x = (m_1,a_1,..,m_n',a_n',m_i*)       -> tau_N = a_i*
+pointer-hop     sht24a.propE_4 [P, R]       hop_k(X)_N = 2q+1 iff the chased pointer is in V1
+cycle-gadget    sht24a.cor4_3 [P, R]        hop_k(X)_N = 1 iff G is two k/2-cycles (C2)
+disj-qsa        sht23.thm4 [S]              qSA(X)_{2q+1} = (2|a&b| - q)/q e_1; = -e_1 iff DISJ
+cycle-gluing    sht24a.cor3_5 [P, R]        glued G' connected iff G = C1; diam <= n+2; |E'| <= N
+==============  ==========================  ================================================
+
+A check enumerates every instance when there are at most ``EXHAUSTIVE_CAP`` of them (verdict
+VERIFIED), otherwise it draws seeded samples (verdict UNKNOWN: a sample is never a proof).
+Encoders are plain functions so that tests can hand a broken one to :func:`check` and watch
+it be refuted.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+import random
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Iterator
+
+from attncheck.constructions.tasks import (cycle_count, disj, hop, induction_heads,
+                                           pointer_chasing, qsa)
+from attncheck.verifiers.budget import UNLIMITED, Budget
+from attncheck.verifiers.verdict import (BadInput, BudgetExceeded, Counterexample, Method, Status,
+                                         Verdict)
+
+EXHAUSTIVE_CAP = 200_000       # auto mode enumerates up to this many instances
+HARD_CAP = 5_000_000           # --mode exhaustive refuses beyond this (estimate first)
+
+Instance = Any
+#: identity(instance, params) -> (ok, tokens, expected, got, detail)
+Identity = Callable[[Instance, dict], tuple[bool, list, Any, Any, dict]]
+
+
+# --- encoders (public: tests feed broken variants to check()) --------------------------------
+def index_ih_encode(a, i: int) -> list[int]:
+    """SHT24b INDEX family over {0, 1, ?=2}: Bob's b_j at odd positions (b_i = ?), a_j at even."""
+    x = []
+    for j, aj in enumerate(a, start=1):
+        x += [2 if j == i else 0, int(aj)]
+    return x + [2]
+
+
+def index_stream_encode(a, i: int) -> list[int]:
+    """Streaming INDEX: data {0, 1}, marker m_j has code 1 + j (distinct, alphabet grows)."""
+    x = []
+    for j, aj in enumerate(a, start=1):
+        x += [1 + j, int(aj)]
+    return x + [1 + i]
+
+
+def pointer_hop_encode(matchings, first_half, q: int) -> list[int]:
+    """``task.hopk_blackboard``: Sigma = {1..2q+2}; blocks of 2q tokens for P_k, ..., P_1, then
+    X_N = 1.  Layer-j vertex u (0-indexed) has code u+1 (j odd) or q+u+1 (j even); P_j lists
+    its vertices at odd slots and their E_j-images at even slots; P_k writes 2q+1 / 2q+2."""
+    k = len(matchings)
+    code = lambda j, u: u + 1 if j % 2 == 1 else q + u + 1        # noqa: E731
+    x: list[int] = []
+    for j in range(k, 0, -1):
+        for u in range(q):
+            img = matchings[j - 1][u]
+            x.append(code(j, u))
+            x.append(code(j + 1, img) if j < k else (2 * q + 1 if img in first_half else 2 * q + 2))
+    return x + [1]
+
+
+def gadget_encode(edges, k: int, N: int | None = None) -> list[int]:
+    """SHT24a Cor 4.3 gadget: vertices 1..k, dagger = k+1, star = k+2, blank = k+3;
+    e_i = (star, u, dagger, v, u, dagger, v, star, blank); X = blank^(N-N_k) (e_1..e_k)^(k/2) (1)."""
+    dag, star, blank = k + 1, k + 2, k + 3
+    body = [t for (u, v) in edges for t in (star, u, dag, v, u, dag, v, star, blank)]
+    E = body * (k // 2) + [1]
+    N = len(E) if N is None else N
+    return [blank] * (N - len(E)) + E
+
+
+def disj_qsa_encode(a, b) -> tuple[list[list[float]], list[list[int]]]:
+    """SHT23 Thm 4 embedding (as re-indexed in THEOREMS.md): tokens 2i, 2i+1 (0-indexed) are
+    the '0' and '1' slots of pair i; token 2q points to slot a_i of every pair; the '1' slot
+    holds +e_1 iff b_i = 1, every other slot -e_1.  Returns (z, y) for tasks.qsa (d' = 1)."""
+    q = len(a)
+    z = [[-1.0] for _ in range(2 * q + 1)]
+    for i, bi in enumerate(b):
+        z[2 * i + 1] = [1.0 if bi else -1.0]
+    y = [list(range(q)) for _ in range(2 * q)] + [[2 * i + int(ai) for i, ai in enumerate(a)]]
+    return z, y
+
+
+def glue(edges, n: int, N: int, variant: str = "corrected") -> tuple[list[tuple[int, int]], int]:
+    """SHT24a Cor 3.5 gluing [R reconstruction]: k copies of the n-vertex instance, vertex 1
+    of each joined to a new hub 0 (k*n + k edges).  ``paper``: k = floor(N/n);
+    ``corrected``: k = floor(N/(n+1)), which keeps |E'| <= N."""
+    k = N // n if variant == "paper" else N // (n + 1)
+    out = [(c * n + u, c * n + v) for c in range(k) for (u, v) in edges]
+    out += [(0, c * n + 1) for c in range(k)]
+    return out, k
+
+
+# --- graphs ---------------------------------------------------------------------------------
+def _cycles(vertices: tuple[int, ...]) -> Iterator[list[tuple[int, int]]]:
+    """Every cycle through all of ``vertices`` once (a 2-cycle is a double edge)."""
+    first, rest = vertices[0], vertices[1:]
+    for perm in itertools.permutations(rest):
+        if len(perm) >= 2 and perm[0] > perm[-1]:
+            continue
+        seq = (first,) + perm
+        yield [(seq[i], seq[(i + 1) % len(seq)]) for i in range(len(seq))]
+
+
+def one_vs_two_cycles(n: int) -> list[tuple[int, list[tuple[int, int]]]]:
+    """All labelled instances on vertices 1..n: (1, an n-cycle) and (2, two n/2-cycles)."""
+    vs = tuple(range(1, n + 1))
+    out = [(1, c) for c in _cycles(vs)]
+    for half in itertools.combinations(vs[1:], n // 2 - 1):
+        A = (1,) + half
+        B = tuple(v for v in vs if v not in A)
+        out += [(2, ca + cb) for ca in _cycles(A) for cb in _cycles(B)]
+    return out
+
+
+def _count_cycles(L: int) -> int:
+    return 1 if L <= 3 else math.factorial(L - 1) // 2
+
+
+def count_one_vs_two(n: int) -> int:
+    """len(one_vs_two_cycles(n)) by formula: (n-1)!/2 + C(n-1, n/2-1) c(n/2)^2."""
+    return _count_cycles(n) + math.comb(n - 1, n // 2 - 1) * _count_cycles(n // 2) ** 2
+
+
+def random_one_vs_two(n: int, rnd: random.Random) -> tuple[int, list[tuple[int, int]]]:
+    """A uniformly labelled C1 or C2 instance (label drawn with probability 1/2 each)."""
+    label = rnd.choice((1, 2))
+    perm = list(range(1, n + 1))
+    rnd.shuffle(perm)
+    cyc = lambda vs: [(vs[i], vs[(i + 1) % len(vs)]) for i in range(len(vs))]   # noqa: E731
+    return label, cyc(perm) if label == 1 else cyc(perm[:n // 2]) + cyc(perm[n // 2:])
+
+
+def _diameters(edges) -> list[int]:
+    """Diameter of every connected component (BFS from every vertex)."""
+    adj: dict[int, set[int]] = {}
+    for u, v in edges:
+        adj.setdefault(u, set()).add(v)
+        adj.setdefault(v, set()).add(u)
+    ecc: dict[int, tuple[int, frozenset]] = {}
+    for s in adj:
+        dist = {s: 0}
+        todo = deque([s])
+        while todo:
+            u = todo.popleft()
+            for w in adj[u]:
+                if w not in dist:
+                    dist[w] = dist[u] + 1
+                    todo.append(w)
+        ecc[s] = (max(dist.values()), frozenset(dist))
+    comps: dict[frozenset, int] = {}
+    for e, comp in ecc.values():
+        comps[comp] = max(comps.get(comp, 0), e)
+    return sorted(comps.values())
+
+
+# --- identities -----------------------------------------------------------------------------
+def _id_index(encode):
+    def identity(inst, p):
+        a, i = inst
+        x = encode(a, i)
+        got = induction_heads(x)[-1]
+        return got == a[i - 1], x, a[i - 1], got, {"a": list(a), "i": i}
+    return identity
+
+
+def _id_pointer(inst, p, encode=pointer_hop_encode):
+    matchings, first_half = inst
+    q, k = p["q"], p["k"]
+    x = encode(matchings, first_half, q)
+    want = 2 * q + 1 if pointer_chasing(matchings, 0, first_half) == 1 else 2 * q + 2
+    got = hop(x, k)[-1]
+    return got == want, x, want, got, {"matchings": [list(m) for m in matchings],
+                                       "first_half": sorted(first_half)}
+
+
+def _id_gadget(inst, p, encode=gadget_encode):
+    label, edges = inst
+    k = p["k"]
+    x = encode(edges, k, p.get("N"))
+    want = 1 if cycle_count(edges) == 2 else "not 1"
+    got = hop(x, k)[-1]
+    ok = (got == 1) == (cycle_count(edges) == 2)
+    return ok, x, want, got, {"graph": "C2" if label == 2 else "C1", "edges": [list(e) for e in edges]}
+
+
+def _id_disj(inst, p, encode=disj_qsa_encode):
+    a, b = inst
+    q = len(a)
+    z, y = encode(a, b)
+    got = qsa(z, y)[2 * q][0]
+    inter = sum(1 for ai, bi in zip(a, b) if ai and bi)
+    want = (2 * inter - q) / q
+    ok = abs(got - want) < 1e-12 and (abs(got + 1) < 1e-12) == bool(disj(a, b)) \
+        and (disj(a, b) or got >= -1 + 2 / q - 1e-12)        # margin 2/q > 2 eps, eps = 1/(2q)
+    return ok, [int(v) for v in a] + [int(v) for v in b], want, got, {"a": list(a), "b": list(b)}
+
+
+def _id_gluing(inst, p, encode=glue):
+    (label, edges), N = inst
+    n = p["n"]
+    e2, k = encode(edges, n, N, p.get("variant", "corrected"))
+    connected = cycle_count(e2) == 1 if e2 else False
+    diam = max(_diameters(e2)) if e2 else 0
+    ok = k >= 1 and connected == (label == 1) and diam <= n + 2 and len(e2) <= N
+    detail = {"graph": f"C{label}", "N": N, "copies": k, "edges_glued": len(e2),
+              "connected": connected, "max_diameter": diam}
+    return ok, [t for e in e2 for t in e], f"connected={label == 1}, diam<={n + 2}, |E'|<={N}", \
+        f"connected={connected}, diam={diam}, |E'|={len(e2)}", detail
+
+
+# --- registry -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Reduction:
+    id: str
+    theorem: str
+    status: str
+    identity_text: str
+    params: tuple[str, ...]            # CLI size options this check reads
+    defaults: dict
+    validate: Callable[[dict], None]
+    count: Callable[[dict], int]
+    enumerate: Callable[[dict], Iterable[Instance]]
+    sample: Callable[[dict, random.Random], Instance]
+    identity: Identity
+
+
+def _need(p, name, lo, hi=None, even=False):
+    v = p.get(name)
+    if not isinstance(v, int) or v < lo or (hi is not None and v > hi) or (even and v % 2):
+        rng = f">= {lo}" if hi is None else f"in {lo}..{hi}"
+        raise BadInput(f"--{name} must be an {'even ' if even else ''}integer {rng}, got {v!r}")
+
+
+def _bits(n, rnd=None):
+    return tuple(rnd.randrange(2) for _ in range(n)) if rnd else None
+
+
+def _gadget_validate(p):
+    _need(p, "k", 4, 12, even=True)
+    nk = 9 * p["k"] * p["k"] // 2 + 1
+    if p.get("N") is not None and p["N"] < nk:
+        raise BadInput(f"--N must be >= N_k = 4.5k^2+1 = {nk} for k={p['k']}, got {p['N']}")
+
+
+def _gadget_sample(p, rnd):
+    label, edges = random_one_vs_two(p["k"], rnd)
+    rnd.shuffle(edges)
+    return label, [(u, v) if rnd.random() < 0.5 else (v, u) for u, v in edges]
+
+
+def _gadget_enum(p):
+    k = p["k"]
+    for label, edges in one_vs_two_cycles(k):
+        for order in itertools.permutations(edges):
+            for flips in itertools.product((False, True), repeat=k):
+                yield label, [(v, u) if f else (u, v) for (u, v), f in zip(order, flips)]
+
+
+def _gluing_Ns(p):
+    lo = p["n"] if p.get("variant") == "paper" else p["n"] + 1
+    return [p["N"]] if p.get("N") else list(range(lo, 4 * (p["n"] + 1) + 1))
+
+
+REDUCTIONS: dict[str, Reduction] = {r.id: r for r in (
+    Reduction("index-ih", "sht24b.one-layer-ih-lb", "R",
+              "x = (b_1,a_1,...,b_n',a_n',?) with b_i* = ?, else 0  =>  tau_N = a_i*",
+              ("n",), {"n": 10}, lambda p: _need(p, "n", 1, 24),
+              lambda p: (1 << p["n"]) * p["n"],
+              lambda p: ((a, i) for a in itertools.product((0, 1), repeat=p["n"])
+                         for i in range(1, p["n"] + 1)),
+              lambda p, r: (_bits(p["n"], r), r.randrange(1, p["n"] + 1)),
+              _id_index(index_ih_encode)),
+    Reduction("index-stream", "sht23.rnn-ih", "R",
+              "x = (m_1,a_1,...,m_n',a_n',m_i*) with distinct markers  =>  tau_N = a_i*",
+              ("n",), {"n": 10}, lambda p: _need(p, "n", 1, 24),
+              lambda p: (1 << p["n"]) * p["n"],
+              lambda p: ((a, i) for a in itertools.product((0, 1), repeat=p["n"])
+                         for i in range(1, p["n"] + 1)),
+              lambda p, r: (_bits(p["n"], r), r.randrange(1, p["n"] + 1)),
+              _id_index(index_stream_encode)),
+    Reduction("pointer-hop", "sht24a.propE_4", "P, layout R",
+              "hop_k(X)_N = 2q+1 iff E_k(...E_1(v)) in V1_{k+1} (N = 2qk+1, all V1 subsets)",
+              ("q", "k"), {"q": 3, "k": 3},
+              lambda p: (_need(p, "q", 1, 8), _need(p, "k", 1, 8)),
+              lambda p: math.factorial(p["q"]) ** p["k"] * (1 << p["q"]),
+              lambda p: ((m, frozenset(s))
+                         for m in itertools.product(itertools.permutations(range(p["q"])), repeat=p["k"])
+                         for r in range(p["q"] + 1) for s in itertools.combinations(range(p["q"]), r)),
+              lambda p, r: (tuple(tuple(r.sample(range(p["q"]), p["q"])) for _ in range(p["k"])),
+                            frozenset(u for u in range(p["q"]) if r.random() < 0.5)),
+              _id_pointer),
+    Reduction("cycle-gadget", "sht24a.cor4_3", "P, gadget R",
+              "X = blank^(N-N_k) (e_1..e_k)^(k/2) (1)  =>  hop_k(X)_N = 1 iff G = C2",
+              ("k", "N"), {"k": 4, "N": None}, _gadget_validate,
+              lambda p: count_one_vs_two(p["k"]) * math.factorial(p["k"]) * (1 << p["k"]),
+              _gadget_enum, _gadget_sample, _id_gadget),
+    Reduction("disj-qsa", "sht23.thm4", "S",
+              "qSA(X)_{2q+1} = (2|a AND b| - q)/q e_1, = -e_1 iff DISJ(a,b) = 1 (gap 2/q)",
+              ("q",), {"q": 6}, lambda p: _need(p, "q", 1, 16),
+              lambda p: 1 << (2 * p["q"]),
+              lambda p: itertools.product(itertools.product((0, 1), repeat=p["q"]), repeat=2),
+              lambda p, r: (_bits(p["q"], r), _bits(p["q"], r)),
+              _id_disj),
+    Reduction("cycle-gluing", "sht24a.cor3_5", "P, gluing R",
+              "k copies + hub: G' connected iff G = C1, every component diameter <= n+2, |E'| <= N",
+              ("n", "N", "variant"), {"n": 6, "N": None, "variant": "corrected"},
+              lambda p: _need(p, "n", 4, 10, even=True),
+              lambda p: count_one_vs_two(p["n"]) * len(_gluing_Ns(p)),
+              lambda p: itertools.product(one_vs_two_cycles(p["n"]), _gluing_Ns(p)),
+              lambda p, r: (random_one_vs_two(p["n"], r), r.choice(_gluing_Ns(p))),
+              _id_gluing),
+)}
+
+
+def check(rid: str, params: dict | None = None, mode: str = "auto", samples: int = 1000,
+          seed: int = 0, budget: Budget | None = None, identity: Identity | None = None,
+          on_step: Callable[[int], None] | None = None) -> Verdict:
+    """Check reduction ``rid`` on every instance (VERIFIED), or on ``samples`` seeded ones
+    (UNKNOWN unless a counterexample turns up: REFUTED).  ``identity`` overrides the
+    registered one (tests pass broken encoders this way)."""
+    if rid not in REDUCTIONS:
+        raise BadInput(f"unknown reduction {rid!r}; choose one of {', '.join(REDUCTIONS)}")
+    red = REDUCTIONS[rid]
+    p = dict(red.defaults)
+    p.update({k: v for k, v in (params or {}).items() if v is not None})
+    red.validate(p)
+    if mode not in ("auto", "exhaustive", "sample"):
+        raise BadInput(f"--mode must be auto, exhaustive or sample, got {mode!r}")
+    if samples < 1:
+        raise BadInput(f"--samples must be >= 1, got {samples}")
+    total = red.count(p)
+    exhaustive = mode == "exhaustive" or (mode == "auto" and total <= EXHAUSTIVE_CAP)
+    if exhaustive and total > HARD_CAP:
+        raise BadInput(f"{rid} with {p} has {total:,} instances, over the cap of {HARD_CAP:,};"
+                       f" use --mode sample or smaller sizes")
+    budget = budget or UNLIMITED
+    ident = identity or red.identity
+    rnd = random.Random(seed)
+    stream = red.enumerate(p) if exhaustive else (red.sample(p, rnd) for _ in range(samples))
+    claim = f"{red.theorem} [{red.status}]: {red.identity_text}"
+    shown = {k: v for k, v in p.items() if k in red.params}
+    done = 0
+    try:
+        for inst in stream:
+            ok, tokens, want, got, detail = ident(inst, p)
+            done += 1
+            if not ok:
+                ce = Counterexample(tuple(int(t) for t in tokens), len(tokens), _plain(want),
+                                    _plain(got), detail)
+                return Verdict(Status.REFUTED, Method.REDUCTION if exhaustive else Method.SAMPLE,
+                               claim, done, f"identity fails on instance {done}: {detail}", ce,
+                               {"params": shown, "instances": total})
+            if done % 512 == 0:
+                budget.check(checked=done)
+                if on_step:
+                    on_step(512)
+    except BudgetExceeded:
+        return Verdict(Status.UNKNOWN, Method.REDUCTION if exhaustive else Method.SAMPLE, claim,
+                       done, f"budget spent after {done:,} of {total if exhaustive else samples:,}"
+                       " instances; no counterexample so far", None,
+                       {"params": shown, "instances": total})
+    if exhaustive:
+        return Verdict(Status.VERIFIED, Method.REDUCTION, claim, done,
+                       f"identity holds on all {done:,} instances", None,
+                       {"params": shown, "instances": total})
+    return Verdict(Status.UNKNOWN, Method.SAMPLE, claim, done,
+                   f"no counterexample in {done:,} seeded samples (seed {seed}) of {total:,}"
+                   " instances; a sample is not a proof", None,
+                   {"params": shown, "instances": total, "seed": seed})
+
+
+def _plain(v):
+    return v if v is None or isinstance(v, (int, float)) else str(v)

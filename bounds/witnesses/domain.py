@@ -1,0 +1,220 @@
+"""Finite input domains, the task's answer on every input, and exact distinct-row counting.
+
+A witness (THEOREMS.md section 9.2) is a count over a *product* domain
+``D_1 x ... x D_N`` of token sequences: every prefix set and suffix set is then a product
+too, so "prefix u and suffix v" always combine into a valid input and the counts are exact
+minima (not just lower bounds) for models that must be right on the domain.
+
+Two families of domains:
+
+* ``full``: ``D_t = Sigma = {0 .. |Sigma|-1}`` at every position (a fixed alphabet);
+* ``marker`` (the streaming INDEX family of ``sht23.rnn-ih``, N = 2n'+1): position ``2j-1``
+  holds the distinct marker ``m_j`` (code ``|Sigma| + j - 1``), position ``2j`` a data symbol
+  from ``Sigma``, and position N any marker ``m_1 .. m_n'`` (the query).  The alphabet then
+  grows with N: ``|Sigma| + n'`` symbols.
+
+Shape glossary: N positions, M = |D_1|...|D_N| inputs, R rows, C columns.  Inputs are listed
+in lexicographic order with position 1 most significant, so ``answers(d).reshape(radix)`` is
+the answer tensor and reshaping it to ``(|D_1..t|, |D_t+1..N|)`` is the prefix/suffix matrix.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from attncheck.verifiers.budget import UNLIMITED, Budget
+from attncheck.verifiers.verdict import BadInput
+
+#: Tasks with a per-token answer at position N (ground truth in constructions/tasks.py).
+SEQ_TASKS = ("induction", "hop")
+#: Largest M * N (input cells) we enumerate: about 60 s and 2 GiB on the reference machine.
+MAX_CELLS = 1 << 28
+
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class Domain:
+    """The product domain of one witness computation (see the module docstring)."""
+
+    task: str
+    N: int
+    alphabet: int
+    k: int
+    marker: bool
+    choices: tuple[tuple[int, ...], ...]     # allowed symbol codes at positions 1..N
+
+    @property
+    def radix(self) -> tuple[int, ...]:
+        return tuple(len(c) for c in self.choices)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.radix, dtype=object))
+
+    @property
+    def symbols(self) -> int:
+        """Number of symbol codes in use (data symbols plus markers)."""
+        return self.alphabet + (self.N - 1) // 2 if self.marker else self.alphabet
+
+    @property
+    def bot(self) -> int:
+        """Answer code of the bottom symbol (no earlier occurrence)."""
+        return self.symbols
+
+    def describe(self) -> str:
+        if self.marker:
+            return f"marker family: {(self.N - 1) // 2} markers + |Σ|={self.alphabet} data symbols"
+        return f"|Σ|^N = {self.alphabet}^{self.N}"
+
+
+def validate_sizes(N: int, alphabet: int, k: int = 1) -> None:
+    if not isinstance(N, (int, np.integer)) or N < 2:
+        raise BadInput(f"--N must be an integer >= 2, got {N!r}")
+    if not isinstance(alphabet, (int, np.integer)) or alphabet < 2:
+        raise BadInput(f"--alphabet must be an integer >= 2, got {alphabet!r}")
+    if not isinstance(k, (int, np.integer)) or k < 1:
+        raise BadInput(f"--k must be an integer >= 1, got {k!r}")
+    if k > N:
+        raise BadInput(f"--k must be <= N (k={k}, N={N})")
+
+
+def make_domain(task: str, N: int, alphabet: int, k: int = 1, marker: bool = False) -> Domain:
+    """Validate the parameters and build the product domain (nothing is enumerated yet)."""
+    if task not in SEQ_TASKS:
+        raise BadInput(f"unknown task {task!r}; choose one of {', '.join(SEQ_TASKS)}")
+    validate_sizes(N, alphabet, k)
+    if task == "induction" and k != 1:
+        raise BadInput(f"--k applies to hop only (induction is hop_1), got k={k}")
+    if marker:
+        if N < 3 or N % 2 == 0:
+            raise BadInput(f"the marker family needs odd N = 2n'+1 >= 3, got N={N}")
+        n1 = (N - 1) // 2
+        data = tuple(range(alphabet))
+        markers = tuple(alphabet + j for j in range(n1))
+        choices = []
+        for j in range(n1):
+            choices += [(markers[j],), data]
+        choices.append(markers)
+    else:
+        choices = [tuple(range(alphabet))] * N
+    d = Domain(task, int(N), int(alphabet), int(k), bool(marker), tuple(choices))
+    check_cost(d.size, d.N, what=f"the domain ({d.describe()})")
+    return d
+
+
+def check_cost(inputs: int, positions: int, what: str) -> None:
+    """Refuse enumerations over :data:`MAX_CELLS` before starting, with the estimate."""
+    cells = inputs * positions
+    if cells > MAX_CELLS:
+        raise BadInput(f"{what} has {inputs:,} inputs x {positions} positions = {cells:.2e} cells,"
+                       f" over the cap of {MAX_CELLS:.2e} (about 60 s here); lower --N or --alphabet")
+
+
+def inputs(d: Domain) -> np.ndarray:
+    """All inputs as columns: ``X[t-1]`` is the (M,) array of tokens at position t."""
+    dtype = np.uint8 if d.symbols < 255 else np.uint16
+    radix = d.radix
+    M = d.size
+    X = np.empty((d.N, M), dtype=dtype)                     # (N, M)
+    after = M
+    for t, ch in enumerate(d.choices):
+        after //= radix[t]
+        col = np.repeat(np.asarray(ch, dtype=dtype), after)  # one period of column t
+        X[t] = np.tile(col, M // col.size)
+    return X
+
+
+def _find1(X: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Vectorised ``find^1_X(p)`` (SHT24a Def 4.1) for every input: the largest j <= p with
+    ``X_{j-1} = X_p``, else 0; ``p = 0`` stays 0.  X: (N, M), p: (M,) 1-indexed positions."""
+    N, M = X.shape
+    target = np.zeros(M, dtype=X.dtype)
+    for i in range(1, N + 1):                               # gather X_p without an (M,) int64 index
+        np.copyto(target, X[i - 1], where=(p == i))
+    out = np.zeros(M, dtype=p.dtype)
+    open_ = p > 0                                           # (M,) rows still searching
+    for j in range(N, 1, -1):
+        hit = open_ & (p >= j) & (X[j - 2] == target)
+        out[hit] = j
+        open_ &= ~hit
+    return out
+
+
+def answers(d: Domain, budget: Budget | None = None, on_step: Progress | None = None) -> np.ndarray:
+    """The task's answer at position N on every input of ``d``, as codes (bottom = ``d.bot``).
+
+    ``induction`` is ``hop_1`` at position N (``tau_N = X_{j*+1}``, ``find^1(N) = j*+1``);
+    ``hop`` follows ``find^1`` k times (THEOREMS.md ``task.hopk``).  Agreement with the
+    plain-Python ground truth is checked exhaustively in tests/witnesses.
+    """
+    budget = budget or UNLIMITED
+    X = inputs(d)                                           # (N, M)
+    p = np.full(d.size, d.N, dtype=np.int16 if d.N < 32000 else np.int32)
+    for hop in range(d.k):
+        budget.check(stage="answers", hop=hop)
+        p = _find1(X, p)
+        if on_step:
+            on_step(1)
+    ans = np.full(d.size, d.bot, dtype=np.int32)
+    for i in range(1, d.N + 1):
+        np.copyto(ans, X[i - 1], where=(p == i))
+    return ans
+
+
+# --- exact distinct rows -------------------------------------------------------------------
+_HASH_SEED = 20240214
+_CHUNK = 1 << 22          # cells per hashing chunk (bounds the uint64 temporary)
+
+
+def _row_hash(mat: np.ndarray) -> np.ndarray:
+    """One 64-bit polynomial hash per row (arithmetic mod 2^64, random odd weights)."""
+    R, C = mat.shape
+    w = np.random.default_rng(_HASH_SEED).integers(1, 1 << 63, size=C, dtype=np.uint64) | np.uint64(1)
+    h = np.empty(R, dtype=np.uint64)
+    step = max(1, _CHUNK // max(C, 1))
+    for s in range(0, R, step):
+        block = mat[s:s + step].astype(np.uint64) + np.uint64(1)      # (r, C)
+        h[s:s + step] = (block * w).sum(axis=1, dtype=np.uint64)
+    return h
+
+
+def distinct_rows(mat: np.ndarray) -> tuple[int, np.ndarray]:
+    """Exact number of distinct rows of an (R, C) integer matrix and each row's class id.
+
+    Narrow matrices are keyed exactly by mixed radix; wide ones are hashed and every row is
+    then compared with its class representative, so a hash collision can only cost time
+    (it falls back to a sort), never give a wrong count."""
+    mat = np.ascontiguousarray(mat)
+    R, C = mat.shape
+    if R == 0:
+        return 0, np.zeros(0, dtype=np.int64)
+    base = int(mat.max()) + 1 if mat.size else 1
+    if C == 0:
+        return 1, np.zeros(R, dtype=np.int64)
+    if base ** C < (1 << 62):
+        key = np.zeros(R, dtype=np.int64)
+        for c in range(C):
+            key = key * base + mat[:, c].astype(np.int64)
+        if base ** C <= max(4 * R, 1 << 20):                 # dense relabelling, no sort
+            present = np.zeros(base ** C, dtype=bool)
+            present[key] = True
+            relabel = np.cumsum(present) - 1
+            return int(relabel[-1]) + 1, relabel[key]
+        _, inv = np.unique(key, return_inverse=True)
+        return int(inv.max()) + 1, inv.reshape(-1)
+    _, first, inv = np.unique(_row_hash(mat), return_index=True, return_inverse=True)
+    inv = inv.reshape(-1)
+    step = max(1, _CHUNK // C)
+    for s in range(0, R, step):
+        if not np.array_equal(mat[s:s + step], mat[first[inv[s:s + step]]]):
+            _, inv = np.unique(mat, axis=0, return_inverse=True)       # collision: exact sort
+            return int(inv.max()) + 1, inv.reshape(-1)
+    return int(first.size), inv
+
+
+def ceil_log2(n: int) -> int:
+    """``ceil(log2 n)`` for n >= 1 with integers only (STYLE.md practice 9)."""
+    return (int(n) - 1).bit_length()

@@ -1,0 +1,340 @@
+"""``attncheck witness ...`` and ``attncheck reduction ...``: exact finite witnesses of lower
+bounds and reductions checked as identities (bounds/witnesses, bounds/reductions.py).
+
+Every command is ``params -> compute -> verdict -> render``.  A witness is an exact count over
+an enumerated domain, so its verdict is VERIFIED (exhaustive) or, when ``--budget`` runs out,
+UNKNOWN (exit 3).  numpy is imported inside the commands, never at ``--help`` time.
+"""
+from __future__ import annotations
+
+import sys
+import time
+
+import click
+
+from attncheck.cli import render
+from attncheck.cli.options import common_options, k_option, n_option
+from attncheck.verifiers.verdict import BudgetExceeded, Method, Status, Verdict
+
+TASKS = click.Choice(["induction", "hop"])
+MARKER = "marker"
+
+
+def _alphabet_option(f):
+    return click.option("--alphabet", "alphabet", type=int, default=3, show_default=True,
+                        help="Alphabet size |Σ| (>= 2); with --marker, the number of data symbols.")(f)
+
+
+def _marker_option(f):
+    return click.option("--marker", is_flag=True,
+                        help="Streaming INDEX family (sht23.rnn-ih): distinct markers at odd positions,"
+                             " an alphabet that grows with N (N odd).")(f)
+
+
+def _budget(seconds):
+    from attncheck.verifiers.budget import Budget
+    return Budget(seconds)
+
+
+def _progress(total: int, what: str):
+    return render.progress(total, what, enabled=sys.stderr.isatty())
+
+
+def _finish(ctx, command: str, params: dict, verdict: Verdict, body: dict, as_json: bool,
+            seed, t0: float, human) -> None:
+    """Render the report (JSON: verdict keys at top level) and exit with the verdict's code."""
+    obj = render.envelope(command, params, seed=seed, timing={"total_s": time.perf_counter() - t0},
+                          **verdict.to_json(), **body)
+    render.emit(obj, as_json, lambda con: _human(con, verdict, human))
+    ctx.exit(verdict.exit_code)
+
+
+def _human(con, verdict: Verdict, draw) -> None:
+    style = render.STATUS_STYLE.get(verdict.status.value, "bold")
+    con.print(f"[{style}]{verdict.status.value.upper()}[/]  {verdict.claim}", soft_wrap=True)
+    con.print(f"  method: {verdict.method.value}   cases: {verdict.cases}")
+    if verdict.reason:
+        con.print(f"  {verdict.reason}", soft_wrap=True)
+    if draw is not None and verdict.status != Status.UNKNOWN:
+        draw(con)
+
+
+def _unknown(claim: str, e: BudgetExceeded, cases="partial") -> Verdict:
+    return Verdict(Status.UNKNOWN, Method.EXHAUSTIVE, claim, cases,
+                   f"{e}; stopped at {e.progress}")
+
+
+@click.group(name="witness")
+def witness():
+    """Exact finite witnesses of lower bounds (THEOREMS.md section 9.2): minimal RNN state,
+    one-way communication, rank and fooling sets, the n-gram baseline."""
+
+
+@witness.command("rnn-states")
+@click.argument("task", type=TASKS)
+@n_option()
+@_alphabet_option
+@k_option()
+@_marker_option
+@click.option("--method", type=click.Choice(["refine", "rows"]), default="refine", show_default=True,
+              help="refine: backward refinement O(|D|); rows: hash every prefix's row per cut.")
+@common_options
+@click.pass_context
+def rnn_states(ctx, task, n, alphabet, k, marker, method, as_json, seed, budget):
+    """Myhill-Nerode classes of prefixes at every cut t for the answer at position N: the exact
+    minimum states (and bits) of any deterministic one-pass model (sht23.rnn-ih, sht24a.cor5_2)."""
+    from attncheck.bounds.witnesses.myhill_nerode import rnn_state_classes
+    k = k or (2 if task == "hop" else 1)
+    params = {"task": task, "N": n, "alphabet": alphabet, "k": k, "marker": marker, "method": method}
+    t0 = time.perf_counter()
+    claim = f"minimal RNN state for {task} (k={k}) at N={n}"
+    try:
+        with _progress(k + n + 1, "counting classes") as step:
+            res = rnn_state_classes(task, n, alphabet, k, marker, _budget(budget), method, step)
+    except BudgetExceeded as e:
+        return _finish(ctx, "witness rnn-states", params, _unknown(claim, e), {}, as_json, seed, t0, None)
+    v = Verdict(Status.VERIFIED, Method.EXHAUSTIVE, res.claim(), res.inputs,
+                evidence={"theorem": res.theorem[0], "status_tag": res.theorem[1]})
+    body = {k_: v_ for k_, v_ in res.to_json().items() if k_ in ("theorem", "status_tag", "cuts",
+                                                                  "max_classes", "widest_cut", "log2", "bits")}
+
+    def draw(con):
+        con.print(render.table(None, ("cut t", "classes c_t", "ceil log2"),
+                               [(t, c, (c - 1).bit_length()) for t, c in res.cuts]))
+        con.print(f"  max classes {res.max_classes} at t={res.widest_cut}: {res.bits} state bits"
+                  f" (log2 = {res.log2:.3f}); inputs enumerated: {res.inputs:,}")
+    _finish(ctx, "witness rnn-states", params, v, body, as_json, seed, t0, draw)
+
+
+@witness.command("one-way-cc")
+@click.argument("task", type=click.Choice(["induction", "hop", "qsa"]))
+@n_option()
+@_alphabet_option
+@k_option()
+@_marker_option
+@click.option("--split", default=None,
+              help="interleaved (INDEX split, default for induction), block (sht24a.propE_4, default"
+                   " for hop), halves, prefix:T, disj (qsa).")
+@common_options
+@click.pass_context
+def one_way_cc(ctx, task, n, alphabet, k, marker, split, as_json, seed, budget):
+    """Distinct rows of the communication matrix (Alice's half -> function of Bob's half):
+    the exact deterministic one-way CC, printed beside the bound it witnesses."""
+    from attncheck.bounds.witnesses.oneway import DEFAULT_SPLIT, one_way_rows
+    k = k or (2 if task == "hop" else 1)
+    split = split or DEFAULT_SPLIT[task]
+    params = {"task": task, "N": n, "alphabet": alphabet, "k": k, "split": split, "marker": marker}
+    t0 = time.perf_counter()
+    try:
+        with _progress(k + 1, "communication matrix") as step:
+            res = one_way_rows(task, n, alphabet, split, k, _budget(budget), marker, step)
+    except BudgetExceeded as e:
+        return _finish(ctx, "witness one-way-cc", params, _unknown(f"one-way CC of {task} at N={n}", e),
+                       {}, as_json, seed, t0, None)
+    v = Verdict(Status.VERIFIED, Method.EXHAUSTIVE, res.claim(), res.alice_inputs * res.bob_inputs,
+                evidence={"theorem": res.bound["theorem"], "status_tag": res.bound["status"]})
+    body = {k_: v_ for k_, v_ in res.to_json().items()
+            if k_ in ("split", "alice", "bob", "alice_inputs", "bob_inputs", "rows", "bits", "log2",
+                      "rows_fixed_last", "bound")}
+
+    def draw(con):
+        rows = [("split", res.split), ("Alice holds", _positions(res.alice)),
+                ("Bob holds", _positions(res.bob)), ("Alice halves", f"{res.alice_inputs:,}"),
+                ("distinct rows", f"{res.rows:,}"), ("one-way CC (bits)", res.bits),
+                ("rows with X_N fixed", res.rows_fixed_last),
+                ("bound", f"{res.bound['theorem']} [{res.bound['status']}]"),
+                ("witnesses", res.bound["inequality"])]
+        con.print(render.table(None, ("quantity", "value"), rows))
+        if res.bound.get("rules_out"):
+            con.print(render.table("one-layer models ruled out (h(m+1)p below the bound)",
+                                   ("h", "m", "largest p ruled out"),
+                                   [(r["h"], r["m"], r["p_max_ruled_out"]) for r in res.bound["rules_out"]]))
+    _finish(ctx, "witness one-way-cc", params, v, body, as_json, seed, t0, draw)
+
+
+def _positions(pos) -> str:
+    pos = list(pos)
+    if pos and isinstance(pos[0], str):
+        return ", ".join(pos)
+    return ", ".join(map(str, pos)) if len(pos) <= 12 else f"{', '.join(map(str, pos[:10]))}, ... ({len(pos)})"
+
+
+@witness.command("rank")
+@click.argument("matrix", type=click.Choice(["disj", "index"]))
+@click.option("--q", "q", type=int, default=6, show_default=True,
+              help="Size: q for DISJ_q (2^q x 2^q), n for INDEX_n (2^n x n).")
+@click.option("--fooling/--no-fooling", default=True, show_default=True,
+              help="Search a largest fooling set (greedy; certified when it meets the upper bound).")
+@common_options
+@click.pass_context
+def rank_cmd(ctx, matrix, q, fooling, as_json, seed, budget):
+    """Exact rank over Q and GF(2) and a largest fooling set of DISJ_q or INDEX_n
+    (sht23.thm4: rank(DISJ_q) = 2^q; log-rank and fooling-set bounds on deterministic CC)."""
+    from attncheck.bounds.witnesses.rank import rank_witness
+    params = {"matrix": matrix, "q": q, "fooling": fooling}
+    t0 = time.perf_counter()
+    try:
+        with _progress(3, "rank and fooling set") as step:
+            res = rank_witness(matrix, q, _budget(budget), fooling, step)
+    except BudgetExceeded as e:
+        return _finish(ctx, "witness rank", params, _unknown(f"rank of {matrix}_{q}", e), {},
+                       as_json, seed, t0, None)
+    v = Verdict(Status.VERIFIED, Method.EXHAUSTIVE, res.claim(), res.shape[0] * res.shape[1],
+                evidence={"theorem": res.theorem[0], "status_tag": res.theorem[1]})
+    body = res.to_json()
+    if not as_json or len(res.fooling_set or ()) > 64:
+        body["fooling_set"] = None if res.fooling_set is None else f"{len(res.fooling_set)} pairs (omitted)"
+
+    def draw(con):
+        con.print(render.table(None, ("quantity", "value"), [
+            ("matrix", f"{matrix.upper()}_{q}: {res.shape[0]} x {res.shape[1]}"),
+            ("rank over Q", f"{res.rank_q} ({'exact' if res.rank_q_exact else 'lower bound'};"
+                            f" {res.rank_q_method})"),
+            ("rank over GF(2)", res.rank_gf2),
+            ("fooling set (value 1)", f"{res.fooling_size} of at most {res.fooling_upper}"
+                                      f"{' (largest)' if res.fooling_size == res.fooling_upper else ''}"),
+            ("deterministic CC >=", f"{res.bits} bits")]))
+    _finish(ctx, "witness rank", params, v, body, as_json, seed, t0, draw)
+
+
+@witness.command("ngram")
+@click.option("--n", "order", type=int, default=2, show_default=True,
+              help="Order of the model: it sees the last n tokens (|Σ|^n table entries).")
+@n_option(default=6)
+@_alphabet_option
+@click.option("--exhaustive/--no-exhaustive", default=None,
+              help="Also build the best order-n table over Σ^N and count its errors"
+                   " (default: when |Σ|^N <= 2^20).")
+@common_options
+@click.pass_context
+def ngram_cmd(ctx, order, n, alphabet, exhaustive, as_json, seed, budget):
+    """The n-gram baseline: two inputs with the same last n tokens and different induction-head
+    answers (ngram.ih [R]), and the exact error of the best order-n table."""
+    from attncheck.bounds.witnesses.ngram import ngram_witness
+    if exhaustive is None:
+        exhaustive = isinstance(alphabet, int) and alphabet >= 2 and n >= 2 and alphabet ** n <= 1 << 20
+    params = {"n": order, "N": n, "alphabet": alphabet, "exhaustive": exhaustive}
+    t0 = time.perf_counter()
+    try:
+        with _progress(1, "n-gram table") as step:
+            res = ngram_witness(order, n, alphabet, exhaustive, _budget(budget), step)
+    except BudgetExceeded as e:
+        return _finish(ctx, "witness ngram", params, _unknown("n-gram witness", e), {}, as_json,
+                       seed, t0, None)
+    cases = res.table.inputs if res.table else 2
+    v = Verdict(Status.VERIFIED, Method.EXHAUSTIVE if res.table else Method.REDUCTION, res.claim(),
+                cases, evidence={"theorem": "ngram.ih", "status_tag": "R"})
+    body = res.to_json()
+
+    def draw(con):
+        rows = [("parameters |Σ|^n", f"{res.parameters:,}"), ("fails from N =", order + 1)]
+        if res.x is not None:
+            rows += [("x", render.fmt_seq(res.x)), ("x'", render.fmt_seq(res.x_prime)),
+                     ("shared window", render.fmt_seq(res.x[n - order:])),
+                     ("tau_N(x), tau_N(x')", f"{render.fmt_token(res.answers[0])},"
+                                              f" {render.fmt_token(res.answers[1])}")]
+        if res.table:
+            t = res.table
+            rows += [("best table errors", f"{t.errors:,} of {t.inputs:,} ({t.errors / t.inputs:.4f})"),
+                     ("ambiguous windows", f"{t.ambiguous_windows} of {alphabet ** min(order, n)}")]
+        con.print(render.table(None, ("quantity", "value"), rows))
+    _finish(ctx, "witness ngram", params, v, body, as_json, seed, t0, draw)
+
+
+@witness.command("table")
+@click.option("--Ns", "ns", default="3,5,7,9,11,13", show_default=True,
+              help="Comma-separated sequence lengths (odd N also fits the marker family).")
+@click.option("--markdown", is_flag=True, help="Print Markdown tables (for README/docs).")
+@common_options
+@click.pass_context
+def table_cmd(ctx, ns, markdown, as_json, seed, budget):
+    """State bits and one-way CC versus N for induction and hop_2 at |Σ| = 2, 3, 4 and the
+    marker alphabet, computed now (the README table)."""
+    from attncheck.bounds.witnesses.table import COLUMNS, build_table, table_rows
+    try:
+        Ns = [int(v) for v in ns.split(",") if v.strip()]
+    except ValueError:
+        raise click.BadParameter(f"--Ns must be comma-separated integers, got {ns!r}") from None
+    params = {"Ns": Ns}
+    t0 = time.perf_counter()
+    with _progress(len(Ns) * len(COLUMNS), "witness table") as step:
+        cells, stopped = build_table(Ns, _budget(budget), step)
+    status = Status.UNKNOWN if stopped else Status.VERIFIED
+    claim = ("sht23.rnn-ih [R], sht24a.cor5_2 [P], sht24b.one-layer-ih-lb [R], sht24a.propE_4 [P]:"
+             " exact state bits and one-way CC versus N")
+    v = Verdict(status, Method.EXHAUSTIVE, claim, len(cells),
+                "budget spent; cells marked ? were not computed" if stopped else "")
+
+    def draw(con):
+        for title, cols, rows in table_rows(cells, Ns):
+            if markdown:
+                con.print("\n".join([f"**{title}**", "", _md_row(cols), _md_row(["---"] * len(cols))]
+                                    + [_md_row(r) for r in rows]) + "\n", soft_wrap=True, markup=False)
+            else:
+                con.print(render.table(title, cols, rows))
+        con.print("— over the enumeration cap; n/a: split or family undefined at this N;"
+                  " marker = streaming INDEX family with binary data", soft_wrap=True, markup=False)
+    _finish(ctx, "witness table", params, v, {"cells": cells}, as_json, seed, t0, draw)
+
+
+def _md_row(cells) -> str:
+    return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
+
+
+# --- reductions -------------------------------------------------------------------------------
+@click.group(name="reduction")
+def reduction():
+    """Reductions behind the lower bounds, checked as finite identities (THEOREMS.md 9.1)."""
+
+
+@reduction.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def reduction_list(as_json):
+    """List the reduction ids, their theorem ids and status tags."""
+    from attncheck.bounds.reductions import REDUCTIONS
+    rows = [{"id": r.id, "theorem": r.theorem, "status": r.status, "identity": r.identity_text,
+             "options": list(r.params)} for r in REDUCTIONS.values()]
+    obj = render.envelope("reduction list", {}, reductions=rows)
+    render.emit(obj, as_json, lambda con: con.print(render.table(
+        None, ("id", "theorem [status]", "identity", "options"),
+        [(r["id"], f"{r['theorem']} [{r['status']}]", r["identity"], ", ".join(r["options"]))
+         for r in rows])))
+
+
+@reduction.command("check")
+@click.argument("rid", metavar="ID")
+@click.option("--n", "n_small", type=int, default=None, help="INDEX size n' or cycle length n.")
+@click.option("--q", "q", type=int, default=None, help="Layer size q (pointer-hop) or DISJ size q.")
+@k_option()
+@click.option("--N", "n", type=int, default=None, help="Sequence length / edge budget N (optional).")
+@click.option("--variant", type=click.Choice(["corrected", "paper"]), default=None,
+              help="cycle-gluing: 'paper' uses k = floor(N/n) copies as transcribed.")
+@click.option("--mode", type=click.Choice(["auto", "exhaustive", "sample"]), default="auto",
+              show_default=True, help="auto = exhaustive up to 200,000 instances, else sample.")
+@click.option("--samples", type=int, default=1000, show_default=True, help="Instances drawn by sampling.")
+@common_options
+@click.pass_context
+def reduction_check(ctx, rid, n_small, q, k, n, variant, mode, samples, as_json, seed, budget):
+    """Check reduction ID (see 'attncheck reduction list') on every instance, or on seeded
+    samples when there are too many (UNKNOWN: a sample is not a proof)."""
+    from attncheck.bounds.reductions import REDUCTIONS, check
+    from attncheck.verifiers.verdict import BadInput
+    if rid not in REDUCTIONS:
+        raise BadInput(f"unknown reduction {rid!r}; choose one of {', '.join(REDUCTIONS)}")
+    given = {"n": n_small, "q": q, "k": k, "N": n, "variant": variant}
+    extra = [name for name, val in given.items() if val is not None and name not in REDUCTIONS[rid].params]
+    if extra:
+        raise BadInput(f"{rid} takes {', '.join('--' + p for p in REDUCTIONS[rid].params)};"
+                       f" not --{', --'.join(extra)}")
+    params = {"id": rid, **{k_: v_ for k_, v_ in given.items() if v_ is not None}, "mode": mode,
+              "samples": samples}
+    t0 = time.perf_counter()
+    with _progress(None, f"reduction {rid}") as step:
+        v = check(rid, given, mode, samples, seed, _budget(budget), on_step=step)
+
+    def draw(con):
+        ce = v.counterexample
+        if ce is not None:
+            con.print(f"  counterexample: expected {ce.expected}, got {ce.got}", soft_wrap=True)
+            con.print(f"  tokens: {' '.join(map(str, ce.tokens))}", soft_wrap=True)
+    _finish(ctx, "reduction check", params, v, {}, as_json, seed, t0, draw)
