@@ -34,7 +34,7 @@ def search():
 @click.option("--theta", type=float, default=0.5, show_default=True,
               help="Off-set score bound a certificate must meet (the thm2 recipe uses 1/2).")
 @click.option("--tries", type=int, default=1, show_default=True, help="Seeds tried per width (seed, seed+1, ...).")
-@click.option("--m-max", "m_max", type=int, default=None, help="Largest width tried (default 4 x 8 q (q+1) ln N).")
+@click.option("--m-max", "m_max", type=int, default=None, help="Largest width tried (default 4 x 8 q ln(N C(N,q))).")
 @opt.common_options
 def width(task, n, q, theta, tries, m_max, seed, budget, as_json):
     from attncheck.constructions.qsa import (MAX_WORK, build_qsa, n_subsets, smallest_width, sweep)

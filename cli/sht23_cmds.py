@@ -103,7 +103,7 @@ def _kv_table(con, rows) -> None:
 @click.option("--q", "q", type=int, required=True, help="Pointer-set size q (1 <= q < N).")
 @click.option("--d-prime", "d_prime", type=int, default=1, show_default=True, help="Value dimension d'.")
 @click.option("--m", "m", type=int, default=None,
-              help="Query/key width for --codes random (default 8 q (q+1) ln N).")
+              help="Query/key width for --codes random (default 8 q ln(N C(N,q))).")
 @click.option("--codes", type=click.Choice(["random", "moment"]), default="random", show_default=True,
               help="random sign codes (finite precision, thm2) or moment-curve codes (real arithmetic, thm3).")
 @click.option("--eps", type=float, default=None, help="Target accuracy (default 1/(2q), the sht23.thm4 regime).")

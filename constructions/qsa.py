@@ -203,11 +203,11 @@ def validate(N: int, q: int, d_prime: int, m: int | None, codes: str, eps: float
 
 
 def default_width(N: int, q: int) -> int:
-    """Default m for random codes [R]: ``8 q (q+1) ln N``.  For j not in S, ``u_j . w_S`` is
-    sub-Gaussian with variance ``||w_S||^2/m ~ q/m``; keeping all ``N C(N,q) ~ N^{q+1}`` of them
-    below 1/2 needs ``m ~ 8 q (q+1) ln N`` -- a factor q above the ``q log N`` of ``sht23.thm2``
-    for least-squares certificates (docs/sht23.md has the measured least widths)."""
-    return int(math.ceil(8 * q * (q + 1) * math.log(N)))
+    """Default m for random codes [R]: ``8 q ln(N C(N,q))``.  For j not in S, ``u_j . w_S`` is
+    sub-Gaussian with variance ``||w_S||^2/m ~ q/m``; keeping all ``N C(N,q)`` of them below 1/2
+    needs ``m ~ 8 q ln(N C(N,q)) ~ 8 q (q+1) ln N`` -- a factor q above the ``q log N`` of
+    ``sht23.thm2`` for least-squares certificates (docs/sht23.md has the measured least widths)."""
+    return int(math.ceil(8 * q * math.log(N * math.comb(N, q))))
 
 
 def temperature(N: int, q: int, theta: float, eps: float) -> float:
@@ -299,12 +299,24 @@ def rounding_slack(fmt: Format, d_prime: int) -> float:
     return math.sqrt(d_prime) * u * (1.0 + u) if u else 0.0
 
 
-def certificate_scores(c: QSAConstruction, S: np.ndarray) -> np.ndarray:
-    """(S, N) scores ``u_j . w_S`` before the temperature: float64 for random codes, exact
-    integers (product form) for moment codes."""
+def certificate_scores(c: QSAConstruction, S: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """(S, N) scores ``u_j . w_S`` before the temperature, and the norms ``||w_S||`` (random codes).
+
+    Random codes go through the Gram matrix ``G = U U^T`` -- ``u_j . w_S = sum_s a_s G_js`` with
+    ``G_SS a = 1`` and ``||w_S||^2 = a . 1`` -- so the cost is independent of m and the path is
+    not the one the emulator takes (explicit w_S, then q . k).  Moment codes use the exact
+    integer product form."""
     if c.codes == "moment":
-        return moment_scores_exact(c.N, c.q, S).astype(np.float64)
-    return c.query_codes(S) @ c.keys.T
+        return moment_scores_exact(c.N, c.q, S).astype(np.float64), None
+    G = c.keys @ c.keys.T                                            # (N, N)
+    GS = G[S]                                                        # (S, q, N)
+    GSS = np.take_along_axis(GS, S[:, None, :], axis=2)              # (S, q, q)
+    ones = np.ones(S.shape + (1,))
+    try:
+        a = np.linalg.solve(GSS, ones)[..., 0]                       # (S, q)
+    except np.linalg.LinAlgError:
+        a = (np.linalg.pinv(GSS) @ ones)[..., 0]
+    return np.einsum("sq,sqn->sn", a, GS), np.sqrt(np.maximum(a.sum(axis=1), 0.0))
 
 
 @dataclass(frozen=True)
@@ -334,7 +346,7 @@ def sweep(c: QSAConstruction, method: str, fmt: Format = EXACT, attention: str =
     * ``"margin"``: the largest off-set score (a width search; stops early past ``stop_above``).
     """
     N, q = c.N, c.q
-    per = max(1, 200_000 // (N * N)) * N if method == "emulator" else max(1, 2_000_000 // (N * q + q * q * q))
+    per = max(1, 200_000 // (N * N)) * N if method == "emulator" else max(1, 1_000_000 // (N * q + q * q * q))
     best = (-math.inf, (), ())
     min_margin, max_norm, done = math.inf, 0.0, 0
     total = n_subsets(N, q)
@@ -349,14 +361,14 @@ def sweep(c: QSAConstruction, method: str, fmt: Format = EXACT, attention: str =
             rows = w.reshape(-1, N)[:k]                                    # (k, N)
             vals = np.abs(rows - uniform_on(S, N)).sum(axis=1)
         else:
-            rows = certificate_scores(c, S)                                # (k, N)
+            rows, norms = certificate_scores(c, S)                         # (k, N), (k,)
             inset = uniform_on(S, N) > 0
             lo = np.where(inset, rows, np.inf).min(axis=1)
             hi = np.where(inset, rows, -np.inf).max(axis=1)
             off = np.where(inset, -np.inf, rows).max(axis=1)
             min_margin = min(min_margin, float((lo - off).min()))
-            if c.codes == "random":
-                max_norm = max(max_norm, float(np.linalg.norm(c.query_codes(S), axis=1).max()))
+            if norms is not None:
+                max_norm = max(max_norm, float(norms.max()))
             if method == "margin":                                     # a certificate needs 1 on S
                 vals = np.where((np.abs(lo - 1) <= 1e-9) & (np.abs(hi - 1) <= 1e-9), off, np.inf)
             else:

@@ -35,9 +35,12 @@ def test_moment_coefficients_equal_the_product_form_exactly(N, q):
 def test_least_squares_certificates_are_exactly_one_on_the_set():
     c = qsa.build_qsa(10, 3, m=40, seed=3)
     S = all_subsets(10, 3)
-    scores = qsa.certificate_scores(c, S)                          # (S, N)
+    scores, norms = qsa.certificate_scores(c, S)                   # Gram path, (S, N)
     on = np.take_along_axis(scores, S, axis=1)
     assert np.allclose(on, 1.0, atol=1e-12)
+    W = c.query_codes(S)                                            # explicit path
+    assert np.allclose(W @ c.keys.T, scores, atol=1e-12)
+    assert np.allclose(np.linalg.norm(W, axis=1), norms, atol=1e-12)
 
 
 @pytest.mark.parametrize("codes", ["random", "moment"])
@@ -80,7 +83,7 @@ def test_margin_bound_dominates_the_emulated_deviation_on_every_set(codes, m):
     N, q = 7, 2
     c = qsa.build_qsa(N, q, codes=codes, m=m, seed=2)
     S = all_subsets(N, q)
-    scores = qsa.certificate_scores(c, S)
+    scores, _ = qsa.certificate_scores(c, S)
     inset = qsa.uniform_on(S, N) > 0
     lo = np.where(inset, scores, np.inf).min(1)
     hi = np.where(inset, scores, -np.inf).max(1)
