@@ -75,13 +75,15 @@ def _header(con, r: dict) -> None:
         con.print(f"  {render.esc(r['reason'])}")
 
 
-def _footer(con, r: dict) -> None:
+def _footer(con, r: dict, what: str = "input") -> None:
     ce = r.get("counterexample")
     if ce:
-        con.print(render.esc(f"  counterexample: input {ce['tokens']}, position {ce['position']}:"
+        con.print(render.esc(f"  counterexample: {what} {ce['tokens']}, position {ce['position']}:"
                              f" expected {ce['expected']}, got {ce['got']}"))
-        ex = {k: v for k, v in ce.get("explanation", {}).items() if k not in ("z_first_coordinate",)}
-        con.print(render.esc(f"  replay: {ex}"))
+        ex = ce.get("explanation", {})
+        shown = ", ".join(f"{k}={round(v, 6) if isinstance(v, float) else v}" for k, v in ex.items()
+                          if k not in ("z_first_coordinate", "replayed"))
+        con.print(render.esc(f"  {'replayed' if ex.get('replayed') else 'NOT replayed'}: {shown}"))
     if r.get("bounds"):
         con.print(render.table("bounds (attncheck.bounds.formulas)", ("theorem", "quantity", "formula", "value"),
                                [(b["theorem"] + " " + b.get("tag", ""), b.get("quantity", ""),
@@ -134,7 +136,7 @@ def _qsa_human(r: dict):
                         ("temperature", f"{c['temperature']:.4g}"), ("theta (off-set score bound)", c["theta"]),
                         ("eps", f"{c['params']['eps']:.4g}"), ("largest |key entry|", f"{c['key_magnitude']:.4g}"),
                         ("m·p (sht23.thm4 compares with c·q)", c["m"] * c["bits"] if c["bits"] else "p unbounded (exact)")])
-        _footer(con, r)
+        _footer(con, r, "pointer set")
     return draw
 
 
