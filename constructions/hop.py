@@ -61,6 +61,8 @@ def _tok(t: int) -> Label:
 
 def validate_hop(k, residual: str, variant: str, paper_part: str | None) -> None:
     """Raise BadInput (one line) for k, residual mode or variant combinations that do not exist."""
+    if k is None:
+        raise BadInput("missing --k (the number of hops, an integer >= 1)")
     if not isinstance(k, int) or isinstance(k, bool) or k < 1:
         raise BadInput(f"--k must be an integer >= 1, got {k}")
     if k > MAX_K:
