@@ -63,15 +63,15 @@ def width(task, n, q, theta, tries, m_max, seed, budget, as_json):
     drive = q * math.log2(n)
     ok = bool(r.complete and r.value <= 0.0)
     key_bits = int_bits_for(moment.size()["key_magnitude"])
-    rows = [{"codes": "random (thm2, least squares)", "theta": theta, "m": res["m"],
+    rows = [{"codes": "random (thm2)", "theta": theta, "m": res["m"],
              "q_log2_N": round(drive, 4), "ratio": None if res["m"] is None else round(res["m"] / drive, 3),
              "seed": res.get("seed"), "m_minus_1_fails": res.get("m_minus_1_fails"),
-             "note": f"seed {res.get('seed')}; m - 1 fails: {res.get('m_minus_1_fails')}" if res["found"]
+             "note": f"least squares, seed {res.get('seed')}; m-1 fails: {res.get('m_minus_1_fails')}" if res["found"]
              else res.get("reason") or f"none up to m = {res.get('m_max')}"},
-            {"codes": "moment (thm3, real arithmetic)", "theta": 0.0, "m": moment.m,
+            {"codes": "moment (thm3)", "theta": 0.0, "m": moment.m,
              "q_log2_N": round(drive, 4), "ratio": round(moment.m / drive, 3), "seed": None,
              "certificates_ok": ok, "key_bits": key_bits,
-             "note": f"certificates {'ok' if ok else 'FAIL'} (margin >= 1); keys need {key_bits} integer bits"}]
+             "note": f"exact arithmetic; {'ok' if ok else 'FAIL'}, margin >= 1; keys {key_bits} int bits"}]
     report = render.envelope("search width qsa", {"N": n, "q": q, "theta": theta, "tries": tries,
                                                   "m_max": m_max, "budget": budget},
                              seed=seed, timing={"total_s": time.perf_counter() - t0},
