@@ -40,6 +40,8 @@ from attncheck.verifiers.mpc import Inbox, Protocol
 from attncheck.verifiers.precision import EXACT, Format
 from attncheck.verifiers.verdict import BadInput
 
+MAX_DENSE = 3e8      # dense head parameters one compile may allocate (~2.4 GB of float64)
+
 
 @dataclass(frozen=True, eq=False)
 class LocalMap:
@@ -119,6 +121,11 @@ def compile_protocol(protocol: Protocol, *, hashing: str = "auto", slots: int | 
     """Build the L = R + 1 layer transformer of ``protocol`` (pure: no forward pass)."""
     lim = protocol.limits
     T = max(protocol.n_in, lim.q)
+    n_ids = lim.q * lim.s + max(0, T - lim.q)
+    est = 3 * (2 * F * n_ids) ** 2                    # dense W_V, W_O and residual-width terms
+    if hashing in ("auto", "onehot") and est > MAX_DENSE:
+        raise BadInput(f"the compiled transformer at T = {T} tokens needs ~{est:.3g} dense head"
+                       f" weights (width ~{2 * F * n_ids}); the limit is {MAX_DENSE:.0e}")
     H = make_hashing(T, lim.q, lim.s, hashing, slots, seed)
     C = make_codes(T, lim.s, codes, seed)
     lay = _layout(T, C, H.d)
