@@ -48,3 +48,10 @@ def test_covering_and_reverse_commands(cli):
     assert r.code == 0 and r.json["verdict"] == "verified"
     r = cli("mpc", "reverse", "--N", "9", "--samples", "1")
     assert r.code == 3 and "UNKNOWN" in r.out
+
+
+def test_budget_gives_unknown_exit_3_and_huge_compiles_are_refused(cli):
+    r = cli("verify", "mpc", "cycles", "--N", "8", "--budget", "0.01", "--json")
+    assert r.code == 3 and r.json["verdict"] == "unknown" and "budget" in r.json["reason"]
+    r = cli("mpc", "compile", "cycles", "--N", "100000")
+    assert r.code == 2 and "dense head weights" in r.err
