@@ -40,8 +40,8 @@ EXHAUSTIVE_CAP = 200_000       # auto mode enumerates up to this many instances
 HARD_CAP = 5_000_000           # --mode exhaustive refuses beyond this (estimate first)
 
 Instance = Any
-#: identity(instance, params) -> (ok, tokens, expected, got, detail)
-Identity = Callable[[Instance, dict], tuple[bool, list, Any, Any, dict]]
+#: identity(instance, params, encode) -> (ok, tokens, expected, got, detail)
+Identity = Callable[[Instance, dict, Callable], tuple[bool, list, Any, Any, dict]]
 
 
 # --- encoders (public: tests feed broken variants to check()) --------------------------------
@@ -172,16 +172,14 @@ def _diameters(edges) -> list[int]:
 
 
 # --- identities -----------------------------------------------------------------------------
-def _id_index(encode):
-    def identity(inst, p):
-        a, i = inst
-        x = encode(a, i)
-        got = induction_heads(x)[-1]
-        return got == a[i - 1], x, a[i - 1], got, {"a": list(a), "i": i}
-    return identity
+def _id_index(inst, p, encode):
+    a, i = inst
+    x = encode(a, i)
+    got = induction_heads(x)[-1]
+    return got == a[i - 1], x, a[i - 1], got, {"a": list(a), "i": i}
 
 
-def _id_pointer(inst, p, encode=pointer_hop_encode):
+def _id_pointer(inst, p, encode):
     matchings, first_half = inst
     q, k = p["q"], p["k"]
     x = encode(matchings, first_half, q)
@@ -191,7 +189,7 @@ def _id_pointer(inst, p, encode=pointer_hop_encode):
                                        "first_half": sorted(first_half)}
 
 
-def _id_gadget(inst, p, encode=gadget_encode):
+def _id_gadget(inst, p, encode):
     label, edges = inst
     k = p["k"]
     x = encode(edges, k, p.get("N"))
@@ -201,7 +199,7 @@ def _id_gadget(inst, p, encode=gadget_encode):
     return ok, x, want, got, {"graph": "C2" if label == 2 else "C1", "edges": [list(e) for e in edges]}
 
 
-def _id_disj(inst, p, encode=disj_qsa_encode):
+def _id_disj(inst, p, encode):
     a, b = inst
     q = len(a)
     z, y = encode(a, b)
@@ -213,7 +211,7 @@ def _id_disj(inst, p, encode=disj_qsa_encode):
     return ok, [int(v) for v in a] + [int(v) for v in b], want, got, {"a": list(a), "b": list(b)}
 
 
-def _id_gluing(inst, p, encode=glue):
+def _id_gluing(inst, p, encode):
     (label, edges), N = inst
     n = p["n"]
     e2, k = encode(edges, n, N, p.get("variant", "corrected"))
@@ -240,6 +238,7 @@ class Reduction:
     enumerate: Callable[[dict], Iterable[Instance]]
     sample: Callable[[dict, random.Random], Instance]
     identity: Identity
+    encoder: Callable
 
 
 def _need(p, name, lo, hi=None, even=False):
@@ -287,7 +286,7 @@ REDUCTIONS: dict[str, Reduction] = {r.id: r for r in (
               lambda p: ((a, i) for a in itertools.product((0, 1), repeat=p["n"])
                          for i in range(1, p["n"] + 1)),
               lambda p, r: (_bits(p["n"], r), r.randrange(1, p["n"] + 1)),
-              _id_index(index_ih_encode)),
+              _id_index, index_ih_encode),
     Reduction("index-stream", "sht23.rnn-ih", "R",
               "x = (m_1,a_1,...,m_n',a_n',m_i*) with distinct markers  =>  tau_N = a_i*",
               ("n",), {"n": 10}, lambda p: _need(p, "n", 1, 24),
@@ -295,7 +294,7 @@ REDUCTIONS: dict[str, Reduction] = {r.id: r for r in (
               lambda p: ((a, i) for a in itertools.product((0, 1), repeat=p["n"])
                          for i in range(1, p["n"] + 1)),
               lambda p, r: (_bits(p["n"], r), r.randrange(1, p["n"] + 1)),
-              _id_index(index_stream_encode)),
+              _id_index, index_stream_encode),
     Reduction("pointer-hop", "sht24a.propE_4", "P, layout R",
               "hop_k(X)_N = 2q+1 iff E_k(...E_1(v)) in V1_{k+1} (N = 2qk+1, all V1 subsets)",
               ("q", "k"), {"q": 3, "k": 3},
@@ -306,19 +305,19 @@ REDUCTIONS: dict[str, Reduction] = {r.id: r for r in (
                          for r in range(p["q"] + 1) for s in itertools.combinations(range(p["q"]), r)),
               lambda p, r: (tuple(tuple(r.sample(range(p["q"]), p["q"])) for _ in range(p["k"])),
                             frozenset(u for u in range(p["q"]) if r.random() < 0.5)),
-              _id_pointer),
+              _id_pointer, pointer_hop_encode),
     Reduction("cycle-gadget", "sht24a.cor4_3", "P, gadget R",
               "X = blank^(N-N_k) (e_1..e_k)^(k/2) (1)  =>  hop_k(X)_N = 1 iff G = C2",
               ("k", "N"), {"k": 4, "N": None}, _gadget_validate,
               lambda p: count_one_vs_two(p["k"]) * math.factorial(p["k"]) * (1 << p["k"]),
-              _gadget_enum, _gadget_sample, _id_gadget),
+              _gadget_enum, _gadget_sample, _id_gadget, gadget_encode),
     Reduction("disj-qsa", "sht23.thm4", "S",
               "qSA(X)_{2q+1} = (2|a AND b| - q)/q e_1, = -e_1 iff DISJ(a,b) = 1 (gap 2/q)",
               ("q",), {"q": 6}, lambda p: _need(p, "q", 1, 16),
               lambda p: 1 << (2 * p["q"]),
               lambda p: itertools.product(itertools.product((0, 1), repeat=p["q"]), repeat=2),
               lambda p, r: (_bits(p["q"], r), _bits(p["q"], r)),
-              _id_disj),
+              _id_disj, disj_qsa_encode),
     Reduction("cycle-gluing", "sht24a.cor3_5", "P, gluing R",
               "k copies + hub: G' connected iff G = C1, every component diameter <= n+2, |E'| <= N",
               ("n", "N", "variant"), {"n": 6, "N": None, "variant": "corrected"},
@@ -326,16 +325,16 @@ REDUCTIONS: dict[str, Reduction] = {r.id: r for r in (
               lambda p: count_one_vs_two(p["n"]) * len(_gluing_Ns(p)),
               lambda p: itertools.product(one_vs_two_cycles(p["n"]), _gluing_Ns(p)),
               lambda p, r: (random_one_vs_two(p["n"], r), r.choice(_gluing_Ns(p))),
-              _id_gluing),
+              _id_gluing, glue),
 )}
 
 
 def check(rid: str, params: dict | None = None, mode: str = "auto", samples: int = 1000,
-          seed: int = 0, budget: Budget | None = None, identity: Identity | None = None,
+          seed: int = 0, budget: Budget | None = None, encoder: Callable | None = None,
           on_step: Callable[[int], None] | None = None) -> Verdict:
     """Check reduction ``rid`` on every instance (VERIFIED), or on ``samples`` seeded ones
-    (UNKNOWN unless a counterexample turns up: REFUTED).  ``identity`` overrides the
-    registered one (tests pass broken encoders this way)."""
+    (UNKNOWN unless a counterexample turns up: REFUTED).  ``encoder`` replaces the registered
+    encoder (tests pass broken ones this way and expect REFUTED)."""
     if rid not in REDUCTIONS:
         raise BadInput(f"unknown reduction {rid!r}; choose one of {', '.join(REDUCTIONS)}")
     red = REDUCTIONS[rid]
@@ -352,7 +351,7 @@ def check(rid: str, params: dict | None = None, mode: str = "auto", samples: int
         raise BadInput(f"{rid} with {p} has {total:,} instances, over the cap of {HARD_CAP:,};"
                        f" use --mode sample or smaller sizes")
     budget = budget or UNLIMITED
-    ident = identity or red.identity
+    encode = encoder or red.encoder
     rnd = random.Random(seed)
     stream = red.enumerate(p) if exhaustive else (red.sample(p, rnd) for _ in range(samples))
     claim = f"{red.theorem} [{red.status}]: {red.identity_text}"
@@ -360,7 +359,7 @@ def check(rid: str, params: dict | None = None, mode: str = "auto", samples: int
     done = 0
     try:
         for inst in stream:
-            ok, tokens, want, got, detail = ident(inst, p)
+            ok, tokens, want, got, detail = red.identity(inst, p, encode)
             done += 1
             if not ok:
                 ce = Counterexample(tuple(int(t) for t in tokens), len(tokens), _plain(want),

@@ -213,8 +213,3 @@ def distinct_rows(mat: np.ndarray) -> tuple[int, np.ndarray]:
             _, inv = np.unique(mat, axis=0, return_inverse=True)       # collision: exact sort
             return int(inv.max()) + 1, inv.reshape(-1)
     return int(first.size), inv
-
-
-def ceil_log2(n: int) -> int:
-    """``ceil(log2 n)`` for n >= 1 with integers only (STYLE.md practice 9)."""
-    return (int(n) - 1).bit_length()

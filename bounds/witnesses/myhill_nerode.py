@@ -25,7 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from attncheck.bounds.witnesses.domain import (Domain, Progress, answers, ceil_log2,
+from attncheck.bounds.intmath import ceil_log2
+from attncheck.bounds.witnesses.domain import (Domain, Progress, answers,
                                                distinct_rows, make_domain)
 from attncheck.verifiers.budget import UNLIMITED, Budget
 from attncheck.verifiers.verdict import BadInput

@@ -30,7 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from attncheck.bounds.witnesses.domain import (Progress, answers, ceil_log2, check_cost,
+from attncheck.bounds.intmath import ceil_log2
+from attncheck.bounds.witnesses.domain import (Progress, answers, check_cost,
                                                distinct_rows, make_domain)
 from attncheck.verifiers.budget import UNLIMITED, Budget
 from attncheck.verifiers.verdict import BadInput

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from attncheck.bounds.witnesses.domain import Progress, ceil_log2, distinct_rows
+from attncheck.bounds.intmath import ceil_log2
+from attncheck.bounds.witnesses.domain import Progress, distinct_rows
 from attncheck.verifiers.budget import UNLIMITED, Budget
 from attncheck.verifiers.verdict import BadInput
 

@@ -63,11 +63,6 @@ def test_distinct_rows_survives_hash_collisions(monkeypatch):
     assert dom.distinct_rows(mat)[0] == _rows_by_python(mat)
 
 
-def test_ceil_log2_integer_path():
-    for n in list(range(1, 70)) + [2 ** 45 - 1, 2 ** 45, 2 ** 45 + 1]:
-        assert dom.ceil_log2(n) == next(b for b in range(100) if 2 ** b >= n)
-
-
 @pytest.mark.parametrize("args,needle", [
     (("induction", 1, 3), "--N"), (("induction", 4, 1), "--alphabet"), (("hop", 4, 2, 0), "--k"),
     (("hop", 3, 2, 4), "k must be <= N"), (("induction", 4, 2, 2), "hop only"),
