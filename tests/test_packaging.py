@@ -2,8 +2,9 @@
 import configparser
 import subprocess
 import sys
+from pathlib import Path
 
-from conftest import REPO
+REPO = Path(__file__).resolve().parents[1]
 
 
 def test_every_subpackage_is_listed_in_setup_cfg():
