@@ -265,7 +265,7 @@ def _build_human(report):
         c = report["construction"]
         con.print(render.esc(f"{c['name']} ({c['theorem']}, {c['status']})"))
         con.print(render.table(None, ("size", "value"),
-                               [(k, c[k]) for k in ("layers", "heads", "width", "format", "bits",
+                               [(k, c[k]) for k in ("layers", "heads", "width", "qk_width", "format", "bits",
                                                      "parameters", "map_table_entries")]
                                + [("temperatures", ", ".join(f"{t:.4g}" for t in c["temperatures"])),
                                   ("target", c["target"])]))

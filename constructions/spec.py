@@ -297,9 +297,15 @@ class Construction:
     def map_table_size(self) -> int:
         return int(sum(l.map.table_size(self.layout, self.codebooks) for l in self.layers if l.map))
 
+    @property
+    def qk_width(self) -> int:
+        """Largest query/key width over the heads (the m of SHT23's attention units)."""
+        return max((h.W_Q.shape[-1] for l in self.layers for h in l.heads), default=0)
+
     def size(self) -> dict:
-        """The sizes every report and bound table prints."""
+        """The sizes every report and bound table prints (``width`` is the residual width D)."""
         return {"layers": self.n_layers, "heads": self.max_heads, "width": self.width,
+                "qk_width": self.qk_width,
                 "bits": self.fmt.bits, "format": str(self.fmt), "parameters": self.n_params,
                 "map_table_entries": self.map_table_size}
 
