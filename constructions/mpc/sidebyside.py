@@ -54,7 +54,12 @@ class Algo:
 
 
 # --- instance families ---------------------------------------------------------------------
+MAX_DOMAIN_N = 12       # beyond this no domain is enumerable here; do not even count it
+
+
 def _cycle_domain(N: int):
+    if N > MAX_DOMAIN_N:
+        return None
     n = cycles.count_promise_graphs(N)
     rng = random.Random(N)
 
@@ -118,6 +123,8 @@ def _components_sample(N: int, rng: random.Random) -> list[int]:
 
 def _words_domain(N: int):
     vals = (0, 1, (1 << BASIC_P) - 1)
+    if N > MAX_DOMAIN_N:
+        return None
     n = len(vals) ** N
     if n > 10 ** 6:
         return None

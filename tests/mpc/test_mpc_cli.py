@@ -25,6 +25,8 @@ def test_verify_mpc_corrupted_head_exit_1(cli):
     (("verify", "mpc", "cycles", "--N", "8", "--hashing", "random"), "--slots"),
     (("verify", "mpc", "cycles", "--N", "12", "--mode", "exhaustive"), "instances through"),
     (("mpc", "covering", "--n", "64", "--b", "4"), "limit is 200000"),
+    (("verify", "mpc", "cycles", "--N", "1000000000", "--budget", "1"), "dense head weights"),
+    (("verify", "mpc", "sort", "--N", "1000000000"), "dense head weights"),
 ])
 def test_bad_input_is_one_line_exit_2(cli, args, needle):
     r = cli(*args)
