@@ -102,9 +102,9 @@ def _from_option(cmd: click.Command, spec: TaskSpec) -> list:
 def load_or_build(spec: TaskSpec, kw: dict, needed: list = ()):
     """The construction a command works on: loaded from ``--from`` or built from the options.
 
-    A loaded file must hold a ``spec.task`` construction whose metadata agrees with its weights;
-    its build parameters fill ``kw`` (so task parameters such as k come from the file), and an
-    option given explicitly on the command line that disagrees with the file is refused."""
+    A loaded file must hold a ``spec.task`` construction (the loader checks its metadata against
+    its weights); its build parameters fill ``kw`` (so task parameters such as k come from the
+    file), and an option given explicitly on the command line that disagrees with it is refused."""
     ctx = click.get_current_context()
     path = kw.get("from_")
     if path is None:
@@ -117,9 +117,6 @@ def load_or_build(spec: TaskSpec, kw: dict, needed: list = ()):
     c = load_construction(path)
     if c.task != spec.task:
         raise BadInput(f"{path} holds a {c.task!r} construction, not {spec.task!r}")
-    if c.params.get("N") != c.n or c.params.get("alphabet") != c.alphabet:
-        raise BadInput(f"{path}: metadata N={c.params.get('N')!r}, alphabet={c.params.get('alphabet')!r}"
-                       f" disagrees with the weights (N={c.n}, alphabet={c.alphabet})")
     for key in spec.builder_keys:
         pkey = {"n": "N", "d": "D"}.get(key, key)
         if key == "seed" or key not in kw or pkey not in c.params:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import click
+import numpy as np
 from hypothesis import strategies as st
 
 NASTY_INT = ["0", "-1", "1", "-7", "1000000", "2147483648", "99999999999999999999", "1.5", "x", "",
@@ -40,6 +41,85 @@ class Files:
     truncated: str    # its first bytes only
     garbage: str      # not a zip file
     tampered: str     # a zip with a wrong-shaped weight
+
+
+def make_files(tmp) -> Files:
+    """A valid saved induction head (N = 6) and three broken copies of it in directory ``tmp``."""
+    from attncheck.constructions.induction import build_induction
+    from attncheck.constructions.io import save_construction
+    saved = str(tmp / "ih6.npz")
+    save_construction(build_induction(6, 3), saved)
+    raw = open(saved, "rb").read()
+    (tmp / "truncated.npz").write_bytes(raw[: len(raw) // 2])
+    (tmp / "garbage.npz").write_bytes(b"not a zip file at all\n" * 10)
+    with np.load(saved) as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays["L1H0/W_Q"] = arrays["L1H0/W_Q"][:-1]              # one row short
+    with open(tmp / "tampered.npz", "wb") as fh:
+        np.savez(fh, **arrays)
+    return Files(str(tmp), saved, str(tmp / "truncated.npz"), str(tmp / "garbage.npz"),
+                 str(tmp / "tampered.npz"))
+
+
+def typical(p, files: Files) -> str:
+    """A plausible value for a required parameter (so the nasty value under test is the only bad one)."""
+    if isinstance(p.type, click.Choice):
+        return str(p.type.choices[0])
+    if isinstance(p.type, click.Path):
+        return files.saved
+    if p.name in IDS:
+        return IDS[p.name][0]
+    if isinstance(p.type, click.types.IntParamType):
+        return {"n": "6", "alphabet": "3", "M": "4"}.get(p.name, "2")
+    return "x"
+
+
+#: Small values for options that are optional but usually wanted (sizes needed unless --from),
+#: and per command where a default or the usual small value is slow.
+SMALL = {"n": "6", "k": "2", "input_": "abcaba", "ns": "3,5", "k_max": "4"}
+SMALL_FOR = {("mpc", "reverse"): {"n": "3"}}
+
+
+def small_values(leaf) -> dict:
+    return {**SMALL, **SMALL_FOR.get(leaf.path, {})}
+
+
+def base_line(leaf, files: Files, skip=(), small: bool = True, budget: str | None = "0.3") -> list[str]:
+    """A command line for ``leaf`` with plausible values: positional arguments, required options,
+    (with ``small``) the :data:`SMALL` options it has, and ``--budget`` when it takes one."""
+    argv = list(leaf.path) + [typical(a, files) for a in leaf.arguments]
+    values = small_values(leaf)
+    for p in leaf.options:
+        if p.name in skip:
+            continue
+        if small and p.name in values:
+            argv += [p.opts[0], values[p.name]]
+        elif p.required:
+            argv += [p.opts[0], typical(p, files)]
+    if budget is not None and leaf.has("budget") and "budget" not in skip:
+        argv += ["--budget", budget]
+    return argv
+
+
+_GOOD: dict = {}
+
+
+def good_base(leaf, files: Files, budget: str | None = "0.3"):
+    """The first of (with small options, required only) that runs (exit 0/1/3), else the first.
+
+    Returns (argv, the keyword arguments of base_line that made it, the outcome of running
+    ``argv + ["--json"]``); cached per command and budget."""
+    key = (leaf.path, budget)
+    if key not in _GOOD:
+        from cli_harness import invoke
+        for kw in (dict(small=True, budget=budget), dict(small=False, budget=budget)):
+            o = invoke(base_line(leaf, files, **kw) + ["--json"])
+            if key not in _GOOD or o.code in (0, 1, 3):
+                _GOOD[key] = (kw, o)
+            if o.code in (0, 1, 3):
+                break
+    kw, o = _GOOD[key]
+    return base_line(leaf, files, **kw), kw, o
 
 
 def _ints(lo: int, hi: int, nasty_weight: int = 1) -> st.SearchStrategy[str]:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 
 import click
-import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -29,26 +28,9 @@ ENTRIES = H.entries()
 EXAMPLES = min(settings.default.max_examples, int(os.environ.get("ATTNCHECK_FUZZ_EXAMPLES", "16")))
 
 
-def _make_files(tmp) -> V.Files:
-    from attncheck.constructions.induction import build_induction
-    from attncheck.constructions.io import save_construction
-    saved = str(tmp / "ih6.npz")
-    save_construction(build_induction(6, 3), saved)
-    raw = open(saved, "rb").read()
-    (tmp / "truncated.npz").write_bytes(raw[: len(raw) // 2])
-    (tmp / "garbage.npz").write_bytes(b"not a zip file at all\n" * 10)
-    with np.load(saved) as z:
-        arrays = {k: z[k] for k in z.files}
-    arrays["L1H0/W_Q"] = arrays["L1H0/W_Q"][:-1]              # one row short
-    with open(tmp / "tampered.npz", "wb") as fh:
-        np.savez(fh, **arrays)
-    return V.Files(str(tmp), saved, str(tmp / "truncated.npz"), str(tmp / "garbage.npz"),
-                   str(tmp / "tampered.npz"))
-
-
 @pytest.fixture(scope="module")
 def files(tmp_path_factory) -> V.Files:
-    return _make_files(tmp_path_factory.mktemp("fuzz"))
+    return V.make_files(tmp_path_factory.mktemp("fuzz"))
 
 
 def _opt(argv, flag: str) -> int | None:
@@ -126,59 +108,40 @@ def test_fuzz_command(entry, files):
 
 
 # --- the nasty list, deterministic ---------------------------------------------------------
-def typical(p, files: V.Files) -> str:
-    """A plausible value for a required parameter (so the nasty value under test is the only bad one)."""
-    if isinstance(p.type, click.Choice):
-        return str(p.type.choices[0])
-    if isinstance(p.type, click.Path):
-        return files.saved
-    if p.name in V.IDS:
-        return V.IDS[p.name][0]
-    if isinstance(p.type, click.types.IntParamType):
-        return {"n": "6", "alphabet": "3", "M": "4"}.get(p.name, "2")
-    return "x"
-
-
-def base_line(leaf, files, skip=()) -> list[str]:
-    argv = list(leaf.path) + [typical(a, files) for a in leaf.arguments]
-    for p in leaf.options:
-        if p.required and p.name not in skip:
-            argv += [p.opts[0], typical(p, files)]
-    if leaf.has("budget"):
-        argv += ["--budget", "0.3"]
-    return argv
-
-
 def nasty_lines(leaf, files: V.Files) -> list[list[str]]:
-    """The issue's list, applied to whichever of these options ``leaf`` has."""
+    """The issue's list, applied to whichever of these options ``leaf`` has, each on a command
+    line that runs when the nasty value is left out (fuzz_values.good_base)."""
+    _, kw, _ = V.good_base(leaf, files)
+
+    def base(skip=()):
+        return V.base_line(leaf, files, skip=skip, **kw)
     out = []
     opts = {p.name: p for p in leaf.options}
     for name in ("n", "k", "alphabet", "samples", "q"):
-        if name in opts and not getattr(opts[name], "is_flag", False):
-            flag = opts[name].opts[0]
+        if name in opts and not opts[name].is_flag:
             for v in ("1", "0", "-3", "1000000000", "2147483648", "1.5", "x", ""):
-                out.append(base_line(leaf, files, skip={name}) + [flag, v])
+                out.append(base({name}) + [opts[name].opts[0], v])
     if "precision" in opts:
         for v in ("fixed:8", "fixed:a.b", "fixed:-1.3", "fixed:0.0", "fixed:99.99", "banana", ""):
-            out.append(base_line(leaf, files) + ["--precision", v])
+            out.append(base() + ["--precision", v])
     if "budget" in opts:
         for v in ("0", "-1", "nan", "-inf", "x"):
-            out.append(base_line(leaf, files) + ["--budget", v])
+            out.append(base({"budget"}) + ["--budget", v])
     for p in leaf.options:
         if isinstance(p.type, click.Path) and p.name != "from_":
             for v in (f"{files.tmp}/no/such/dir/out.npz", "/proc/version", files.tmp, ""):
-                out.append(base_line(leaf, files) + [p.opts[0], v])
+                out.append(base() + [p.opts[0], v])
     if "from_" in opts:
         for v in (files.truncated, files.garbage, files.tampered, f"{files.tmp}/missing.npz"):
-            out.append(base_line(leaf, files, skip={"n"}) + ["--from", v])
-        out.append(base_line(leaf, files) + ["--from", files.saved, "--N", "7"])          # conflicting
-        out.append(base_line(leaf, files, skip={"n"}) + ["--from", files.saved, "--alphabet", "4"])
+            out.append(base({"n", "k"}) + ["--from", v])
+        out.append(base() + ["--from", files.saved, "--N", "7"])                       # conflicting
+        out.append(base({"n", "k"}) + ["--from", files.saved, "--alphabet", "4"])
     if "seed" in opts:
-        out.append(base_line(leaf, files) + ["--seed", "-1"])
+        out.append(base() + ["--seed", "-1"])
     for p in leaf.options:
         if isinstance(p.type, click.Choice):
-            out.append(base_line(leaf, files) + [p.opts[0], "no-such-choice"])
-    out.append(base_line(leaf, files) + ["--no-such-option", "3"])
+            out.append(base() + [p.opts[0], "no-such-choice"])
+    out.append(base() + ["--no-such-option", "3"])
     return out
 
 
