@@ -165,13 +165,13 @@ def _human(report):
             ce = r["printed"]["counterexample"]
             pv = r["printed"]["verdict"].upper()
             if ce:
-                pv += f" (i={ce['position']}: want {render.fmt_token(ce['expected'])}, got {render.fmt_token(ce['got'])})"
+                pv += f" i={ce['position']}: want {render.fmt_token(ce['expected'])}, got {render.fmt_token(ce['got'])}"
             rows.append((r["k"], r["paper_depth"], r["our_depth"], r["ours"]["verdict"].upper(),
                          f"hop_{r['printed_computes']}", pv, "yes" if r["reachable_at_paper_depth"] else "no",
                          f"{r['width_overwrite']} / {r['width_additive']}"))
-        con.print(render.table("depth of hop_k", ("k", "paper L", "our L", "ours @ our L", "printed @ paper L",
-                                                  "printed verdict", "reachable @ paper L",
-                                                  "width overwrite / additive"), rows))
+        con.print(render.table("depth of hop_k (ours: certificate; printed recursion: replayed counterexample)",
+                               ("k", "paper L", "our L", "ours", "printed", "printed verdict",
+                                "reach @ paper L", "width ow / add"), rows))
         reach = [(r["layers"], r["closed_form_max"], _span(r["width_1"]),
                   _span(r["width_2"]), _span(r["unbounded"]), r["unbounded"]["states"],
                   "{}..{}".format(*r["first_needing"]))

@@ -1,0 +1,69 @@
+"""Precision table of the k-hop head (sht24a.thm4_2): the fewest fixed-point bits per (N, k).
+
+Run: python benchmarks/hop_precision.py [--n-max 4096] [--ks 1,2,4,8,16] [--residual additive]
+(prints figures; no timing assertions -- machines are noisy).
+
+For N = 16, 32, ..., n_max and each k, ``attncheck.verifiers.precision_search.minimal_format``
+(the search behind ``attncheck precision hop``) finds the fewest integer bits I and fraction bits
+F of ``fixed:I.F`` for which the certificate closes.  The table shows I.F and I + F beside
+log2 N, and a least-squares slope of bits against log2 N per k: p = O(log N) made concrete.
+
+Default n_max = 1024 keeps the run to a minute or two on two shared cores; each doubling of N
+costs about 4x (the certificate compares every pointer value with every position), so
+``--n-max 4096`` takes on the order of an hour.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from attncheck.constructions.hop import build_hop
+from attncheck.verifiers.precision_search import minimal_format
+
+
+def slope(xs: list[float], ys: list[float]) -> float:
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    den = sum((x - mx) ** 2 for x in xs)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / den if den else float("nan")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n-max", type=int, default=1024)
+    ap.add_argument("--ks", default="1,2,4,8,16")
+    ap.add_argument("--alphabet", type=int, default=3)
+    ap.add_argument("--residual", choices=["overwrite", "additive"], default="overwrite")
+    args = ap.parse_args()
+    ks = [int(k) for k in args.ks.split(",")]
+    Ns = [n for n in (2 ** e for e in range(4, 13)) if n <= args.n_max]
+    print(f"fewest fixed-point bits for which the certificate of hop_k holds (sht24a.thm4_2 [P] statement,"
+          f" [R] construction; |Σ|={args.alphabet}, residual {args.residual}, softmax)")
+    print(f"{'N':>5} {'log2N':>5} " + " ".join(f"{'k=' + str(k) + ' I.F':>12} {'bits':>4}" for k in ks)
+          + f" {'declared(k=' + str(ks[-1]) + ')':>16} {'seconds':>8}")
+    bits: dict[int, list[int]] = {k: [] for k in ks}
+    for N in Ns:
+        t0 = time.perf_counter()
+        cells, declared = [], ""
+        for k in ks:
+            c = build_hop(N, k, args.alphabet, residual=args.residual)
+            r = minimal_format(c, "hop", {"k": k})
+            declared = str(c.fmt)
+            if r.found:
+                cells.append(f"{r.int_bits:>9}.{r.frac_bits:<2} {r.int_bits + r.frac_bits:>4}")
+                bits[k].append(r.int_bits + r.frac_bits)
+            else:
+                cells.append(f"{'none':>12} {'-':>4}")
+            print(f"  N={N} k={k}: {r.to_json()['format']} ({len(r.probes)} certificates)", file=sys.stderr)
+        print(f"{N:>5} {N.bit_length() - 1:>5} " + " ".join(cells)
+              + f" {declared:>16} {time.perf_counter() - t0:>8.1f}", flush=True)
+    logs = [N.bit_length() - 1 for N in Ns]
+    print("\nbits per doubling of N (least-squares slope of I+F against log2 N):")
+    for k in ks:
+        if len(bits[k]) == len(Ns) and len(Ns) > 1:
+            print(f"  k={k:<3} {slope(logs, bits[k]):.2f} bits per log2 N"
+                  f"  (I+F from {bits[k][0]} at N={Ns[0]} to {bits[k][-1]} at N={Ns[-1]})")
+
+
+if __name__ == "__main__":
+    main()
