@@ -122,9 +122,9 @@ def _verify_human(report):
                 con.print(f"  mechanism: skipped: {render.esc(m['skipped'])}")
             else:
                 con.print(render.table(title, ("layer", "promise: attends to", "schedule says",
-                                               "argmax hits", "min mass", "ok"),
+                                               "argmax hits", "min mass", "G.2 alignment", "ok"),
                                        [(h["layer"], h["intended"], h["schedule"],
-                                         f"{h['argmax_hits']}/{h['pairs']}", f"{h['min_mass']:.6f}",
+                                         f"{h['argmax_hits']}/{h['pairs']}", f"{h['min_mass']:.6f}", f"{h['alignment']:.6f}",
                                          "yes" if h["ok"] else "NO") for h in m["heads"]]))
         if ev.get("residual_modes"):
             con.print(render.table("residual modes side by side",

@@ -7,7 +7,10 @@ practice 4; the interpretability claim ``sht24a.emp`` G.2 on our construction): 
 and head, the position its promise intends (``i - 1``, ``find^1(i)``, ``find^(2^(l-3))(i)``, from
 :func:`attncheck.verifiers.semantics.compose`) is evaluated on each input with the plain-Python
 ``find`` (:mod:`attncheck.constructions.tasks`), and compared with the attention row of the
-emulator: the argmax must be the intended position and the mass on it is reported.
+emulator: the argmax must be the intended position and the mass on it is reported, with the
+alignment score of App. G.2, ``<A, B> = ||A o B||_F^2 / (||A||_F ||B||_F)`` between the attention
+rows A and the 0/1 matrix B of the intended pointer (1 for a head that is exactly the pointer),
+averaged over the probe inputs.
 
 Inputs are seeded random sequences plus structured ones that make pointer chains long (the
 cycle ``0, 1, ..., |Sigma|-1, 0, 1, ...``), a constant run (fixed points) and ``0 ... 0 1`` (misses).
@@ -43,6 +46,7 @@ class HeadMechanism:
     hits: int
     min_mass: float
     mean_mass: float
+    alignment: float
     first_miss: dict | None
 
     @property
@@ -52,7 +56,7 @@ class HeadMechanism:
     def to_json(self) -> dict:
         return {"layer": self.layer, "head": self.head, "intended": self.intended, "pairs": self.pairs,
                 "argmax_hits": self.hits, "min_mass": self.min_mass, "mean_mass": self.mean_mass,
-                "ok": self.ok, "first_miss": self.first_miss}
+                "alignment": self.alignment, "ok": self.ok, "first_miss": self.first_miss}
 
 
 @dataclass(frozen=True)
@@ -119,7 +123,7 @@ def check_mechanism(c: Construction, fmt: Format, attention: str = "softmax", co
     count = max(1, min(count, WORK_ELEMS // (T * T * L * max(1, c.max_heads))))
     X = probe_inputs(c.n, c.alphabet, count, seed)
     step = max(1, TRACE_BYTES // per_input)
-    stats = {(l, h): [0, 0, np.inf, 0.0, None] for l, layer in enumerate(plan) for h in range(len(layer))}
+    stats = {(l, h): [0, 0, np.inf, 0.0, None, 0.0] for l, layer in enumerate(plan) for h in range(len(layer))}
     for start in range(0, count, step):
         xb = X[start:start + step]
         tr = forward(c, xb, fmt, attention, keep=True)
@@ -138,10 +142,11 @@ def check_mechanism(c: Construction, fmt: Format, attention: str = "softmax", co
                     s[1] += int(hit.sum())
                     s[2] = min(s[2], float(mass.min()))
                     s[3] += float(mass.sum())
+                    s[5] += float((mass ** 2).sum() / (np.linalg.norm(rows) * np.sqrt(c.n)))
                     if s[4] is None and not hit.all():
                         i = int(np.flatnonzero(~hit)[0])
                         s[4] = {"input": x.tolist(), "position": i + 1, "intended": int(want[i]),
                                 "argmax": int(arg[i]), "mass_on_intended": float(mass[i])}
     heads = tuple(HeadMechanism(l + 1, h + 1, pointer_text(plan[l][h]), s[0], s[1], s[2],
-                                s[3] / max(1, s[0]), s[4]) for (l, h), s in stats.items())
+                                s[3] / max(1, s[0]), s[5] / count, s[4]) for (l, h), s in stats.items())
     return MechanismReport(count, seed, str(fmt), attention, heads)

@@ -109,13 +109,32 @@ def test_mechanism_follows_the_schedule(residual):
     assert rep.ok and rep.inputs == 16
     intended = [h.intended for h in rep.heads]
     assert intended == ["i-1", "find^1(i)"] + [f"find^{2 ** (l - 3)}(i)" for l in range(3, c.n_layers + 1)]
-    assert all(h.min_mass > 0.99 for h in rep.heads)
+    assert all(h.min_mass > 0.99 and h.alignment > 0.99 for h in rep.heads)
+
+
+def test_alignment_score_matches_its_definition():
+    """App. G.2: <A, B> = ||A o B||_F^2 / (||A||_F ||B||_F), B[i, g(i)] = 1, on one input."""
+    c = build_hop(10, 3, 2, variant="paper", paper_part="embedding")
+    rep = check_mechanism(c, c.fmt, count=1)
+    x = [i % 2 for i in range(10)]                           # the first probe input (a cycle)
+    tr = forward(c, [x], c.fmt, keep=True)
+    for h in rep.heads:
+        A = tr.attention[h.layer - 1][0, 0, 1:]              # (N, T)
+        B = np.zeros_like(A)
+        for i in range(1, 11):
+            t = {"i-1": i - 1}.get(h.intended)
+            if t is None:
+                hops = int(h.intended.split("^")[1].split("(")[0])
+                t = tasks.find(x, i, hops)
+            B[i - 1, t] = 1.0
+        want = float(((A * B) ** 2).sum() / (np.linalg.norm(A) * np.linalg.norm(B)))
+        assert h.alignment == pytest.approx(want, rel=1e-9)
 
 
 def test_mechanism_catches_the_paper_codes():
     c = build_hop(12, 3, 3, variant="paper", paper_part="embedding")
     rep = check_mechanism(c, c.fmt, count=16)
-    assert not rep.ok
+    assert not rep.ok and min(h.alignment for h in rep.heads) < 0.9
     miss = next(h for h in rep.heads if not h.ok).first_miss
     tr = forward(c, [miss["input"]], c.fmt, keep=True)
     layer = next(h.layer for h in rep.heads if not h.ok)
