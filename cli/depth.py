@@ -128,19 +128,30 @@ def depth_hop(k_max, n, alphabet, residual, samples, as_json, seed, budget):
             rows.append(hop_row(k, n, alphabet, residual, samples, seed))
             advance(1)
     reach = reach_rows(corrected_depth(k_max))
-    status = _status(rows, reach, k_max, stopped)
+    verdict = summary(rows, reach, k_max, n, stopped)
     report = render.envelope("depth hop", {"k_max": k_max, "N": n, "alphabet": alphabet, "residual": residual,
                                            "samples": samples, "budget": budget},
                              seed=seed, timing={"total_s": time.perf_counter() - t0},
-                             theorem="sht24a.thm4_2", status=status, stopped=stopped,
-                             rows=rows, reach=reach)
+                             theorem="sht24a.thm4_2", **verdict.to_json(), rows=rows, reach=reach)
     render.emit(report, as_json, _human(report))
-    ctx.exit({"verified": 0, "refuted": 1}.get(status["verdict"], 3))
+    ctx.exit(verdict.exit_code)
 
 
-def _status(rows: list, reach: list, k_max: int, stopped: str | None) -> dict:
+def summary(rows: list, reach: list, k_max: int, N: int, stopped: str | None):
+    """One verdict for the whole table (the verdict keys go to the top level of the JSON)."""
+    from attncheck.verifiers.verdict import Method, Status, Verdict
+    claim = (f"for k = 1..{k_max} at N = {N} our hop_k construction verifies at depth 2+ceil(log2 k), the"
+             f" printed recursion is refuted wherever it computes another hop count, and one-lookup"
+             f" pointer programs of depth L reach exactly k <= 2^(L-2)")
+    status, reason = _status(rows, reach, k_max, stopped)
+    return Verdict(Status(status), Method.CERTIFICATE, claim, len(rows), reason=reason,
+                   evidence={"stopped": stopped, "printed_counterexamples": sum(
+                       r["printed"]["counterexample"] is not None for r in rows)})
+
+
+def _status(rows: list, reach: list, k_max: int, stopped: str | None) -> tuple[str, str]:
     if any(r["ours"]["verdict"] == "refuted" for r in rows):
-        return {"verdict": "refuted", "reason": "a construction of ours was refuted"}
+        return "refuted", "a construction of ours was refuted"
     problems = []
     if stopped or len(rows) < k_max:
         problems.append(f"{stopped or 'stopped'} after {len(rows)} of {k_max} rows")
@@ -149,10 +160,10 @@ def _status(rows: list, reach: list, k_max: int, stopped: str | None) -> dict:
                  for r in rows if r["printed"]["verdict"] != r["printed_expected"]]
     problems += [f"L={r['layers']}: reach differs from 0..2^(L-2)" for r in reach if not r["closed_form_matches"]]
     if problems:
-        return {"verdict": "unknown", "reason": "; ".join(problems)}
-    return {"verdict": "verified", "reason": f"all {k_max} constructions verified at depth 2+ceil(log2 k);"
-            " the printed recursion is refuted wherever it computes another hop count; one-lookup"
-            " pointer programs of depth L reach exactly k <= 2^(L-2)"}
+        return "unknown", "; ".join(problems)
+    return "verified", (f"all {k_max} constructions verified at depth 2+ceil(log2 k);"
+                        " the printed recursion is refuted wherever it computes another hop count;"
+                        " one-lookup pointer programs of depth L reach exactly k <= 2^(L-2)")
 
 
 def _human(report):
@@ -181,9 +192,8 @@ def _human(report):
                                 "k first needing L"), reach,
                                caption="1 register reaches only powers of two; 2 registers (jump + accumulator)"
                                        " reach every k <= 2^(L-2), as does any width."))
-        s = report["status"]
-        style = render.STATUS_STYLE.get(s["verdict"], "bold")
-        con.print(f"[{style}]{s['verdict'].upper()}[/]  {render.esc(s['reason'])}")
+        style = render.STATUS_STYLE.get(report["verdict"], "bold")
+        con.print(f"[{style}]{report['verdict'].upper()}[/]  {render.esc(report['reason'])}")
     return draw
 
 

@@ -76,9 +76,16 @@ def test_depth_hop_table(cli):
     assert [rows[k]["reachable_at_paper_depth"] for k in range(1, 6)] == [True, True, False, True, False]
     reach = {r["layers"]: r for r in d["reach"]}
     assert reach[3]["unbounded"]["offsets"] == [0, 1, 2] and 3 in reach[4]["unbounded"]["offsets"]
-    assert d["status"]["verdict"] == "verified"
+    assert VERDICT_KEYS <= d.keys() and d["verdict"] == "verified" and d["cases"] == 5
 
 
-def test_depth_bad_input(cli):
-    r = cli("depth", "hop", "--k-max", 0)
-    assert r.code == 2 and len(r.err.strip().splitlines()) == 1
+@pytest.mark.parametrize("args", [("--k-max", 0), ("--k-max", 16, "--budget", 0.001)])
+def test_depth_bad_input(cli, args):
+    r = cli("depth", "hop", *args)
+    assert r.code == 2 and len(r.err.strip().splitlines()) == 1 and r.out == ""
+
+
+def test_k_larger_than_n_is_meaningful(cli):
+    """Fixed points (X_{i-1} = X_i) keep find^k(i) != 0 for every k, so k > N is accepted."""
+    r = cli("verify", "hop", "--k", 20, "--N", 6, "--alphabet", 2, "--json")
+    assert r.code == 0 and r.json["method"] == "exhaustive" and r.json["cases"] == 64
