@@ -36,7 +36,7 @@ from attncheck.verifiers.budget import UNLIMITED, Budget
 from attncheck.verifiers.verdict import (BadInput, BudgetExceeded, Counterexample, Method, Status,
                                          Verdict)
 
-EXHAUSTIVE_CAP = 200_000       # auto mode enumerates up to this many instances
+EXHAUSTIVE_CAP = 500_000       # auto mode enumerates up to this many instances (a few seconds)
 HARD_CAP = 5_000_000           # --mode exhaustive refuses beyond this (estimate first)
 
 Instance = Any
@@ -278,23 +278,23 @@ def _gluing_Ns(p):
     return [p["N"]] if p.get("N") else list(range(lo, 4 * (p["n"] + 1) + 1))
 
 
+def _index_reduction(rid: str, theorem: str, text: str, encoder) -> Reduction:
+    """Both INDEX embeddings range over a in {0,1}^n' and i* in 1..n'."""
+    return Reduction(rid, theorem, "R", text, ("n",), {"n": 10}, lambda p: _need(p, "n", 1, 24),
+                     lambda p: (1 << p["n"]) * p["n"],
+                     lambda p: ((a, i) for a in itertools.product((0, 1), repeat=p["n"])
+                                for i in range(1, p["n"] + 1)),
+                     lambda p, r: (_bits(p["n"], r), r.randrange(1, p["n"] + 1)),
+                     _id_index, encoder)
+
+
 REDUCTIONS: dict[str, Reduction] = {r.id: r for r in (
-    Reduction("index-ih", "sht24b.one-layer-ih-lb", "R",
-              "x = (b_1,a_1,...,b_n',a_n',?) with b_i* = ?, else 0  =>  tau_N = a_i*",
-              ("n",), {"n": 10}, lambda p: _need(p, "n", 1, 24),
-              lambda p: (1 << p["n"]) * p["n"],
-              lambda p: ((a, i) for a in itertools.product((0, 1), repeat=p["n"])
-                         for i in range(1, p["n"] + 1)),
-              lambda p, r: (_bits(p["n"], r), r.randrange(1, p["n"] + 1)),
-              _id_index, index_ih_encode),
-    Reduction("index-stream", "sht23.rnn-ih", "R",
-              "x = (m_1,a_1,...,m_n',a_n',m_i*) with distinct markers  =>  tau_N = a_i*",
-              ("n",), {"n": 10}, lambda p: _need(p, "n", 1, 24),
-              lambda p: (1 << p["n"]) * p["n"],
-              lambda p: ((a, i) for a in itertools.product((0, 1), repeat=p["n"])
-                         for i in range(1, p["n"] + 1)),
-              lambda p, r: (_bits(p["n"], r), r.randrange(1, p["n"] + 1)),
-              _id_index, index_stream_encode),
+    _index_reduction("index-ih", "sht24b.one-layer-ih-lb",
+                     "x = (b_1,a_1,...,b_n',a_n',?) with b_i* = ?, else 0  =>  tau_N = a_i*",
+                     index_ih_encode),
+    _index_reduction("index-stream", "sht23.rnn-ih",
+                     "x = (m_1,a_1,...,m_n',a_n',m_i*) with distinct markers  =>  tau_N = a_i*",
+                     index_stream_encode),
     Reduction("pointer-hop", "sht24a.propE_4", "P, layout R",
               "hop_k(X)_N = 2q+1 iff E_k(...E_1(v)) in V1_{k+1} (N = 2qk+1, all V1 subsets)",
               ("q", "k"), {"q": 3, "k": 3},

@@ -310,7 +310,7 @@ def reduction_list(as_json):
 @click.option("--variant", type=click.Choice(["corrected", "paper"]), default=None,
               help="cycle-gluing: 'paper' uses k = floor(N/n) copies as transcribed.")
 @click.option("--mode", type=click.Choice(["auto", "exhaustive", "sample"]), default="auto",
-              show_default=True, help="auto = exhaustive up to 200,000 instances, else sample.")
+              show_default=True, help="auto = exhaustive up to 500,000 instances, else sample.")
 @click.option("--samples", type=int, default=1000, show_default=True, help="Instances drawn by sampling.")
 @common_options
 @click.pass_context

@@ -29,8 +29,9 @@ from attncheck.verifiers.verdict import BadInput
 
 #: Tasks with a per-token answer at position N (ground truth in constructions/tasks.py).
 SEQ_TASKS = ("induction", "hop")
-#: Largest M * N (input cells) we enumerate: about 60 s and 2 GiB on the reference machine.
-MAX_CELLS = 1 << 28
+#: Largest M * N (input cells) we enumerate: at the cap a witness takes about 15-20 s and
+#: 1.5 GiB on the reference machine (2 cores; benchmarks/witnesses.py).
+MAX_CELLS = 1 << 30
 
 Progress = Callable[[int], None]
 
@@ -85,9 +86,9 @@ def make_domain(task: str, N: int, alphabet: int, k: int = 1, marker: bool = Fal
     """Validate the parameters and build the product domain (nothing is enumerated yet)."""
     if task not in SEQ_TASKS:
         raise BadInput(f"unknown task {task!r}; choose one of {', '.join(SEQ_TASKS)}")
-    validate_sizes(N, alphabet, k)
     if task == "induction" and k != 1:
         raise BadInput(f"--k applies to hop only (induction is hop_1), got k={k}")
+    validate_sizes(N, alphabet, k)
     if marker:
         if N < 3 or N % 2 == 0:
             raise BadInput(f"the marker family needs odd N = 2n'+1 >= 3, got N={N}")
@@ -110,7 +111,7 @@ def check_cost(inputs: int, positions: int, what: str) -> None:
     cells = inputs * positions
     if cells > MAX_CELLS:
         raise BadInput(f"{what} has {inputs:,} inputs x {positions} positions = {cells:.2e} cells,"
-                       f" over the cap of {MAX_CELLS:.2e} (about 60 s here); lower --N or --alphabet")
+                       f" over the cap of {MAX_CELLS:.2e} (about 20 s and 1.5 GiB here); lower --N or --alphabet")
 
 
 def inputs(d: Domain) -> np.ndarray:
