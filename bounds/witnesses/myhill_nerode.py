@@ -161,6 +161,17 @@ class LayeredAutomaton:
     delta: tuple[np.ndarray, ...]
     output: np.ndarray
 
+    def __post_init__(self):
+        frozen = []
+        for table in self.delta:
+            table = np.array(table, dtype=np.int64)
+            table.setflags(write=False)
+            frozen.append(table)
+        out = np.array(self.output, dtype=np.int64)
+        out.setflags(write=False)
+        object.__setattr__(self, "delta", tuple(frozen))
+        object.__setattr__(self, "output", out)
+
     def run(self, choice_index: np.ndarray) -> np.ndarray:
         """Answers for inputs given as (B, N) arrays of choice indices."""
         s = np.zeros(choice_index.shape[0], dtype=np.int64)

@@ -176,13 +176,9 @@ def one_way_rows(task: str, N: int, alphabet: int, split: str = "interleaved", k
                           ("data z_1..z_2q",), 1 << q, 1 << q, rows, None,
                           _bound(task, split, 1, N, ceil_log2(rows), None))
     d = make_domain(task, N, alphabet, k, marker)
-    alice, bob = split_positions(split, d.N, d.k)
-    ans = answers(d, budget, on_step).reshape(d.radix)                 # (|D_1|, ..., |D_N|)
-    budget.check(stage="matrix")
-    order = [t - 1 for t in alice] + [t - 1 for t in bob]
-    mat = np.transpose(ans, order)
-    A = int(np.prod([d.radix[t - 1] for t in alice], dtype=np.int64))
-    rows, _ = distinct_rows(mat.reshape(A, -1))                        # (A, B)
+    mat, alice, bob = communication_matrix(task, N, alphabet, split, k, marker, budget, on_step)
+    A = mat.shape[0]
+    rows, _ = distinct_rows(mat)
     fixed = None
     if N in bob and d.radix[N - 1] > 1:
         last = mat.reshape(A, -1, d.radix[N - 1])                       # (A, B/|D_N|, |D_N|)
@@ -195,3 +191,20 @@ def one_way_rows(task: str, N: int, alphabet: int, split: str = "interleaved", k
     return OneWayRows(task, d.N, d.alphabet, d.k, split, d.marker, alice, bob, A, d.size // A,
                       rows, fixed, _bound(task, split, d.k, d.N, bits,
                                           None if fixed is None else ceil_log2(fixed)))
+
+
+def communication_matrix(task: str, N: int, alphabet: int, split: str = "interleaved", k: int = 1,
+                         marker: bool = False, budget: Budget | None = None,
+                         on_step: Progress | None = None) -> tuple[np.ndarray, tuple, tuple]:
+    """The (A, B) matrix of answer codes (bottom = number of symbols) with Alice's halves as
+    rows and Bob's as columns, both in lexicographic order of their positions (so X_N, Bob's
+    last position, varies fastest along a row); returns (matrix, alice, bob).  This is the
+    object an independent check (e.g. a z3 factorisation) can consume."""
+    budget = budget or UNLIMITED
+    d = make_domain(task, N, alphabet, k, marker)
+    alice, bob = split_positions(split, d.N, d.k)
+    ans = answers(d, budget, on_step).reshape(d.radix)                 # (|D_1|, ..., |D_N|)
+    budget.check(stage="matrix")
+    mat = np.transpose(ans, [t - 1 for t in alice] + [t - 1 for t in bob])
+    A = int(np.prod([d.radix[t - 1] for t in alice], dtype=np.int64))
+    return np.ascontiguousarray(mat.reshape(A, -1)), alice, bob        # (A, B)

@@ -107,3 +107,16 @@ def test_splits_partition_the_positions():
 def test_bad_splits_are_refused(args, needle):
     with pytest.raises(BadInput, match=needle):
         one_way_rows(*args)
+
+
+def test_communication_matrix_layout():
+    """Row = Alice half, column = Bob half, both lexicographic: entry equals the ground truth."""
+    from attncheck.bounds.witnesses.oneway import communication_matrix
+    mat, alice, bob = communication_matrix("hop", 7, 2, "interleaved", 2)
+    for ra, ha in enumerate(itertools.product(range(2), repeat=len(alice))):
+        for cb, hb in enumerate(itertools.product(range(2), repeat=len(bob))):
+            x = [0] * 7
+            for t, v in zip(alice + bob, ha + hb):
+                x[t - 1] = v
+            want = hop(x, 2)[-1]
+            assert mat[ra, cb] == (2 if want is None else want)
