@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 import click
 
 GUARD_S = float(os.environ.get("ATTNCHECK_FUZZ_GUARD", "25"))   # wall-clock limit of one call (shared 2-core box)
+BUDGET_SLACK_S = 8.0              # a run given --budget B must end within B + this (imports, build, render)
 MEMORY_CAP = 3 << 30              # bytes of address space a call may add to the test process
 VERDICT_EXIT = {"verified": 0, "refuted": 1, "unknown": 3}
 
@@ -186,10 +187,26 @@ def record(entry: str, o: Outcome) -> None:
         SLOWEST[entry] = o.seconds
 
 
+def budget_of(argv) -> float | None:
+    """The --budget a command line gives (the last one, as click takes it), if it is a number > 0."""
+    value = None
+    for a, b in zip(argv, argv[1:]):
+        if a == "--budget":
+            value = b
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        return None
+    return x if 0 < x < float("inf") else None
+
+
 def violation(o: Outcome) -> str | None:
     """What breaks the CLI contract in ``o`` (None when it holds)."""
     if o.timed_out:
         return f"no exit within {GUARD_S:g} s (budget or cost guard missing)"
+    b = budget_of(o.argv)
+    if b is not None and o.seconds > b + BUDGET_SLACK_S:       # a refusal (exit 2) must come quickly too
+        return f"ran {o.seconds:.1f} s with --budget {b:g} (exit {o.code}): the budget is not respected"
     if "Traceback" in o.err or "Traceback" in o.out:
         return "printed a traceback"
     if o.code not in (0, 1, 2, 3):
