@@ -114,7 +114,7 @@ def check_cost(inputs: int, positions: int, what: str) -> None:
                        f" over the cap of {MAX_CELLS:.2e} (about 20 s and 1.5 GiB here); lower --N or --alphabet")
 
 
-def inputs(d: Domain) -> np.ndarray:
+def inputs(d: Domain, budget: Budget = UNLIMITED) -> np.ndarray:
     """All inputs as columns: ``X[t-1]`` is the (M,) array of tokens at position t."""
     dtype = np.uint8 if d.symbols < 255 else np.uint16
     radix = d.radix
@@ -122,22 +122,25 @@ def inputs(d: Domain) -> np.ndarray:
     X = np.empty((d.N, M), dtype=dtype)                     # (N, M)
     after = M
     for t, ch in enumerate(d.choices):
+        budget.check(stage="inputs", position=t + 1)
         after //= radix[t]
         col = np.repeat(np.asarray(ch, dtype=dtype), after)  # one period of column t
         X[t] = np.tile(col, M // col.size)
     return X
 
 
-def _find1(X: np.ndarray, p: np.ndarray) -> np.ndarray:
+def _find1(X: np.ndarray, p: np.ndarray, budget: Budget = UNLIMITED) -> np.ndarray:
     """Vectorised ``find^1_X(p)`` (SHT24a Def 4.1) for every input: the largest j <= p with
     ``X_{j-1} = X_p``, else 0; ``p = 0`` stays 0.  X: (N, M), p: (M,) 1-indexed positions."""
     N, M = X.shape
     target = np.zeros(M, dtype=X.dtype)
     for i in range(1, N + 1):                               # gather X_p without an (M,) int64 index
+        budget.check(stage="find1 gather", position=i)
         np.copyto(target, X[i - 1], where=(p == i))
     out = np.zeros(M, dtype=p.dtype)
     open_ = p > 0                                           # (M,) rows still searching
     for j in range(N, 1, -1):
+        budget.check(stage="find1 scan", position=j)
         hit = open_ & (p >= j) & (X[j - 2] == target)
         out[hit] = j
         open_ &= ~hit
@@ -152,11 +155,11 @@ def answers(d: Domain, budget: Budget | None = None, on_step: Progress | None = 
     plain-Python ground truth is checked exhaustively in tests/witnesses.
     """
     budget = budget or UNLIMITED
-    X = inputs(d)                                           # (N, M)
+    X = inputs(d, budget)                                   # (N, M)
     p = np.full(d.size, d.N, dtype=np.int16 if d.N < 32000 else np.int32)
     for hop in range(d.k):
         budget.check(stage="answers", hop=hop)
-        p = _find1(X, p)
+        p = _find1(X, p, budget)
         if on_step:
             on_step(1)
     ans = np.full(d.size, d.bot, dtype=np.int32)
@@ -170,19 +173,20 @@ _HASH_SEED = 20240214
 _CHUNK = 1 << 22          # cells per hashing chunk (bounds the uint64 temporary)
 
 
-def _row_hash(mat: np.ndarray) -> np.ndarray:
+def _row_hash(mat: np.ndarray, budget: Budget = UNLIMITED) -> np.ndarray:
     """One 64-bit polynomial hash per row (arithmetic mod 2^64, random odd weights)."""
     R, C = mat.shape
     w = np.random.default_rng(_HASH_SEED).integers(1, 1 << 63, size=C, dtype=np.uint64) | np.uint64(1)
     h = np.empty(R, dtype=np.uint64)
     step = max(1, _CHUNK // max(C, 1))
     for s in range(0, R, step):
+        budget.check(stage="hash rows", row=s)
         block = mat[s:s + step].astype(np.uint64) + np.uint64(1)      # (r, C)
         h[s:s + step] = (block * w).sum(axis=1, dtype=np.uint64)
     return h
 
 
-def distinct_rows(mat: np.ndarray) -> tuple[int, np.ndarray]:
+def distinct_rows(mat: np.ndarray, budget: Budget = UNLIMITED) -> tuple[int, np.ndarray]:
     """Exact number of distinct rows of an (R, C) integer matrix and each row's class id.
 
     Narrow matrices are keyed exactly by mixed radix; wide ones are hashed and every row is
@@ -206,7 +210,7 @@ def distinct_rows(mat: np.ndarray) -> tuple[int, np.ndarray]:
             return int(relabel[-1]) + 1, relabel[key]
         _, inv = np.unique(key, return_inverse=True)
         return int(inv.max()) + 1, inv.reshape(-1)
-    _, first, inv = np.unique(_row_hash(mat), return_index=True, return_inverse=True)
+    _, first, inv = np.unique(_row_hash(mat, budget), return_index=True, return_inverse=True)
     inv = inv.reshape(-1)
     step = max(1, _CHUNK // C)
     for s in range(0, R, step):

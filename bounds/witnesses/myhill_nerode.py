@@ -102,10 +102,10 @@ def refine_ids(ans: np.ndarray, radix: tuple[int, ...], budget: Budget = UNLIMIT
     prefix (lexicographic order).  ``ids[N]`` classifies complete inputs by their answer."""
     N = len(radix)
     ids: list[np.ndarray] = [np.empty(0, dtype=np.int64)] * (N + 1)
-    _, ids[N] = distinct_rows(ans.reshape(-1, 1))
+    _, ids[N] = distinct_rows(ans.reshape(-1, 1), budget)
     for t in range(N - 1, -1, -1):
         budget.check(stage="refine", cut=t)
-        _, ids[t] = distinct_rows(ids[t + 1].reshape(-1, radix[t]))      # (|D_<=t|, |D_t+1|)
+        _, ids[t] = distinct_rows(ids[t + 1].reshape(-1, radix[t]), budget)   # (|D_<=t|, |D_t+1|)
         if on_step:
             on_step(1)
     return ids
@@ -119,7 +119,7 @@ def counts_by_rows(ans: np.ndarray, radix: tuple[int, ...], budget: Budget = UNL
     prefixes = 1
     for t in range(N + 1):
         budget.check(stage="rows", cut=t)
-        c, _ = distinct_rows(ans.reshape(prefixes, -1))                 # (|D_<=t|, |D_>t|)
+        c, _ = distinct_rows(ans.reshape(prefixes, -1), budget)         # (|D_<=t|, |D_>t|)
         out.append(c)
         if t < N:
             prefixes *= radix[t]

@@ -130,9 +130,10 @@ def _bound(task: str, split: str, k: int, N: int, bits: int, bits_fixed: int | N
                               f" (paper: m·p >= c·q, q={q}, c unknown)"}
     if split == "interleaved":
         b = bits_fixed if bits_fixed is not None else bits
+        rules = f"rules out h(m+1)p <= {b - 1}" if b > 1 else "rules out no model with p >= 1"
         return {"theorem": "sht24b.one-layer-ih-lb", "status": "R", "driving": (N - 1) // 2,
                 "inequality": f"one layer with fixed last query: h(m+1)p >= {b} (rows with X_N fixed);"
-                              f" rules out h(m+1)p <= {b - 1}",
+                              f" {rules}",
                 "rules_out": _rules_out(b)}
     if split == "block":
         return {"theorem": "sht24a.propE_4", "status": "P", "driving": round(N / k ** 6, 6),
@@ -178,11 +179,11 @@ def one_way_rows(task: str, N: int, alphabet: int, split: str = "interleaved", k
     d = make_domain(task, N, alphabet, k, marker)
     mat, alice, bob = communication_matrix(task, N, alphabet, split, k, marker, budget, on_step)
     A = mat.shape[0]
-    rows, _ = distinct_rows(mat)
+    rows, _ = distinct_rows(mat, budget)
     fixed = None
     if N in bob and d.radix[N - 1] > 1:
         last = mat.reshape(A, -1, d.radix[N - 1])                       # (A, B/|D_N|, |D_N|)
-        fixed = max(distinct_rows(last[:, :, c])[0] for c in range(d.radix[N - 1]))
+        fixed = max(distinct_rows(last[:, :, c], budget)[0] for c in range(d.radix[N - 1]))
     elif N in bob:
         fixed = rows
     if on_step:

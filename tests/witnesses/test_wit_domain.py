@@ -59,7 +59,7 @@ def test_distinct_rows_survives_hash_collisions(monkeypatch):
     """A hash that maps every row to one value must not change the count (exact fallback)."""
     rng = np.random.default_rng(2)
     mat = rng.integers(0, 3, size=(120, 60))
-    monkeypatch.setattr(dom, "_row_hash", lambda m: np.zeros(m.shape[0], dtype=np.uint64))
+    monkeypatch.setattr(dom, "_row_hash", lambda m, budget=None: np.zeros(m.shape[0], dtype=np.uint64))
     assert dom.distinct_rows(mat)[0] == _rows_by_python(mat)
 
 
