@@ -16,6 +16,7 @@ def pytest_terminal_summary(terminalreporter):
         total.wrong += s.wrong
         total.caught += s.caught
         total.equivalent_certified += s.equivalent_certified
+        total.asked_smt += s.asked_smt
     tr.write_line(f"ALL: {total.line()}")
     for name, why in M.SKIPPED.items():
         tr.write_line(f"skipped {name}: {why}")

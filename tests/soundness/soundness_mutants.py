@@ -246,6 +246,7 @@ class Score:
     wrong: int = 0          # exhaustive REFUTED
     caught: int = 0         # wrong and not VERIFIED by the certificate (and SMT when present)
     equivalent_certified: int = 0
+    asked_smt: int = 0      # really-wrong hardmax mutants also put to the SMT certify query
     by_kind: dict = field(default_factory=dict)
 
     def add(self, kind: str, wrong: bool, caught: bool, certified: bool) -> None:
@@ -260,7 +261,7 @@ class Score:
         pct = 100.0 * self.caught / self.wrong if self.wrong else 100.0
         return (f"generated {self.generated}, really wrong {self.wrong}, caught {self.caught}"
                 f" ({pct:.0f} %), equivalent {self.generated - self.wrong}"
-                f" (certified {self.equivalent_certified})")
+                f" (certified {self.equivalent_certified}), SMT asked {self.asked_smt}")
 
 
 #: Filled by the tests, printed by tests/soundness/conftest.py and copied into docs/reliability.md.
