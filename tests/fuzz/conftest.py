@@ -8,7 +8,8 @@ def pytest_terminal_summary(terminalreporter):
     tr = terminalreporter
     tr.section("attncheck CLI fuzzing (issue 9)")
     exits = ", ".join(f"{k}: {v}" for k, v in sorted(H.STATS.items()) if k.startswith("exit "))
-    tr.write_line(f"fuzz cases run: {H.STATS['calls']} ({exits})")
+    tr.write_line(f"fuzz cases run: {H.STATS['calls']} ({exits}); calls matching a reported violation"
+                  f" (KNOWN) not run: {H.STATS['known violations skipped']}")
     entries = sorted((k[6:], v) for k, v in H.STATS.items() if k.startswith("entry "))
     tr.write_line("per entry: " + ", ".join(f"{k} {v} (max {H.SLOWEST.get(k, 0):.1f} s)" for k, v in entries))
     missing = H.registered_but_missing()
