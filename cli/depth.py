@@ -81,16 +81,11 @@ def reach_rows(max_layers: int) -> list[dict]:
     return rows
 
 
-def _estimate(N: int, alphabet: int, residual: str, k_max: int) -> float:
-    """Seconds for the table, from one timed certificate of the 2-layer head."""
-    from attncheck.constructions.hop import build_hop
+def _estimate(N: int, alphabet: int, k_max: int) -> float:
+    """Seconds for the table: per row our certificate and the printed recursion's check."""
+    from attncheck.cli.hop_cmds import certificate_seconds
     from attncheck.constructions.pointer_programs import corrected_depth
-    from attncheck.verifiers.certificate import certify
-    t0 = time.perf_counter()
-    c = build_hop(N, 1, alphabet, residual=residual)
-    certify(c, "hop", {"k": 1}, c.fmt)
-    per_layer = (time.perf_counter() - t0) / 2
-    return per_layer * sum(2 * corrected_depth(k) + 2 for k in range(1, k_max + 1))
+    return sum(certificate_seconds(N, 2 * corrected_depth(k), alphabet) for k in range(1, k_max + 1))
 
 
 @depth.command("hop", help="Depth of the k-hop head: the paper's floor(log2 k)+2 vs our 2+ceil(log2 k),"
@@ -111,7 +106,7 @@ def depth_hop(k_max, n, alphabet, residual, samples, as_json, seed, budget):
     if not 1 <= k_max <= MAX_K:
         raise BadInput(f"--k-max must be in 1..{MAX_K}, got {k_max}")
     t0 = time.perf_counter()
-    est = _estimate(n, alphabet, residual, k_max)
+    est = _estimate(n, alphabet, k_max)
     limit = budget if budget is not None else MAX_ESTIMATE_S
     if est > limit:
         raise BadInput(f"depth hop --k-max {k_max} --N {n} needs about {est:.3g} s of certificates,"

@@ -51,10 +51,43 @@ def schedule_rows(c) -> dict[int, str]:
     return out
 
 
-def mechanism_evidence(c, fmt, attention: str, count: int, seed: int) -> dict:
+CALIBRATION_N = 256
+_SECONDS_PER_LAYER: dict = {}
+
+
+def certificate_seconds(N: int, layers: int, alphabet: int) -> float:
+    """About how long one hop certificate takes: timed once at N0 = min(N, 256) and scaled by
+    layers x (N+1)^2 (every pointer value is compared with every position).  At large N this
+    over-estimates by up to 2x (measured 0.3-0.5 us per layer per (N+1)^2 for N = 256..2048)."""
+    from attncheck.constructions.hop import build_hop
+    from attncheck.verifiers.certificate import certify
+    N0 = min(N, CALIBRATION_N)
+    if (N0, alphabet) not in _SECONDS_PER_LAYER:
+        c = build_hop(N0, 2, min(alphabet, N0))
+        t = time.perf_counter()
+        certify(c, "hop", {"k": 2}, c.fmt)
+        _SECONDS_PER_LAYER[(N0, alphabet)] = (time.perf_counter() - t) / c.n_layers
+    return _SECONDS_PER_LAYER[(N0, alphabet)] * layers * ((N + 1) / (N0 + 1)) ** 2
+
+
+def refuse_over_budget(c, kw: dict) -> None:
+    """--budget with a certificate run: refuse up front (one line, exit 2) when the estimate is
+    larger, as exhaustive mode does; the certificate itself is not interruptible."""
+    from attncheck.verifiers.verdict import BadInput
+    budget, mode = kw.get("budget"), kw["mode"]
+    if budget is None or mode in ("exhaustive", "sample") or (
+            mode == "auto" and c.alphabet ** c.n <= seqtask.AUTO_EXHAUSTIVE_MAX):
+        return
+    est = certificate_seconds(c.n, c.n_layers, c.alphabet)
+    if est > budget:
+        raise BadInput(f"the certificate of hop_{c.params['k']} at N = {c.n} ({c.n_layers} layers) needs"
+                       f" about {est:.3g} s, more than --budget {budget:g} s")
+
+
+def mechanism_evidence(c, fmt, attention: str, count: int, seed: int, budget) -> dict:
     """The per-layer mechanism check, each layer also compared with the schedule's statement."""
     from attncheck.verifiers.mechanism import check_mechanism
-    rep = check_mechanism(c, fmt, attention, count, seed).to_json()
+    rep = check_mechanism(c, fmt, attention, count, seed, budget).to_json()
     says = schedule_rows(c)
     for h in rep["heads"]:
         h["schedule"] = says.get(h["layer"])
@@ -89,13 +122,16 @@ def combine(verdict, mech: dict, modes: list[dict]):
 def _verify_fn(**kw):
     ctx = click.get_current_context()
     t0 = time.perf_counter()
+    from attncheck.verifiers.budget import Budget
+    budget = Budget(kw.get("budget"))
     c = seqtask.load_or_build(HOP, kw, _NEEDED)
     fmt = seqtask.resolve_format(kw["precision"], c)
+    refuse_over_budget(c, kw)
     t1 = time.perf_counter()
     verdict = seqtask.run_check(HOP, c, fmt, kw)
     t2 = time.perf_counter()
-    mech = mechanism_evidence(c, fmt, kw["attention"], kw["mechanism_inputs"], kw["seed"])
-    verdict = combine(verdict, mech, residual_modes(kw))
+    mech = mechanism_evidence(c, fmt, kw["attention"], kw["mechanism_inputs"], kw["seed"], budget)
+    verdict = combine(verdict, mech, [] if budget.expired() else residual_modes(kw))
     t3 = time.perf_counter()
     report = render.envelope("verify hop", seqtask._params(kw, fmt), seed=kw["seed"],
                              timing={"build_s": t1 - t0, "check_s": t2 - t1, "mechanism_s": t3 - t2,

@@ -27,8 +27,10 @@ import numpy as np
 from attncheck.constructions.spec import Construction, Label
 from attncheck.constructions.tasks import find1_table
 from attncheck.verifiers import semantics
+from attncheck.verifiers.budget import UNLIMITED, Budget
 from attncheck.verifiers.emulator import forward
 from attncheck.verifiers.precision import Format
+from attncheck.verifiers.verdict import BudgetExceeded
 
 TRACE_BYTES = 1 << 27          # attention kept per batch (128 MiB)
 WORK_ELEMS = 1 << 25           # attention entries over all probe inputs (fewer inputs at large N)
@@ -105,8 +107,9 @@ def probe_inputs(N: int, V: int, count: int, seed: int) -> np.ndarray:
 
 
 def check_mechanism(c: Construction, fmt: Format, attention: str = "softmax", count: int = 32,
-                    seed: int = 0) -> MechanismReport:
-    """Run ``count`` probe inputs with traces and compare each head's argmax with its promise."""
+                    seed: int = 0, budget: Budget = UNLIMITED) -> MechanismReport:
+    """Run ``count`` probe inputs with traces and compare each head's argmax with its promise.
+    When ``budget`` runs out between batches the report covers the inputs done and says so."""
     plan: list = []
     try:
         semantics.compose(c, plan)
@@ -124,7 +127,14 @@ def check_mechanism(c: Construction, fmt: Format, attention: str = "softmax", co
     X = probe_inputs(c.n, c.alphabet, count, seed)
     step = max(1, TRACE_BYTES // per_input)
     stats = {(l, h): [0, 0, np.inf, 0.0, None, 0.0] for l, layer in enumerate(plan) for h in range(len(layer))}
+    stopped = None
     for start in range(0, count, step):
+        try:
+            budget.check(probe_inputs_done=start, of=count)
+        except BudgetExceeded as e:
+            stopped = f"{e} after {start} of {count} probe inputs"
+            count = start
+            break
         xb = X[start:start + step]
         tr = forward(c, xb, fmt, attention, keep=True)
         for b, x in enumerate(xb):
@@ -148,5 +158,5 @@ def check_mechanism(c: Construction, fmt: Format, attention: str = "softmax", co
                         s[4] = {"input": x.tolist(), "position": i + 1, "intended": int(want[i]),
                                 "argmax": int(arg[i]), "mass_on_intended": float(mass[i])}
     heads = tuple(HeadMechanism(l + 1, h + 1, pointer_text(plan[l][h]), s[0], s[1], s[2],
-                                s[3] / max(1, s[0]), s[5] / count, s[4]) for (l, h), s in stats.items())
-    return MechanismReport(count, seed, str(fmt), attention, heads)
+                                s[3] / max(1, s[0]), s[5] / max(1, count), s[4]) for (l, h), s in stats.items())
+    return MechanismReport(count, seed, str(fmt), attention, heads if count else (), stopped)

@@ -54,6 +54,13 @@ def test_build_and_precision(cli, tmp_path):
     assert p.code == 0 and p.json["found"] and p.json["bits"] <= r.json["construction"]["bits"]
 
 
+def test_certificate_over_budget_is_refused_quickly(cli):
+    import time
+    t = time.perf_counter()
+    r = cli("verify", "hop", "--k", 16, "--N", 4096, "--budget", 0.5)
+    assert r.code == 2 and "--budget 0.5" in r.err and time.perf_counter() - t < 5
+
+
 @pytest.mark.parametrize("args", [
     ("--k", 0, "--N", 8), ("--k", 5000, "--N", 8), ("--k", 2, "--N", 1), ("--N", 8),
     ("--k", 2, "--N", 8, "--paper-part", "recursion"), ("--k", 2, "--N", 30, "--mode", "exhaustive")])

@@ -131,6 +131,13 @@ def test_alignment_score_matches_its_definition():
         assert h.alignment == pytest.approx(want, rel=1e-9)
 
 
+def test_mechanism_stops_when_the_budget_is_spent():
+    from attncheck.verifiers.budget import Budget
+    b = Budget(1e-9)
+    rep = check_mechanism(build_hop(16, 3, 3), build_hop(16, 3, 3).fmt, count=8, budget=b)
+    assert rep.inputs == 0 and not rep.ok and "budget" in rep.skipped
+
+
 def test_mechanism_catches_the_paper_codes():
     c = build_hop(12, 3, 3, variant="paper", paper_part="embedding")
     rep = check_mechanism(c, c.fmt, count=16)
