@@ -164,6 +164,10 @@ def build_hop(N: int, k: int, alphabet: int = 3, encoding: str = "sinusoidal",
     validate_hop(k, residual, variant, paper_part)
     recursion, emb = resolve_variant(variant, paper_part)
     validate(N, alphabet, encoding, emb, D)
+    if k > N:
+        # hop_k stays defined for k > N (fixed points), but the shared CLI contract treats k > N as
+        # bad input: a chain of more than N distinct hops cannot exist, so such a k is a typo.
+        raise BadInput(f"--k {k} > N = {N}: use 1 <= k <= N")
     s = schedule or (printed_schedule(k) if recursion == "printed" else corrected_schedule(k))
     pos_codes, tok_codes, start_tok = codebooks(N, alphabet, encoding, emb, D, seed)
     pos_w, tok_w = pos_codes.shape[1], tok_codes.shape[1]

@@ -92,7 +92,9 @@ def test_depth_bad_input(cli, args):
     assert r.code == 2 and len(r.err.strip().splitlines()) == 1 and r.out == ""
 
 
-def test_k_larger_than_n_is_meaningful(cli):
-    """Fixed points (X_{i-1} = X_i) keep find^k(i) != 0 for every k, so k > N is accepted."""
+def test_k_larger_than_n_is_bad_input(cli):
+    """The shared contract: k > N is one line and exit 2 (k = N is still accepted)."""
     r = cli("verify", "hop", "--k", 20, "--N", 6, "--alphabet", 2, "--json")
+    assert r.code == 2 and len(r.err.strip().splitlines()) == 1 and "k 20 > N = 6" in r.err
+    r = cli("verify", "hop", "--k", 6, "--N", 6, "--alphabet", 2, "--json")
     assert r.code == 0 and r.json["method"] == "exhaustive" and r.json["cases"] == 64
