@@ -278,6 +278,9 @@ def _build_human(report):
 
 def _precision_human(report):
     def draw(con):
+        c = report["construction"]
+        con.print(render.esc(f"{c['name']} ({c['theorem']}, {c['status']}), attention"
+                             f" {report['params'].get('attention')}"))
         if not report["found"]:
             con.print("[bold yellow]no fixed-point format up to the limit closes the certificate[/]: "
                       + render.esc(report["reason"]))
