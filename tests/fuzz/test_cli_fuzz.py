@@ -64,14 +64,6 @@ KNOWN = [
     (("verify", "induction"), lambda a: (_opt(a, "--N") or 0) >= 2048 and "exhaustive" not in a and "sample" not in a,
      ["verify", "induction", "--N", "4096", "--budget", "0.5"],
      "the certificate takes no budget: 7 s at N = 4096 with --budget 0.5 (exit 0)"),
-    (("verify", "hop"), lambda a: _huge("--N", 1024)(a) and "--budget" not in a,
-     ["verify", "hop", "--N", "4096", "--k", "16"],
-     "without --budget the certificate runs as long as it needs (about a minute at N = 4096, k = 16);"
-     " with --budget it is refused up front from a calibrated estimate (fixed in cli/hop_cmds.py)"),
-    (("depth", "hop"), lambda a: _huge("--N", 1024)(a) and "--budget" not in a,
-     ["depth", "hop", "--k-max", "4", "--N", "4096"],
-     "without --budget the table runs up to its 900 s estimate cap; with --budget the estimate is"
-     " instant (calibrated at N = 256) and refuses (fixed in cli/depth.py)"),
     (("precision",), _huge("--N", 1024), ["precision", "induction", "--N", "4096"],
      "no --budget and no cost estimate: one certificate per probe, minutes at N = 4096"),
     (("verify", "qsa"), lambda a: _opt(a, "--q") == 0, ["verify", "qsa", "--N", "6", "--q", "0", "--budget", "1"],
