@@ -55,6 +55,8 @@ def _huge(flag: str, limit: int = 10 ** 6):
 KNOWN = [
     (("witness", "ngram"), _huge("--N"), ["witness", "ngram", "--N", "1000000000", "--budget", "1"],
      "no cost estimate for --N: runs on past --budget"),
+    (("witness", "ngram"), _huge("--n", 1000), ["witness", "ngram", "--n", "1000000", "--budget", "0.3"],
+     "--n 1000000: ValueError from int->str of a 4300+ digit count (exit 4)"),
     (("witness", "one-way-cc"), lambda a: _huge("--N", 600)(a) or _huge("--alphabet")(a),
      ["witness", "one-way-cc", "induction", "--N", "6", "--alphabet", "1000000000", "--budget", "1"],
      "MemoryError / OverflowError (exit 4) instead of refusing a large --N or --alphabet"),
