@@ -68,7 +68,7 @@ def run_check(spec: TaskSpec, c, fmt, kw: dict):
                 mode = "certificate"
     if mode == "certificate":
         from attncheck.verifiers.certificate import certify
-        return certify(c, spec.task, tparams, fmt, kw["attention"])
+        return certify(c, spec.task, tparams, fmt, kw["attention"], budget)
     if mode == "exhaustive":
         from attncheck.verifiers.exhaustive import check_exhaustive
         with render.progress(c.alphabet ** c.n, f"exhaustive {c.alphabet}^{c.n}") as adv:
@@ -208,7 +208,8 @@ def make_commands(spec: TaskSpec):
         ctx = click.get_current_context()
         c = spec.build(**_builder_kwargs(spec, kw))
         t0 = time.perf_counter()
-        res = minimal_format(c, spec.task, spec.task_params(kw), kw["attention"])
+        from attncheck.verifiers.budget import Budget
+        res = minimal_format(c, spec.task, spec.task_params(kw), kw["attention"], Budget(kw.get("budget")))
         report = render.envelope(f"precision {spec.task}", {k: v for k, v in kw.items() if k != "as_json"},
                                  seed=kw["seed"], timing={"total_s": time.perf_counter() - t0},
                                  **res.to_json(), construction=c.to_json())
@@ -219,7 +220,8 @@ def make_commands(spec: TaskSpec):
                               " certificate holds.")(
         click.option("--attention", type=click.Choice(["softmax", "hardmax"]), default="softmax",
                      show_default=True)(
-            _add_options(precision_fn, spec, opt.construction_options, opt.json_option, opt.seed_option)))
+            _add_options(precision_fn, spec, opt.construction_options, opt.json_option, opt.seed_option,
+                         opt.budget_option)))
     return verify, run, build, precision
 
 

@@ -38,8 +38,9 @@ import numpy as np
 
 from attncheck.constructions.spec import Construction, Head, Layer, SnapMap
 from attncheck.verifiers import semantics
+from attncheck.verifiers.budget import UNLIMITED, Budget
 from attncheck.verifiers.precision import Format
-from attncheck.verifiers.verdict import Method, Status, Verdict
+from attncheck.verifiers.verdict import BudgetExceeded, Method, Status, Verdict
 
 NEG = -np.inf
 EXACT_SLACK = 1e-9         # relative slack on float64 score intervals under the exact format
@@ -88,6 +89,7 @@ class _Ctx:
     fmt: Format
     attention: str
     T: int
+    budget: Budget | None = None
     reports: list = field(default_factory=list)
     max_mag: float = 0.0
 
@@ -322,6 +324,8 @@ def check_lookup(ctx: _Ctx, head: Head, st: dict, rep: HeadReport) -> float:
     blocks = [np.array([T - 1])] if pi else _chunks(T, Q[0].shape[1] * T)
     j = np.arange(T)
     for idx in blocks:
+        if ctx.budget is not None:
+            ctx.budget.check(layer=rep.layer)
         lo, hi = scores(ctx, head, Q, K, idx)
         lo, hi = lo[..., 0], hi[..., 0]                                # (I, A, T)
         ptr = Q[2][idx]                                                # (I, A)
@@ -359,6 +363,8 @@ def check_last_occurrence(ctx: _Ctx, head: Head, st: dict, rep: HeadReport) -> f
     blocks = [np.array([T - 1])] if pi else _chunks(T, A * T * B)
     j = np.arange(T)
     for idx in blocks:
+        if ctx.budget is not None:
+            ctx.budget.check(layer=rep.layer)
         lo, hi = scores(ctx, head, Q, K, idx)                          # (I, A, T, B)
         qr, qv = Q[2][idx], Q[3][idx]
         vis = np.ones((len(idx), T), bool) if pi else (j[None, :] <= idx[:, None])
@@ -492,11 +498,13 @@ def apply_snap(ctx: _Ctx, smap: SnapMap, st: dict, li: int) -> dict:
     return new
 
 
-def certify(c: Construction, task: str, params: dict, fmt: Format, attention: str = "softmax") -> Verdict:
-    """Prove ``decode(T(X)) = task(X)`` for all X in Sigma^N, or return UNKNOWN naming the gap."""
+def certify(c: Construction, task: str, params: dict, fmt: Format, attention: str = "softmax",
+            budget: Budget = UNLIMITED) -> Verdict:
+    """Prove ``decode(T(X)) = task(X)`` for all X in Sigma^N, or return UNKNOWN naming the gap
+    (or the layer at which ``budget`` ran out)."""
     claim = f"{c.name} computes {task} for all {c.alphabet}^{c.n} inputs in {fmt} with {attention}"
     cases = f"{c.alphabet}^{c.n}"
-    ctx = _Ctx(c, fmt, attention, c.n + 1)
+    ctx = _Ctx(c, fmt, attention, c.n + 1, budget)
     evidence: dict = {"format": str(fmt), "attention": attention}
     try:
         evidence["composition"] = semantics.check_composition(c, task, params)
@@ -531,6 +539,10 @@ def certify(c: Construction, task: str, params: dict, fmt: Format, attention: st
             raise CertificateFailure(f"decoder: slot {dec.slot!r} error {np.max(d.radius):.4g} exceeds"
                                      f" the decoding radius {rmax:.4g}")
         _check_symbols(c, fmt)
+    except BudgetExceeded as e:
+        evidence["heads"] = [r.to_json() for r in ctx.reports]
+        return Verdict(Status.UNKNOWN, Method.CERTIFICATE, claim, cases,
+                       reason=f"{e} while certifying layer {e.progress.get('layer', '?')}", evidence=evidence)
     except CertificateFailure as e:
         if ctx.reports and str(e).startswith("layer"):
             ctx.reports[-1].ok = False

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from attncheck.constructions.spec import Construction
+from attncheck.verifiers.budget import UNLIMITED, Budget
 from attncheck.verifiers.certificate import certify
 from attncheck.verifiers.precision import MAX_FIXED_BITS, fixed
 from attncheck.verifiers.verdict import Status
@@ -32,11 +33,29 @@ class PrecisionResult:
                 "declared": self.declared, "reason": self.reason, "probes": list(self.probes)}
 
 
-def minimal_format(c: Construction, task: str, params: dict, attention: str = "softmax") -> PrecisionResult:
-    probes: list[dict] = []
+class _OutOfBudget(Exception):
+    pass
 
+
+def minimal_format(c: Construction, task: str, params: dict, attention: str = "softmax",
+                   budget: Budget = UNLIMITED) -> PrecisionResult:
+    """Search as described in the module docstring; when ``budget`` runs out the result is
+    not found (UNKNOWN, exit 3) with the probes made so far."""
+    probes: list[dict] = []
+    try:
+        return _search(c, task, params, attention, budget, probes)
+    except _OutOfBudget:
+        return PrecisionResult(False, c.fmt.int_bits, c.fmt.frac_bits, str(c.fmt),
+                               f"budget of {budget.seconds:g} s spent after {len(probes)} probe(s)", tuple(probes))
+
+
+def _search(c, task, params, attention, budget, probes) -> PrecisionResult:
     def ok(I: int, F: int, label: str) -> bool:
-        v = certify(c, task, params, fixed(I, F), attention)
+        if budget.expired():
+            raise _OutOfBudget
+        v = certify(c, task, params, fixed(I, F), attention, budget)
+        if budget.expired():
+            raise _OutOfBudget
         probes.append({"probe": label, "format": f"fixed:{I}.{F}", "verdict": v.status.value,
                        "reason": v.reason})
         return v.status is Status.VERIFIED
