@@ -63,11 +63,9 @@ KNOWN = [
     (("witness", "rnn-states"), lambda a: _huge("--N", 600)(a) or _huge("--alphabet")(a),
      ["witness", "rnn-states", "induction", "--N", "4096", "--budget", "0.3"],
      "MemoryError / OverflowError (exit 4) instead of refusing a large --N or --alphabet"),
-    (("verify", "induction"), lambda a: (_opt(a, "--N") or 0) >= 2048 and "exhaustive" not in a and "sample" not in a,
-     ["verify", "induction", "--N", "4096", "--budget", "0.5"],
-     "the certificate takes no budget: 7 s at N = 4096 with --budget 0.5 (exit 0)"),
-    (("precision",), _huge("--N", 1024), ["precision", "induction", "--N", "4096"],
-     "no --budget and no cost estimate: one certificate per probe, minutes at N = 4096"),
+    (("precision",), lambda a: _huge("--N", 1024)(a) and "--budget" not in a, None,
+     "not a violation: without --budget a precision search at N >= 1024 legitimately takes minutes;"
+     " only kept out of the fuzzers' time guard"),
     (("verify", "qsa"), lambda a: _opt(a, "--q") == 0, ["verify", "qsa", "--N", "6", "--q", "0", "--budget", "1"],
      "--q 0: ZeroDivisionError (exit 4)"),
     (("search", "width"), lambda a: _opt(a, "--q") == 0,
@@ -160,8 +158,8 @@ def test_nasty_inputs(entry, files):
             check(name, argv)
 
 
-@pytest.mark.parametrize("path,argv,what", [(k[0], k[2], k[3]) for k in KNOWN],
-                         ids=[" ".join(k[0]) + ": " + k[3][:40] for k in KNOWN])
+@pytest.mark.parametrize("path,argv,what", [(k[0], k[2], k[3]) for k in KNOWN if k[2] is not None],
+                         ids=[" ".join(k[0]) + ": " + k[3][:40] for k in KNOWN if k[2] is not None])
 def test_known_violations(path, argv, what):
     """Each reported violation still happens (strict xfail: remove the KNOWN entry once fixed)."""
     if not any(tuple(path[:len(e)]) == e or e[:len(path)] == tuple(path) for e in ENTRIES):
