@@ -89,8 +89,8 @@ THM11 = Bound(
     statement="Any recurrent (streaming) model computing qSA needs memory ≥ (N−1)/2 bits, even for q = 1.",
     source=Source("SHT23", "Thm 11", "[S]"), direction="lower", params=(cc.N,),
     quantities=(qty("memory", "state bits", "memory ≥ (N−1)/2 bits", "(N - 1)/2", "rational",
-                    lambda p: Fraction(p["N"] - 1, 2), "[S]", "as reported"),),
-    constant="as reported", assumptions=("one pass over the input",),
+                    lambda p: Fraction(p["N"] - 1, 2), "[S]", "as reported", resource="state_bits"),),
+    constant="as reported", construction="rnn-index", assumptions=("one pass over the input",),
     check="attncheck witness myhill-nerode: INDEX streaming embedding; classes for qSA with q = 1")
 
 MODULUS = Param("M", "M", "modulus of Match2", lo=2, derive=lambda p: p["N"], derive_text="N")
@@ -126,8 +126,8 @@ RNN_IH = Bound(
     source=Source("THEOREMS.md", "§5 (talk claim, derived)", "[R]"), direction="lower",
     params=(cc.N, cc.ALPHABET),
     quantities=(qty("state", "state bits", "bits ≥ ⌊(N−1)/2⌋", "floor((N - 1)/2)", "int",
-                    lambda p: (p["N"] - 1) // 2, "[R]", "explicit"),),
-    constant="explicit [R]", assumptions=("one pass", "|Σ| ≥ n′ + 2 (markers 1..n′ and the bits)"),
+                    lambda p: (p["N"] - 1) // 2, "[R]", "explicit", resource="state_bits"),),
+    constant="explicit [R]", construction="rnn-index", assumptions=("one pass", "|Σ| ≥ n′ + 2 (markers 1..n′ and the bits)"),
     check="attncheck witness myhill-nerode: exact class counts for |Σ| ∈ {2,3,4} and the marker alphabet",
     regime=_rnn_ih_regime)
 

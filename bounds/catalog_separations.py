@@ -30,8 +30,8 @@ def _size_row(text: str, resource: str | None = None):
     return qty("size", "size threshold", text, "N/k**6", "rational", _n_over_k6, "[P]", resource=resource)
 
 
-def _rounds_row(label: str, text: str, tag: str = "[P]"):
-    return qty("rounds", label, text, "k", "int", lambda p: p["k"], tag, "exact")
+def _rounds_row(label: str, text: str, tag: str = "[P]", resource: str | None = None):
+    return qty("rounds", label, text, "k", "int", lambda p: p["k"], tag, "exact", resource=resource)
 
 
 def _n_k6_notes(p) -> tuple[str, ...]:
@@ -79,8 +79,10 @@ COR5_2 = Bound(
     statement="A depth-L RNN with m-bit binary hidden states (arbitrary cells) computing"
               " hop_k(X)_N has L ≥ k or m = Ω(N/k⁶).",
     source=Source("SHT24a", "Cor 5.2", "[P]"), direction="lower", params=(cc.N, cc.K),
-    quantities=(_rounds_row("layers", "L ≥ k"), _size_row("m = Ω(N/k⁶) hidden bits")),
-    constant="none",
+    quantities=(_rounds_row("layers", "L ≥ k", resource="layers"),
+                _size_row("m = Ω(N/k⁶) hidden bits", resource="state_bits")),
+    constant="none", construction="rnn-hop",
+    construction_note="our hop_k RNN meets the depth side (L = k) with state bits independent of N",
     assumptions=("binary hidden states H^ℓ ∈ {0,1}^{N×m}", "alphabet |Σ| = 2q+2 ≈ N/k",
                  "Mamba at inference is such an RNN"),
     check="attncheck reduction: RNN → blackboard simulation (m-bit boundary states reproduce Y_N)",

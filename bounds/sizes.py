@@ -12,6 +12,7 @@ layers     ``size["layers"]``
 heads      ``size["heads"]`` (largest number of heads in a layer)
 width      the width the bound's m means (qSA: the head's key width ``size["m"]``)
 bits       ``size["bits"]`` (None for float64 ``exact`` formats)
+state_bits an RNN's hidden-state bits per layer (``size["state_bits"]``)
 h(m+1)p    heads · (width + 1) · bits     (one-layer communication bounds)
 hmp, mp,   products of the above
 mH, mHp
@@ -61,7 +62,13 @@ BUILDERS: dict[str, Builder] = {b.name: b for b in (
             lambda p: {"N": p["N"], "q": p["q"], "d_prime": p["dprime"], "codes": "moment"},
             width_key="m", label="qSA head, moment-curve codes (real arithmetic)"),
     Builder("match2", "attncheck.constructions.match", "build_match2",
-            lambda p: {"N": p["N"], "M": p["M"]}, label="Match2 head"),
+            lambda p: {"N": p["N"], "M": p["M"]}, width_key="qk_width", label="Match2 head"),
+    Builder("rnn-index", "attncheck.constructions.rnn", "build_rnn",
+            lambda p: {"task": "index", "N": p["N"] - 1 + p["N"] % 2},
+            label="streaming INDEX RNN (one cell; the family has odd length, so N is rounded down to odd)"),
+    Builder("rnn-hop", "attncheck.constructions.rnn", "build_rnn",
+            lambda p: {"task": "hop", "N": p["N"], "alphabet": p["alphabet"], "k": p["k"]},
+            label="k stacked successor-table RNN cells"),
 )}
 
 #: Extra constructions shown beside a bound's own (the residual variants of section 11 item 4).
@@ -85,7 +92,8 @@ class Measured:
             return None
         s = self.size
         width = s.get(self.width_key, s.get("width"))
-        base = {"layers": s.get("layers"), "heads": s.get("heads"), "width": width, "bits": s.get("bits")}
+        base = {"layers": s.get("layers"), "heads": s.get("heads"), "width": width, "bits": s.get("bits"),
+                "state_bits": s.get("state_bits")}
         if key in base:
             return base[key]
         h, m, p = base["heads"], base["width"], base["bits"]
