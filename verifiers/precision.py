@@ -141,6 +141,52 @@ class Format:
     def with_bits(self, int_bits: int, frac_bits: int) -> "Format":
         return fixed(int_bits, frac_bits, self.overflow)
 
+    # -- integer view: grid value n * 2^-F held as the integer n (numpy and z3 callers) ---------
+    @property
+    def int_lo(self) -> int:
+        """Smallest grid integer ``-2^(I+F-1)`` (fixed formats only)."""
+        self._need_fixed("int_lo")
+        return -(1 << (self.int_bits + self.frac_bits - 1))
+
+    @property
+    def int_hi(self) -> int:
+        """Largest grid integer ``2^(I+F-1) - 1`` (fixed formats only)."""
+        self._need_fixed("int_hi")
+        return (1 << (self.int_bits + self.frac_bits - 1)) - 1
+
+    def to_ints(self, x) -> np.ndarray:
+        """Grid values -> their integers n (value = n * 2^-F); off-grid input raises ValueError."""
+        self._need_fixed("to_ints")
+        a = np.asarray(x, dtype=np.float64) * math.ldexp(1.0, self.frac_bits)
+        n = np.rint(a)
+        if np.any(n != a):
+            raise ValueError(f"value not on the grid of {self}")
+        return n.astype(np.int64)
+
+    def from_ints(self, n) -> np.ndarray:
+        """Integers n -> grid values ``n * 2^-F`` (float64, exact for the supported widths)."""
+        self._need_fixed("from_ints")
+        return np.asarray(n, dtype=np.float64) * math.ldexp(1.0, -self.frac_bits)
+
+    def _need_fixed(self, what: str) -> None:
+        if self.is_exact:
+            raise ValueError(f"{what} needs a fixed:I.F format, not exact")
+
+
+def round_ratio(num: int, den: int) -> int:
+    """Round the rational ``num / den`` (``den > 0``) to an integer, ties to even, in exact
+    integer arithmetic.  This is :meth:`Format.quantize`'s rule on the integer view: for a value
+    ``v = num / (den * 2^F)`` the grid integer of ``quantize(v)`` is ``round_ratio(num, den)``
+    before saturation.  Floor division is used (Python ``//`` floors; z3 encodings must correct
+    bit-vector division, which truncates toward zero)."""
+    if den <= 0:
+        raise ValueError(f"round_ratio needs a positive denominator, got {den}")
+    q, r = divmod(num, den)            # num = q * den + r, 0 <= r < den
+    twice = 2 * r
+    if twice > den or (twice == den and q % 2 == 1):
+        q += 1
+    return q
+
 
 EXACT = Format("exact")
 

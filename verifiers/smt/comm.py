@@ -1,0 +1,204 @@
+"""The communication step alone: is there a one-way protocol with B-bit messages? (9.4 template 3)
+
+Alice holds the tokens at positions ``A``, Bob those at ``B`` (a split from
+:func:`attncheck.bounds.witnesses.oneway.split_positions`).  The query has a free message
+``msg(alpha)`` in ``BitVec(B)`` for every Alice half and an uninterpreted decoder
+``out : BitVec(B) x Bob half -> answer``, constrained to equal the task's answer at N on every
+pair.  It is SAT iff some B-bit protocol exists, i.e. iff ``2^B >= #distinct rows`` of the
+communication matrix (``cc.oneway``); the solver never sees the rows, so this is an
+independent check of the witness module's exact count.
+
+Symmetry breaking (sound): relabelling messages by order of first use keeps a protocol a
+protocol, so ``msg(alpha_i) <= max(msg(alpha_0..alpha_{i-1})) + 1``.
+
+A SAT answer is replayed: the messages and the decoder table read from the model are checked
+against the task on every pair in plain Python before the protocol is reported.
+"""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+from attncheck.constructions.tasks import SEQ_TASKS
+from attncheck.verifiers.smt.solver import Limits, Session
+from attncheck.verifiers.smt.encode import z3mod
+from attncheck.verifiers.verdict import BadInput
+
+MAX_PAIRS = 1 << 16
+MAX_B = 16
+
+
+@dataclass(frozen=True)
+class CommInstance:
+    task: str
+    N: int
+    alphabet: int
+    k: int
+    split: str
+    alice: tuple[int, ...]
+    bob: tuple[int, ...]
+    answers: tuple[tuple[int, ...], ...]      # answers[a][b], bottom = alphabet
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return len(self.answers), len(self.answers[0])
+
+    def rows(self) -> int:
+        """Distinct rows, counted here directly (the cross-check uses the witness module)."""
+        return len(set(self.answers))
+
+    def to_json(self) -> dict:
+        a, b = self.shape
+        return {"task": self.task, "N": self.N, "alphabet": self.alphabet, "k": self.k,
+                "split": self.split, "alice": list(self.alice), "bob": list(self.bob),
+                "alice_inputs": a, "bob_inputs": b}
+
+
+def split_positions(split: str, N: int, k: int):
+    from attncheck.bounds.witnesses.oneway import split_positions as sp
+    return sp(split, N, k)
+
+
+def instance(task: str, N: int, alphabet: int, split: str = "interleaved", k: int = 1) -> CommInstance:
+    """Enumerate Alice's and Bob's halves and the answer at N of every combined input."""
+    if task not in SEQ_TASKS:
+        raise BadInput(f"unknown task {task!r} (induction, hop)")
+    if not isinstance(N, int) or N < 2:
+        raise BadInput(f"--N must be an integer >= 2, got {N}")
+    if alphabet < 2:
+        raise BadInput(f"--alphabet must be >= 2, got {alphabet}")
+    if task == "hop" and not 1 <= k <= N:
+        raise BadInput(f"--k must be in 1..N={N}, got {k}")
+    alice, bob = split_positions(split, N, k)
+    pairs = alphabet ** N
+    if pairs > MAX_PAIRS:
+        raise BadInput(f"{alphabet}^{N} = {pairs:,} (Alice, Bob) pairs exceed the limit {MAX_PAIRS:,}")
+    f = SEQ_TASKS[task]
+    params = {"k": k} if task == "hop" else {}
+    rows = []
+    for a in itertools.product(range(alphabet), repeat=len(alice)):
+        row = []
+        for b in itertools.product(range(alphabet), repeat=len(bob)):
+            x = [0] * N
+            for t, v in zip(alice, a):
+                x[t - 1] = v
+            for t, v in zip(bob, b):
+                x[t - 1] = v
+            y = f(x, **params)[-1]
+            row.append(alphabet if y is None else y)
+        rows.append(tuple(row))
+    return CommInstance(task, N, alphabet, k, split, tuple(alice), tuple(bob), tuple(rows))
+
+
+@dataclass(frozen=True)
+class CommResult:
+    solver_result: str
+    B: int
+    messages: tuple[int, ...] | None
+    decoder: dict | None
+    replayed: bool
+    reason: str
+    rlimit_used: int
+
+    def to_json(self) -> dict:
+        out = {"B": self.B, "solver_result": self.solver_result, "reason": self.reason,
+               "rlimit_used": self.rlimit_used}
+        if self.messages is not None:
+            out["protocol"] = {"messages": list(self.messages), "replayed_on_all_pairs": self.replayed,
+                               "distinct_messages": len(set(self.messages))}
+        return out
+
+
+def protocol_query(inst: CommInstance, B: int, limits: Limits) -> CommResult:
+    """Solve the B-bit factorization query and replay a SAT protocol on every pair."""
+    if not isinstance(B, int) or not 0 <= B <= MAX_B:
+        raise BadInput(f"--B must be an integer in 0..{MAX_B}, got {B}")
+    z3 = z3mod()
+    nA, nB = inst.shape
+    mw = max(B, 1)
+    bw = max(1, (nB - 1).bit_length() + 1)
+    aw = max(2, inst.alphabet.bit_length() + 1)
+    msg = [z3.BitVec(f"m{i}", mw) for i in range(nA)]
+    out = z3.Function("out", z3.BitVecSort(mw), z3.BitVecSort(bw), z3.BitVecSort(aw))
+    cons = []
+    if B == 0:
+        cons += [m == 0 for m in msg]
+    running = None
+    for i, m in enumerate(msg):
+        if running is None:
+            cons.append(m == 0)
+            running = m
+        else:
+            cons.append(z3.ULE(z3.ZeroExt(1, m), z3.ZeroExt(1, running) + 1) if B else m == 0)
+            running = z3.If(z3.UGT(m, running), m, running)
+    for i, row in enumerate(inst.answers):
+        for j, y in enumerate(row):
+            cons.append(out(msg[i], z3.BitVecVal(j, bw)) == z3.BitVecVal(y, aw))
+    session = Session(limits)
+    session.add(cons)
+    status = session.check()
+    if status != "sat":
+        reason = (f"no {B}-bit message function lets Bob decode all {nA}x{nB} pairs" if status == "unsat"
+                  else session.reason)
+        return CommResult(status, B, None, None, False, reason, session.used)
+    model = session.model()
+    messages = tuple(int(model.eval(m, model_completion=True).as_long()) for m in msg)
+    table: dict = {}
+    ok = True
+    for i, row in enumerate(inst.answers):
+        for j, y in enumerate(row):
+            ok &= table.setdefault((messages[i], j), y) == y
+    if not ok:
+        raise RuntimeError("z3's protocol does not decode every pair (encoding bug)")
+    return CommResult("sat", B, messages, table, True,
+                      f"{len(set(messages))} distinct messages; decoder replayed on all {nA * nB} pairs",
+                      session.used)
+
+
+def witness_rows(inst: CommInstance) -> dict:
+    """Distinct rows from the witness module (``one_way_rows``), checked against a direct count."""
+    direct = inst.rows()
+    try:
+        from attncheck.bounds.witnesses.oneway import one_way_rows
+    except ImportError:                                  # pragma: no cover - module not landed
+        return {"rows": direct, "bits": (direct - 1).bit_length(),
+                "source": "counted directly (witness module absent)"}
+    w = one_way_rows(inst.task, inst.N, inst.alphabet, inst.split, inst.k)
+    if w.rows != direct:
+        raise RuntimeError(f"witness module counts {w.rows} rows, direct count {direct}")
+    return {"rows": w.rows, "bits": w.bits,
+            "source": "bounds.witnesses.oneway.one_way_rows, equal to a direct count"}
+
+
+def comm_verdict(inst: CommInstance, wit: dict, results: list[CommResult], explicit: bool):
+    """Verdict on "no B-bit protocol" (explicit --B) or on "the one-way CC is exactly bits"."""
+    from attncheck.verifiers.verdict import Method, Status, Verdict
+    rows, bits = wit["rows"], wit["bits"]
+    queries = []
+    for r in results:
+        q = r.to_json()
+        q["expected"] = "sat" if (1 << r.B) >= rows else "unsat"
+        queries.append(q)
+    name = inst.task if inst.task != "hop" else f"hop_{inst.k}"
+    where = f"{name} at N={inst.N}, |Σ|={inst.alphabet}, {inst.split} split"
+    ev = {"queries": queries, "rows": rows, "bits": bits}
+    wrong = [q for q in queries if q["solver_result"] in ("sat", "unsat") and q["solver_result"] != q["expected"]]
+    if wrong:
+        raise RuntimeError(f"z3 and the row count disagree at B={wrong[0]['B']}: "
+                           f"{wrong[0]['solver_result']} vs {rows} rows")
+    if explicit:
+        r = results[0]
+        claim = f"no one-way protocol with {r.B}-bit messages computes {where}"
+        status = {"unsat": Status.VERIFIED, "sat": Status.REFUTED}.get(r.solver_result, Status.UNKNOWN)
+        cases = len(inst.answers) * len(inst.answers[0])
+        return Verdict(status, Method.SMT, claim, cases, reason=f"{r.solver_result}: {r.reason}", evidence=ev)
+    claim = f"the deterministic one-way communication of {where} is exactly {bits} bits ({rows} rows)"
+    got = {q["B"]: q["solver_result"] for q in queries}
+    cases = len(inst.answers) * len(inst.answers[0])
+    if got.get(bits) == "sat" and (bits == 0 or got.get(bits - 1) == "unsat"):
+        return Verdict(Status.VERIFIED, Method.SMT, claim, cases,
+                       reason=f"UNSAT at B={bits - 1}, SAT at B={bits} with a replayed protocol"
+                       if bits else "SAT at B=0 (a single row)", evidence=ev)
+    return Verdict(Status.UNKNOWN, Method.SMT, claim, cases,
+                   reason="; ".join(f"B={q['B']}: {q['solver_result']} ({q['reason']})" for q in queries),
+                   evidence=ev)
