@@ -22,6 +22,7 @@ from typing import Callable
 
 import numpy as np
 
+from attncheck.verifiers.smt.encode import fresh_context
 from attncheck.verifiers.smt.families import Family
 from attncheck.verifiers.smt.solver import Limits, Session
 from attncheck.verifiers.smt.synth import Encoding
@@ -74,9 +75,16 @@ def seed_inputs(family: Family) -> list[int]:
 
 
 def synthesize(cls: ModelClass, family: Family, limits: Limits, symmetry: bool = True,
-               per_round: int = 4, on_step: Callable[[int], None] | None = None) -> SynthResult:
-    """Run the CEGIS loop until UNSAT, a replayed model, or the limits."""
-    enc = Encoding(cls, family, symmetry)
+               per_round: int = 4, on_step: Callable[[int], None] | None = None,
+               pins: dict | None = None) -> SynthResult:
+    """Run the CEGIS loop until UNSAT, a replayed model, or the limits.  ``pins`` fixes table
+    entries (key -> grid integers; see :meth:`.synth.Encoding.entry`) to query a sub-class."""
+    with fresh_context():
+        return _synthesize(cls, family, limits, symmetry, per_round, on_step, pins)
+
+
+def _synthesize(cls, family, limits, symmetry, per_round, on_step, pins) -> SynthResult:
+    enc = Encoding(cls, family, symmetry, pins)
     session = Session(limits)
     used: list[int] = []
     xs, ys = family.inputs, family.answers

@@ -29,7 +29,7 @@ from attncheck.constructions.spec import Construction, Head
 from attncheck.constructions.tasks import SEQ_TASKS
 from attncheck.verifiers.emulator import BOT_CODE, explain, forward, nearest_rows
 from attncheck.verifiers.precision import Format
-from attncheck.verifiers.smt.encode import Arith, const, eq, ite, z3mod
+from attncheck.verifiers.smt.encode import Arith, const, ctx, eq, fresh_context, ite, z3mod
 from attncheck.verifiers.smt.rows import Cases, Terms, constant, join
 from attncheck.verifiers.smt.solver import Limits, Session
 from attncheck.verifiers.verdict import BadInput, Counterexample, Method, Status, Verdict
@@ -48,7 +48,7 @@ class Forward:
         z3 = z3mod()
         self.c, self.fmt, self.N, self.V = c, fmt, c.n, c.alphabet
         self.tw = max(2, int(self.V).bit_length() + 1)
-        self.x = [None] + [z3.BitVec(f"x{t}", self.tw) for t in range(1, self.N + 1)]
+        self.x = [None] + [z3.BitVec(f"x{t}", self.tw, ctx()) for t in range(1, self.N + 1)]
         self.domain = [z3.And(x >= 0, x < self.V) for x in self.x[1:]]
         self.tm = Terms(fmt, self.x, self.V)
         self.ar = Arith(fmt)
@@ -175,7 +175,7 @@ class Forward:
     def token_term(self, t):
         z3 = z3mod()
         if isinstance(t, (int, np.integer)):
-            return z3.BitVecVal(int(t), self.tw)
+            return z3.BitVecVal(int(t), self.tw, ctx())
         return z3.Extract(self.tw - 1, 0, t) if t.size() > self.tw else z3.SignExt(self.tw - t.size(), t) \
             if t.size() < self.tw else t
 
@@ -184,9 +184,9 @@ def truth_terms(fw: Forward, task: str, k: int) -> list:
     """Ground truth per position over the token variables (``|Sigma|`` = bottom)."""
     z3 = z3mod()
     x, N, tw = fw.x, fw.N, fw.tw
-    bot = z3.BitVecVal(fw.V, tw)
+    bot = z3.BitVecVal(fw.V, tw, ctx())
     pw = max(2, N.bit_length() + 1)
-    P = lambda n: z3.BitVecVal(n, pw)                                   # noqa: E731
+    P = lambda n: z3.BitVecVal(n, pw, ctx())                             # noqa: E731
     if task == "induction":
         out = []
         for i in range(1, N + 1):
@@ -231,6 +231,11 @@ def certify_smt(c: Construction, task: str, params: dict, fmt: Format, limits: L
         raise BadInput(f"smt certify supports N <= {MAX_N}, got N={c.n}")
     if task not in SEQ_TASKS:
         raise BadInput(f"no ground truth for task {task!r}")
+    with fresh_context():
+        return _certify(c, task, params, fmt, limits)
+
+
+def _certify(c: Construction, task: str, params: dict, fmt: Format, limits: Limits):
     k = int(params.get("k", 1))
     claim = (f"{c.name} ({c.theorem}) computes {task if task != 'hop' else f'hop_{k}'} at every"
              f" position of every input of {c.alphabet}^{c.n} in {fmt} with hardmax")

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from attncheck.constructions.tasks import SEQ_TASKS
 from attncheck.verifiers.smt.solver import Limits, Session
-from attncheck.verifiers.smt.encode import z3mod
+from attncheck.verifiers.smt.encode import ctx, fresh_context, z3mod
 from attncheck.verifiers.verdict import BadInput
 
 MAX_PAIRS = 1 << 16
@@ -113,13 +113,18 @@ def protocol_query(inst: CommInstance, B: int, limits: Limits) -> CommResult:
     """Solve the B-bit factorization query and replay a SAT protocol on every pair."""
     if not isinstance(B, int) or not 0 <= B <= MAX_B:
         raise BadInput(f"--B must be an integer in 0..{MAX_B}, got {B}")
+    with fresh_context():
+        return _protocol_query(inst, B, limits)
+
+
+def _protocol_query(inst: CommInstance, B: int, limits: Limits) -> CommResult:
     z3 = z3mod()
     nA, nB = inst.shape
     mw = max(B, 1)
     bw = max(1, (nB - 1).bit_length() + 1)
     aw = max(2, inst.alphabet.bit_length() + 1)
-    msg = [z3.BitVec(f"m{i}", mw) for i in range(nA)]
-    out = z3.Function("out", z3.BitVecSort(mw), z3.BitVecSort(bw), z3.BitVecSort(aw))
+    msg = [z3.BitVec(f"m{i}", mw, ctx()) for i in range(nA)]
+    out = z3.Function("out", z3.BitVecSort(mw, ctx()), z3.BitVecSort(bw, ctx()), z3.BitVecSort(aw, ctx()))
     cons = []
     if B == 0:
         cons += [m == 0 for m in msg]
@@ -133,7 +138,7 @@ def protocol_query(inst: CommInstance, B: int, limits: Limits) -> CommResult:
             running = z3.If(z3.UGT(m, running), m, running)
     for i, row in enumerate(inst.answers):
         for j, y in enumerate(row):
-            cons.append(out(msg[i], z3.BitVecVal(j, bw)) == z3.BitVecVal(y, aw))
+            cons.append(out(msg[i], z3.BitVecVal(j, bw, ctx())) == z3.BitVecVal(y, aw, ctx()))
     session = Session(limits)
     session.add(cons)
     status = session.check()

@@ -27,6 +27,7 @@ z3 is imported inside the functions (never at import time of this module).
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -43,6 +44,26 @@ def z3mod():
     """The z3 module, imported on first use."""
     import z3
     return z3
+
+
+_CTX: list = [None]
+
+
+def ctx():
+    """The z3 context of the query being built (None: z3's main context)."""
+    return _CTX[0]
+
+
+@contextlib.contextmanager
+def fresh_context():
+    """Build and solve one query in a context of its own, so that its answer, model and work
+    count do not depend on what earlier queries of the same process created."""
+    old = _CTX[0]
+    _CTX[0] = z3mod().Context()
+    try:
+        yield _CTX[0]
+    finally:
+        _CTX[0] = old
 
 
 def bits_for(n: int) -> int:
@@ -68,7 +89,7 @@ def ext(x, w: int):
 
 
 def const(n: int, w: int | None = None):
-    return z3mod().BitVecVal(int(n), max(bits_for(n), w or 0))
+    return z3mod().BitVecVal(int(n), max(bits_for(n), w or 0), ctx())
 
 
 def add(a, b):
@@ -125,7 +146,7 @@ class Arith:
 
     def var(self, name: str):
         """A free stored number: every b-bit pattern is one."""
-        return z3mod().BitVec(name, self.bits)
+        return z3mod().BitVec(name, self.bits, ctx())
 
     def stored(self, n: int):
         """A constant stored number (grid integer n, saturated as quantize would)."""
@@ -150,10 +171,10 @@ class Arith:
         w = x.size()
         floor = x >> s                                   # arithmetic shift: floor
         rem = z3.Extract(s - 1, 0, x)                    # 0 <= rem < 2^s (unsigned)
-        half = z3.BitVecVal(1 << (s - 1), s)
+        half = z3.BitVecVal(1 << (s - 1), s, ctx())
         odd = z3.Extract(0, 0, floor) == 1
         up = z3.Or(z3.UGT(rem, half), z3.And(rem == half, odd))
-        return z3.If(up, floor + z3.BitVecVal(1, w), floor)
+        return z3.If(up, floor + z3.BitVecVal(1, w, ctx()), floor)
 
     def round_div(self, a, c):
         """Saturated ``round_ratio(a, c)`` for ``c > 0`` (a, c bit-vectors), as b bits.
@@ -175,7 +196,7 @@ class Arith:
             return out
         w = max(a.size(), c.size()) + 2
         a, c = ext(a, w), ext(c, w)
-        zero, one = z3.BitVecVal(0, w), z3.BitVecVal(1, w)
+        zero, one = z3.BitVecVal(0, w, ctx()), z3.BitVecVal(1, w, ctx())
         neg = a < zero
         mag = z3.If(neg, -a, a)
         q0, r0 = z3.UDiv(mag, c), z3.URem(mag, c)
@@ -243,7 +264,7 @@ class Arith:
         out = []
         for dd in range(len(values[0])):
             num = self.quantize_shift(total([mul(e, v[dd]) for e, v in zip(es, values)]), F)
-            scaled = z3.Concat(num, z3.BitVecVal(0, F)) if F else num       # num * 2^F
+            scaled = z3.Concat(num, z3.BitVecVal(0, F, ctx())) if F else num       # num * 2^F
             out.append(self.round_div(scaled, z))
         return out
 

@@ -26,7 +26,7 @@ from typing import Sequence
 import numpy as np
 
 from attncheck.verifiers.precision import Format
-from attncheck.verifiers.smt.encode import Arith, const, mul, total, z3mod
+from attncheck.verifiers.smt.encode import Arith, const, ctx, mul, total, z3mod
 
 MAX_CASES = 6561
 
@@ -139,7 +139,8 @@ class Terms:
         from attncheck.verifiers.smt.encode import gt, ite
         idx = const(len(M) - 1, 16)
         for r in range(len(M) - 2, -1, -1):
-            best = z3.And([z3.Not(gt(scores[o], scores[r])) for o in range(r + 1, len(M))] +
+            best = z3.And([z3.BoolVal(True, ctx())] +
+                          [z3.Not(gt(scores[o], scores[r])) for o in range(r + 1, len(M))] +
                           [gt(scores[r], scores[o]) for o in range(r)])
             idx = ite(best, const(r, 16), idx)
         return idx

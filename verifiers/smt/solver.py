@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from attncheck.verifiers.budget import UNLIMITED, Budget
-from attncheck.verifiers.smt.encode import z3mod
+from attncheck.verifiers.smt.encode import ctx, z3mod
 from attncheck.verifiers.verdict import BadInput
 
 DEFAULT_RLIMIT = 50_000_000
@@ -58,9 +58,9 @@ class Session:
 
     def _fresh(self):
         z3 = z3mod()
-        probe = z3.Solver()
+        probe = z3.Solver(ctx=ctx())
         probe.check()                       # an empty check reads the context's work counter
-        s = z3.Solver()
+        s = z3.Solver(ctx=ctx())
         s.set("random_seed", self.limits.seed)
         s.add(*self.constraints)
         return s, self._count(probe)

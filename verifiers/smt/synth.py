@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import itertools
 
-from attncheck.verifiers.smt.encode import Arith, model_value, z3mod
+from attncheck.verifiers.smt.encode import Arith, ctx, model_value, z3mod
 from attncheck.verifiers.smt.families import Family
 from attncheck.verifiers.smt.tables import ModelClass, TableModel, freeze, zero_model
 
@@ -35,7 +35,7 @@ def lex_le(a, b):
     """``a <=_lex b`` for equal-length lists of signed bit-vectors."""
     z3 = z3mod()
     if not a:
-        return z3.BoolVal(True)
+        return z3.BoolVal(True, ctx())
     return z3.Or(a[0] < b[0], z3.And(a[0] == b[0], lex_le(a[1:], b[1:])))
 
 
@@ -43,8 +43,11 @@ class Encoding:
     """Builds the formula of ``cls`` on inputs of ``family``; the symmetry constraints wait in
     :attr:`pending` for the caller to assert."""
 
-    def __init__(self, cls: ModelClass, family: Family, symmetry: bool = True):
-        self.cls, self.family = cls, family
+    def __init__(self, cls: ModelClass, family: Family, symmetry: bool = True,
+                 pins: dict | None = None):
+        if pins and symmetry:
+            raise ValueError("pinned entries and symmetry breaking together are unsound")
+        self.cls, self.family, self.pins = cls, family, dict(pins or {})
         self.ar = Arith(cls.fmt)
         self.vars: dict[tuple, list] = {}
         self.pending: list = []
@@ -57,11 +60,14 @@ class Encoding:
 
     # -- variables ------------------------------------------------------------------------
     def entry(self, layer: int, kind: str, h: int, t: int, a: int = 0, r: int = 0) -> list:
-        """The D variables of table ``kind`` (Q, K, V; t = 0 is the start key/value)."""
+        """The D variables of table ``kind`` (Q, K, V; t = 0 is the start key/value); a key in
+        ``pins`` is fixed to the given grid integers."""
         key = (layer, kind, h, t, a, r)
         if key not in self.vars:
             name = f"L{layer}{kind}h{h}t{t}" + (f"a{a}r{r}" if t else "")
             self.vars[key] = [self.ar.var(f"{name}d{d}") for d in range(self.cls.width)]
+            if key in self.pins:                 # a restricted class (cross-checks by enumeration)
+                self.pending += [v == self.ar.stored(p) for v, p in zip(self.vars[key], self.pins[key])]
         return self.vars[key]
 
     def lookup(self, layer: int, kind: str, h: int, t: int, a: int, ctx) -> list:
