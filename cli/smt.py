@@ -69,8 +69,9 @@ def _class_and_family(kw, layers: int):
 
 def _synthesize(cls, fam, kw, label: str):
     from attncheck.verifiers.smt.cegis import synthesize
+    limits = _limits(kw)                     # validated before the progress bar starts
     with render.progress(None, f"CEGIS {label}") as adv:
-        return synthesize(cls, fam, _limits(kw), symmetry=not kw["no_symmetry"], on_step=adv)
+        return synthesize(cls, fam, limits, symmetry=not kw["no_symmetry"], on_step=adv)
 
 
 def _params(kw) -> dict:
@@ -216,10 +217,13 @@ def comm(task, **kw):
     wit = witness_rows(inst)
     bits = (wit["rows"] - 1).bit_length()
     Bs = [kw["b"]] if kw["b"] is not None else sorted({max(bits - 1, 0), bits})
+    limits = _limits(kw)
+    if kw["b"] is not None and not 0 <= kw["b"] <= 16:
+        protocol_query(inst, kw["b"], limits)          # raises the one-line BadInput
     results = []
     with render.progress(len(Bs), "z3 protocol queries") as adv:
         for B in Bs:
-            results.append(protocol_query(inst, B, _limits(kw)))
+            results.append(protocol_query(inst, B, limits))
             adv(1)
     verdict = comm_verdict(inst, wit, results, kw["b"] is not None)
     report = render.envelope("smt comm", _params(kw), seed=kw["seed"], libraries=("z3-solver",),
@@ -263,9 +267,10 @@ def certify(task, **kw):
     from attncheck.verifiers.smt.certify import certify_smt
     ctx = click.get_current_context()
     t0 = time.perf_counter()
+    limits = _limits(kw)
     c, params = _build_construction(task, kw)
     fmt = _format(kw["precision"], c)
-    verdict, ev = certify_smt(c, task, params, fmt, _limits(kw), kw["attention"])
+    verdict, ev = certify_smt(c, task, params, fmt, limits, kw["attention"])
     report = render.envelope("smt certify", {**_params(kw), "precision_used": str(fmt)}, seed=kw["seed"],
                              libraries=("z3-solver",), timing={"total_s": time.perf_counter() - t0},
                              **verdict.to_json(), construction=c.to_json(),
