@@ -113,12 +113,17 @@ def _solver_keys(res) -> dict:
     return out
 
 
+def _headline(con, report) -> None:
+    """Verdict, claim, theorem id, status tag and statement."""
+    con.print(f"[{render.STATUS_STYLE.get(report['verdict'], 'bold')}]{report['verdict'].upper()}[/]"
+              f"  {render.esc(report['claim'])}")
+    th = report["theorem"]
+    con.print(render.esc(f"  {th['theorem']} [{th['status']}]: {th['statement']}"))
+
+
 def _synth_human(report):
     def draw(con):
-        con.print(f"[{render.STATUS_STYLE.get(report['verdict'], 'bold')}]{report['verdict'].upper()}[/]"
-                  f"  {render.esc(report['claim'])}")
-        th = report["theorem"]
-        con.print(render.esc(f"  {th['theorem']} [{th['status']}]: {th['statement']}"))
+        _headline(con, report)
         p = report["prediction"]
         rows = [("solver result", report["solver_result"]),
                 ("model class", report["model_class"]["description"]),
@@ -174,10 +179,7 @@ def separate(task, **kw):
 
 def _separate_human(report):
     def draw(con):
-        con.print(f"[{render.STATUS_STYLE.get(report['verdict'], 'bold')}]{report['verdict'].upper()}[/]"
-                  f"  {render.esc(report['claim'])}")
-        th = report["theorem"]
-        con.print(render.esc(f"  {th['theorem']} [{th['status']}]: {th['statement']}"))
+        _headline(con, report)
         a, b = report["one_layer"], report["two_layers"]
         ea, eb = report["evidence"]["one_layer"], report["evidence"]["two_layers"]
         rows = [("theorem", f"{a['theorem']['theorem']} [{a['theorem']['status']}]",
@@ -238,10 +240,8 @@ def comm(task, **kw):
 
 def _comm_human(report):
     def draw(con):
-        con.print(f"[{render.STATUS_STYLE.get(report['verdict'], 'bold')}]{report['verdict'].upper()}[/]"
-                  f"  {render.esc(report['claim'])}")
-        th, w = report["theorem"], report["witness"]
-        con.print(render.esc(f"  {th['theorem']} [{th['status']}]: {th['statement']}"))
+        _headline(con, report)
+        w = report["witness"]
         con.print(render.esc(f"  witness: {w['rows']} distinct rows ({w['source']}) -> {w['bits']} bits"))
         con.print(render.table(None, ("B", "solver result", "expected", "rlimit used", "detail"),
                                [(q["B"], q["solver_result"], q["expected"], f"{q['rlimit_used']:,}",
