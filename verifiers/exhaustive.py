@@ -67,6 +67,19 @@ def counterexample(c: Construction, task: str, params: dict, x: np.ndarray, got:
                            "format": str(fmt), "attention": attention})
 
 
+def first_wrong(c: Construction, task: str, params: dict, X: np.ndarray, fmt: Format,
+                attention: str) -> tuple[int, int, Counterexample] | None:
+    """Run batch X (B, N) and compare with the ground truth: None if all agree, else
+    (index of the first wrong input, number of wrong inputs, its replayed counterexample)."""
+    got = forward(c, X, fmt, attention, keep=False).outputs
+    want = truth_table(task, X, params)
+    bad = np.flatnonzero(np.any(got != want, axis=1))
+    if not bad.size:
+        return None
+    b = int(bad[0])
+    return b, int(bad.size), counterexample(c, task, params, X[b], got[b], want[b], fmt, attention)
+
+
 def estimate_seconds(c: Construction, task: str, params: dict, fmt: Format, attention: str) -> float:
     """Seconds for the whole enumeration, from a timed calibration batch."""
     total = c.alphabet ** c.n
@@ -99,13 +112,9 @@ def check_exhaustive(c: Construction, task: str, params: dict, fmt: Format, atte
         for start in range(0, total, step):
             budget.check(inputs_checked=done, of=total)
             X = enumerate_inputs(V, N, start, min(total, start + step))
-            got = forward(c, X, fmt, attention, keep=False).outputs
-            want = truth_table(task, X, params)
-            bad = np.flatnonzero(np.any(got != want, axis=1))
-            if bad.size:
-                b = int(bad[0])
-                ce = counterexample(c, task, params, X[b], got[b], want[b], fmt, attention)
-                n_wrong = int(bad.size)
+            wrong = first_wrong(c, task, params, X, fmt, attention)
+            if wrong is not None:
+                b, n_wrong, ce = wrong
                 return Verdict(Status.REFUTED, Method.EXHAUSTIVE, claim, done + b + 1,
                                reason=f"wrong at position {ce.position} of input #{start + b}"
                                       f" ({n_wrong} wrong input(s) in its chunk of {len(X)})",

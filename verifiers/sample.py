@@ -5,8 +5,7 @@ import numpy as np
 
 from attncheck.constructions.spec import Construction
 from attncheck.verifiers.budget import UNLIMITED, Budget
-from attncheck.verifiers.emulator import forward
-from attncheck.verifiers.exhaustive import chunk_size, counterexample, truth_table
+from attncheck.verifiers.exhaustive import chunk_size, first_wrong
 from attncheck.verifiers.precision import Format
 from attncheck.verifiers.verdict import BadInput, BudgetExceeded, Method, Status, Verdict
 
@@ -24,12 +23,9 @@ def check_sample(c: Construction, task: str, params: dict, fmt: Format, attentio
             budget.check(samples_checked=done, of=samples)
             B = min(step, samples - done)
             X = rng.integers(0, c.alphabet, size=(B, c.n))
-            got = forward(c, X, fmt, attention, keep=False).outputs
-            want = truth_table(task, X, params)
-            bad = np.flatnonzero(np.any(got != want, axis=1))
-            if bad.size:
-                b = int(bad[0])
-                ce = counterexample(c, task, params, X[b], got[b], want[b], fmt, attention)
+            wrong = first_wrong(c, task, params, X, fmt, attention)
+            if wrong is not None:
+                b, _, ce = wrong
                 return Verdict(Status.REFUTED, Method.SAMPLE, claim, done + b + 1,
                                reason=f"sample #{done + b} is wrong at position {ce.position}",
                                counterexample=ce, evidence={"seed": seed})
