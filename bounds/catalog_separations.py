@@ -56,7 +56,7 @@ AN21 = Bound(
     assumptions=("P_j holds matching E_j; start v and the partition of V_{k+1} are public",
                  "players speak in order P_k, …, P_1 each round"),
     check=PC_CHECK,
-    regime=lambda p: None if p["layer_size"] >= 1 else f"needs q ≥ 1 (q = ⌊N/(2k)⌋ = 0 when N < 2k)",
+    regime=lambda p: None if p["layer_size"] >= 1 else "needs q ≥ 1 (q = ⌊N/(2k)⌋ = 0 when N < 2k)",
     notes=lambda p: vacuous_note(Fraction(p["layer_size"], p["k"] ** 5), "q/k⁵"))
 
 PROP_E4 = Bound(

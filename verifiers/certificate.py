@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from attncheck.constructions.spec import Construction, Head, Layer, SnapMap
+from attncheck.constructions.spec import Construction, Head, SnapMap
 from attncheck.verifiers import semantics
 from attncheck.verifiers.budget import UNLIMITED, Budget
 from attncheck.verifiers.precision import Format
