@@ -61,7 +61,8 @@ class SynthResult:
                             "replay": {"inputs_checked": self.replay.checked,
                                        "distinct_decoder_keys": self.replay.distinct_keys,
                                        "solves_family": self.replay.solves,
-                                       "decoder": [{"key": list(k), "answer": a}
+                                       "decoder": [{"key": list(k),
+                                                    "answer": None if a == self.family.bot else a}
                                                    for k, a in self.replay.decoder]}}
         return out
 
