@@ -46,6 +46,12 @@ def _class_options(f):
     return opt.n_option()(f)
 
 
+def _synth_options(f):
+    """TASK argument, the class and family options, --rlimit, --json/--seed/--budget."""
+    f = opt.common_options(_rlimit_option(f))
+    return click.argument("task", type=click.Choice(["induction"]))(_class_options(f))
+
+
 def _limits(kw):
     from attncheck.verifiers.budget import Budget
     from attncheck.verifiers.smt.solver import Limits
@@ -85,10 +91,7 @@ def smt():
 
 # --- one-layer ------------------------------------------------------------------------------
 @smt.command(name="one-layer")
-@click.argument("task", type=click.Choice(["induction"]))
-@_class_options
-@_rlimit_option
-@opt.common_options
+@_synth_options
 def one_layer(task, **kw):
     """Is there ANY one-layer model of the class solving TASK at position N? UNSAT = impossible."""
     from attncheck.verifiers.smt.claims import LOWER, prediction, synth_verdict
@@ -152,10 +155,7 @@ def _print_model(con, model):
 
 # --- separate -------------------------------------------------------------------------------
 @smt.command(name="separate")
-@click.argument("task", type=click.Choice(["induction"]))
-@_class_options
-@_rlimit_option
-@opt.common_options
+@_synth_options
 def separate(task, **kw):
     """One layer vs two layers at the same size, side by side (exit 0 iff 1 UNSAT and 2 SAT)."""
     from attncheck.verifiers.smt.claims import GAP, LOWER, UPPER, separation_verdict
