@@ -27,6 +27,7 @@ from attncheck.verifiers.smt.families import Family
 from attncheck.verifiers.smt.solver import Limits, Session
 from attncheck.verifiers.smt.synth import Encoding
 from attncheck.verifiers.smt.tables import ModelClass, Replay, TableModel, keys, replay
+from attncheck.verifiers.verdict import BudgetExceeded
 
 
 class EncodingMismatch(RuntimeError):
@@ -85,12 +86,13 @@ def synthesize(cls: ModelClass, family: Family, limits: Limits, symmetry: bool =
 
 
 def _synthesize(cls, family, limits, symmetry, per_round, on_step, pins) -> SynthResult:
-    enc = Encoding(cls, family, symmetry, pins)
+    enc = Encoding(cls, family, symmetry, pins, check=limits.budget.check)
     session = Session(limits)
     used: list[int] = []
     xs, ys = family.inputs, family.answers
 
     def add(i: int) -> None:
+        limits.budget.check(inputs_in_query=len(used))
         cons = [enc.separate(xs[i], xs[j]) for j in used if xs[i][-1] == xs[j][-1] and ys[i] != ys[j]]
         used.append(i)
         session.add(enc.pending + cons)
@@ -100,6 +102,14 @@ def _synthesize(cls, family, limits, symmetry, per_round, on_step, pins) -> Synt
         return SynthResult(status, cls, family, limits, session.checks, tuple(used), model, rep,
                            reason, session.used, symmetry)
 
+    try:
+        return _loop(enc, session, used, add, result, family, per_round, on_step)
+    except BudgetExceeded as e:
+        return result("unknown", f"{e} while building the query")
+
+
+def _loop(enc, session, used, add, result, family, per_round, on_step) -> SynthResult:
+    xs, ys = family.inputs, family.answers
     for i in seed_inputs(family):
         add(i)
     while True:

@@ -32,7 +32,9 @@ from attncheck.verifiers.precision import Format
 from attncheck.verifiers.smt.encode import Arith, const, ctx, eq, fresh_context, ite, z3mod
 from attncheck.verifiers.smt.rows import Cases, Terms, constant, join
 from attncheck.verifiers.smt.solver import Limits, Session
-from attncheck.verifiers.verdict import BadInput, Counterexample, Method, Status, Verdict
+from attncheck.verifiers.budget import UNLIMITED, Budget
+from attncheck.verifiers.verdict import (BadInput, BudgetExceeded, Counterexample, Method, Status,
+                                         Verdict)
 
 MAX_N = 16
 
@@ -44,9 +46,9 @@ def _W(W: np.ndarray, t: int) -> np.ndarray:
 class Forward:
     """The construction's forward pass over symbolic tokens ``x_1..x_N``."""
 
-    def __init__(self, c: Construction, fmt: Format):
+    def __init__(self, c: Construction, fmt: Format, budget: Budget = UNLIMITED):
         z3 = z3mod()
-        self.c, self.fmt, self.N, self.V = c, fmt, c.n, c.alphabet
+        self.c, self.fmt, self.N, self.V, self.budget = c, fmt, c.n, c.alphabet, budget
         self.tw = max(2, int(self.V).bit_length() + 1)
         self.x = [None] + [z3.BitVec(f"x{t}", self.tw, ctx()) for t in range(1, self.N + 1)]
         self.domain = [z3.And(x >= 0, x < self.V) for x in self.x[1:]]
@@ -145,6 +147,7 @@ class Forward:
                 v = [self.project(X[j], _W(head.W_V, j)) for j in range(self.N + 1)]
                 temp = float(self.fmt.quantize(head.temperature))
                 for i in mask_rows:
+                    self.budget.check(stage="encoding", position=i)
                     out = self.hardmax(self.scores(head, q[i], k[:i + 1], temp), v[:i + 1])
                     ys[i].append(self.project(out, head.W_O))
             X = [X[0]] + [self.residual(X[i], ys[i]) for i in mask_rows]
@@ -240,8 +243,13 @@ def _certify(c: Construction, task: str, params: dict, fmt: Format, limits: Limi
     claim = (f"{c.name} ({c.theorem}) computes {task if task != 'hop' else f'hop_{k}'} at every"
              f" position of every input of {c.alphabet}^{c.n} in {fmt} with hardmax")
     t0 = time.perf_counter()
-    fw = Forward(c, fmt)
-    outs = fw.decoded(fw.run())
+    fw = Forward(c, fmt, limits.budget)
+    try:
+        outs = fw.decoded(fw.run())
+    except BudgetExceeded as e:
+        ev = {"solver_result": "unknown", **limits.to_json(), "rlimit_used": 0, "encode_s": 0.0}
+        return Verdict(Status.UNKNOWN, Method.SMT, claim, 0, reason=f"{e} while encoding",
+                       evidence=ev), ev
     truth = truth_terms(fw, task, k)
     z3 = z3mod()
     session = Session(limits)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from attncheck.constructions.tasks import SEQ_TASKS
 from attncheck.verifiers.smt.solver import Limits, Session
 from attncheck.verifiers.smt.encode import ctx, fresh_context, z3mod
-from attncheck.verifiers.verdict import BadInput
+from attncheck.verifiers.verdict import BadInput, BudgetExceeded
 
 MAX_PAIRS = 1 << 16
 MAX_B = 16
@@ -114,7 +114,10 @@ def protocol_query(inst: CommInstance, B: int, limits: Limits) -> CommResult:
     if not isinstance(B, int) or not 0 <= B <= MAX_B:
         raise BadInput(f"--B must be an integer in 0..{MAX_B}, got {B}")
     with fresh_context():
-        return _protocol_query(inst, B, limits)
+        try:
+            return _protocol_query(inst, B, limits)
+        except BudgetExceeded as e:
+            return CommResult("unknown", B, None, None, False, f"{e} while encoding", 0)
 
 
 def _protocol_query(inst: CommInstance, B: int, limits: Limits) -> CommResult:
@@ -136,9 +139,11 @@ def _protocol_query(inst: CommInstance, B: int, limits: Limits) -> CommResult:
         else:
             cons.append(z3.ULE(z3.ZeroExt(1, m), z3.ZeroExt(1, running) + 1) if B else m == 0)
             running = z3.If(z3.UGT(m, running), m, running)
+    bobs = [z3.BitVecVal(j, bw, ctx()) for j in range(nB)]
     for i, row in enumerate(inst.answers):
+        limits.budget.check(alice_rows_encoded=i)
         for j, y in enumerate(row):
-            cons.append(out(msg[i], z3.BitVecVal(j, bw, ctx())) == z3.BitVecVal(y, aw, ctx()))
+            cons.append(out(msg[i], bobs[j]) == z3.BitVecVal(y, aw, ctx()))
     session = Session(limits)
     session.add(cons)
     status = session.check()

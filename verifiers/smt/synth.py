@@ -44,10 +44,11 @@ class Encoding:
     :attr:`pending` for the caller to assert."""
 
     def __init__(self, cls: ModelClass, family: Family, symmetry: bool = True,
-                 pins: dict | None = None):
+                 pins: dict | None = None, check=None):
         if pins and symmetry:
             raise ValueError("pinned entries and symmetry breaking together are unsound")
         self.cls, self.family, self.pins = cls, family, dict(pins or {})
+        self.check = check or (lambda **_: None)      # budget check, called per position
         self.ar = Arith(cls.fmt)
         self.vars: dict[tuple, list] = {}
         self.pending: list = []
@@ -96,6 +97,7 @@ class Encoding:
         if key in self._out:
             return self._out[key]
         ctx = {j: self.context(layer, x, j) for j in range(1, t + 1)}
+        self.check(layer=layer, position=t)
         heads = []
         for h in range(self.cls.heads):
             q = self.lookup(layer, "Q", h, t, x[t - 1], ctx[t])

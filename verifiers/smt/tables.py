@@ -41,6 +41,7 @@ from attncheck.verifiers.verdict import BadInput
 
 ATTENTIONS = ("hardmax", "softmax")
 MAX_CONTEXTS = 256
+ELEMS_PER_CHUNK = 1 << 22        # floats of one replay chunk's one-hot residual
 
 
 @dataclass(frozen=True)
@@ -192,10 +193,18 @@ def forward(model: TableModel, X) -> list[np.ndarray]:
 
 
 def keys(model: TableModel, X) -> np.ndarray:
-    """What the arbitrary decoder sees at N: (B, 1 + L*H*D) = (x_N, all head outputs at N)."""
+    """What the arbitrary decoder sees at N: (B, 1 + L*H*D) = (x_N, all head outputs at N).
+    Inputs run in chunks so that a chunk's one-hot residual stays near ELEMS_PER_CHUNK floats."""
     X = np.atleast_2d(np.asarray(X, dtype=np.int64))
-    outs = forward(model, X)
-    return np.concatenate([X[:, -1:]] + [o[:, -1].reshape(len(X), -1) for o in outs], axis=1)
+    N = X.shape[1]
+    width = 1 + N * model.alphabet * max(model.cls.contexts(l) for l in range(1, model.cls.layers + 1))
+    step = max(1, ELEMS_PER_CHUNK // ((N + 1) * width))
+    parts = []
+    for s in range(0, len(X), step):
+        xs = X[s:s + step]
+        outs = forward(model, xs)
+        parts.append(np.concatenate([xs[:, -1:]] + [o[:, -1].reshape(len(xs), -1) for o in outs], axis=1))
+    return np.concatenate(parts, axis=0)
 
 
 @dataclass(frozen=True)
