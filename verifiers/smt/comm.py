@@ -69,10 +69,10 @@ def instance(task: str, N: int, alphabet: int, split: str = "interleaved", k: in
         raise BadInput(f"--alphabet must be >= 2, got {alphabet}")
     if task == "hop" and not 1 <= k <= N:
         raise BadInput(f"--k must be in 1..N={N}, got {k}")
+    if N > 16 or alphabet > 256 or alphabet ** N > MAX_PAIRS:
+        raise BadInput(f"{alphabet}^{N} (Alice, Bob) pairs exceed the limit {MAX_PAIRS:,}"
+                       " (N <= 16 and |Σ|^N <= 65536)")
     alice, bob = split_positions(split, N, k)
-    pairs = alphabet ** N
-    if pairs > MAX_PAIRS:
-        raise BadInput(f"{alphabet}^{N} = {pairs:,} (Alice, Bob) pairs exceed the limit {MAX_PAIRS:,}")
     f = SEQ_TASKS[task]
     params = {"k": k} if task == "hop" else {}
     rows = []
