@@ -29,7 +29,7 @@ from attncheck.constructions.spec import Construction, Head
 from attncheck.constructions.tasks import SEQ_TASKS
 from attncheck.verifiers.emulator import BOT_CODE, explain, forward, nearest_rows
 from attncheck.verifiers.precision import Format
-from attncheck.verifiers.smt.encode import Arith, const, ctx, eq, fresh_context, ite, z3mod
+from attncheck.verifiers.smt.encode import Arith, const, ctx, eq, fresh_context, ite, total, z3mod
 from attncheck.verifiers.smt.rows import Cases, Terms, constant, join
 from attncheck.verifiers.smt.solver import Limits, Session
 from attncheck.verifiers.budget import UNLIMITED, Budget
@@ -93,7 +93,6 @@ class Forward:
                     key, tabs = j
                     return Cases(key, self.fmt.quantize(sum(tabs) / len(sel)))
             terms = [self.tm.terms(p) for p in parts]
-            from attncheck.verifiers.smt.encode import total
             return [self.ar.round_div(total([self.tm.bv(t[d]) for t in terms]), const(len(sel)))
                     for d in range(len(terms[0]))]
         return self.ar.hardmax([self.tm.bv(s) for s in scores],

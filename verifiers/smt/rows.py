@@ -25,8 +25,8 @@ from typing import Sequence
 
 import numpy as np
 
-from attncheck.verifiers.precision import Format
-from attncheck.verifiers.smt.encode import Arith, const, ctx, mul, total, z3mod
+from attncheck.verifiers.precision import Format, round_ratio
+from attncheck.verifiers.smt.encode import Arith, const, ctx, gt, ite, mul, total, z3mod
 
 MAX_CASES = 6561
 
@@ -105,7 +105,6 @@ class Terms:
             fixed = sum(t * mi for t, mi in zip(row, m) if isinstance(t, (int, np.integer)))
             sym = [mul(t, const(mi)) for t, mi in zip(row, m) if mi and not isinstance(t, (int, np.integer))]
             if not sym:
-                from attncheck.verifiers.precision import round_ratio
                 v = round_ratio(int(fixed), 1 << E)
                 out.append(min(max(v, self.fmt.int_lo), self.fmt.int_hi))
                 continue
@@ -136,7 +135,6 @@ class Terms:
             base = const(-sum(mi * mi for mi in m) << F)
             s = total([mul(x, const(1 << (E + 1))) for x in lin] + [base]) if lin else base
             scores.append(s)
-        from attncheck.verifiers.smt.encode import gt, ite
         idx = const(len(M) - 1, 16)
         for r in range(len(M) - 2, -1, -1):
             best = z3.And([z3.BoolVal(True, ctx())] +
