@@ -84,7 +84,7 @@ def rnn_states(ctx, task, n, alphabet, k, marker, method, as_json, seed, budget)
     """Myhill-Nerode classes of prefixes at every cut t for the answer at position N: the exact
     minimum states (and bits) of any deterministic one-pass model (sht23.rnn-ih, sht24a.cor5_2)."""
     from attncheck.bounds.witnesses.myhill_nerode import rnn_state_classes
-    k = k or (2 if task == "hop" else 1)
+    k = (2 if task == "hop" else 1) if k is None else k
     params = {"task": task, "N": n, "alphabet": alphabet, "k": k, "marker": marker, "method": method}
     t0 = time.perf_counter()
     claim = f"minimal RNN state for {task} (k={k}) at N={n}"
@@ -121,7 +121,7 @@ def one_way_cc(ctx, task, n, alphabet, k, marker, split, as_json, seed, budget):
     """Distinct rows of the communication matrix (Alice's half -> function of Bob's half):
     the exact deterministic one-way CC, printed beside the bound it witnesses."""
     from attncheck.bounds.witnesses.oneway import DEFAULT_SPLIT, one_way_rows
-    k = k or (2 if task == "hop" else 1)
+    k = (2 if task == "hop" else 1) if k is None else k
     split = split or DEFAULT_SPLIT[task]
     params = {"task": task, "N": n, "alphabet": alphabet, "k": k, "split": split, "marker": marker}
     t0 = time.perf_counter()
@@ -210,9 +210,9 @@ def rank_cmd(ctx, matrix, q, fooling, as_json, seed, budget):
 def ngram_cmd(ctx, order, n, alphabet, exhaustive, as_json, seed, budget):
     """The n-gram baseline: two inputs with the same last n tokens and different induction-head
     answers (ngram.ih [R]), and the exact error of the best order-n table."""
-    from attncheck.bounds.witnesses.ngram import ngram_witness
+    from attncheck.bounds.witnesses.ngram import exhaustive_by_default, ngram_witness
     if exhaustive is None:
-        exhaustive = isinstance(alphabet, int) and alphabet >= 2 and n >= 2 and alphabet ** n <= 1 << 20
+        exhaustive = exhaustive_by_default(n, alphabet)
     params = {"n": order, "N": n, "alphabet": alphabet, "exhaustive": exhaustive}
     t0 = time.perf_counter()
     try:
@@ -227,7 +227,8 @@ def ngram_cmd(ctx, order, n, alphabet, exhaustive, as_json, seed, budget):
     body = res.to_json()
 
     def draw(con):
-        rows = [("parameters |Σ|^n", f"{res.parameters:,}"), ("fails from N =", order + 1)]
+        p = res.parameters
+        rows = [("parameters |Σ|^n", f"{p:,}" if isinstance(p, int) else p), ("fails from N =", order + 1)]
         if res.x is not None:
             rows += [("x", render.fmt_seq(res.x)), ("x'", render.fmt_seq(res.x_prime)),
                      ("shared window", render.fmt_seq(res.x[n - order:])),

@@ -19,6 +19,7 @@ the answer tensor and reshaping it to ``(|D_1..t|, |D_t+1..N|)`` is the prefix/s
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -83,16 +84,22 @@ def validate_sizes(N: int, alphabet: int, k: int = 1) -> None:
 
 
 def make_domain(task: str, N: int, alphabet: int, k: int = 1, marker: bool = False) -> Domain:
-    """Validate the parameters and build the product domain (nothing is enumerated yet)."""
+    """Validate the parameters and build the product domain (nothing is enumerated yet).
+
+    The cost is checked against :data:`MAX_CELLS` from the radices alone, before any per-position
+    or per-symbol tuple is built, so a huge ``N`` or ``alphabet`` is refused at once."""
     if task not in SEQ_TASKS:
         raise BadInput(f"unknown task {task!r}; choose one of {', '.join(SEQ_TASKS)}")
     if task == "induction" and k != 1:
         raise BadInput(f"--k applies to hop only (induction is hop_1), got k={k}")
     validate_sizes(N, alphabet, k)
+    N, alphabet = int(N), int(alphabet)
     if marker:
         if N < 3 or N % 2 == 0:
             raise BadInput(f"the marker family needs odd N = 2n'+1 >= 3, got N={N}")
         n1 = (N - 1) // 2
+        check_domain_cost(N, ((alphabet, n1), (n1, 1)),
+                          what=f"the marker domain ({alphabet}^{n1} x {n1} inputs x {N} positions)")
         data = tuple(range(alphabet))
         markers = tuple(alphabet + j for j in range(n1))
         choices = []
@@ -100,23 +107,67 @@ def make_domain(task: str, N: int, alphabet: int, k: int = 1, marker: bool = Fal
             choices += [(markers[j],), data]
         choices.append(markers)
     else:
+        check_domain_cost(N, ((alphabet, N),), what=f"the domain (|Σ|^N = {alphabet}^{N} inputs x {N} positions)")
         choices = [tuple(range(alphabet))] * N
-    d = Domain(task, int(N), int(alphabet), int(k), bool(marker), tuple(choices))
-    check_cost(d.size, d.N, what=f"the domain ({d.describe()})")
-    return d
+    return Domain(task, N, alphabet, int(k), bool(marker), tuple(choices))
+
+
+def _capped_product(powers, start: int, cap: int) -> int | None:
+    """``start * prod(base ** exp for base, exp in powers)`` exactly, or None as soon as it
+    exceeds ``cap`` (bases >= 2 make that happen within ``log2(cap)`` factors, so a huge
+    exponent or base costs nothing)."""
+    total = start
+    if total > cap:
+        return None
+    for base, exp in powers:
+        if exp <= 0 or base == 1:
+            continue
+        if base > cap or exp > cap.bit_length():        # one factor alone, or 2^exp, passes the cap
+            return None
+        for _ in range(exp):
+            total *= base
+            if total > cap:
+                return None
+    return total
+
+
+def approx_count(log10: float) -> str:
+    """``1.22e+19``-style text from a base-10 logarithm (no float overflow, no huge int)."""
+    e = math.floor(log10)
+    m = 10 ** (log10 - e)
+    if m >= 9.995:
+        m, e = 1.0, e + 1
+    return f"{m:.2f}e+{e:02d}"
+
+
+def fmt_count(x: int) -> str:
+    """An exact count as ``1,234,567`` while it is short, else ``1.22e+19`` (via its logarithm:
+    no float overflow, no int -> str digit limit)."""
+    return f"{x:,}" if x < 10 ** 15 else approx_count(math.log10(x))
+
+
+def check_domain_cost(positions: int, powers, what: str, hint: str = "lower --N or --alphabet") -> None:
+    """Refuse a domain of ``prod(base ** exp)`` inputs x ``positions`` cells over :data:`MAX_CELLS`,
+    deciding with exact integer arithmetic that stops at the cap, and naming the estimate."""
+    if _capped_product(powers, int(positions), MAX_CELLS) is not None:
+        return
+    log10 = math.log10(positions) + sum(exp * math.log10(base) for base, exp in powers if exp > 0)
+    raise BadInput(f"{what} needs about {approx_count(log10)} cells, over the cap of {MAX_CELLS:.2e}"
+                   f" (about 20 s and 1.5 GiB here); {hint}")
 
 
 def check_cost(inputs: int, positions: int, what: str) -> None:
     """Refuse enumerations over :data:`MAX_CELLS` before starting, with the estimate."""
     cells = inputs * positions
     if cells > MAX_CELLS:
-        raise BadInput(f"{what} has {inputs:,} inputs x {positions} positions = {cells:.2e} cells,"
-                       f" over the cap of {MAX_CELLS:.2e} (about 20 s and 1.5 GiB here); lower --N or --alphabet")
+        raise BadInput(f"{what} has {fmt_count(inputs)} inputs x {positions} positions"
+                       f" = {approx_count(math.log10(cells))} cells, over the cap of {MAX_CELLS:.2e}"
+                       f" (about 20 s and 1.5 GiB here); lower --N or --alphabet")
 
 
 def inputs(d: Domain, budget: Budget = UNLIMITED) -> np.ndarray:
     """All inputs as columns: ``X[t-1]`` is the (M,) array of tokens at position t."""
-    dtype = np.uint8 if d.symbols < 255 else np.uint16
+    dtype = np.uint8 if d.symbols < 255 else np.uint16 if d.symbols < 65535 else np.uint32
     radix = d.radix
     M = d.size
     X = np.empty((d.N, M), dtype=dtype)                     # (N, M)

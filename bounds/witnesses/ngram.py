@@ -29,6 +29,31 @@ from attncheck.verifiers.budget import UNLIMITED, Budget
 from attncheck.verifiers.verdict import BadInput
 
 THEOREM = ("ngram.ih", "R")
+#: Longest explicit witness: the pair is 2N tokens, checked against tasks.induction_heads in plain
+#: Python and printed in full (about 1 s at the cap here; 2^20 takes 8 s to render).
+MAX_WITNESS_N = 1 << 16
+#: |Sigma|^n (the table's entry count) is reported exactly up to this many bits (~900 digits),
+#: beyond as the text "|Sigma|^n": the exact power would be slow to build and could not be printed.
+MAX_EXACT_BITS = 3000
+#: The CLI builds the best table by default when |Sigma|^N is at most this.
+DEFAULT_EXHAUSTIVE_INPUTS = 1 << 20
+
+
+def table_entries(alphabet: int, n: int) -> int | str:
+    """``|Sigma|^n`` exactly, or the text ``"|Sigma|^n"`` (e.g. ``"3^1000000"``) when it has more
+    than :data:`MAX_EXACT_BITS` bits (decided from bit lengths, before any power is taken)."""
+    if alphabet.bit_length() * n <= MAX_EXACT_BITS:
+        return alphabet ** n
+    return f"{alphabet}^{n}"
+
+
+def exhaustive_by_default(N, alphabet) -> bool:
+    """``|Sigma|^N <= DEFAULT_EXHAUSTIVE_INPUTS``, by exact integer arithmetic that never raises a
+    huge power (|Sigma| >= 2 needs N <= 20 first); False for invalid sizes (validated later)."""
+    if not (isinstance(N, int) and isinstance(alphabet, int) and N >= 2 and alphabet >= 2):
+        return False
+    limit_bits = DEFAULT_EXHAUSTIVE_INPUTS.bit_length() - 1
+    return N <= limit_bits and alphabet ** N <= DEFAULT_EXHAUSTIVE_INPUTS
 
 
 @dataclass(frozen=True)
@@ -46,8 +71,8 @@ class NgramTable:
     ambiguous_windows: int
 
     @property
-    def parameters(self) -> int:
-        return self.alphabet ** self.n
+    def parameters(self) -> int | str:
+        return table_entries(self.alphabet, self.n)
 
     def __call__(self, x) -> int:
         w = 0
@@ -68,8 +93,9 @@ class NgramWitness:
     table: NgramTable | None = None
 
     @property
-    def parameters(self) -> int:
-        return self.alphabet ** self.n
+    def parameters(self) -> int | str:
+        """|Sigma|^n table entries (see :func:`table_entries`: text when too large to write out)."""
+        return table_entries(self.alphabet, self.n)
 
     def claim(self) -> str:
         tid, tag = THEOREM
@@ -101,6 +127,10 @@ def _validate(n: int, N: int, alphabet: int) -> None:
     validate_sizes(N, alphabet)
     if not isinstance(n, int) or n < 1:
         raise BadInput(f"--n (the model's order: tokens it sees) must be an integer >= 1, got {n!r}")
+    if N > n and N > MAX_WITNESS_N:
+        raise BadInput(f"--N {N}: the explicit witness is two inputs of N tokens each ({2 * N:,} tokens,"
+                       f" built, checked and printed), over the cap of N <= {MAX_WITNESS_N:,};"
+                       f" the witness has the same shape at every N >= n+1 = {n + 1}")
 
 
 def explicit_witness(n: int, N: int, alphabet: int) -> tuple[tuple[int, ...], tuple[int, ...]] | None:

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from attncheck.bounds.intmath import ceil_log2
-from attncheck.bounds.witnesses.domain import (Progress, answers, check_cost,
+from attncheck.bounds.witnesses.domain import (Progress, answers, check_domain_cost,
                                                distinct_rows, make_domain)
 from attncheck.verifiers.budget import UNLIMITED, Budget
 from attncheck.verifiers.verdict import BadInput
@@ -168,9 +168,12 @@ def one_way_rows(task: str, N: int, alphabet: int, split: str = "interleaved", k
         if not isinstance(N, int) or N < 3:
             raise BadInput(f"--N must be >= 3 for qsa (q = floor((N-1)/2) >= 1), got {N!r}")
         q = (N - 1) // 2
-        check_cost(1 << (2 * q), 1, what=f"DISJ_{q}")
+        # (2^q, 2^q) int64 temporaries: 8 bytes an entry, so 8 cells of the domain cap each.
+        check_domain_cost(8, ((2, 2 * q),), what=f"DISJ_{q} (2^q x 2^q = 2^{2 * q} int64 entries)",
+                          hint="lower --N (q = floor((N-1)/2))")
         mat = qsa_disj_matrix(q)
-        rows, _ = distinct_rows(mat)
+        budget.check(stage="DISJ matrix", q=q)
+        rows, _ = distinct_rows(mat, budget)
         if on_step:
             on_step(1)
         return OneWayRows(task, N, 2, 1, split, False, ("pointer set of token 2q+1",),
