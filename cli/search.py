@@ -37,20 +37,28 @@ def search():
 @click.option("--m-max", "m_max", type=int, default=None, help="Largest width tried (default 4 x 8 q ln(N C(N,q))).")
 @opt.common_options
 def width(task, n, q, theta, tries, m_max, seed, budget, as_json):
-    from attncheck.constructions.qsa import (MAX_WORK, build_qsa, n_subsets, smallest_width, sweep)
+    from attncheck.constructions.qsa import (MAX_WORK, build_qsa, check_footprint, default_width, n_subsets,
+                                             sci_count, smallest_width, sweep, validate)
     from attncheck.verifiers.budget import Budget
-    from attncheck.verifiers.precision import int_bits_for
     from attncheck.verifiers.verdict import BadInput, BudgetExceeded
     ctx = click.get_current_context()
-    build_qsa(n, q)                                                   # validates N and q
+    validate(n, q, 1, None, "random", None)                           # N, q and the default width
     if not 0 < theta < 1:
         raise BadInput(f"--theta must lie in (0, 1), got {theta}")
     if tries < 1 or (m_max is not None and m_max < q):
         raise BadInput(f"--tries must be >= 1 and --m-max >= q; got --tries {tries}, --m-max {m_max}")
     per_width = n_subsets(n, q) * n * q
     if per_width > MAX_WORK // 10:
-        raise BadInput(f"C({n},{q}) = {n_subsets(n, q)} subsets x N x q = {per_width:.2g} multiply-adds per"
-                       f" width (limit {MAX_WORK // 10:.0e}); use smaller N or q")
+        raise BadInput(f"C({n},{q}) = {sci_count(n_subsets(n, q))} subsets x N x q = {sci_count(per_width)} multiply-adds"
+                       f" per width (limit {MAX_WORK // 10:.0e}); use smaller N or q")
+    m_top = m_max or 4 * default_width(n, q)                          # widest construction built
+    check_footprint(n, q, m_top, 1, "--m-max" if m_max else "the default --m-max (4 x 8 q ln(N C(N,q)))",
+                    rows=0)                                           # margin sweeps use the Gram matrix
+    moment, moment_why = None, None
+    try:
+        moment = build_qsa(n, q, codes="moment")
+    except BadInput as e:                                             # too many bits: a row, not a failure
+        moment_why = str(e)
     t0 = time.perf_counter()
     b = Budget(budget)
     with render.progress(None, f"search width qSA N={n} q={q}", enabled=sys.stderr.isatty()) as adv:
@@ -58,20 +66,14 @@ def width(task, n, q, theta, tries, m_max, seed, budget, as_json):
             res = smallest_width(n, q, theta, seed, tries, m_max, b, adv)
         except BudgetExceeded as e:
             res = {"found": False, "m": None, "reason": f"{e}", "checked": {}}
-        moment = build_qsa(n, q, codes="moment")
-        r = sweep(moment, "margin")
+        r = None if moment is None else sweep(moment, "margin")
     drive = q * math.log2(n)
-    ok = bool(r.complete and r.value <= 0.0)
-    key_bits = int_bits_for(moment.size()["key_magnitude"])
     rows = [{"codes": "random (thm2)", "theta": theta, "m": res["m"],
              "q_log2_N": round(drive, 4), "ratio": None if res["m"] is None else round(res["m"] / drive, 3),
              "seed": res.get("seed"), "m_minus_1_fails": res.get("m_minus_1_fails"),
              "note": f"least squares, seed {res.get('seed')}; m-1 fails: {res.get('m_minus_1_fails')}" if res["found"]
              else res.get("reason") or f"none up to m = {res.get('m_max')}"},
-            {"codes": "moment (thm3)", "theta": 0.0, "m": moment.m,
-             "q_log2_N": round(drive, 4), "ratio": round(moment.m / drive, 3), "seed": None,
-             "certificates_ok": ok, "key_bits": key_bits,
-             "note": f"exact arithmetic; {'ok' if ok else 'FAIL'}, margin >= 1; keys {key_bits} int bits"}]
+            _moment_row(moment, r, drive, moment_why)]
     report = render.envelope("search width qsa", {"N": n, "q": q, "theta": theta, "tries": tries,
                                                   "m_max": m_max, "budget": budget},
                              seed=seed, timing={"total_s": time.perf_counter() - t0},
@@ -81,13 +83,28 @@ def width(task, n, q, theta, tries, m_max, seed, budget, as_json):
     ctx.exit(0 if res["found"] else 3)
 
 
+def _moment_row(moment, r, drive: float, why: str | None) -> dict:
+    """The moment-curve row: its width 2q+1 checked on all subsets, or why it cannot be built."""
+    from attncheck.verifiers.precision import int_bits_for
+    m = (moment.m if moment is not None else None)
+    row = {"codes": "moment (thm3)", "theta": 0.0, "m": m, "q_log2_N": round(drive, 4),
+           "ratio": None if m is None else round(m / drive, 3), "seed": None}
+    if moment is None:
+        return {**row, "certificates_ok": None, "key_bits": None, "note": f"not built: {why}"}
+    ok = bool(r.complete and r.value <= 0.0)
+    key_bits = int_bits_for(moment.size()["key_magnitude"])
+    return {**row, "certificates_ok": ok, "key_bits": key_bits,
+            "note": f"exact arithmetic; {'ok' if ok else 'FAIL'}, margin >= 1; keys {key_bits} int bits"}
+
+
 def _human(report: dict):
     def draw(con):
         p = report["params"]
         con.print(f"sht23.thm2 [S] / sht23.thm3 [S/M]: smallest query/key width with certificates for all"
                   f" C({p['N']},{p['q']}) = {report['subsets']} pointer sets")
         con.print(render.table(None, ("codes", "theta", "smallest m", "q log2 N", "m / (q log2 N)", "note"),
-                               [(r["codes"], r["theta"], r["m"] if r["m"] is not None else "not found",
+                               [(r["codes"], r["theta"], r["m"] if r["m"] is not None else
+                                 "n/a" if r["note"].startswith("not built") else "not found",
                                  r["q_log2_N"], r["ratio"], r["note"]) for r in report["rows"]]))
         tried = ", ".join(f"{m}:{'ok' if v['ok'] else 'no'}" for m, v in report["checked"].items())
         if tried:

@@ -180,18 +180,20 @@ class QSAConstruction:
                 "layout": self.layout.to_json(), "notes": list(self.notes)}
 
 
-def validate(N: int, q: int, d_prime: int, m: int | None, codes: str, eps: float) -> None:
+def validate(N: int, q: int, d_prime: int, m: int | None, codes: str, eps: float | None) -> None:
+    """Refuse bad parameters (one line naming the value) before anything is computed from them;
+    ``eps=None`` stands for the default 1/(2q), valid once q is."""
     if not isinstance(N, int) or N < 2:
         raise BadInput(f"--N must be an integer >= 2, got {N}")
     if N > MAX_N:
         raise BadInput(f"--N {N} exceeds the supported maximum {MAX_N}")
-    if not 1 <= q < N:
+    if not isinstance(q, int) or not 1 <= q < N:
         raise BadInput(f"--q must satisfy 1 <= q < N = {N}, got {q}")
-    if d_prime < 1:
+    if not isinstance(d_prime, int) or d_prime < 1:
         raise BadInput(f"--d-prime must be >= 1, got {d_prime}")
     if codes not in ("random", "moment"):
         raise BadInput(f"unknown codes {codes!r} (random, moment)")
-    if not 0 < eps < 1:
+    if eps is not None and not 0 < eps < 1:
         raise BadInput(f"--eps must lie in (0, 1), got {eps}")
     if m is not None and m < 1:
         raise BadInput(f"--m must be >= 1, got {m}")
@@ -200,6 +202,49 @@ def validate(N: int, q: int, d_prime: int, m: int | None, codes: str, eps: float
     if codes == "moment" and 2 * q * math.log2(N) > 60:
         raise BadInput(f"--codes moment at N = {N}, q = {q} needs integers of about"
                        f" {2 * q * math.log2(N):.0f} bits (> 60, beyond int64)")
+    width = m if m is not None else 2 * q + 1 if codes == "moment" else default_width(N, q)
+    check_footprint(N, q, width, d_prime, "--m" if m is not None else "the default width m")
+
+
+#: float64 entries one construction and one checking batch may hold (1 GiB); beyond, refused.
+MAX_ENTRIES = 1 << 27
+
+
+def batch_rows(N: int) -> int:
+    """Most rows (inputs x N) one emulator or sampling batch embeds: see :func:`sweep`."""
+    return max(1, 200_000 // (N * N)) * N
+
+
+def footprint(N: int, q: int, m: int, d_prime: int, rows: int | None = None) -> int:
+    """float64 entries of the largest arrays, exactly in integers: keys (N, m); the head's
+    W_Q, W_K (D, m), W_V (D, d'), W_O (d', D) with D = 2(m + d'); and one batch of ``rows``
+    embedded rows (default :func:`batch_rows`; 0 for the Gram-matrix sweeps of a width search):
+    their key blocks U_S (rows, q, m), Gram matrices (rows, q, q) and residual (rows, D)."""
+    D = 2 * (m + d_prime)
+    rows = batch_rows(N) if rows is None else rows
+    return N * m + 2 * D * (m + d_prime) + rows * (q * m + q * q + D)
+
+
+def check_footprint(N: int, q: int, m: int, d_prime: int, what: str = "--m", rows: int | None = None) -> None:
+    """Refuse a width / value dimension whose arrays exceed :data:`MAX_ENTRIES` (before any is built)."""
+    need = footprint(N, q, m, d_prime, rows)
+    if need > MAX_ENTRIES:
+        raise BadInput(f"{what} = {m} with --d-prime {d_prime} at N = {N}, q = {q} needs about"
+                       f" {sci_count(need)} float64 entries ({sci_count(8 * need)} bytes), over the limit of"
+                       f" {MAX_ENTRIES:,}; use a smaller --m, --d-prime, --q or --N")
+
+
+def sci_count(x: int) -> str:
+    """A count as ``1.2e+1236``: from its base-10 logarithm, so no float overflow and no int->str
+    digit limit however large the exact integer is."""
+    if x < 10 ** 15:
+        return f"{x:.3g}"
+    lg = math.log10(x)
+    e = math.floor(lg)
+    mant = 10 ** (lg - e)
+    if mant >= 9.95:
+        mant, e = 1.0, e + 1
+    return f"{mant:.2g}e+{e}"
 
 
 def default_width(N: int, q: int) -> int:
@@ -229,8 +274,8 @@ def build_qsa(N: int, q: int, d_prime: int = 1, m: int | None = None, seed: int 
               codes: str = "random", eps: float | None = None) -> QSAConstruction:
     """The one-layer qSA head.  ``eps`` defaults to ``1/(2q)``, the accuracy at which the
     ``sht23.thm4`` lower bound applies."""
-    eps = 1.0 / (2 * q) if eps is None else eps
     validate(N, q, d_prime, m, codes, eps)
+    eps = 1.0 / (2 * q) if eps is None else eps
     notes = []
     if codes == "random":
         m = default_width(N, q) if m is None else m
@@ -443,16 +488,32 @@ def work(c: QSAConstruction) -> int:
     return n_subsets(c.N, c.q) * c.N * (c.m + c.d_prime)
 
 
+def input_work(N: int, q: int, m: int, d_prime: int) -> int:
+    """Multiply-adds of ONE sampled input (N rows: the smallest unit between two budget checks),
+    in exact integers: per row the certificate (Gram q x q x m, the solve, q m to combine) and the
+    projections (D x (2m + 2d')), plus scores and values (N x (m + d')).  Batched q x q solves run
+    about 10x slower than BLAS products here, and a singular Gram (m < q) adds an SVD
+    pseudo-inverse, so the solve counts 10 q^3 (30 q^3 when m < q)."""
+    D = 2 * (m + d_prime)
+    solve = q ** 3 * (10 if m >= q else 30)
+    return N * (q * q * m + solve + q * m + D * (2 * m + 2 * d_prime) + N * (m + d_prime))
+
+
 def pick_mode(c: QSAConstruction, mode: str, fmt: Format, attention: str) -> str:
     """Resolve ``auto`` and refuse what cannot be honoured (one line, with the estimate)."""
     if mode == "certificate" and (not fmt.is_exact or attention != "softmax"):
         raise BadInput("--mode certificate bounds softmax leakage in real arithmetic; use"
                        " --precision exact --attention softmax, or --mode exhaustive")
     if mode in ("exhaustive", "certificate") and work(c) > MAX_WORK:
-        raise BadInput(f"{mode} over all C({c.N},{c.q}) = {n_subsets(c.N, c.q)} pointer sets needs"
-                       f" ~{work(c):.2g} multiply-adds (limit {MAX_WORK:.0e}); use --mode sample")
+        raise BadInput(f"{mode} over all C({c.N},{c.q}) = {sci_count(n_subsets(c.N, c.q))} pointer sets needs"
+                       f" ~{sci_count(work(c))} multiply-adds (limit {MAX_WORK:.0e}); use --mode sample")
     if mode == "auto":
-        return "exhaustive" if work(c) <= MAX_WORK else "sample"
+        mode = "exhaustive" if work(c) <= MAX_WORK else "sample"
+    one = input_work(c.N, c.q, c.m, c.d_prime)
+    if mode == "sample" and one > MAX_WORK:
+        raise BadInput(f"--mode sample: one input at N = {c.N}, q = {c.q}, m = {c.m} needs ~{sci_count(one)}"
+                       f" multiply-adds (limit {MAX_WORK:.0e} per input, the unit between budget checks);"
+                       f" use a smaller --N, --q or --m")
     return mode
 
 
