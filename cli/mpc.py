@@ -195,7 +195,7 @@ def covering_cmd(ctx, ns, bs, trials, as_json, seed, budget):
     try:
         for n in ns:
             for b in bs:
-                rows.append(covering_row(n, b, trials, seed))
+                rows.append(covering_row(n, b, trials, seed, budget=bud))
                 bud.check(rows=len(rows))
         status = Status.VERIFIED if all(r.paper_rate > 0 for r in rows) else Status.UNKNOWN
         reason = ("a seeded draw at d = ceil(12 b^2 ln n) covers every |S| <= b in each case"

@@ -113,17 +113,25 @@ class CoveringRow:
         return dict(self.__dict__)
 
 
-def covering_row(n: int, b: int, trials: int = 20, seed: int = 0, max_d: int | None = None) -> CoveringRow:
-    """Scan d = 1, 2, ... for the first width at which a seeded Bernoulli draw covers."""
+def covering_row(n: int, b: int, trials: int = 20, seed: int = 0, max_d: int | None = None,
+                 budget=None) -> CoveringRow:
+    """Scan d = 1, 2, ... for the first width at which a seeded Bernoulli draw covers.
+    ``budget`` (a verifiers.budget.Budget) is checked before every draw."""
     pd = paper_width(n, b)
     limit = pd if max_d is None else min(pd, max_d)
     random_d, succ = None, 0
+
+    def draw(d: int, s: int) -> bool:
+        if budget is not None:
+            budget.check(n=n, b=b, d=d)
+        return covers(bernoulli_matrix(n, d, b, s), b)[0]
+
     for d in range(1, limit + 1):
-        ok = [covers(bernoulli_matrix(n, d, b, seed + 1000 * d + t), b)[0] for t in range(trials)]
+        ok = [draw(d, seed + 1000 * d + t) for t in range(trials)]
         if any(ok):
             random_d, succ = d, sum(ok)
             break
-    at_paper = [covers(bernoulli_matrix(n, pd, b, seed + 7 + t), b)[0] for t in range(trials)]
+    at_paper = [draw(pd, seed + 7 + t) for t in range(trials)]
     exact = exact_min_width(n, b)
     if exact is not None and b == 2:
         if not covers(sperner_matrix(n, exact), b)[0]:          # pragma: no cover - a bug
