@@ -49,6 +49,17 @@ def minimal_format(c: Construction, task: str, params: dict, attention: str = "s
                                f"budget of {budget.seconds:g} s spent after {len(probes)} probe(s)", tuple(probes))
 
 
+def _smallest(lo: int, hi: int, good) -> int:
+    """Binary search for the smallest x in [lo, hi] with good(x), given good(hi)."""
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if good(mid):
+            hi = mid
+        else:
+            lo = mid + 1
+    return hi
+
+
 def _search(c, task, params, attention, budget, probes) -> PrecisionResult:
     def ok(I: int, F: int, label: str) -> bool:
         if budget.expired():
@@ -65,22 +76,8 @@ def _search(c, task, params, attention, budget, probes) -> PrecisionResult:
         if I + F + 2 > MAX_FIXED_BITS:
             return PrecisionResult(False, I, F, str(c.fmt), probes[-1]["reason"], tuple(probes))
         I, F = I + 1, F + 1
-    lo, hi = 0, F                      # smallest F with ok(I, F): binary search, hi known good
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if ok(I, mid, "fraction bits"):
-            hi = mid
-        else:
-            lo = mid + 1
-    F = hi
-    lo, hi = 1, I
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if ok(mid, F, "integer bits"):
-            hi = mid
-        else:
-            lo = mid + 1
-    I = hi
+    F = _smallest(0, F, lambda f: ok(I, f, "fraction bits"))
+    I = _smallest(1, I, lambda i: ok(i, F, "integer bits"))
     if not ok(I, F, "minimum (re-certified)"):
         return PrecisionResult(False, I, F, str(c.fmt), probes[-1]["reason"], tuple(probes))
     why = []
