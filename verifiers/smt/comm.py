@@ -16,7 +16,6 @@ against the task on every pair in plain Python before the protocol is reported.
 """
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 
 from attncheck.constructions.tasks import SEQ_TASKS
@@ -72,21 +71,9 @@ def instance(task: str, N: int, alphabet: int, split: str = "interleaved", k: in
     if N > 16 or alphabet > 256 or alphabet ** N > MAX_PAIRS:
         raise BadInput(f"{alphabet}^{N} (Alice, Bob) pairs exceed the limit {MAX_PAIRS:,}"
                        " (N <= 16 and |Σ|^N <= 65536)")
-    alice, bob = split_positions(split, N, k)
-    f = SEQ_TASKS[task]
-    params = {"k": k} if task == "hop" else {}
-    rows = []
-    for a in itertools.product(range(alphabet), repeat=len(alice)):
-        row = []
-        for b in itertools.product(range(alphabet), repeat=len(bob)):
-            x = [0] * N
-            for t, v in zip(alice, a):
-                x[t - 1] = v
-            for t, v in zip(bob, b):
-                x[t - 1] = v
-            y = f(x, **params)[-1]
-            row.append(alphabet if y is None else y)
-        rows.append(tuple(row))
+    from attncheck.bounds.witnesses.oneway import communication_matrix
+    mat, alice, bob = communication_matrix(task, N, alphabet, split, k)   # bottom coded as |Σ|
+    rows = [tuple(int(v) for v in r) for r in mat]
     return CommInstance(task, N, alphabet, k, split, tuple(alice), tuple(bob), tuple(rows))
 
 
@@ -166,18 +153,16 @@ def _protocol_query(inst: CommInstance, B: int, limits: Limits) -> CommResult:
 
 
 def witness_rows(inst: CommInstance) -> dict:
-    """Distinct rows from the witness module (``one_way_rows``), checked against a direct count."""
+    """Distinct rows from the witness module (``one_way_rows``), checked against the rows of the
+    matrix the query is built from (both come from bounds.witnesses.oneway; the independent
+    plain-Python count lives in tests/smt/test_smt_comm.py)."""
+    from attncheck.bounds.witnesses.oneway import one_way_rows
     direct = inst.rows()
-    try:
-        from attncheck.bounds.witnesses.oneway import one_way_rows
-    except ImportError:                                  # pragma: no cover - module not landed
-        return {"rows": direct, "bits": (direct - 1).bit_length(),
-                "source": "counted directly (witness module absent)"}
     w = one_way_rows(inst.task, inst.N, inst.alphabet, inst.split, inst.k)
     if w.rows != direct:
-        raise RuntimeError(f"witness module counts {w.rows} rows, direct count {direct}")
+        raise RuntimeError(f"witness module counts {w.rows} rows, the query's matrix has {direct}")
     return {"rows": w.rows, "bits": w.bits,
-            "source": "bounds.witnesses.oneway.one_way_rows, equal to a direct count"}
+            "source": "bounds.witnesses.oneway.one_way_rows, equal to the query matrix's distinct rows"}
 
 
 def comm_verdict(inst: CommInstance, wit: dict, results: list[CommResult], explicit: bool):
