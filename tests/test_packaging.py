@@ -12,11 +12,20 @@ def test_every_subpackage_is_listed_in_setup_cfg():
     cfg.read(REPO / "setup.cfg")
     listed = {p.strip() for p in cfg["options"]["packages"].split() if p.strip()}
     found = set()
-    for top in ("cli", "bounds", "constructions", "verifiers"):
+    for top in ("cli", "bounds", "constructions", "verifiers", "docs"):
         for init in (REPO / top).rglob("__init__.py"):
             rel = init.parent.relative_to(REPO).parts
             found.add(".".join(("attncheck",) + rel))
     assert found == listed
+
+
+def test_theorem_catalogue_ships_as_package_data():
+    """docs/theorems.md is the single copy; setup.cfg ships it inside attncheck.docs."""
+    cfg = configparser.ConfigParser()
+    cfg.read(REPO / "setup.cfg")
+    assert "attncheck.docs = docs" in cfg["options"]["package_dir"]
+    assert "theorems.md" in cfg["options.package_data"]["attncheck.docs"].split()
+    assert (REPO / "docs" / "theorems.md").is_file()
 
 
 def test_cli_import_pulls_in_neither_z3_nor_sympy():

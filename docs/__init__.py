@@ -1,0 +1,1 @@
+"""Data package: project documents that the installed tool reads (``theorems.md``)."""
