@@ -161,14 +161,20 @@ def verdict_human(report: dict) -> Callable[[Any], None]:
 
 @contextlib.contextmanager
 def progress(total: int | None, description: str, enabled: bool = True):
-    """A rich progress bar on stderr; yields ``advance(n)``."""
-    if not enabled:
+    """A rich progress bar on stderr; yields ``advance(n)``.  ``total=None`` draws a pulsing
+    bar with the elapsed time (work of unknown size).
+
+    The bar is drawn only when stderr is interactive (a terminal): in a pipe, a CI log or a
+    test, rich would print nothing but one blank line when the bar stops, which would come
+    before the single error line of a bad-input run (the CLI contract)."""
+    con = console(stderr=True) if enabled else None
+    if con is None or not con.is_interactive:
         yield lambda n=1: None
         return
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                                TimeElapsedColumn, TimeRemainingColumn)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), TimeRemainingColumn(), console=console(stderr=True),
+                  TimeElapsedColumn(), TimeRemainingColumn(), console=con,
                   transient=True) as p:
         task = p.add_task(description, total=total)
         yield lambda n=1: p.advance(task, n)
