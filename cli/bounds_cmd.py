@@ -21,6 +21,7 @@ import click
 
 from attncheck.bounds.sizes import COMPANIONS
 from attncheck.cli import render
+from attncheck.cli.main import LazyGroup
 from attncheck.cli.options import common_options, json_option
 from attncheck.verifiers.verdict import EXIT_UNDECIDED, BadInput
 
@@ -78,7 +79,7 @@ def _given(sets, **named) -> dict:
     return given
 
 
-@click.group("bounds")
+@click.group("bounds", cls=LazyGroup)
 def bounds():
     """Lower and upper bounds as exact formulas, tables beside our constructions, sweeps."""
 

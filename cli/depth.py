@@ -21,13 +21,14 @@ import click
 
 from attncheck.cli import options as opt
 from attncheck.cli import render
+from attncheck.cli.main import LazyGroup
 from attncheck.cli.hop_cmds import residual_option
 
 MAX_ESTIMATE_S = 900.0     # refuse runs whose calibrated estimate is larger (without --budget)
 REACH_WIDTHS = (1, 2, None)
 
 
-@click.group(name="depth", help="Depth evidence: the depth a paper states, the depth a construction"
+@click.group(name="depth", cls=LazyGroup, help="Depth evidence: the depth a paper states, the depth a construction"
              " uses, and what each depth can reach.")
 def depth():
     pass

@@ -14,6 +14,7 @@ Sub-commands live in their own modules and are imported only when invoked, so
 """
 from __future__ import annotations
 
+import difflib
 import importlib
 import importlib.util
 import os
@@ -36,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "smt": ("attncheck.cli.smt", "smt", "z3 checks of impossibility claims on small instances."),
     "mpc": ("attncheck.cli.mpc", "mpc", "MPC protocols and their transformer simulations."),
     "search": ("attncheck.cli.search", "search", "Search the smallest size for which a construction works."),
+    "help": ("attncheck.cli.main", "help_cmd", "Show the help of a command: attncheck help verify induction."),
 }
 
 
@@ -47,8 +49,25 @@ def _version() -> str:
         return "0+unknown"
 
 
+def suggestion(word: str, choices) -> str:
+    """'; did you mean 'verify'?' (the closest names, difflib) or '; choose one of a, b, c'."""
+    choices = sorted(choices)
+    close = difflib.get_close_matches(word, choices, n=3, cutoff=0.6)
+    if close:
+        return "; did you mean " + " or ".join(repr(c) for c in close) + "?"
+    return "; choose one of " + ", ".join(choices)
+
+
+def no_such_command(ctx: click.Context, name: str) -> click.UsageError:
+    """The one-line error for an unknown sub-command of ``ctx.command``, with suggestions."""
+    choices = ctx.command.list_commands(ctx) if isinstance(ctx.command, click.Group) else []
+    return click.UsageError(f"no such command {name!r}{suggestion(name, choices)}", ctx=ctx)
+
+
 class LazyGroup(click.Group):
-    """A click group whose sub-commands are imported on first use."""
+    """The click group of every attncheck group: sub-commands imported on first use (``lazy``),
+    the group's help on stdout (exit 0) when it is given no sub-command, and an unknown
+    sub-command answered with the closest names."""
 
     def __init__(self, *args, lazy: dict[str, tuple[str, str, str]] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -73,12 +92,25 @@ class LazyGroup(click.Group):
         mod, attr, _ = entry
         return getattr(importlib.import_module(mod), attr)
 
+    def parse_args(self, ctx, args):
+        if not args and self.no_args_is_help and not ctx.resilient_parsing:
+            click.echo(ctx.get_help(), color=ctx.color)      # a bare group is a request for help
+            ctx.exit(0)
+        return super().parse_args(ctx, args)
+
+    def resolve_command(self, ctx, args):
+        name = args[0]
+        if (not ctx.resilient_parsing and not name.startswith("-")
+                and self.get_command(ctx, name) is None):
+            raise no_such_command(ctx, name)
+        return super().resolve_command(ctx, args)
+
     def format_commands(self, ctx, formatter):
-        rows = [(name, help_) for name, (_, _, help_) in sorted(self._available().items())]
-        rows += [(n, c.get_short_help_str()) for n, c in sorted(self.commands.items())]
+        rows = {name: help_ for name, (_, _, help_) in self._available().items()}
+        rows.update((n, c.get_short_help_str()) for n, c in self.commands.items())
         if rows:
             with formatter.section("Commands"):
-                formatter.write_dl(rows)
+                formatter.write_dl(sorted(rows.items()))
 
 
 @click.group(cls=LazyGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
@@ -100,6 +132,24 @@ def cli(ctx, debug):
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
+
+
+@click.command(name="help")
+@click.argument("path", nargs=-1, metavar="[COMMAND]...")
+@click.pass_context
+def help_cmd(ctx, path):
+    """Show the help of a command path: 'attncheck help verify induction' is
+    'attncheck verify induction --help'; 'attncheck help' is 'attncheck --help'."""
+    target = ctx.find_root()
+    for name in path:
+        if not isinstance(target.command, click.Group):
+            raise click.UsageError(f"'{target.command_path}' has no sub-commands, so none named {name!r}",
+                                   ctx=target)
+        sub = target.command.get_command(target, name)
+        if sub is None:
+            raise no_such_command(target, name)
+        target = click.Context(sub, info_name=name, parent=target, **sub.context_settings)
+    click.echo(target.get_help(), color=ctx.color)
 
 
 def _one_line(msg: str) -> str:

@@ -16,6 +16,7 @@ import time
 import click
 
 from attncheck.cli import render
+from attncheck.cli.main import LazyGroup
 from attncheck.cli.options import common_options, n_option
 from attncheck.verifiers.verdict import BadInput, BudgetExceeded, Method, Status, Verdict
 
@@ -69,7 +70,7 @@ def _construction_rows(sim, N: int) -> list[tuple[str, object]]:
 
 
 # --- mpc compile ----------------------------------------------------------------------------
-@click.group("mpc")
+@click.group("mpc", cls=LazyGroup)
 def mpc():
     """MPC protocols and their transformer simulations (sht24a.thm3_1, thm3_4, fact.sht24a.B2)."""
 

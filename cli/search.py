@@ -19,7 +19,7 @@ from attncheck.cli import render
 from attncheck.cli.main import LazyGroup
 
 
-@click.group(name="search", cls=LazyGroup, lazy={},
+@click.group(name="search", cls=LazyGroup,
              help="Search the smallest size for which a construction works.")
 def search():
     """Search groups: ``width``."""

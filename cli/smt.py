@@ -21,6 +21,7 @@ import click
 
 from attncheck.cli import options as opt
 from attncheck.cli import render
+from attncheck.cli.main import LazyGroup
 
 DEFAULT_RLIMIT = 50_000_000
 
@@ -84,7 +85,7 @@ def _params(kw) -> dict:
     return {k: v for k, v in kw.items() if k != "as_json"}
 
 
-@click.group(name="smt")
+@click.group(name="smt", cls=LazyGroup)
 def smt():
     """z3 checks of impossibility claims on small instances (deterministic: --seed, --rlimit)."""
 

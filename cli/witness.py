@@ -13,6 +13,7 @@ import time
 import click
 
 from attncheck.cli import render
+from attncheck.cli.main import LazyGroup
 from attncheck.cli.options import common_options, k_option, n_option
 from attncheck.verifiers.verdict import BudgetExceeded, Method, Status, Verdict
 
@@ -64,7 +65,7 @@ def _unknown(claim: str, e: BudgetExceeded, cases="partial") -> Verdict:
                    f"{e}; stopped at {e.progress}")
 
 
-@click.group(name="witness")
+@click.group(name="witness", cls=LazyGroup)
 def witness():
     """Exact finite witnesses of lower bounds (THEOREMS.md section 9.2): minimal RNN state,
     one-way communication, rank and fooling sets, the n-gram baseline."""
@@ -283,7 +284,7 @@ def _md_row(cells) -> str:
 
 
 # --- reductions -------------------------------------------------------------------------------
-@click.group(name="reduction")
+@click.group(name="reduction", cls=LazyGroup)
 def reduction():
     """Reductions behind the lower bounds, checked as finite identities (THEOREMS.md 9.1)."""
 
