@@ -46,10 +46,23 @@ def k_option(default: int | None = None, required: bool = False):
                         show_default=default is not None, help="Number of hops k (>= 1).")
 
 
+#: |Σ| when --alphabet is not given: 3, or N when N < 3 (the constructions need |Σ| <= N).
+DEFAULT_ALPHABET = 3
+
+
+def default_alphabet(n: int | None, alphabet: int | None) -> int | None:
+    """The alphabet a command uses: ``--alphabet`` when given, else min(3, N) (None while N is
+    unknown, e.g. before ``--from`` is read)."""
+    if alphabet is not None or n is None:
+        return alphabet
+    return min(DEFAULT_ALPHABET, n)
+
+
 def construction_options(f):
-    """Options that pick a transformer construction (alphabet, encoding, variant, width)."""
-    f = click.option("--alphabet", "alphabet", type=int, default=3, show_default=True,
-                     help="Alphabet size |Σ| (2 <= |Σ| <= N).")(f)
+    """Options that pick a transformer construction (alphabet, encoding, variant, width).
+    ``--alphabet`` defaults to None: resolve it with :func:`default_alphabet` once N is known."""
+    f = click.option("--alphabet", "alphabet", type=int, default=None,
+                     help="Alphabet size |Σ| (2 <= |Σ| <= N).  [default: min(3, N)]")(f)
     f = click.option("--encoding", type=click.Choice(["sinusoidal", "random", "onehot"]),
                      default="sinusoidal", show_default=True,
                      help="Position/token codes: angles (O(1) width), random signs (D = O(log N)),"
@@ -62,19 +75,66 @@ def construction_options(f):
     return f
 
 
+class Precision(click.ParamType):
+    """``--precision``: one of ``forms`` (``declared``, ``exact``, ``fixed:I.F``), validated at
+    parse time so that every malformed value is a usage error listing all the accepted forms.
+    The value stays the text given (lower case); commands resolve it against their
+    construction (``declared`` is the construction's own format)."""
+
+    name = "precision"
+
+    def __init__(self, forms: tuple[str, ...] = ("declared", "exact", "fixed:I.F")):
+        self.forms = forms
+
+    def _expected(self) -> str:
+        return ", ".join(f"'{f}'" for f in self.forms[:-1]) + f" or '{self.forms[-1]}'"
+
+    def convert(self, value, param, ctx):
+        text = str(value).strip().lower()
+        text = "exact" if text == "float64" else text           # parse_format's alias
+        if text in self.forms:
+            return text
+        if "fixed:I.F" in self.forms and text.startswith("fixed:"):
+            from attncheck.verifiers.precision import parse_format
+            from attncheck.verifiers.verdict import BadInput
+            try:
+                parse_format(text)
+                return text
+            except BadInput as e:
+                if "fixed:I.F" not in str(e):            # well formed but out of range
+                    self.fail(f"{value!r}: {e}", param, ctx)
+        self.fail(f"{value!r} is not {self._expected()} (e.g. fixed:16.12)", param, ctx)
+
+    def get_metavar(self, param, ctx=None):
+        return "[" + "|".join(self.forms) + "]"
+
+
+def precision_option(forms: tuple[str, ...] = ("declared", "exact", "fixed:I.F"), help_: str | None = None):
+    return click.option("--precision", "precision", type=Precision(forms), default="declared",
+                        show_default=True,
+                        help=help_ or "'declared' (the construction's own fixed-point format), 'exact'"
+                                      " (float64) or 'fixed:I.F'.")
+
+
 def arithmetic_options(f):
-    f = click.option("--precision", "precision", default="declared", show_default=True,
-                     help="'declared' (the construction's own fixed-point format), 'exact' (float64)"
-                          " or 'fixed:I.F'.")(f)
+    f = precision_option()(f)
     f = click.option("--attention", type=click.Choice(["softmax", "hardmax"]), default="softmax",
                      show_default=True, help="Softmax at the derived temperature, or hardmax (ties averaged).")(f)
     return f
 
 
-def check_options(f):
-    f = click.option("--mode", type=click.Choice(["auto", "exhaustive", "certificate", "sample"]),
-                     default="auto", show_default=True,
-                     help="auto = exhaustive when |Σ|^N fits the budget, else certificate.")(f)
+MODES = ("auto", "exhaustive", "certificate", "sample")
+
+
+def check_options(f=None, *, modes: tuple[str, ...] = MODES, auto: str | None = None):
+    """``--mode`` and ``--samples``.  ``modes``: the modes the command implements (a mode it does
+    not is a usage error listing the valid ones); ``auto``: what auto mode does, for the help."""
+    if f is None:
+        return lambda g: check_options(g, modes=modes, auto=auto)
+    auto = auto or ("exhaustive when |Σ|^N fits the budget, else certificate" if "certificate" in modes
+                    else "exhaustive when the inputs fit the limit, else sample")
+    f = click.option("--mode", type=click.Choice(list(modes)), default="auto", show_default=True,
+                     help=f"auto = {auto}.")(f)
     f = click.option("--samples", type=int, default=1000, show_default=True,
                      help="Inputs drawn by --mode sample.")(f)
     return f

@@ -7,6 +7,7 @@ JSON keys and exit codes with the induction head.
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -68,7 +69,8 @@ def run_check(spec: TaskSpec, c, fmt, kw: dict):
                 mode = "certificate"
     if mode == "certificate":
         from attncheck.verifiers.certificate import certify
-        return certify(c, spec.task, tparams, fmt, kw["attention"], budget)
+        with render.progress(None, f"certificate {spec.task} N={c.n}"):
+            return certify(c, spec.task, tparams, fmt, kw["attention"], budget)
     if mode == "exhaustive":
         from attncheck.verifiers.exhaustive import check_exhaustive
         with render.progress(c.alphabet ** c.n, f"exhaustive {c.alphabet}^{c.n}") as adv:
@@ -104,13 +106,16 @@ def load_or_build(spec: TaskSpec, kw: dict, needed: list = ()):
 
     A loaded file must hold a ``spec.task`` construction (the loader checks its metadata against
     its weights); its build parameters fill ``kw`` (so task parameters such as k come from the
-    file), and an option given explicitly on the command line that disagrees with it is refused."""
+    file), and an option given explicitly on the command line that disagrees with it is refused.
+    A built construction takes ``--alphabet`` or its default min(3, N) (filled into ``kw``)."""
     ctx = click.get_current_context()
     path = kw.get("from_")
     if path is None:
         for p in needed:
             if kw.get(p.name) is None:
                 raise click.MissingParameter(ctx=ctx, param=p)
+        if "alphabet" in kw:
+            kw["alphabet"] = opt.default_alphabet(kw.get("n"), kw["alphabet"])
         return spec.build(**_builder_kwargs(spec, kw))
     from attncheck.constructions.io import load_construction
     from attncheck.verifiers.verdict import BadInput
@@ -156,13 +161,18 @@ def make_commands(spec: TaskSpec):
         from attncheck.verifiers.emulator import BOT_CODE, forward
         ctx = click.get_current_context()
         loaded = load_or_build(spec, kw) if kw["from_"] else None        # fills kw["n"], ...
-        tokens = parse_input(kw["input_"], kw["alphabet"])
-        if kw["n"] is not None and kw["n"] != len(tokens):
-            raise click.BadParameter(f"--input has {len(tokens)} tokens but --N is {kw['n']}"
-                                     + (f" (the N of {kw['from_']})" if loaded else ""),
+        tokens = parse_input(kw["input_"])
+        if loaded is not None and len(tokens) > loaded.n:
+            raise click.BadParameter(f"--input has {len(tokens)} tokens but {kw['from_']} was built at"
+                                     f" N = {loaded.n} (a shorter input runs on its first positions)",
+                                     param_hint="--input")
+        if loaded is None and kw["n"] is not None and kw["n"] != len(tokens):
+            raise click.BadParameter(f"--input has {len(tokens)} tokens but --N is {kw['n']}",
                                      param_hint="--input")
         kw["n"] = len(tokens)
-        c = loaded or spec.build(**_builder_kwargs(spec, kw))
+        kw["alphabet"] = opt.default_alphabet(kw["n"], kw["alphabet"])
+        check_symbols(tokens, kw["alphabet"])
+        c = prefix_construction(loaded, kw["n"]) if loaded is not None else load_or_build(spec, kw)
         fmt = resolve_format(kw["precision"], c)
         tr = forward(c, [tokens], fmt, kw["attention"], keep=True)
         outs = [None if v == BOT_CODE else int(v) for v in tr.outputs[0]]
@@ -173,7 +183,7 @@ def make_commands(spec: TaskSpec):
                                  correct=outs == truth, attention_argmax=attn,
                                  construction=c.to_json())
         render.emit(report, kw["as_json"], _run_human(report))
-        ctx.exit(0)
+        ctx.exit(0 if report["correct"] else 1)
 
     run = click.command(name=spec.task, help=f"Run the {spec.task} construction on one input.")(
         click.option("--input", "input_", required=True,
@@ -188,7 +198,7 @@ def make_commands(spec: TaskSpec):
 
     def build_fn(**kw):
         ctx = click.get_current_context()
-        c = spec.build(**_builder_kwargs(spec, kw))
+        c = load_or_build(spec, kw)
         if kw.get("out"):
             from attncheck.constructions.io import save_construction
             save_construction(c, kw["out"])
@@ -205,11 +215,12 @@ def make_commands(spec: TaskSpec):
 
     def precision_fn(**kw):
         from attncheck.verifiers.precision_search import minimal_format
-        ctx = click.get_current_context()
-        c = spec.build(**_builder_kwargs(spec, kw))
-        t0 = time.perf_counter()
         from attncheck.verifiers.budget import Budget
-        res = minimal_format(c, spec.task, spec.task_params(kw), kw["attention"], Budget(kw.get("budget")))
+        ctx = click.get_current_context()
+        c = load_or_build(spec, kw)
+        t0 = time.perf_counter()
+        with render.progress(None, f"precision search {spec.task} N={c.n}"):
+            res = minimal_format(c, spec.task, spec.task_params(kw), kw["attention"], Budget(kw.get("budget")))
         report = render.envelope(f"precision {spec.task}", {k: v for k, v in kw.items() if k != "as_json"},
                                  seed=kw["seed"], timing={"total_s": time.perf_counter() - t0},
                                  **res.to_json(), construction=c.to_json())
@@ -225,8 +236,8 @@ def make_commands(spec: TaskSpec):
     return verify, run, build, precision
 
 
-def parse_input(text: str, alphabet: int) -> list[int]:
-    """'abca' or '0,1,2,0' -> [0, 1, 2, 0]; symbols must be < alphabet."""
+def parse_input(text: str, alphabet: int | None = None) -> list[int]:
+    """'abca' or '0,1,2,0' -> [0, 1, 2, 0]; with ``alphabet``, symbols must be < alphabet."""
     t = text.strip()
     if not t:
         raise click.BadParameter("empty input", param_hint="--input")
@@ -236,11 +247,37 @@ def parse_input(text: str, alphabet: int) -> list[int]:
     except ValueError:
         raise click.BadParameter(f"{text!r} is neither letters nor comma-separated integers",
                                  param_hint="--input") from None
-    bad = [v for v in toks if not 0 <= v < alphabet]
+    if alphabet is not None:
+        check_symbols(toks, alphabet)
+    return toks
+
+
+def check_symbols(tokens: list[int], alphabet: int) -> None:
+    """Every symbol must be one of 0..alphabet-1."""
+    bad = [v for v in tokens if not 0 <= v < alphabet]
     if bad:
         raise click.BadParameter(f"symbol {bad[0]} is outside the alphabet 0..{alphabet - 1}"
                                  f" (--alphabet {alphabet})", param_hint="--input")
-    return toks
+
+
+def prefix_construction(c, n: int):
+    """``c`` cut to its first ``n`` positions (n <= c.n): rows 0..n of the positional embedding
+    and of every index-specific weight (T, D, k).  Attention is causal (position i reads only
+    j <= i) and every other weight is position-free, so on an input of length n the cut
+    construction computes exactly what ``c`` computes on the first n positions of any longer
+    input; ``run --from`` uses it to run a file built at N on a shorter input."""
+    if n == c.n:
+        return c
+    T = n + 1
+
+    def cut(W):
+        return W[:T] if W.ndim == 3 else W                                 # (T, D, k) -> (n+1, D, k)
+
+    layers = tuple(dataclasses.replace(layer, heads=tuple(
+        h.replace(W_Q=cut(h.W_Q), W_K=cut(h.W_K), W_V=cut(h.W_V)) for h in layer.heads))
+        for layer in c.layers)
+    return c.replace(pos_embed=c.pos_embed[:T], layers=layers,                # (n+1, D)
+                     notes=tuple(c.notes) + (f"run on positions 0..{n} of a construction built at N = {c.n}",))
 
 
 def _run_human(report):
@@ -255,7 +292,10 @@ def _run_human(report):
                          render.fmt_token(report["truth"][i])]
                         + [a[i] for a in report["attention_argmax"]])
         con.print(render.table(None, cols, rows))
-        con.print("all positions correct" if report["correct"] else "[bold red]outputs differ from the ground truth[/]")
+        wrong = [i + 1 for i, (o, t) in enumerate(zip(report["outputs"], report["truth"])) if o != t]
+        con.print("all positions correct" if not wrong else
+                  f"[bold red]outputs differ from the ground truth[/] at {len(wrong)} of {len(report['input'])}"
+                  f" positions ({', '.join(map(str, wrong[:10]))}{', ...' if len(wrong) > 10 else ''})")
     return draw
 
 

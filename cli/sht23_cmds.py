@@ -17,6 +17,9 @@ import click
 from attncheck.cli import options as opt
 from attncheck.cli import render
 
+#: Match2/3 and the RNNs are checked by enumeration or sampling; they have no certificate.
+NO_CERTIFICATE = ("auto", "exhaustive", "sample")
+
 
 # --- shared plumbing ----------------------------------------------------------------------------
 def _format(text: str, c):
@@ -110,7 +113,7 @@ def _kv_table(con, rows) -> None:
               help="random sign codes (finite precision, thm2) or moment-curve codes (real arithmetic, thm3).")
 @click.option("--eps", type=float, default=None, help="Target accuracy (default 1/(2q), the sht23.thm4 regime).")
 @opt.arithmetic_options
-@opt.check_options
+@opt.check_options(auto="exhaustive when every q-subset fits the work limit, else sample")
 @opt.common_options
 def verify_qsa(n, q, d_prime, m, codes, eps, precision, attention, mode, samples, seed, budget, as_json):
     from attncheck.constructions.qsa import build_qsa, check_qsa, n_subsets
@@ -168,7 +171,7 @@ def _match_run(command: str, c, precision, attention, mode, samples, seed, t0):
                " (sht23.match2_ub); exit 0 verified, 1 refuted, 2 bad input, 3 unknown.")
 @_match_options
 @opt.arithmetic_options
-@opt.check_options
+@opt.check_options(modes=NO_CERTIFICATE)
 @opt.common_options
 def verify_match2(n, M, allow_self, variant, precision, attention, mode, samples, seed, budget, as_json):
     from attncheck.constructions.match import build_match2
@@ -183,7 +186,7 @@ def verify_match2(n, M, allow_self, variant, precision, attention, mode, samples
 @click.option("--allow-repeat/--no-allow-repeat", "allow_repeat", default=True, show_default=True,
               help="May j1 equal j2?  (THEOREMS.md: convention unconfirmed.)")
 @opt.arithmetic_options
-@opt.check_options
+@opt.check_options(modes=NO_CERTIFICATE)
 @opt.common_options
 def verify_match3(n, M, allow_self, variant, allow_repeat, precision, attention, mode, samples, seed,
                   budget, as_json):
@@ -245,7 +248,7 @@ def _rnn_bounds(rnn) -> list[dict]:
               help="|Σ| (induction/hop, default 3) or data symbols of the INDEX family (default 2).")
 @opt.k_option(default=1)
 @click.option("--layers", type=int, default=None, help="hop only: layers L (default k; L < k is refuted).")
-@opt.check_options
+@opt.check_options(modes=NO_CERTIFICATE)
 @opt.common_options
 def verify_rnn(task, n, alphabet, k, layers, mode, samples, seed, budget, as_json):
     from attncheck.constructions.rnn import build_rnn, check_rnn, family_size

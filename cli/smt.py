@@ -257,8 +257,7 @@ def _comm_human(report):
 @opt.n_option()
 @opt.k_option(default=1)
 @opt.construction_options
-@click.option("--precision", default="declared", show_default=True,
-              help="'declared' (the construction's format) or 'fixed:I.F'.")
+@opt.precision_option(("declared", "fixed:I.F"), "'declared' (the construction's format) or 'fixed:I.F'.")
 @click.option("--attention", type=click.Choice(["hardmax"]), default="hardmax", show_default=True,
               help="Only hardmax is encoded.")
 @_rlimit_option
@@ -269,6 +268,7 @@ def certify(task, **kw):
     ctx = click.get_current_context()
     t0 = time.perf_counter()
     limits = _limits(kw)
+    kw["alphabet"] = opt.default_alphabet(kw["n"], kw["alphabet"])
     c, params = _build_construction(task, kw)
     fmt = _format(kw["precision"], c)
     verdict, ev = certify_smt(c, task, params, fmt, limits, kw["attention"])
