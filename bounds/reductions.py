@@ -329,12 +329,8 @@ REDUCTIONS: dict[str, Reduction] = {r.id: r for r in (
 )}
 
 
-def check(rid: str, params: dict | None = None, mode: str = "auto", samples: int = 1000,
-          seed: int = 0, budget: Budget | None = None, encoder: Callable | None = None,
-          on_step: Callable[[int], None] | None = None) -> Verdict:
-    """Check reduction ``rid`` on every instance (VERIFIED), or on ``samples`` seeded ones
-    (UNKNOWN unless a counterexample turns up: REFUTED).  ``encoder`` replaces the registered
-    encoder (tests pass broken ones this way and expect REFUTED)."""
+def _plan(rid: str, params: dict | None, mode: str, samples: int):
+    """Validate a check and decide it: (reduction, full params, instances, exhaustive?)."""
     if rid not in REDUCTIONS:
         raise BadInput(f"unknown reduction {rid!r}; choose one of {', '.join(REDUCTIONS)}")
     red = REDUCTIONS[rid]
@@ -350,6 +346,23 @@ def check(rid: str, params: dict | None = None, mode: str = "auto", samples: int
     if exhaustive and total > HARD_CAP:
         raise BadInput(f"{rid} with {p} has {total:,} instances, over the cap of {HARD_CAP:,};"
                        f" use --mode sample or smaller sizes")
+    return red, p, total, exhaustive
+
+
+def planned(rid: str, params: dict | None = None, mode: str = "auto", samples: int = 1000) -> int:
+    """How many instances :func:`check` will visit at most (all of them, or ``samples``); raises
+    the same BadInput as :func:`check` for invalid arguments.  For progress bars."""
+    _, _, total, exhaustive = _plan(rid, params, mode, samples)
+    return total if exhaustive else samples
+
+
+def check(rid: str, params: dict | None = None, mode: str = "auto", samples: int = 1000,
+          seed: int = 0, budget: Budget | None = None, encoder: Callable | None = None,
+          on_step: Callable[[int], None] | None = None) -> Verdict:
+    """Check reduction ``rid`` on every instance (VERIFIED), or on ``samples`` seeded ones
+    (UNKNOWN unless a counterexample turns up: REFUTED).  ``encoder`` replaces the registered
+    encoder (tests pass broken ones this way and expect REFUTED)."""
+    red, p, total, exhaustive = _plan(rid, params, mode, samples)
     budget = budget or UNLIMITED
     encode = encoder or red.encoder
     rnd = random.Random(seed)

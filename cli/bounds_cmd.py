@@ -22,7 +22,7 @@ import click
 from attncheck.bounds.sizes import COMPANIONS
 from attncheck.cli import render
 from attncheck.cli.main import LazyGroup
-from attncheck.cli.options import common_options, json_option
+from attncheck.cli.options import common_options, json_option, table_format, table_format_options
 from attncheck.verifiers.verdict import EXIT_UNDECIDED, BadInput
 
 _MARKUP = re.compile(r"(\\*)(\[[a-z#/@][^[]*?])")
@@ -143,20 +143,28 @@ def _draw_show(con, d: dict) -> None:
 @click.option("--k", "k", type=int, default=8, show_default=True, help="Number of hops k (>= 1).")
 @_param_options
 @click.option("--only", multiple=True, metavar="ID", help="Only these bound ids (repeatable).")
+@table_format_options
 @common_options
 @click.pass_context
-def table_cmd(ctx, n, k, m, H, p, q, diam, eps, delta, alphabet, sets, measure, only, as_json, seed, budget):
-    """Every bound at the given parameters, beside the sizes of our constructions."""
+def table_cmd(ctx, n, k, m, H, p, q, diam, eps, delta, alphabet, sets, measure, only, markdown, latex,
+              as_json, seed, budget):
+    """Every bound at the given parameters, beside the sizes of our constructions
+    (--markdown / --latex: the table alone, for docs and papers)."""
     from attncheck.bounds.evaluate import table
     from attncheck.verifiers.budget import Budget
+    kind = table_format(markdown, latex, as_json)
     t0 = time.monotonic()
     given = _given(sets, N=n, k=k, m=m, H=H, p=p, q=q, diam=diam, eps=eps, delta=delta, alphabet=alphabet)
-    result = table(given, do_measure=measure, budget=Budget(budget), ids=tuple(only) or None, seed=seed)
+    with render.progress(None, "bounds table", enabled=measure):
+        result = table(given, do_measure=measure, budget=Budget(budget), ids=tuple(only) or None, seed=seed)
     params = {key: str(v) if not isinstance(v, int) else v for key, v in given.items()}
     params["measure"] = measure
     obj = render.envelope("bounds table", params, seed=seed, timing={"total_s": time.monotonic() - t0},
                           **result.to_json())
-    render.emit(obj, as_json, lambda con: _draw_table(con, result))
+    if kind is not None:
+        render.text_table(kind, TABLE_COLUMNS, [cells for r in result.rows for cells in _row_cells(r)])
+    else:
+        render.emit(obj, as_json, lambda con: _draw_table(con, result))
     _finish(ctx, result.budget_spent, budget)
 
 
@@ -199,12 +207,15 @@ def _table_notes(result) -> list[str]:
     return notes
 
 
+TABLE_COLUMNS = ("bound", "says", "value", "ours (measured)", "ratio")
+
+
 def _draw_table(con, result) -> None:
     rows = [cells for r in result.rows for cells in _row_cells(r)]
     prm = result.params
     t = render.table(_plain(f"bounds at N = {prm.get('N')}, k = {prm.get('k')}: value = the driving quantity"
                             " (its constant is hidden where the bound says O/Ω)"),
-                     ("bound", "says", "value", "ours (measured)", "ratio"), rows)
+                     TABLE_COLUMNS, rows)
     for col, width in zip(t.columns, (24, 30, 12, 18, 8)):
         col.width = width
     con.print(t)
@@ -252,7 +263,7 @@ def sweep_cmd(ctx, bound_id, n_range, k_range, m, H, p, q, diam, eps, delta, alp
     ks = parse_range(k_range, "k", geometric=False) if k_range is not None else None
     given = _given(sets, m=m, H=H, p=p, q=q, diam=diam, eps=eps, delta=delta, alphabet=alphabet)
     grid = sweep_grid(b.id, Ns, ks, given)[1]                   # validate every point first
-    show = measure and not (as_json or as_csv) and click.get_text_stream("stderr").isatty()
+    show = measure and not (as_json or as_csv)          # render.progress draws only on a terminal
     with render.progress(len(grid), f"sweep {b.id}", enabled=show) as advance:
         s = sweep(b.id, Ns, ks, given, do_measure=measure, budget=Budget(budget), advance=advance, seed=seed)
     cols, recs = sweep_columns(s), sweep_records(s)

@@ -138,3 +138,21 @@ def check_options(f=None, *, modes: tuple[str, ...] = MODES, auto: str | None = 
     f = click.option("--samples", type=int, default=1000, show_default=True,
                      help="Inputs drawn by --mode sample.")(f)
     return f
+
+
+def table_format_options(f):
+    """``--markdown`` / ``--latex``: print the command's table as ONE Markdown or LaTeX (booktabs)
+    table on stdout and nothing else.  Resolve with :func:`table_format`."""
+    f = click.option("--latex", is_flag=True,
+                     help="Print one LaTeX table (booktabs: \\toprule, \\midrule, \\bottomrule) and nothing else.")(f)
+    f = click.option("--markdown", is_flag=True, help="Print one Markdown table (README/docs) and nothing else.")(f)
+    return f
+
+
+def table_format(markdown: bool, latex: bool, as_json: bool = False) -> str | None:
+    """'markdown', 'latex' or None (rich tables / JSON); two of --markdown, --latex, --json are a
+    usage error."""
+    chosen = [flag for flag, on in (("--markdown", markdown), ("--latex", latex), ("--json", as_json)) if on]
+    if len(chosen) > 1:
+        raise click.UsageError(f"{' and '.join(chosen)} are exclusive; pick one")
+    return "markdown" if markdown else "latex" if latex else None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import platform
+import re
 import sys
 from typing import Any, Callable, Iterable, Sequence
 
@@ -80,6 +81,80 @@ def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any
     for r in rows:
         t.add_row(*("" if v is None else escape(str(v)) for v in r))
     return t
+
+
+def markdown_table(columns: Sequence[Any], rows: Iterable[Sequence[Any]]) -> str:
+    """One GitHub Markdown table, nothing else: ``|`` escaped, line breaks in a cell as ``<br>``."""
+    def cell(v) -> str:
+        return "" if v is None else str(v).replace("|", "\\|").replace("\n", "<br>")
+    lines = ["| " + " | ".join(cell(c) for c in columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(cell(v) for v in r) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+_LATEX_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
+                  "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}",
+                  "|": r"$|$", "<": r"$<$", ">": r"$>$"}
+_LATEX_UNICODE = {"⌊": r"$\lfloor$", "⌋": r"$\rfloor$", "⌈": r"$\lceil$", "⌉": r"$\rceil$",
+                  "≤": r"$\leq$", "≥": r"$\geq$", "≠": r"$\neq$", "≈": r"$\approx$", "·": r"$\cdot$",
+                  "×": r"$\times$", "−": r"$-$", "–": "--", "—": "---", "…": r"\dots{}", "⊥": r"$\bot$",
+                  "√": r"$\surd$", "∞": r"$\infty$", "→": r"$\to$", "∈": r"$\in$", "′": r"$'$",
+                  "±": r"$\pm$", "≲": r"$\stackrel{<}{\sim}$", "≳": r"$\stackrel{>}{\sim}$", "§": r"\S{}",
+                  "⇄": r"$\leftrightarrow$", "ε": r"$\varepsilon$", "’": "'", "“": "``", "”": "''"}
+_GREEK_CAPITALS = {"GAMMA", "DELTA", "THETA", "LAMBDA", "XI", "PI", "SIGMA", "UPSILON", "PHI", "PSI", "OMEGA"}
+
+
+def _latex_char(ch: str) -> str:
+    import unicodedata
+    if ch in _LATEX_SPECIAL:
+        return _LATEX_SPECIAL[ch]
+    if ch.isascii():
+        return ch
+    if ch in _LATEX_UNICODE:
+        return _LATEX_UNICODE[ch]
+    name = unicodedata.name(ch, "")
+    if name.startswith("GREEK SMALL LETTER ") and " " not in name[19:]:
+        return f"$\\{name[19:].lower()}$"
+    if name.startswith("GREEK CAPITAL LETTER ") and name[21:] in _GREEK_CAPITALS:
+        return f"$\\{name[21:].capitalize()}$"
+    if name.startswith(("SUPERSCRIPT", "SUBSCRIPT")):
+        base = unicodedata.normalize("NFKC", ch)
+        return f"$^{{{base}}}$" if name.startswith("SUPER") else f"$_{{{base}}}$"
+    return "?"                                  # no plain-LaTeX spelling: marked, never passed through
+
+
+def latex_text(text: Any) -> str:
+    """``text`` as plain LaTeX (ASCII, no package needed): specials escaped, symbols in math mode,
+    a combining tilde as ``\\tilde``."""
+    out: list[str] = []
+    for ch in str(text):
+        if ch == "\u0303" and out:                 # combining tilde over the previous symbol
+            out.append(f"$\\tilde{{{out.pop().strip('$')}}}$")
+        else:
+            out.append(_latex_char(ch))
+    return re.sub(r"(?<!\\)\$\$", "", "".join(out))      # adjacent math joined: $|$$\Sigma$ -> $|\Sigma$
+
+
+def latex_table(columns: Sequence[Any], rows: Iterable[Sequence[Any]], align: str | None = None) -> str:
+    """One booktabs ``tabular`` (``\\toprule``, ``\\midrule``, ``\\bottomrule``; nothing else needs
+    a package).  A cell with line breaks becomes a nested one-column tabular."""
+    def cell(v) -> str:
+        lines = [] if v is None else str(v).split("\n")
+        if len(lines) <= 1:
+            return latex_text(lines[0] if lines else "")
+        return r"\begin{tabular}[t]{@{}l@{}}" + r" \\ ".join(latex_text(l) for l in lines) + r"\end{tabular}"
+    align = align or "l" * len(columns)
+    out = [f"\\begin{{tabular}}{{{align}}}", r"\toprule",
+           " & ".join(cell(c) for c in columns) + r" \\", r"\midrule"]
+    out += [" & ".join(cell(v) for v in r) + r" \\" for r in rows]
+    out += [r"\bottomrule", r"\end{tabular}"]
+    return "\n".join(out) + "\n"
+
+
+def text_table(kind: str, columns: Sequence[Any], rows: Iterable[Sequence[Any]], align: str | None = None) -> None:
+    """Print one table as ``markdown`` or ``latex`` on stdout, and nothing else."""
+    rows = list(rows)
+    sys.stdout.write(markdown_table(columns, rows) if kind == "markdown" else latex_table(columns, rows, align))
 
 
 def emit(obj: dict, json_mode: bool, human: Callable[[Any], None]) -> None:

@@ -7,14 +7,14 @@ UNKNOWN (exit 3).  numpy is imported inside the commands, never at ``--help`` ti
 """
 from __future__ import annotations
 
-import sys
+import dataclasses
 import time
 
 import click
 
 from attncheck.cli import render
 from attncheck.cli.main import LazyGroup
-from attncheck.cli.options import common_options, k_option, n_option
+from attncheck.cli.options import common_options, k_option, n_option, table_format, table_format_options
 from attncheck.verifiers.verdict import BudgetExceeded, Method, Status, Verdict
 
 TASKS = click.Choice(["induction", "hop"])
@@ -37,8 +37,8 @@ def _budget(seconds):
     return Budget(seconds)
 
 
-def _progress(total: int, what: str):
-    return render.progress(total, what, enabled=sys.stderr.isatty())
+def _progress(total: int | None, what: str):
+    return render.progress(total, what)
 
 
 def _finish(ctx, command: str, params: dict, verdict: Verdict, body: dict, as_json: bool,
@@ -246,13 +246,14 @@ def ngram_cmd(ctx, order, n, alphabet, exhaustive, as_json, seed, budget):
 @witness.command("table")
 @click.option("--Ns", "ns", default="3,5,7,9,11,13", show_default=True,
               help="Comma-separated sequence lengths (odd N also fits the marker family).")
-@click.option("--markdown", is_flag=True, help="Print Markdown tables (for README/docs).")
+@table_format_options
 @common_options
 @click.pass_context
-def table_cmd(ctx, ns, markdown, as_json, seed, budget):
+def table_cmd(ctx, ns, markdown, latex, as_json, seed, budget):
     """State bits and one-way CC versus N for induction and hop_2 at |Σ| = 2, 3, 4 and the
-    marker alphabet, computed now (the README table)."""
-    from attncheck.bounds.witnesses.table import COLUMNS, build_table, table_rows
+    marker alphabet, computed now (the README table: --markdown; a paper: --latex)."""
+    from attncheck.bounds.witnesses.table import COLUMNS, build_table, table_rows, wide_table
+    kind = table_format(markdown, latex, as_json)
     try:
         Ns = [int(v) for v in ns.split(",") if v.strip()]
     except ValueError:
@@ -266,21 +267,19 @@ def table_cmd(ctx, ns, markdown, as_json, seed, budget):
              " exact state bits and one-way CC versus N")
     v = Verdict(status, Method.EXHAUSTIVE, claim, len(cells),
                 "budget spent; cells marked ? were not computed" if stopped else "")
+    if kind is not None:                      # one table on stdout and nothing else
+        render.text_table(kind, *wide_table(cells, Ns), align="r" * (1 + 4 * 4))
+        if stopped:
+            click.echo(f"attncheck: budget of {budget:g} s spent: cells marked ? were not computed"
+                       " (UNKNOWN, exit 3)", err=True)
+        ctx.exit(v.exit_code)
 
     def draw(con):
         for title, cols, rows in table_rows(cells, Ns):
-            if markdown:
-                con.print("\n".join([f"**{title}**", "", _md_row(cols), _md_row(["---"] * len(cols))]
-                                    + [_md_row(r) for r in rows]) + "\n", soft_wrap=True, markup=False)
-            else:
-                con.print(render.table(title, cols, rows))
+            con.print(render.table(title, cols, rows))
         con.print("— over the enumeration cap; n/a: split or family undefined at this N;"
                   " marker = streaming INDEX family with binary data", soft_wrap=True, markup=False)
     _finish(ctx, "witness table", params, v, {"cells": cells}, as_json, seed, t0, draw)
-
-
-def _md_row(cells) -> str:
-    return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
 
 
 # --- reductions -------------------------------------------------------------------------------
@@ -319,7 +318,7 @@ def reduction_list(as_json):
 def reduction_check(ctx, rid, n_small, q, k, n, variant, mode, samples, as_json, seed, budget):
     """Check reduction ID (see 'attncheck reduction list') on every instance, or on seeded
     samples when there are too many (UNKNOWN: a sample is not a proof)."""
-    from attncheck.bounds.reductions import REDUCTIONS, check
+    from attncheck.bounds.reductions import REDUCTIONS, check, planned
     from attncheck.verifiers.verdict import BadInput
     if rid not in REDUCTIONS:
         raise BadInput(f"unknown reduction {rid!r}; choose one of {', '.join(REDUCTIONS)}")
@@ -331,8 +330,8 @@ def reduction_check(ctx, rid, n_small, q, k, n, variant, mode, samples, as_json,
     params = {"id": rid, **{k_: v_ for k_, v_ in given.items() if v_ is not None}, "mode": mode,
               "samples": samples}
     t0 = time.perf_counter()
-    with _progress(None, f"reduction {rid}") as step:
-        v = check(rid, given, mode, samples, seed, _budget(budget), on_step=step)
+    with _progress(planned(rid, given, mode, samples), f"reduction {rid}") as step:
+        v = with_sizes(check(rid, given, mode, samples, seed, _budget(budget), on_step=step))
 
     def draw(con):
         ce = v.counterexample
@@ -340,3 +339,20 @@ def reduction_check(ctx, rid, n_small, q, k, n, variant, mode, samples, as_json,
             con.print(f"  counterexample: expected {ce.expected}, got {ce.got}", soft_wrap=True)
             con.print(f"  tokens: {' '.join(map(str, ce.tokens))}", soft_wrap=True)
     _finish(ctx, "reduction check", params, v, {}, as_json, seed, t0, draw)
+
+
+def with_sizes(v: Verdict) -> Verdict:
+    """The verdict with the sizes it covers in its claim: ``(n = 10; 10,240 instances)``, or how
+    many were sampled or checked of how many."""
+    ev = v.evidence or {}
+    total = ev.get("instances")
+    sizes = ", ".join(f"{k} = {val}" for k, val in (ev.get("params") or {}).items() if val is not None)
+    if total is None:
+        return v
+    if v.method is Method.SAMPLE:
+        count = f"{v.cases:,} sampled of {total:,} instances"
+    elif v.status is Status.VERIFIED:
+        count = f"{total:,} instances"
+    else:
+        count = f"{v.cases:,} of {total:,} instances checked"
+    return dataclasses.replace(v, claim=f"{v.claim} ({sizes + '; ' if sizes else ''}{count})")

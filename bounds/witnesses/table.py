@@ -77,6 +77,29 @@ def table_rows(cells: list[dict], Ns) -> list[tuple[str, list[str], list[list[st
     return out
 
 
+#: (label, task, key) of the four column groups of the one-table form (README, docs/witnesses.md).
+WIDE_GROUPS = (("ih states", "induction", "state_bits"), ("ih 1-way", "induction", "oneway_bits"),
+               ("hop_2 states", "hop", "state_bits"), ("hop_2 1-way (block)", "hop", "oneway_bits"))
+
+
+def wide_table(cells: list[dict], Ns) -> tuple[list[str], list[list[str]]]:
+    """The whole table as ONE (columns, rows): N, then for induction state bits, induction one-way
+    bits, hop_2 state bits and hop_2 one-way bits (block split) the alphabets 2, 3, 4 and marker
+    (the first column of a group carries its label: ``ih states |Σ|=2``, ``3``, ``4``, ``marker``)."""
+    alph = [2, 3, 4, "marker"]
+    cols = ["N"]
+    for label, _, _ in WIDE_GROUPS:
+        cols += [f"{label} |Σ|=2", "3", "4", "marker"]
+    rows = []
+    for N in Ns:
+        row = [str(N)]
+        for _, task, key in WIDE_GROUPS:
+            by_a = {c["alphabet"]: c for c in cells if c["task"] == task and c["N"] == N}
+            row += [_fmt(by_a.get(a), key) for a in alph]
+        rows.append(row)
+    return cols, rows
+
+
 def _fmt(cell: dict | None, key: str) -> str:
     if cell is None:
         return "?"
