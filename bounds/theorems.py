@@ -130,6 +130,11 @@ def parse(text: str) -> tuple[TheoremEntry, ...]:
         else:
             body.append(line)
     close()
+    seen: set[str] = set()
+    for e in entries:
+        if e.id in seen:
+            raise ValueError(f"docs/theorems.md: entry {e.id} appears twice")
+        seen.add(e.id)
     return tuple(entries)
 
 
