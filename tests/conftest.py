@@ -1,4 +1,5 @@
-"""Shared test helpers: run the CLI in-process and capture (exit code, stdout, stderr)."""
+"""Shared test helpers: run the CLI in-process and capture (exit code, stdout, stderr); the
+theorem catalogue (docs/theorems.md, read through attncheck.bounds.theorems)."""
 from __future__ import annotations
 
 import json
@@ -13,7 +14,8 @@ settings.register_profile("dev", max_examples=25, deadline=None)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
+#: The theorem catalogue travels with the repository (tests read nothing outside the checkout).
+THEOREMS_MD = REPO / "docs" / "theorems.md"
 
 
 class CliResult:
@@ -40,3 +42,10 @@ def cli(capsys):
         out, err = capsys.readouterr()
         return CliResult(code, out, err)
     return run
+
+
+@pytest.fixture(scope="session")
+def catalogue():
+    """Every entry of docs/theorems.md, as the installed package reads it."""
+    from attncheck.bounds.theorems import load_catalogue
+    return load_catalogue()

@@ -1,26 +1,27 @@
-"""The registry and THEOREMS.md name the same bounds.
+"""The bound registry and the theorem catalogue (docs/theorems.md) name the same bounds.
 
 * every row of the section-10 formula table resolves to a registered bound (by id or alias);
-* every registered id and alias appears in THEOREMS.md: as a backticked id (headings and
-  bullets), or as a first-column name of the section-10 table.
+* every registered id and alias appears in the catalogue: as an entry id, a backticked id, or a
+  first-column name of the section-10 table;
+* every section-10 row and every registered bound is a catalogue entry, and the entry carries
+  the bound's own status tag.
+
+The catalogue is read through ``attncheck.bounds.theorems``, i.e. from inside the repository
+(or the installed package): nothing outside the checkout is needed.
 """
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
+from attncheck.bounds import theorems
 from attncheck.bounds.formulas import ALIASES, BOUNDS, get
-
-THEOREMS = Path(__file__).resolve().parents[2].parent / "shared" / "THEOREMS.md"
 
 
 @pytest.fixture(scope="module")
 def text() -> str:
-    if not THEOREMS.exists():
-        pytest.fail(f"THEOREMS.md not found at {THEOREMS} (the shared catalogue sits beside the repo)")
-    return THEOREMS.read_text(encoding="utf-8")
+    return theorems.catalogue_text()
 
 
 def section(text: str, number: int) -> str:
@@ -34,6 +35,8 @@ def section10_names(text: str) -> list[str]:
     'sht23.thm10/11' split into sht23.thm10 and sht23.thm11."""
     names = []
     for line in section(text, 10).splitlines():
+        if not line.startswith("|"):
+            continue
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
         if len(cells) < 2 or cells[0] in ("id", "") or set(cells[0]) <= set("-: "):
             continue
@@ -63,10 +66,26 @@ def test_every_section_10_row_is_registered(text):
     assert not missing, f"section-10 rows without a registered bound: {missing}"
 
 
-def test_every_registered_id_and_alias_appears_in_theorems(text):
-    known = backticked_ids(text) | set(section10_names(text))
+def test_every_section_10_row_is_a_catalogue_entry(text):
+    """A row names an entry directly, or through the bound registry's alias."""
+    ids = set(theorems.ids())
+    missing = [n for n in section10_names(text) if n not in ids and get(n).id not in ids]
+    assert not missing, f"section-10 rows without a catalogue entry: {missing}"
+
+
+def test_every_registered_id_and_alias_appears_in_the_catalogue(text):
+    known = set(theorems.ids()) | backticked_ids(text) | set(section10_names(text))
     unknown = sorted(set(BOUNDS) - known) + sorted(set(ALIASES) - known)
-    assert not unknown, f"registered names that THEOREMS.md does not contain: {unknown}"
+    assert not unknown, f"registered names that docs/theorems.md does not contain: {unknown}"
+
+
+def test_every_registered_bound_is_an_entry_with_its_status_tag():
+    wrong = []
+    for bid, bound in BOUNDS.items():
+        entry = theorems.get(bid)
+        if not set(theorems.split_status(bound.source.tag)) <= set(entry.tags):
+            wrong.append((bid, bound.source.tag, entry.status))
+    assert not wrong, f"bound tag not among the entry's tags (id, bound, entry): {wrong}"
 
 
 def test_section_10_rows_map_to_distinct_bounds(text):
