@@ -1,6 +1,6 @@
 """Bounds of SHT23 (sparse averaging, Match2/Match3), SFH+24, Peng et al. and one-way INDEX.
 
-THEOREMS.md sections 1.6, 5, 6 and 8 and the formula table of section 10.  Most SHT23
+docs/theorems.md sections 1.6, 5, 6 and 8 and the formula table of section 10.  Most SHT23
 statements are [S] (third-party notes): their forms and constants are printed as reported.
 """
 from __future__ import annotations
@@ -123,7 +123,7 @@ RNN_IH = Bound(
     statement="A one-pass model (RNN/SSM, one layer) computing induction heads on the streaming"
               " INDEX family (1, a₁, 2, a₂, …, n′, a_{n′}, i*) needs ≥ n′ = ⌊(N−1)/2⌋ state bits;"
               " this requires |Σ| ≳ N.",
-    source=Source("THEOREMS.md", "§5 (talk claim, derived)", "[R]"), direction="lower",
+    source=Source("docs/theorems.md", "§5 (talk claim, derived)", "[R]"), direction="lower",
     params=(cc.N, cc.ALPHABET),
     quantities=(qty("state", "state bits", "bits ≥ ⌊(N−1)/2⌋", "floor((N - 1)/2)", "int",
                     lambda p: (p["N"] - 1) // 2, "[R]", "explicit", resource="state_bits"),),

@@ -1,6 +1,6 @@
 """Separations of SHT24a section 5 (all via pointer chasing and hop_k) and the GNN bound.
 
-THEOREMS.md section 4.3 and the formula table of section 10.  Every bound here has the form
+docs/theorems.md section 4.3 and the formula table of section 10.  Every bound here has the form
 "R ≥ k (rounds / layers / CoT steps) or a size Ω(N/k^6)": the round alternative is exact, the
 size threshold hides its constant and is vacuous (< 1) unless N is far beyond k^6.
 """

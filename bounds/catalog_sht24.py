@@ -1,6 +1,6 @@
 """Bounds of SHT24b (one- vs two-layer induction heads) and SHT24a sections 3-4.
 
-THEOREMS.md sections 3, 4.1, 4.2 and the formula table of section 10.  Status tags follow the
+docs/theorems.md sections 3, 4.1, 4.2 and the formula table of section 10.  Status tags follow the
 catalogue: [P] paper text, [P-abs] abstract only, [S] third-party, [R] derived here.
 """
 from __future__ import annotations
@@ -213,7 +213,7 @@ def _thm4_2_notes(p) -> tuple[str, ...]:
     if paper == needed:
         return ()
     return (f"k = {k} is not a power of two: the paper's ⌊log₂ k⌋+2 = {paper} [P] is an open check;"
-            f" the 1-head doubling scheme needs 2+⌈log₂ k⌉ = {needed} [R] (THEOREMS.md §11 item 1)",)
+            f" the 1-head doubling scheme needs 2+⌈log₂ k⌉ = {needed} [R] (docs/theorems.md §11 item 1)",)
 
 
 THM4_2 = Bound(
@@ -235,7 +235,7 @@ THM4_2 = Bound(
     ),
     constant="depth and heads exact; width and precision hide constants",
     assumptions=("|Σ| ≤ N", "causal mask, start token", "per-layer element-wise map for m = O(1)"
-                 " (THEOREMS.md §11 item 4; additive residual costs m = O(L))"),
+                 " (docs/theorems.md §11 item 4; additive residual costs m = O(L))"),
     check="attncheck verify hop (exhaustive |Σ| = 3, N ≤ 10); attncheck depth (reach analysis)",
     construction="hop",
     regime=lambda p: None if p["k"] <= p["N"] else f"needs k ≤ N, got k = {p['k']} > N = {p['N']}",

@@ -1,6 +1,6 @@
 """The registry of bounds: ``BOUNDS[theorem_id] -> Bound`` (STYLE.md practice 14).
 
-One frozen :class:`~attncheck.bounds.records.Bound` per THEOREMS.md id, covering every row of
+One frozen :class:`~attncheck.bounds.records.Bound` per docs/theorems.md id, covering every row of
 the formula table in section 10 plus ``sht23.match2_ub`` and ``sht23.rnn-ih``.  Use::
 
     from attncheck.bounds.formulas import BOUNDS

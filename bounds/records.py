@@ -1,8 +1,8 @@
 """Frozen records for bounds: parameters, quantities, sources and evaluated values.
 
-A :class:`Bound` is one theorem id of THEOREMS.md (STYLE.md practice 14: extension by
+A :class:`Bound` is one theorem id of docs/theorems.md (STYLE.md practice 14: extension by
 registration in :data:`attncheck.bounds.formulas.BOUNDS`).  Its *quantities* are the driving
-quantities that section 10 of THEOREMS.md says to print, each with
+quantities that section 10 of docs/theorems.md says to print, each with
 
 * an exact path (``fn``): Python integers / Fractions for integer- and rational-valued
   quantities (:mod:`attncheck.bounds.intmath`), a float only for genuinely real values;

@@ -1,6 +1,6 @@
 """``attncheck depth``: how many layers a construction needs -- stated, used, and reachable.
 
-``depth hop`` (``sht24a.thm4_2``, THEOREMS.md section 4.2 flag and section 11 item 1):
+``depth hop`` (``sht24a.thm4_2``, docs/theorems.md section 4.2 flag and section 11 item 1):
 
 * one row per k = 1..k_max: the paper's stated depth ``floor(log2 k) + 2`` [P], the depth our
   construction uses ``2 + ceil(log2 k)`` [R] and its verdict (certificate, at --N), the printed

@@ -72,7 +72,7 @@ def test_paper_variant_is_refuted_with_a_replayed_counterexample():
 
 
 def test_paper_variant_wraps_around_beyond_position_one():
-    """THEOREMS.md section 11 item 2: |Sigma| = 2, N = 3, X = (0,0,1): at i = 3 the printed
+    """docs/theorems.md section 11 item 2: |Sigma| = 2, N = 3, X = (0,0,1): at i = 3 the printed
     Lemma D.2 embedding attends to j = 2 although X_3 never occurred (answer bottom)."""
     c = build_induction(3, 2, variant="paper")
     tr = forward(c, [[0, 0, 1]], EXACT, "hardmax")

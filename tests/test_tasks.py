@@ -1,4 +1,4 @@
-"""Ground truth (THEOREMS.md section 2 and 9.1): definitions, edge cases, identities."""
+"""Ground truth (docs/theorems.md section 2 and 9.1): definitions, edge cases, identities."""
 import itertools
 
 from hypothesis import given

@@ -1,6 +1,6 @@
 """Finite input domains, the task's answer on every input, and exact distinct-row counting.
 
-A witness (THEOREMS.md section 9.2) is a count over a *product* domain
+A witness (docs/theorems.md section 9.2) is a count over a *product* domain
 ``D_1 x ... x D_N`` of token sequences: every prefix set and suffix set is then a product
 too, so "prefix u and suffix v" always combine into a valid input and the counts are exact
 minima (not just lower bounds) for models that must be right on the domain.
@@ -202,7 +202,7 @@ def answers(d: Domain, budget: Budget | None = None, on_step: Progress | None = 
     """The task's answer at position N on every input of ``d``, as codes (bottom = ``d.bot``).
 
     ``induction`` is ``hop_1`` at position N (``tau_N = X_{j*+1}``, ``find^1(N) = j*+1``);
-    ``hop`` follows ``find^1`` k times (THEOREMS.md ``task.hopk``).  Agreement with the
+    ``hop`` follows ``find^1`` k times (docs/theorems.md ``task.hopk``).  Agreement with the
     plain-Python ground truth is checked exhaustively in tests/witnesses.
     """
     budget = budget or UNLIMITED

@@ -2,7 +2,7 @@
 
 An *order-n model* predicts the answer at position N from the last n tokens
 ``w = (X_{N-n+1}, ..., X_N)`` only: it is a table with ``|Sigma|^n`` entries (its parameter
-count).  The induction-head answer ``tau_N`` (THEOREMS.md ``task.ih``) depends on the token
+count).  The induction-head answer ``tau_N`` (docs/theorems.md ``task.ih``) depends on the token
 after the last earlier occurrence of X_N, which can lie outside the window.
 
 Witness (explicit, any N >= n+1, |Sigma| >= 2, n >= 1), with s = 0 and f = 1:

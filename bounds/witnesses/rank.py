@@ -1,7 +1,7 @@
 """Exact rank (over Q and over GF(2)) and large fooling sets of communication matrices.
 
 Witnesses for ``sht23.thm4`` [S] (qSA via DISJ_q: rank 2^q, fooling set {(S, S^c)} of size
-2^q, THEOREMS.md ``task.disj``) and for INDEX (``cc.oneway``): any deterministic protocol
+2^q, docs/theorems.md ``task.disj``) and for INDEX (``cc.oneway``): any deterministic protocol
 needs >= log2 rank bits (log-rank bound) and >= log2 |fooling set| bits.
 
 * GF(2) rank: Gaussian elimination on rows packed into uint64 words (XOR of whole rows).

@@ -101,7 +101,7 @@ def test_depth_rows_agree_exactly_on_powers_of_two_only():
 
 
 def test_needed_depth_is_the_first_layer_whose_reach_set_contains_k():
-    """Independent method: the reach sets of the 1-head doubling scheme (THEOREMS.md §4.2 [R])
+    """Independent method: the reach sets of the 1-head doubling scheme (docs/theorems.md §4.2 [R])
     S_2 = {0,1}, S_{l+1} = S_l ∪ (S_l + 2^{l-2}) ∪ {2^{l-1}} give the least L with k ∈ S_L."""
     reach, sets = {0, 1}, {2: {0, 1}}
     for layer in range(2, 12):

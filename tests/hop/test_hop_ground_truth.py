@@ -1,4 +1,4 @@
-"""task.hopk ground truth (THEOREMS.md 2.2 and the 9.1 identities) as property tests."""
+"""task.hopk ground truth (docs/theorems.md 2.2 and the 9.1 identities) as property tests."""
 import itertools
 
 from hypothesis import given

@@ -117,7 +117,7 @@ def test_bad_inputs_are_refused(call, needle):
 
 @pytest.mark.slow
 def test_match_at_the_catalogue_size():
-    """THEOREMS.md 9.5: M <= 7, N <= 6 (Match3 at N = 5 keeps the test under ~10 s)."""
+    """docs/theorems.md 9.1: M <= 7, N <= 6 (Match3 at N = 5 keeps the test under ~10 s)."""
     c = match.build_match3(5, 7, allow_self=False, allow_repeat=False)
     assert match.check_match(c, "exhaustive", c.fmt).status is Status.VERIFIED
     c2 = match.build_match2(6, 7, allow_self=False)
