@@ -9,7 +9,6 @@ Exit 0 when a width was found, 3 when none up to ``--m-max`` or the budget ran o
 from __future__ import annotations
 
 import math
-import sys
 import time
 
 import click
@@ -61,7 +60,7 @@ def width(task, n, q, theta, tries, m_max, seed, budget, as_json):
         moment_why = str(e)
     t0 = time.perf_counter()
     b = Budget(budget)
-    with render.progress(None, f"search width qSA N={n} q={q}", enabled=sys.stderr.isatty()) as adv:
+    with render.progress(None, f"search width qSA N={n} q={q}") as adv:
         try:
             res = smallest_width(n, q, theta, seed, tries, m_max, b, adv)
         except BudgetExceeded as e:

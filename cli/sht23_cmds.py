@@ -9,7 +9,6 @@ measured sizes; when either is missing the row says so instead of a number.
 """
 from __future__ import annotations
 
-import sys
 import time
 
 import click
@@ -31,7 +30,7 @@ def _check(total: int, what: str, fn):
     """Run ``fn(budget, advance)`` under ``--budget`` with a progress bar on stderr."""
     from attncheck.verifiers.budget import Budget
     kw = click.get_current_context().params
-    with render.progress(total, what, enabled=sys.stderr.isatty()) as adv:
+    with render.progress(total, what) as adv:
         return fn(Budget(kw.get("budget")), adv)
 
 
