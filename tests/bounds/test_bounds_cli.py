@@ -196,3 +196,21 @@ def test_table_path_does_not_import_sympy():
             "print('sympy' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+@pytest.mark.parametrize("setting", sorted(SETTINGS))
+def test_latex_table_spells_every_symbol_in_plain_latex(cli, setting):
+    """Issue 13: --latex is one booktabs tabular, ASCII only, every unicode symbol of every bound
+    given a plain-LaTeX spelling (an unknown one would show as '?')."""
+    r = cli("bounds", "table", *SETTINGS[setting], "--no-measure", "--latex")
+    assert r.code == 0 and r.err == ""
+    assert r.out.isascii() and "?" not in r.out
+    assert r.out.startswith("\\begin{tabular}") and r.out.rstrip().endswith("\\end{tabular}")
+    assert [r.out.count(c) for c in ("\\toprule", "\\midrule", "\\bottomrule")] == [1, 1, 1]
+    rows = len(cli("bounds", "table", *SETTINGS[setting], "--no-measure", "--markdown").out.splitlines())
+    assert rows - 2 == r.out.split("\\midrule")[1].count("\\\\\n")
+
+
+def test_table_formats_exclude_json(cli):
+    r = cli("bounds", "table", "--latex", "--json")
+    assert r.code == 2 and r.err.count("\n") == 1 and "exclusive" in r.err

@@ -71,6 +71,25 @@ def test_reduction_exit_codes(cli):
     assert r.code == 3 and r.json["method"] == "sample"
 
 
+@pytest.mark.parametrize("rid", ["index-ih", "index-stream", "pointer-hop", "cycle-gadget", "disj-qsa",
+                                 "cycle-gluing"])
+def test_reduction_verdict_line_names_sizes_and_instances(cli, rid):
+    """Issue 13: the verdict line says which sizes were checked, e.g. '(n = 10; 10,240 instances)'."""
+    r = cli("reduction", "check", rid, "--json")
+    assert r.code == 0
+    sizes = "; ".join([", ".join(f"{k} = {v}" for k, v in r.json["evidence"]["params"].items() if v is not None),
+                       f"{r.json['evidence']['instances']:,} instances"])
+    assert r.json["claim"].endswith(f"({sizes})")
+    assert cli("reduction", "check", rid).out.splitlines()[0].endswith(f"({sizes})")
+
+
+def test_witness_table_markdown_and_latex_are_one_table(cli):
+    md = cli("witness", "table", "--Ns", "3", "--markdown").out.splitlines()
+    assert len(md) == 3 and md[0].startswith("| N | ih states")
+    tex = cli("witness", "table", "--Ns", "3", "--latex").out
+    assert tex.startswith("\\begin{tabular}") and tex.rstrip().endswith("\\end{tabular}")
+
+
 def test_witness_table_small(cli):
     r = cli("witness", "table", "--Ns", "3,5", "--json")
     assert r.code == 0
