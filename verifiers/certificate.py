@@ -1,69 +1,60 @@
 """Sound certificates: a proof for all |Sigma|^N inputs without enumerating them.
 
-Shape glossary: T = N + 1 positions (0 = start), A query values, B key values, k head width.
+Shape glossary: T = N + 1 positions (0 = start), A query values, B key values, k head width,
+nb codebook rows.
 
-The argument (THEOREMS.md ARCHITECTURE "heads are primitives with a promise"):
+The argument (docs/soundness.md has the full list of hypotheses and how each is discharged):
 
-1. *Abstract residual.*  Every slot at every position holds either an exact constant (position
-   codes, the 1 and start flags, the scalar position), or ``code(a) + delta`` with ``a`` in a finite
-   domain of codebook rows and ``|delta| <= r`` coordinate-wise (:class:`SlotState`), or zero.
-   The start token row is exact.
-2. *Scores.*  For each head, query and key vectors are interval vectors over (position, value)
-   pairs -- the declared query/key slot contributes ``code @ W`` exactly, any other slot the
-   weights read contributes its whole range -- rounded outward to the number format.  Their
-   interval dot products, times the (rounded) temperature and rounded outward, bound every score
-   any input can produce.
-3. *Promise check.*  ``lookup``: the pointer's position beats every other visible position;
-   ``last_occurrence``: for every query value and every feasible target j* (a match, or the
-   start token), the target beats every competitor an adversary can place (later positions must
-   mismatch, earlier ones are arbitrary).  Strict gaps make j* the unique argmax, so
-   ``e_{j*} = 1`` and the softmax leakage is at most ``E = sum_j q(exp(S_hi(j) - S_lo(j*)))``
-   (for fixed point ``q(x) <= min(2x, x + ulp/2)``), computed with prefix/suffix
-   log-sum-exps.  Hardmax needs only the gaps.
-4. *Error propagation.*  The written slot holds the target's code plus
-   ``transfer + E/(1+E) * range + rounding``; the next heads read these radii.  Snap maps and
-   the decoder must decode every ``code(a) + delta`` to ``a``:
+1. *Abstract residual* (:mod:`attncheck.verifiers.abstract`).  Every coordinate of every
+   position carries a bound, read off the arrays: a centre (an exact per-position value, or a
+   codebook row from a per-position set) plus ``|delta| <= radius``.
+2. *Scores.*  For each head, query and key intervals over (position, value) pairs cover every
+   slot the weights read; their products, times the rounded temperature, rounded outward,
+   bound every score any input can produce.
+3. *Promise check* -- a hypothesis proved per position, causal mask included.  ``lookup``:
+   the query slot holds a position code p <= i at every position i, the key slot holds the
+   code of its own position, and position p beats every other visible position.
+   ``last_occurrence``: query and key hold codes of one codebook; for every query value and
+   every feasible target j* (a match, or the start token), the target beats every competitor
+   an adversary can place (later positions must mismatch, earlier ones are arbitrary).  Strict
+   gaps make j* the unique argmax, so ``e_{j*} = 1`` and the softmax leakage is at most
+   ``E = sum_j q(exp(S_hi(j) - S_lo(j*)))`` (``q(x) <= min(2x, x + ulp/2)``).
+4. *Writes* -- every column of every ``W_O``.  A declared copy ``v -> w`` leaves
+   ``code(target's v) + delta`` in ``w`` with
+   ``|delta| <= transfer + E/(1+E-u) (range + 2u|W_O|) + rounding``, where the rounding bound
+   scales with the largest value magnitude; every other column gets the interval of
+   ``out @ W_O`` with ``out`` in the hull of all values, added to that slot's radius.  Heads of
+   one layer add; two heads declaring one slot, or a write into a slot that is not empty, is
+   UNKNOWN.  Every stored intermediate is range-checked.
+5. *Decoding*: snap maps and the decoder decode every ``code(a) + delta`` to ``a``:
    ``||c_a - c_b||^2 > 2 sum_d r_d |c_a,d - c_b,d|`` for all rows b != a.
-5. *Composition* (:mod:`attncheck.verifiers.semantics`): the promises compose to the task.
+6. *Composition* (:mod:`attncheck.verifiers.semantics`): labels, verified on the embedding
+   and carried by the proved promises, compose to the task.
 
-If any gap, decode or range check fails, the verdict is UNKNOWN with the failing margin named
--- never VERIFIED.  Soundness rests on monotone outward rounding, which is why the emulator's
-arithmetic (wide accumulator, one rounding per stored result) is the spec.
+Any failed hypothesis, gap, decode or range check gives UNKNOWN naming it -- never VERIFIED.
+Soundness rests on monotone outward rounding of the emulator's own arithmetic (wide
+accumulator, one rounding per stored result) plus a float64 slack.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from attncheck.constructions.spec import Construction, Head, SnapMap
+from attncheck.constructions.spec import Construction, Head, Label, Layer, SnapMap
 from attncheck.verifiers import semantics
+from attncheck.verifiers.abstract import (SLACK, CertificateFailure, Ctx, SlotState, check_layout,
+                                          check_residual_range, code_rows, content_range,
+                                          decode_margin, hull, initial_state, project, quant_err,
+                                          slack, slot_range)
 from attncheck.verifiers.budget import UNLIMITED, Budget
-from attncheck.verifiers.precision import Format
+from attncheck.verifiers.precision import FixedPointOverflow, Format
 from attncheck.verifiers.verdict import BudgetExceeded, Method, Status, Verdict
 
+__all__ = ["certify", "CertificateFailure", "HeadReport"]
+
 NEG = -np.inf
-EXACT_SLACK = 1e-9         # relative slack on float64 score intervals under the exact format
 CHUNK_ELEMS = 4_000_000    # score-tensor entries per chunk
-
-
-class CertificateFailure(Exception):
-    """A margin, decode or range condition failed; the message names it."""
-
-
-@dataclass
-class SlotState:
-    """Abstract contents of one slot.  ``kind``: const / var / zero.
-    const: ``values`` (T, w) exact; ``rows`` (T,) codebook row per position or -1.
-    var: ``domain`` rows at positions 1..N, ``radius`` (w,) max |delta|; start content exact."""
-
-    kind: str
-    start: np.ndarray
-    values: np.ndarray | None = None
-    rows: np.ndarray | None = None
-    domain: tuple[int, ...] = ()
-    radius: np.ndarray | None = None
-    start_row: int = -1
 
 
 @dataclass
@@ -84,202 +75,56 @@ class HeadReport:
 
 
 @dataclass
-class _Ctx:
-    c: Construction
-    fmt: Format
-    attention: str
-    T: int
-    budget: Budget | None = None
-    reports: list = field(default_factory=list)
-    max_mag: float = 0.0
+class _Run:
+    """Everything the layer loop threads through: context, token facts, reports."""
 
-    def rng(self, what: str, lo, hi) -> None:
-        m = float(max(np.max(np.abs(lo)), np.max(np.abs(hi))))
-        self.max_mag = max(self.max_mag, m)
-        if not self.fmt.is_exact and m > self.fmt.hi:
-            raise CertificateFailure(f"overflow possible: {what} reaches {m:.4g} > {self.fmt.hi:g}"
-                                     f" (range of {self.fmt})")
+    ctx: Ctx
+    sigma: np.ndarray | None
+    tok_book: str | None
+    none_row: int
+    reports: list
 
 
-def _row_of(vec: np.ndarray, codes: np.ndarray, tol: float) -> int:
-    d = np.max(np.abs(codes - vec[None, :]), axis=1)
-    i = int(np.argmin(d))
-    return i if d[i] <= tol else -1
+# --- scores ------------------------------------------------------------------------------------
+def scores(ctx: Ctx, head: Head, Q, K, i_idx: np.ndarray):
+    """Score intervals (len(i_idx), A, T, B) after the temperature, rounded outward.
 
-
-def _quant_err(fmt: Format, codes: np.ndarray) -> np.ndarray:
-    return np.max(np.abs(fmt.quantize(codes) - codes), axis=0) if len(codes) else np.zeros(0)
-
-
-def initial_state(ctx: _Ctx) -> dict[str, SlotState]:
-    c, fmt = ctx.c, ctx.fmt
-    pos = fmt.quantize(c.pos_embed)
-    start = fmt.quantize(c.start_row)
-    tol = fmt.max_rounding_error + 1e-12
-    ctx.rng("embedding", pos, start)
-    st: dict[str, SlotState] = {}
-    for s in c.layout.slots:
-        sv = start[s.sl]
-        book = c.codebooks.get(s.codebook) if s.codebook else None
-        srow = _row_of(sv, book, tol) if book is not None else -1
-        if s.kind == "const":
-            vals = pos[:, s.sl].copy()
-            vals[0] = sv
-            rows = None if book is None else np.array([_row_of(v, book, tol) for v in vals])
-            st[s.name] = SlotState("const", sv, values=vals, rows=rows, start_row=srow)
-        elif s.kind == "token":
-            dom = tuple(sorted({_row_of(fmt.quantize(v), book, tol) for v in c.tok_embed[:, s.sl]}))
-            if -1 in dom:
-                raise CertificateFailure(f"token slot {s.name!r} holds a vector that is not a code of {s.codebook!r}")
-            st[s.name] = SlotState("var", sv, domain=dom, radius=_quant_err(fmt, book[list(dom)]),
-                                   start_row=srow)
-        else:
-            st[s.name] = SlotState("zero", sv, start_row=srow)
-    return st
-
-
-def check_embedding_semantics(ctx: _Ctx, st: dict) -> None:
-    """The embedding agrees with the slot labels that the composition step relies on:
-    token slots hold X[i] and nothing else writes them; constant pointer slots labelled
-    ``pos[i+d]`` hold the code of position max(0, i+d) (and position 0 at the start)."""
-    c = ctx.c
-    tok_cols = np.zeros(c.width, bool)
-    for s in c.layout.slots:
-        if s.kind == "token":
-            tok_cols[s.sl] = True
-            if s.label is not None and (s.label.base != "X" or s.label.ops):
-                raise CertificateFailure(f"token slot {s.name!r} is labelled {s.label}, not X[i]")
-    if np.any(c.tok_embed[:, ~tok_cols]):
-        raise CertificateFailure("the token embedding writes outside the token slots")
-    if np.any(c.pos_embed[1:, tok_cols]):
-        raise CertificateFailure("the position embedding writes into a token slot")
-    for s in c.layout.slots:
-        if s.kind == "written" and np.any(c.pos_embed[1:, s.sl]):
-            raise CertificateFailure(f"the position embedding writes into slot {s.name!r}, which heads write")
-        if s.kind != "const" or s.label is None:
-            continue
-        if s.label.base != "pos" or any(op != "shift" for op, _ in s.label.ops):
-            raise CertificateFailure(f"constant slot {s.name!r} is labelled {s.label}")
-        shift = sum(d for _, d in s.label.ops)
-        want = np.maximum(0, np.arange(ctx.T) + shift)
-        want[0] = 0
-        rows = st[s.name].rows
-        if rows is None or not np.array_equal(rows, want):
-            bad = int(np.flatnonzero(rows != want)[0]) if rows is not None else 0
-            raise CertificateFailure(f"slot {s.name!r} is labelled {s.label} but at position {bad} holds the"
-                                     f" code of position {None if rows is None else int(rows[bad])}")
-
-
-def _start_row_ok(ctx: _Ctx, st: dict, slot: str, row: int) -> bool:
-    """What a copy from the start token must yield: pointer 0, or the none (bottom) token code."""
-    label = ctx.c.layout[slot].label
-    if label is None:
-        return False
-    if label.base == "pos":
-        return row == 0
-    none = st["tok"].start_row if "tok" in st else -1
-    return row == none and none >= 0
-
-
-def _W(W: np.ndarray, t: int, sl: slice) -> np.ndarray:
-    return W[sl] if W.ndim == 2 else W[t, sl]
-
-
-def project(ctx: _Ctx, st: dict, W: np.ndarray, decl: str):
-    """Interval projection ``x @ W`` per (position, value of slot ``decl``).
-
-    Returns lo, hi (T, A, k), rows (T, A) (codebook row of ``decl``; -1 none), valid (T, A)."""
-    c, T = ctx.c, ctx.T
-    k = W.shape[-1]
-    d = st[decl]
-    book = c.codebooks.get(c.layout[decl].codebook) if c.layout[decl].codebook else None
-    A = 1 if d.kind in ("const", "zero") else len(d.domain)
-    center = np.zeros((T, A, k))
-    rad = np.zeros((T, A, k))
-    rows = np.full((T, A), -1)
-    valid = np.zeros((T, A), bool)
-    dsl = c.layout[decl].sl
-    dvals = book[list(d.domain)] if d.kind == "var" else None
-    # Position-independent weights (W.ndim == 2): the terms of var slots are the same at every
-    # position, so they are computed once (the same operations, hence the same numbers).
-    static = W.ndim == 2
-    readers = [s for s in c.layout.slots if s.name != decl and np.any(W[s.sl])] if static else None
-    memo: dict = {}
-    for t in range(T):
-        if t == 0:
-            center[0, 0] = ctx.fmt.quantize(c.start_row) @ _W(W, 0, slice(None))
-            rows[0, 0] = d.start_row
-            valid[0, 0] = True
-            continue
-        Wd = _W(W, t, dsl)
-        if d.kind == "const":
-            center[t, 0] = d.values[t] @ Wd
-            rows[t, 0] = -1 if d.rows is None else d.rows[t]
-        elif d.kind == "var":
-            if not static or "decl" not in memo:
-                memo["decl"] = (dvals @ Wd, d.radius @ np.abs(Wd))
-            center[t], rad[t] = memo["decl"]
-            rows[t] = d.domain
-        valid[t] = True
-        for s in readers if static else c.layout.slots:
-            if s.name == decl:
-                continue
-            Ws = _W(W, t, s.sl)
-            if not static and not np.any(Ws):
-                continue
-            o = st[s.name]
-            if o.kind == "const":
-                center[t] += o.values[t] @ Ws
-            elif o.kind == "var":
-                if not static or s.name not in memo:
-                    ob = c.codebooks[s.codebook][list(o.domain)] @ Ws        # (n, k)
-                    lo, hi = ob.min(axis=0), ob.max(axis=0)
-                    memo[s.name] = (0.5 * (lo + hi), 0.5 * (hi - lo) + o.radius @ np.abs(Ws))
-                center[t] += memo[s.name][0]
-                rad[t] += memo[s.name][1]
-    ctx.rng("query/key/value", center - rad, center + rad)
-    lo = ctx.fmt.quantize(center - rad)          # quantize is monotone: the stored value of any
-    hi = ctx.fmt.quantize(center + rad)          # x in [lo, hi] lies in [q(lo), q(hi)]
-    return lo, hi, rows, valid
-
-
-def interval_dot(alo, ahi, blo, bhi):
-    """Sum over the last axis of interval products; broadcasting shapes."""
-    p1, p2, p3, p4 = alo * blo, alo * bhi, ahi * blo, ahi * bhi      # no stacked copy
-    return (np.minimum(np.minimum(p1, p2), np.minimum(p3, p4)).sum(axis=-1),
-            np.maximum(np.maximum(p1, p2), np.maximum(p3, p4)).sum(axis=-1))
-
-
-def scores(ctx: _Ctx, head: Head, Q, K, i_idx: np.ndarray):
-    """Score intervals (len(i_idx), A, T, B) after temperature and outward rounding."""
-    qlo, qhi = Q[0][i_idx], Q[1][i_idx]                    # (I, A, k)
-    klo, khi = K[0], K[1]                                  # (T, B, k)
-    lo, hi = interval_dot(qlo[:, :, None, None, :], qhi[:, :, None, None, :],
-                          klo[None, None], khi[None, None])
-    cq = float(ctx.fmt.quantize(head.temperature))
+    Midpoint-radius interval products: for x in [m_x -+ r_x], y in [m_y -+ r_y],
+    ``|xy - m_x m_y| <= |m_x| r_y + r_x |m_y| + r_x r_y``; each term is one matrix product."""
+    qlo, qhi = Q[0][i_idx], Q[1][i_idx]                               # (I, A, k)
+    klo, khi = K[0], K[1]                                             # (T, B, k)
+    I, A, k = qlo.shape
+    T, B, _ = klo.shape
+    qm, qr = 0.5 * (qlo + qhi), 0.5 * (qhi - qlo)
+    km, kr = 0.5 * (klo + khi), 0.5 * (khi - klo)
+    qm2, km2 = qm.reshape(I * A, k), km.reshape(T * B, k).T
+    centre = qm2 @ km2
+    rad = np.zeros_like(centre)
+    if np.any(kr):
+        rad += np.abs(qm2) @ kr.reshape(T * B, k).T
+    if np.any(qr):
+        rad += qr.reshape(I * A, k) @ np.abs(km2)
+        if np.any(kr):
+            rad += qr.reshape(I * A, k) @ kr.reshape(T * B, k).T
+    mag = k * max(float(np.max(np.abs(Q[0]))), float(np.max(np.abs(Q[1])))) * \
+        max(float(np.max(np.abs(klo))), float(np.max(np.abs(khi))))
+    rad += SLACK * (1.0 + mag)
+    cq = float(ctx.fmt.quantize(head.temperature, "temperature"))
     if cq <= 0:
         raise CertificateFailure(f"temperature {head.temperature:g} rounds to {cq} in {ctx.fmt}")
-    lo, hi = cq * lo, cq * hi
-    if ctx.fmt.is_exact:
-        lo = lo - EXACT_SLACK * np.maximum(1.0, np.abs(lo))
-        hi = hi + EXACT_SLACK * np.maximum(1.0, np.abs(hi))
-    ctx.rng("score", lo[np.isfinite(lo)], hi[np.isfinite(hi)])
-    lo, hi = ctx.fmt.quantize(lo), ctx.fmt.quantize(hi)
-    return lo, hi
+    lo = (cq * (centre - rad)).reshape(I, A, T, B)
+    hi = (cq * (centre + rad)).reshape(I, A, T, B)
+    ctx.rng("score", lo, hi)
+    return ctx.outward(lo, hi)
 
 
-def _leak_from_lse(ctx: _Ctx, lse, star, n_terms):
+def _leak_from_lse(ctx: Ctx, lse, star, n_terms):
     """Upper bound on sum_j q(exp(x_j)) given log sum_j exp(x_j) = lse - star."""
     with np.errstate(over="ignore", invalid="ignore"):
-        s = np.exp(lse - star)
+        s = np.exp(lse - star) * (1.0 + SLACK)
     if ctx.fmt.is_exact or ctx.attention == "hardmax":
         return s
-    return np.minimum(2 * s, s + n_terms * ctx.fmt.max_rounding_error)
-
-
-def _position_independent(Q) -> bool:
-    lo, hi = Q[0], Q[1]
-    return bool(np.all(lo[1:] == lo[1:2]) and np.all(hi[1:] == hi[1:2]))
+    return np.minimum(2 * s, s + n_terms * ctx.u)
 
 
 def _chunks(T: int, per_i: int):
@@ -308,63 +153,85 @@ def _note(rep: HeadReport, gap, leak, where: str) -> None:
         rep.leak = max(rep.leak, float(np.max(leak)))
 
 
-def check_lookup(ctx: _Ctx, head: Head, st: dict, rep: HeadReport) -> float:
-    """Promise ``lookup``: returns the worst leakage E."""
+# --- promise checks ----------------------------------------------------------------------------
+def check_lookup(ctx: Ctx, head: Head, st: dict, rep: HeadReport):
+    """Promise ``lookup`` (Lemma D.1), proved at every position with the causal mask.
+
+    Returns (worst leakage E, P (T, T) bool: pointer p may occur at position i)."""
     p, T = head.promise, ctx.T
     key = st[p.key]
-    if key.kind != "const" or key.rows is None:
-        raise CertificateFailure(f"lookup key slot {p.key!r} must hold the code of its own position")
-    if not np.array_equal(key.rows, np.arange(T)):
-        t = int(np.flatnonzero(key.rows != np.arange(T))[0])
-        raise CertificateFailure(f"lookup key slot {p.key!r}: the code of position {t} equals the code of"
-                                 f" position {key.rows[t]} (positions alias)")
-    Q = project(ctx, st, head.W_Q, p.query)
-    K = project(ctx, st, head.W_K, p.key)
-    pi = _position_independent(Q)
-    blocks = [np.array([T - 1])] if pi else _chunks(T, Q[0].shape[1] * T)
+    if key.kind != "table" or key.rows is None or not np.array_equal(key.rows, np.arange(T)):
+        raise CertificateFailure(f"hypothesis failed: lookup key slot {p.key!r} does not hold the code of"
+                                 " its own position at every position")
+    Q = project(ctx, st, head.W_Q, p.query, "query")
+    K = project(ctx, st, head.W_K, p.key, "key")
+    ptr_all, qvalid = Q[2], Q[3]
+    pos = np.arange(T)[:, None]
+    live = qvalid.copy()
+    live[0] = False
+    if np.any(live & (ptr_all < 0)):
+        t = int(np.argwhere(live & (ptr_all < 0))[0][0])
+        raise CertificateFailure(f"hypothesis failed: lookup query slot {p.query!r} holds no position code"
+                                 f" at position {t}")
+    if np.any(live & (ptr_all > pos)):
+        t, a = np.argwhere(live & (ptr_all > pos))[0]
+        raise CertificateFailure(f"hypothesis failed: at position {t} the lookup pointer may be"
+                                 f" {ptr_all[t, a]} > {t}, a masked position")
     j = np.arange(T)
-    for idx in blocks:
-        if ctx.budget is not None:
-            ctx.budget.check(layer=rep.layer)
+    for idx in _chunks(T, Q[0].shape[1] * T):
+        ctx.tick(layer=rep.layer)
         lo, hi = scores(ctx, head, Q, K, idx)
         lo, hi = lo[..., 0], hi[..., 0]                                # (I, A, T)
-        ptr = Q[2][idx]                                                # (I, A)
-        ok = Q[3][idx]
-        if np.any(ok & (ptr < 0)):
-            raise CertificateFailure(f"lookup query slot {p.query!r} holds a non-position code")
-        vis = np.ones((len(idx), T), bool) if pi else (j[None, :] <= idx[:, None])
-        ok = ok & (pi | (ptr <= idx[:, None]))
+        ptr, ok = ptr_all[idx], qvalid[idx]
+        vis = j[None, :] <= idx[:, None]
         pc = np.clip(ptr, 0, T - 1)
         star = np.take_along_axis(lo, pc[..., None], axis=-1)[..., 0]
         comp = np.where((j[None, None, :] == pc[..., None]) | ~vis[:, None, :], NEG, hi)
         with np.errstate(invalid="ignore", divide="ignore"):
             gap = star - comp.max(axis=-1)
             lse = np.logaddexp.reduce(comp, axis=-1)
-        n = vis.sum(axis=1)[:, None]
-        leak = _leak_from_lse(ctx, lse, star, n)
+        leak = _leak_from_lse(ctx, lse, star, vis.sum(axis=1)[:, None])
         g, l = gap[ok], leak[ok]
         if g.size and g.min() <= 0:
             bad = np.argwhere(ok & (gap <= 0))[0]
             raise CertificateFailure(
-                f"layer {rep.layer} lookup: at position {idx[bad[0]] if not pi else 'any'} the pointer"
-                f" {ptr[tuple(bad)]} does not beat every other position (gap {gap[tuple(bad)]:.4g})")
+                f"layer {rep.layer} lookup: at position {idx[bad[0]]} the pointer {ptr[tuple(bad)]} does"
+                f" not beat every other position (gap {gap[tuple(bad)]:.4g})")
         _note(rep, g, l, "lookup")
-    return rep.leak
+    P = np.zeros((T, T), bool)
+    ii, aa = np.nonzero(live)
+    P[ii, ptr_all[ii, aa]] = True
+    return rep.leak, P
 
 
-def check_last_occurrence(ctx: _Ctx, head: Head, st: dict, rep: HeadReport) -> float:
-    """Promise ``last_occurrence``: returns the worst leakage E."""
+def _same_rows_everywhere(Q) -> bool:
+    """The query intervals, values and validity are the same at every position 1..N."""
+    lo, hi, rows, valid = Q
+    return bool(np.all(lo[1:] == lo[1:2]) and np.all(hi[1:] == hi[1:2])
+                and np.all(rows[1:] == rows[1:2]) and np.all(valid[1:] == valid[1:2]))
+
+
+def check_last_occurrence(ctx: Ctx, head: Head, st: dict, rep: HeadReport) -> float:
+    """Promise ``last_occurrence`` (Lemma D.2); returns the worst leakage E.
+
+    When the query is proved identical at every position, checking the last position with
+    every position visible covers all positions: competitors there are a superset."""
     p, T = head.promise, ctx.T
-    Q = project(ctx, st, head.W_Q, p.query)
-    K = project(ctx, st, head.W_K, p.key)
-    krows, kvalid = K[2], K[3]                                         # (T, B)
-    pi = _position_independent(Q)
+    c = ctx.c
+    qs, ks = c.layout[p.query], c.layout[p.key]
+    if st[p.query].kind != "codes" or st[p.key].kind != "codes" or qs.codebook != ks.codebook:
+        raise CertificateFailure(f"hypothesis failed: lastOccurrence query {p.query!r} and key {p.key!r}"
+                                 " must both hold codes of one codebook")
+    Q = project(ctx, st, head.W_Q, p.query, "query")
+    K = project(ctx, st, head.W_K, p.key, "key")
+    krows, kvalid = K[2], K[3].copy()                                  # (T, B)
+    kvalid[0] = False                                                  # the start is handled apart
+    pi = _same_rows_everywhere(Q)
     A, B = Q[0].shape[1], K[0].shape[1]
     blocks = [np.array([T - 1])] if pi else _chunks(T, A * T * B)
     j = np.arange(T)
     for idx in blocks:
-        if ctx.budget is not None:
-            ctx.budget.check(layer=rep.layer)
+        ctx.tick(layer=rep.layer)
         lo, hi = scores(ctx, head, Q, K, idx)                          # (I, A, T, B)
         qr, qv = Q[2][idx], Q[3][idx]
         vis = np.ones((len(idx), T), bool) if pi else (j[None, :] <= idx[:, None])
@@ -392,110 +259,237 @@ def check_last_occurrence(ctx: _Ctx, head: Head, st: dict, rep: HeadReport) -> f
         for g, l, what in ((gap, leak, "latest match"), (gap0, leak0, "start token (no match)")):
             if np.min(g) <= 0:
                 bad = np.unravel_index(np.argmin(g), g.shape)
-                pos = "any position" if pi else f"position {idx[bad[0]]}"
+                where = "any position" if pi else f"position {idx[bad[0]]}"
                 tgt = f", target j*={bad[2]}" if g.ndim == 3 else ""
                 raise CertificateFailure(
-                    f"layer {rep.layer} lastOccurrence: at {pos}, query row {qr[bad[0], bad[1]]}{tgt}, the"
+                    f"layer {rep.layer} lastOccurrence: at {where}, query row {qr[bad[0], bad[1]]}{tgt}, the"
                     f" {what} does not beat every competitor (gap {float(np.min(g)):.4g})")
             fin = np.isfinite(g)
             _note(rep, g[fin], l[fin], what)
     return rep.leak
 
 
-def _content_range(ctx: _Ctx, st: dict, name: str, M: np.ndarray):
-    """(lo, hi) over all positions and values of ``content(slot) @ M`` (M: (w, w'))."""
-    d, s = st[name], ctx.c.layout[name]
-    if d.kind == "const":
-        y = d.values @ M
-        return y.min(axis=0), y.max(axis=0)
-    if d.kind == "zero":
-        z = d.start @ M
-        return np.minimum(z, 0), np.maximum(z, 0)
-    y = np.vstack([ctx.c.codebooks[s.codebook][list(d.domain)] @ M, d.start[None] @ M])
-    r = d.radius @ np.abs(M)
-    return y.min(axis=0) - r, y.max(axis=0) + r
+# --- writes ------------------------------------------------------------------------------------
+def _value_bounds(ctx: Ctx, head: Head, st: dict, leak: float):
+    """Hull [vlo, vhi] (dv,) of every stored value vector, and eta (dv,): how far the stored
+    head output ``q(num / z)`` may leave that hull by rounding (softmax: numerator, denominator
+    and quotient roundings, the denominator's relative to |value|; hardmax: the quotient)."""
+    vlo, vhi = hull(ctx, st, head.W_V, "value")
+    vmax = np.maximum(np.abs(vlo), np.abs(vhi))
+    u = ctx.u
+    if ctx.attention == "softmax":
+        ctx.rng("softmax numerator", -(1.0 + leak) * vmax, (1.0 + leak) * vmax)
+        eta = u * (2.0 + vmax)
+    else:
+        eta = np.full_like(vmax, u)
+    return vlo, vhi, vmax, eta + slack(vmax)
 
 
-def write_state(ctx: _Ctx, head: Head, st: dict, leak: float) -> dict[str, SlotState]:
-    """States of the slots this head writes: target code + transfer + leakage + rounding."""
-    c, p, fmt = ctx.c, head.promise, ctx.fmt
-    if head.W_V.ndim != 2:
-        raise CertificateFailure("index-specific value maps are not covered by the certificate")
-    M = head.W_V @ head.W_O                                           # (D, D): effective OV map
-    colsum = np.abs(head.W_O).sum(axis=0)
-    soft = ctx.attention == "softmax"
+def stray_writes(ctx: Ctx, head: Head, st: dict, leak: float, skip: set) -> dict[str, np.ndarray]:
+    """Bounds (per slot, (w,)) on what the head adds to every column outside its declared
+    writes ``skip``: ``|q(out @ W_O)|`` with ``out`` in the value hull widened by eta."""
+    vlo, vhi, _, eta = _value_bounds(ctx, head, st, leak)
+    olo, ohi = vlo - eta, vhi + eta
+    ctx.rng("head output", olo, ohi)
+    W = head.W_O                                                      # (dv, D)
+    ylo = np.minimum(olo[:, None] * W, ohi[:, None] * W).sum(axis=0)
+    yhi = np.maximum(olo[:, None] * W, ohi[:, None] * W).sum(axis=0)
+    ctx.rng("head write", ylo, yhi)
+    bound = np.where(np.any(W != 0, axis=0), np.maximum(np.abs(ylo), np.abs(yhi)) + ctx.u + slack(yhi), 0.0)
     out = {}
-    for v, w in zip(p.values, p.writes):
-        sv, sw = c.layout[v], c.layout[w]
-        if st[w].kind != "zero":
-            raise CertificateFailure(f"layer {head_layer(ctx)} writes into slot {w!r}, which is not empty")
-        d = st[v]
-        book = c.codebooks[sv.codebook]
-        Mvw = M[sv.sl, sw.sl]
-        start_row = d.rows[0] if d.kind == "const" and d.rows is not None else d.start_row
-        if not _start_row_ok(ctx, st, v, start_row):
-            raise CertificateFailure(f"the start token's slot {v!r} (copied on a miss) does not hold the"
-                                     f" code of position 0 / bottom")
-        if d.kind == "const":
-            rows = d.rows
-            if rows is None or np.any(rows < 0):
-                raise CertificateFailure(f"value slot {v!r} does not hold codes")
-            transfer = np.max(np.abs(d.values @ Mvw - book[rows]), axis=0)
-            domain = tuple(sorted(set(rows.tolist())))
-        else:
-            if d.start_row < 0:
-                raise CertificateFailure(f"the start token's slot {v!r} holds no code of {sv.codebook!r}")
-            domain = tuple(sorted(set(d.domain) | {d.start_row}))
-            transfer = np.max(np.abs(book[list(domain)] @ Mvw - book[list(domain)]), axis=0) \
-                + d.radius @ np.abs(Mvw)
-        lo, hi = _content_range(ctx, st, v, Mvw)
-        for o in c.layout.slots:
-            if o.name == v or not np.any(M[o.sl, sw.sl]):
-                continue
-            olo, ohi = _content_range(ctx, st, o.name, M[o.sl, sw.sl])
-            transfer = transfer + np.maximum(np.abs(olo), np.abs(ohi))
-            lo, hi = lo + olo, hi + ohi
-        ctx.rng("head output", lo, hi)
-        mix = (leak / (1.0 + leak)) * (hi - lo) if soft else 0.0
-        rnd = fmt.max_rounding_error * (colsum[sw.sl] * (3.0 if soft else 1.0) + 1.0)
-        rad = transfer + mix + rnd
-        out[w] = SlotState("var", st[w].start, domain=domain, radius=rad, start_row=st[w].start_row)
+    for s in ctx.c.layout.slots:
+        if s.name not in skip and np.any(bound[s.sl]):
+            out[s.name] = bound[s.sl]
     return out
 
 
-def head_layer(ctx: _Ctx) -> int:
-    return ctx.reports[-1].layer if ctx.reports else 0
+def _start_row_ok(run: _Run, label: Label | None, book: str | None, row: int) -> bool:
+    """What a copy from the start token must yield: pointer 0, or the token codebook's none row."""
+    if label is None:
+        return False
+    if label.base == "pos":
+        return row == 0
+    return book == run.tok_book and row == run.none_row and row >= 0
 
 
-def decode_margin(book: np.ndarray, domain, radius: np.ndarray) -> tuple[float, float]:
-    """(min over a in domain, b != a of ||c_a-c_b||^2 - 2 sum r|c_a-c_b|, the largest uniform r
-    that would still decode)."""
-    worst, rmax = np.inf, np.inf
-    for a in domain:
-        diff = book[a][None, :] - book
-        diff = np.delete(diff, a, axis=0)
-        sq = np.sum(diff * diff, axis=1)
-        l1 = np.sum(np.abs(diff), axis=1)
-        worst = min(worst, float(np.min(sq - 2 * np.abs(diff) @ radius)))
-        rmax = min(rmax, float(np.min(sq / (2 * l1))))
-    return worst, rmax
+def declared_write(run: _Run, head: Head, st: dict, leak: float, v: str, w: str, targets,
+                   label: Label | None) -> SlotState:
+    """State of slot ``w`` after the head copies slot ``v`` from its proved target.
+
+    ``targets``: (T, T) bool (lookup: pointer p possible at i) or None (lastOccurrence: any
+    j <= i, start included)."""
+    ctx = run.ctx
+    c, u = ctx.c, ctx.u
+    sv, sw = c.layout[v], c.layout[w]
+    if sv.codebook is None or sv.codebook != sw.codebook or sv.width != sw.width:
+        raise CertificateFailure(f"hypothesis failed: slot {v!r} is copied into {w!r}, which holds another"
+                                 " codebook or width")
+    if not st[w].is_empty():
+        raise CertificateFailure(f"layer {head_layer(run)} writes into slot {w!r}, which is not empty")
+    book = c.codebooks[sv.codebook]
+    d = st[v]
+    R = d.row_sets(len(book))                                          # (T, nb)
+    start_row = int(np.flatnonzero(R[0])[0]) if R[0].any() else -1
+    if not _start_row_ok(run, label, sv.codebook, start_row):
+        raise CertificateFailure(f"hypothesis failed: the start token's slot {v!r} (copied on a miss or at"
+                                 " pointer 0) does not hold the code of position 0 / bottom")
+    Mw = head.W_V @ head.W_O[:, sw.sl]                                 # (D, w)
+    Mvw = Mw[sv.sl]
+    if d.kind == "table":
+        transfer = np.max(np.abs(d.values @ Mvw - book[d.rows]), axis=0)
+    else:
+        used = d.domain
+        transfer = np.maximum(np.max(np.abs(book[used] @ Mvw - book[used]), axis=0, initial=0.0),
+                              np.abs(d.start @ Mvw - book[start_row]))
+    transfer = transfer + d.radius @ np.abs(Mvw)
+    for o in c.layout.slots:
+        if o.name == v or not np.any(Mw[o.sl]):
+            continue
+        olo, ohi = slot_range(ctx, st, o.name, Mw[o.sl])
+        transfer = transfer + np.maximum(np.abs(olo), np.abs(ohi))
+    Wo = np.abs(head.W_O[:, sw.sl])                                    # (dv, w)
+    colsum = Wo.sum(axis=0)
+    if ctx.attention == "softmax":
+        ylo, yhi = content_range(ctx, st, Mw)
+        _, _, _, eta = _value_bounds(ctx, head, st, leak)
+        mix = (leak / (1.0 + leak - u)) * ((yhi - ylo) + 2.0 * u * colsum)
+        rnd = u * colsum + eta @ Wo + u
+    else:
+        mix = 0.0
+        rnd = u * colsum + u
+    rad = transfer + mix + rnd + slack(np.max(np.abs(book), axis=0)) + st[w].radius
+    if targets is None:
+        allowed = np.logical_or.accumulate(R, axis=0)
+    elif np.all(targets.sum(axis=1)[1:] == 1):
+        allowed = R[np.argmax(targets, axis=1)]
+    else:
+        allowed = (targets.astype(np.float32) @ R.astype(np.float32)) > 0
+    allowed = allowed.copy()
+    allowed[0] = False
+    srow = int(code_rows(st[w].start[None], book, u + 1e-12)[0])
+    return SlotState("codes", st[w].start, rad, allowed=allowed, start_row=srow)
 
 
-def apply_snap(ctx: _Ctx, smap: SnapMap, st: dict, li: int) -> dict:
+def head_layer(run: _Run) -> int:
+    return run.reports[-1].layer if run.reports else 0
+
+
+def apply_layer(run: _Run, li: int, layer: Layer, st: dict, labels: dict) -> dict:
+    """State after layer ``li``: every head checked against ``st``, all writes summed."""
+    ctx = run.ctx
+    declared: dict[str, int] = {}
+    for hi, head in enumerate(layer.heads, start=1):
+        if head.promise is None:
+            raise CertificateFailure(f"layer {li} head {hi} has no promise")
+        for w in head.promise.writes:
+            if w in declared:
+                raise CertificateFailure(f"hypothesis failed: layer {li} heads {declared[w]} and {hi} both"
+                                         f" write slot {w!r} (their outputs add)")
+            declared[w] = hi
+        if len(head.promise.values) != len(head.promise.writes):
+            raise CertificateFailure(f"layer {li} head {hi} copies {len(head.promise.values)} slots into"
+                                     f" {len(head.promise.writes)}")
+    new = dict(st)
+    stray: dict[str, np.ndarray] = {}
+    for hi, head in enumerate(layer.heads, start=1):
+        p = head.promise
+        rep = HeadReport(li, hi, p.describe())
+        run.reports.append(rep)
+        if p.kind == "lookup":
+            leak, targets = check_lookup(ctx, head, st, rep)
+        elif p.kind == "last_occurrence":
+            leak, targets = check_last_occurrence(ctx, head, st, rep), None
+        else:
+            raise CertificateFailure(f"layer {li} head {hi}: unknown promise kind {p.kind!r}")
+        if ctx.attention == "softmax" and 1.0 + leak > ctx.fmt.hi:
+            raise CertificateFailure(f"overflow possible: softmax denominator up to {1 + leak:.4g}"
+                                     f" > {ctx.fmt.hi:g} (range of {ctx.fmt})")
+        ctx.tick(layer=li)
+        for v, w in zip(p.values, p.writes):
+            new[w] = declared_write(run, head, st, leak, v, w, targets, labels.get(v))
+        rep.out_error = float(max((np.max(new[w].radius) for w in p.writes), default=0.0))
+        for name, r in stray_writes(ctx, head, st, leak, set(p.writes)).items():
+            stray[name] = stray.get(name, 0.0) + r
+    for name, r in stray.items():
+        new[name] = new[name].widen(r)
+    check_residual_range(ctx, new, f"after layer {li}")
+    return new
+
+
+def apply_snap(ctx: Ctx, smap: SnapMap, st: dict, li: int) -> dict:
+    """The element-wise map after layer ``li``: each move decodes ``src`` (proved to decode
+    uniquely) and writes the exact code into ``dst``; clears zero their slots."""
+    c = ctx.c
     new = dict(st)
     for src, dst in smap.moves:
-        d = st[src]
-        book = ctx.c.codebooks[ctx.c.layout[src].codebook]
-        if d.kind != "var":
+        d, s, t = st[src], c.layout[src], c.layout[dst]
+        if d.kind != "codes":
             raise CertificateFailure(f"layer {li} map moves {src!r}, which holds no decodable value")
+        if t.codebook != s.codebook or t.width != s.width:
+            raise CertificateFailure(f"layer {li} map moves {src!r} into {dst!r} of another codebook")
+        book = c.codebooks[s.codebook]
         m, _ = decode_margin(book, d.domain, d.radius)
-        if m <= 0:
+        if m <= SLACK * (1.0 + float(np.max(book * book, initial=0.0)) * book.shape[1]):
             raise CertificateFailure(f"layer {li} map: slot {src!r} may decode wrongly (margin {m:.4g})")
-        new[dst] = SlotState("var", st[dst].start, domain=d.domain,
-                             radius=_quant_err(ctx.fmt, book[list(d.domain)]), start_row=st[dst].start_row)
+        srow = int(code_rows(st[dst].start[None], book, ctx.u + 1e-12)[0])
+        new[dst] = SlotState("codes", st[dst].start, quant_err(ctx.fmt, book[d.domain]),
+                             allowed=d.allowed, start_row=srow)
     for name in smap.clears:
-        new[name] = SlotState("zero", st[name].start, start_row=st[name].start_row)
+        s = c.layout[name]
+        values = np.zeros((ctx.T, s.width))
+        values[0] = st[name].start
+        rows = None if s.codebook is None else code_rows(values, c.codebooks[s.codebook], ctx.u + 1e-12)
+        new[name] = SlotState("table", st[name].start, np.zeros(s.width), values=values, rows=rows,
+                              start_row=st[name].start_row)
+    check_residual_range(ctx, new, f"after the map of layer {li}")
     return new
+
+
+def check_embedding_semantics(ctx: Ctx, st: dict) -> None:
+    """The labels the composition starts from hold on the embedding: token slots are labelled
+    ``X[i]``; a constant slot labelled ``pos[i+d]`` holds the code of position max(0, i+d) at
+    every position (position 0 at the start)."""
+    for s in ctx.c.layout.slots:
+        if s.label is None or s.kind == "written":
+            continue
+        if s.kind == "token":
+            if s.label.base != "X" or s.label.ops:
+                raise CertificateFailure(f"token slot {s.name!r} is labelled {s.label}, not X[i]")
+            continue
+        if s.label.base != "pos" or any(op != "shift" for op, _ in s.label.ops):
+            raise CertificateFailure(f"constant slot {s.name!r} is labelled {s.label}")
+        shift = sum(d for _, d in s.label.ops)
+        want = np.maximum(0, np.arange(ctx.T) + shift)
+        want[0] = 0
+        rows = st[s.name].rows
+        if rows is None or not np.array_equal(rows, want):
+            bad = int(np.flatnonzero(rows != want)[0]) if rows is not None else 0
+            raise CertificateFailure(f"hypothesis failed: slot {s.name!r} is labelled {s.label} but at position"
+                                     f" {bad} holds the code of position {None if rows is None else int(rows[bad])}")
+
+
+def _token_facts(c: Construction, st: dict) -> tuple[str | None, int]:
+    """(token codebook, none row = the start token's row in it)."""
+    toks = [s for s in c.layout.slots if s.kind == "token"]
+    if not toks:
+        return None, -1
+    books = {s.codebook for s in toks}
+    if len(books) != 1:
+        raise CertificateFailure("token slots use different codebooks")
+    rows = {st[s.name].start_row for s in toks}
+    return toks[0].codebook, (rows.pop() if len(rows) == 1 else -1)
+
+
+def check_symbols(c: Construction, run: _Run) -> None:
+    """The decoder maps each symbol's own code back to that symbol and the none code to bottom."""
+    dec = c.decoder
+    if run.sigma is None or dec.codebook != run.tok_book:
+        raise CertificateFailure("decoder codebook differs from the token codebook")
+    for x, r in enumerate(run.sigma):
+        if dec.symbols[r] != x:
+            raise CertificateFailure(f"decoder maps the code of symbol {x} to {dec.symbols[r]}")
+    if run.none_row < 0 or dec.symbols[run.none_row] is not None:
+        raise CertificateFailure("decoder does not map the start token's code to bottom")
 
 
 def certify(c: Construction, task: str, params: dict, fmt: Format, attention: str = "softmax",
@@ -504,72 +498,62 @@ def certify(c: Construction, task: str, params: dict, fmt: Format, attention: st
     (or the layer at which ``budget`` ran out)."""
     claim = f"{c.name} computes {task} for all {c.alphabet}^{c.n} inputs in {fmt} with {attention}"
     cases = f"{c.alphabet}^{c.n}"
-    ctx = _Ctx(c, fmt, attention, c.n + 1, budget)
+    ctx = Ctx(c, fmt, attention, budget)
+    run = _Run(ctx, None, None, -1, [])
     evidence: dict = {"format": str(fmt), "attention": attention}
+    history: list = []
     try:
+        check_layout(c)
         evidence["composition"] = semantics.check_composition(c, task, params)
+        semantics.compose(c, history=history)
     except semantics.CompositionError as e:
         return Verdict(Status.UNKNOWN, Method.CERTIFICATE, claim, cases,
                        reason=f"promises do not compose to the task: {e}", evidence=evidence)
-    try:
-        st = initial_state(ctx)
-        check_embedding_semantics(ctx, st)
-        for li, layer in enumerate(c.layers, start=1):
-            new = dict(st)
-            for hi, head in enumerate(layer.heads, start=1):
-                rep = HeadReport(li, hi, head.promise.describe())
-                ctx.reports.append(rep)
-                check = check_lookup if head.promise.kind == "lookup" else check_last_occurrence
-                leak = check(ctx, head, st, rep)
-                if ctx.attention == "softmax" and 1.0 + leak > fmt.hi:
-                    raise CertificateFailure(f"overflow possible: softmax denominator up to {1 + leak:.4g}"
-                                             f" > {fmt.hi:g} (range of {fmt})")
-                written = write_state(ctx, head, st, leak)
-                rep.out_error = float(max(np.max(s.radius) for s in written.values()))
-                new.update(written)
-            st = apply_snap(ctx, layer.map, new, li) if layer.map is not None else new
-        dec = c.decoder
-        d = st[dec.slot]
-        book = c.codebooks[dec.codebook]
-        if d.kind != "var":
-            raise CertificateFailure(f"decoder slot {dec.slot!r} is never written")
-        m, rmax = decode_margin(book, d.domain, d.radius)
-        evidence["decode"] = {"error": float(np.max(d.radius)), "radius": rmax, "margin": m, "ok": m > 0}
-        if m <= 0:
-            raise CertificateFailure(f"decoder: slot {dec.slot!r} error {np.max(d.radius):.4g} exceeds"
-                                     f" the decoding radius {rmax:.4g}")
-        _check_symbols(c, fmt)
-    except BudgetExceeded as e:
-        evidence["heads"] = [r.to_json() for r in ctx.reports]
-        return Verdict(Status.UNKNOWN, Method.CERTIFICATE, claim, cases,
-                       reason=f"{e} while certifying layer {e.progress.get('layer', '?')}", evidence=evidence)
     except CertificateFailure as e:
-        if ctx.reports and str(e).startswith("layer"):
-            ctx.reports[-1].ok = False
-        evidence["heads"] = [r.to_json() for r in ctx.reports]
         return Verdict(Status.UNKNOWN, Method.CERTIFICATE, claim, cases,
                        reason=f"certificate does not close: {e}", evidence=evidence)
-    evidence["heads"] = [r.to_json() for r in ctx.reports]
+    try:
+        if attention == "softmax" and not fmt.is_exact and fmt.hi < 1.0:
+            raise CertificateFailure(f"{fmt} cannot hold exp(0) = 1 (softmax weights)")
+        st, sigma = initial_state(ctx)
+        tok_book, none_row = _token_facts(c, st)
+        run = _Run(ctx, sigma, tok_book, none_row, [])
+        check_embedding_semantics(ctx, st)
+        check_residual_range(ctx, st, "after the embedding")
+        for li, layer in enumerate(c.layers, start=1):
+            ctx.tick(layer=li)
+            st = apply_layer(run, li, layer, st, history[li - 1])
+            if layer.map is not None:
+                st = apply_snap(ctx, layer.map, st, li)
+        dec = c.decoder
+        if c.layout[dec.slot].codebook != dec.codebook:
+            raise CertificateFailure(f"decoder reads slot {dec.slot!r} with codebook {dec.codebook!r}, not the"
+                                     " slot's own")
+        d = st[dec.slot]
+        book = c.codebooks[dec.codebook]
+        if d.kind != "codes":
+            raise CertificateFailure(f"decoder slot {dec.slot!r} is never written")
+        ctx.tick(layer="decoder")
+        m, rmax = decode_margin(book, d.domain, d.radius)
+        evidence["decode"] = {"error": float(np.max(d.radius)), "radius": rmax, "margin": m, "ok": m > 0}
+        if m <= SLACK * (1.0 + float(np.max(book * book, initial=0.0)) * book.shape[1]):
+            raise CertificateFailure(f"decoder: slot {dec.slot!r} error {np.max(d.radius):.4g} exceeds"
+                                     f" the decoding radius {rmax:.4g}")
+        check_symbols(c, run)
+    except BudgetExceeded as e:
+        evidence["heads"] = [r.to_json() for r in run.reports]
+        return Verdict(Status.UNKNOWN, Method.CERTIFICATE, claim, cases,
+                       reason=f"{e} while certifying layer {e.progress.get('layer', '?')}", evidence=evidence)
+    except (CertificateFailure, FixedPointOverflow) as e:
+        if run.reports and str(e).startswith("layer"):
+            run.reports[-1].ok = False
+        evidence["heads"] = [r.to_json() for r in run.reports]
+        return Verdict(Status.UNKNOWN, Method.CERTIFICATE, claim, cases,
+                       reason=f"certificate does not close: {e}", evidence=evidence)
+    evidence["heads"] = [r.to_json() for r in run.reports]
     evidence["max_magnitude"] = ctx.max_mag
-    worst = min(r.min_gap for r in ctx.reports)
+    worst = min((r.min_gap for r in run.reports), default=np.inf)
     return Verdict(Status.VERIFIED, Method.CERTIFICATE, claim, cases,
                    reason=f"every head's promise holds with score gap >= {worst:.4g}; outputs decode"
                           f" within radius (error {evidence['decode']['error']:.3g} < {evidence['decode']['radius']:.3g})",
                    evidence=evidence)
-
-
-def _check_symbols(c: Construction, fmt: Format) -> None:
-    """The decoder maps each symbol's own code back to that symbol and the none code to bottom."""
-    dec = c.decoder
-    book = c.codebooks[dec.codebook]
-    tok = c.layout["tok"] if "tok" in c.layout.names() else None
-    if tok is None or c.layout[dec.slot].codebook != tok.codebook:
-        raise CertificateFailure("decoder codebook differs from the token codebook")
-    tol = fmt.max_rounding_error + 1e-12
-    for x in range(c.alphabet):
-        r = _row_of(fmt.quantize(c.tok_embed[x, tok.sl]), book, tol)
-        if r < 0 or dec.symbols[r] != x:
-            raise CertificateFailure(f"decoder maps the code of symbol {x} to {dec.symbols[r] if r >= 0 else '?'}")
-    r0 = _row_of(fmt.quantize(c.start_row[tok.sl]), book, tol)
-    if r0 < 0 or dec.symbols[r0] is not None:
-        raise CertificateFailure("decoder does not map the start token's code to bottom")

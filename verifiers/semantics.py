@@ -43,15 +43,18 @@ class CompositionError(Exception):
     """The promises do not compose to the task (message says where)."""
 
 
-def compose(c: Construction, targets: list | None = None) -> tuple[dict[str, Label | None], list[str]]:
+def compose(c: Construction, targets: list | None = None,
+            history: list | None = None) -> tuple[dict[str, Label | None], list[str]]:
     """Labels of all slots after the last layer, and a human trace of each step.  If
     ``targets`` is a list, the pointer ops of each head's intended target are appended to it
-    (one list per layer)."""
+    (one list per layer); if ``history`` is a list, the labels before each layer are."""
     labels: dict[str, Label | None] = {s.name: (s.label if s.kind != "written" else None)
                                        for s in c.layout.slots}
     steps: list[str] = []
     for li, layer in enumerate(c.layers, start=1):
         new = dict(labels)
+        if history is not None:
+            history.append(dict(labels))
         if targets is not None:
             targets.append([])
         for hi, head in enumerate(layer.heads, start=1):

@@ -1,0 +1,395 @@
+"""The abstract residual: what every coordinate may hold, derived from the arrays alone.
+
+Shape glossary: T = N + 1 positions (0 = start token), D residual width, w a slot's width,
+nb a codebook's rows, k a projection's width, A the rows of a slot's domain.
+
+The certificate (:mod:`attncheck.verifiers.certificate`) never trusts metadata.  Slots,
+kinds and codebooks only *name* coordinates; this module proves from the numbers what each
+coordinate holds:
+
+* the layout must partition ``[0, D)`` (every coordinate in exactly one slot), so every
+  coordinate carries a bound;
+* a slot's content at positions ``t >= 1`` is a *centre* plus ``delta`` with
+  ``|delta| <= radius`` coordinate-wise (:class:`SlotState`).  The centre is either a table of
+  exact per-position values (``table``: position codes, the constant 1, scalar positions,
+  empty slots) or a codebook row from a per-position set of allowed rows (``codes``: tokens,
+  copied tokens and pointers);
+* position 0 is the start row, exact: the emulator resets it after every layer.
+
+The initial state is read off the embedding: ``X_t = q(tok_embed[x] + pos_embed[t])`` for every
+symbol x, so anything the token embedding writes into a non-token slot, or the position
+embedding into a token slot, becomes radius (measured, not assumed zero).  Every projection
+``x @ W`` is bounded over *all* slots the weights read, rounded outward to the number format
+with a float64 slack, and range-checked (a saturated value would break every error bound).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from attncheck.constructions.spec import Construction
+from attncheck.verifiers.precision import Format
+
+#: Relative slack covering float64 evaluation of quantities (the emulator's and ours).
+SLACK = 1e-9
+KINDS = ("const", "token", "written")
+#: Largest V x T x w block evaluated to measure embedding cross-talk exactly.
+CROSSTALK_CELLS = 20_000_000
+
+
+class CertificateFailure(Exception):
+    """A hypothesis, margin, decode or range condition failed; the message names it."""
+
+
+def slack(x) -> np.ndarray:
+    return SLACK * (1.0 + np.abs(x))
+
+
+@dataclass(frozen=True, eq=False)
+class SlotState:
+    """What one slot may hold.  ``start`` (w,): the exact start-token content.
+
+    ``kind == "table"``: at position t >= 1 the content is ``values[t] + delta`` (``values``
+    (T, w), row 0 = ``start``); ``rows`` (T,) names the codebook row of each centre (-1 none),
+    or is None for slots without a codebook.
+    ``kind == "codes"``: at position t >= 1 the content is ``book[r] + delta`` for some row r
+    with ``allowed[t, r]`` (``allowed`` (T, nb) bool, row 0 unused); the start content is row
+    ``start_row`` (-1: no row).
+    Both: ``|delta| <= radius`` (w,) coordinate-wise."""
+
+    kind: str
+    start: np.ndarray
+    radius: np.ndarray
+    values: np.ndarray | None = None
+    rows: np.ndarray | None = None
+    allowed: np.ndarray | None = None
+    start_row: int = -1
+
+    @property
+    def domain(self) -> np.ndarray:
+        """Rows allowed at some position t >= 1 (codes only)."""
+        return np.flatnonzero(self.allowed[1:].any(axis=0))
+
+    def row_sets(self, nb: int) -> np.ndarray:
+        """(T, nb) bool: the codebook rows this slot may name at each position (row 0: start)."""
+        T = len(self.allowed) if self.kind == "codes" else len(self.values)
+        R = np.zeros((T, nb), bool)
+        if self.kind == "codes":
+            R[1:] = self.allowed[1:]
+            if self.start_row >= 0:
+                R[0, self.start_row] = True
+        else:
+            if self.rows is None or np.any(self.rows < 0):
+                bad = 0 if self.rows is None else int(np.flatnonzero(self.rows < 0)[0])
+                raise CertificateFailure(f"position {bad} holds no code")
+            R[np.arange(T), self.rows] = True
+        return R
+
+    def is_empty(self) -> bool:
+        """Centre zero at every position t >= 1 (the slot may still carry radius)."""
+        return self.kind == "table" and not np.any(self.values[1:])
+
+    def widen(self, extra: np.ndarray) -> "SlotState":
+        return replace(self, radius=self.radius + extra)
+
+
+@dataclass
+class Ctx:
+    """The construction, format and attention being certified, and running bookkeeping."""
+
+    c: Construction
+    fmt: Format
+    attention: str
+    budget: object = None
+    max_mag: float = 0.0
+
+    @property
+    def T(self) -> int:
+        return self.c.n + 1
+
+    @property
+    def u(self) -> float:
+        return self.fmt.max_rounding_error
+
+    def tick(self, **progress) -> None:
+        if self.budget is not None:
+            self.budget.check(**progress)
+
+    def rng(self, what: str, lo, hi) -> None:
+        """Every value in [lo, hi] must fit the format (no saturation, no overflow)."""
+        lo, hi = np.asarray(lo, float), np.asarray(hi, float)
+        m = float(max(np.max(np.abs(lo), initial=0.0), np.max(np.abs(hi), initial=0.0)))
+        if not np.isfinite(m):
+            raise CertificateFailure(f"{what} is not bounded")
+        self.max_mag = max(self.max_mag, m)
+        if not self.fmt.is_exact and m > self.fmt.hi:
+            raise CertificateFailure(f"overflow possible: {what} reaches {m:.4g} > {self.fmt.hi:g}"
+                                     f" (range of {self.fmt})")
+
+    def outward(self, lo, hi):
+        """Stored value of any x in [lo, hi] (computed in float64): lies in the returned pair."""
+        return self.fmt.quantize(lo - slack(lo)), self.fmt.quantize(hi + slack(hi))
+
+
+# --- layout and codes ----------------------------------------------------------------------
+def check_layout(c: Construction) -> None:
+    """Slots partition [0, D); kinds are known; codebooks exist with the slot's width."""
+    D = c.width
+    owner = np.full(D, -1)
+    for i, s in enumerate(c.layout.slots):
+        if s.kind not in KINDS:
+            raise CertificateFailure(f"slot {s.name!r} has unknown kind {s.kind!r} (known: {', '.join(KINDS)})")
+        if not 0 <= s.start < s.stop <= D:
+            raise CertificateFailure(f"slot {s.name!r} spans {s.start}..{s.stop}, outside the width {D}")
+        if np.any(owner[s.sl] >= 0):
+            raise CertificateFailure(f"slot {s.name!r} overlaps slot {c.layout.slots[owner[s.sl].max()].name!r}")
+        owner[s.sl] = i
+        if s.codebook is not None and (s.codebook not in c.codebooks
+                                       or c.codebooks[s.codebook].shape[1] != s.width):
+            raise CertificateFailure(f"slot {s.name!r} names codebook {s.codebook!r}, which is missing or of"
+                                     " another width")
+    if np.any(owner < 0):
+        raise CertificateFailure(f"residual coordinate {int(np.flatnonzero(owner < 0)[0])} belongs to no slot")
+    arrays = [c.tok_embed, c.pos_embed, c.start_row, *c.codebooks.values()]
+    arrays += [getattr(h, w) for l in c.layers for h in l.heads for w in ("W_Q", "W_K", "W_V", "W_O")]
+    if not all(np.all(np.isfinite(a)) for a in arrays) or not all(
+            np.isfinite(h.temperature) for l in c.layers for h in l.heads):
+        raise CertificateFailure("the weights contain a non-finite number")
+
+
+def nearest_code_rows(vals: np.ndarray, book: np.ndarray) -> np.ndarray:
+    """(n, w) x (nb, w) -> (n,) index of the L2-nearest row (exact matches found by hashing)."""
+    index = {book[r].tobytes(): r for r in range(len(book) - 1, -1, -1)}
+    rows = np.array([index.get(np.ascontiguousarray(v).tobytes(), -1) for v in vals], dtype=np.int64)
+    miss = np.flatnonzero(rows < 0)
+    for i in miss:
+        rows[i] = int(np.argmin(np.sum((book - vals[i]) ** 2, axis=1)))
+    return rows
+
+
+def code_rows(vals: np.ndarray, book: np.ndarray, tol: float) -> np.ndarray:
+    """Rows whose code lies within ``tol`` (max-norm) of each value, else -1 (names only:
+    every numeric check uses the values themselves)."""
+    rows = nearest_code_rows(vals, book)
+    far = np.max(np.abs(book[rows] - vals), axis=1) > tol
+    rows[far] = -1
+    return rows
+
+
+def quant_err(fmt: Format, codes: np.ndarray) -> np.ndarray:
+    """(w,) largest |q(code) - code| over the given codes."""
+    if not len(codes):
+        return np.zeros(codes.shape[1])
+    return np.max(np.abs(fmt.quantize(codes) - codes), axis=0)
+
+
+# --- the initial state ---------------------------------------------------------------------
+def _crosstalk(ctx: Ctx, tok: np.ndarray, pos: np.ndarray, centre: np.ndarray, per_symbol: bool) -> np.ndarray:
+    """(w,) max over symbols x and positions t >= 1 of ``|q(tok[x] + pos[t]) - centre|`` where
+    the centre is ``centre[x]`` (``per_symbol``: token slots, the code of x) or ``centre[t-1]``
+    (other slots: q(pos[t]))."""
+    V, Tm, w = tok.shape[0], pos.shape[0], tok.shape[1]
+    if V * Tm * w > CROSSTALK_CELLS:
+        raise CertificateFailure("token and position embeddings overlap on a slot too wide to bound"
+                                 " exactly")
+    X = ctx.fmt.quantize(tok[:, None, :] + pos[None, :, :])            # (V, T-1, w)
+    ref = centre[:, None, :] if per_symbol else centre[None, :, :]
+    return np.max(np.abs(X - ref), axis=(0, 1)) + slack(np.max(np.abs(X), axis=(0, 1)))
+
+
+def initial_state(ctx: Ctx) -> tuple[dict[str, SlotState], np.ndarray | None]:
+    """Every slot's state after the embedding, and the symbol -> token-row map sigma (V,)."""
+    c, fmt = ctx.c, ctx.fmt
+    T = ctx.T
+    start = fmt.quantize(c.start_row)
+    tok_all, pos_all = c.tok_embed, c.pos_embed[1:]
+    ctx.rng("embedding", -(np.abs(tok_all).max(axis=0) + np.abs(pos_all).max(axis=0, initial=0.0)),
+            np.abs(tok_all).max(axis=0) + np.abs(pos_all).max(axis=0, initial=0.0))
+    ctx.rng("start token", start, start)
+    tol = ctx.u + 1e-12
+    st: dict[str, SlotState] = {}
+    sigma = None
+    for s in c.layout.slots:
+        ctx.tick(layer=0)
+        tok, pos = tok_all[:, s.sl], pos_all[:, s.sl]
+        book = c.codebooks[s.codebook] if s.codebook else None
+        srow = -1 if book is None else int(code_rows(start[None, s.sl], book, tol)[0])
+        if s.kind == "token":
+            if book is None:
+                raise CertificateFailure(f"token slot {s.name!r} names no codebook")
+            qt = fmt.quantize(tok)
+            sig = nearest_code_rows(qt, book)
+            if len(set(sig.tolist())) < len(sig):
+                raise CertificateFailure(f"two symbols share a code in token slot {s.name!r}")
+            if sigma is not None and not np.array_equal(sig, sigma):
+                raise CertificateFailure(f"token slot {s.name!r} codes the symbols differently from another token slot")
+            sigma = sig
+            if np.any(pos):
+                rad = _crosstalk(ctx, tok, pos, book[sig], True)
+            else:
+                rad = np.max(np.abs(qt - book[sig]), axis=0) + slack(np.max(np.abs(qt), axis=0))
+            allowed = np.zeros((T, len(book)), bool)
+            allowed[1:, sig] = True
+            st[s.name] = SlotState("codes", start[s.sl], rad, allowed=allowed, start_row=srow)
+        else:
+            values = np.vstack([start[None, s.sl], fmt.quantize(pos)])
+            rad = np.zeros(s.width)
+            if np.any(tok):
+                rad = _crosstalk(ctx, tok, pos, values[1:], False)
+            rows = None if book is None else code_rows(values, book, tol)
+            st[s.name] = SlotState("table", start[s.sl], rad, values=values, rows=rows, start_row=srow)
+    return st, sigma
+
+
+# --- bounds on projections -------------------------------------------------------------------
+def _W(W: np.ndarray, sl: slice) -> np.ndarray:
+    return W[sl] if W.ndim == 2 else W[:, sl]
+
+
+def _slot_terms(c: Construction, d: SlotState, s, Ws: np.ndarray):
+    """Centre (T, k) and radius (T, k) of ``content @ Ws`` at each position t >= 1 over all
+    inputs (row 0 meaningless); ``Ws`` (w, k) or index-specific (T, w, k)."""
+    T = len(d.allowed) if d.kind == "codes" else len(d.values)
+    if d.kind == "table":
+        ctr = d.values @ Ws if Ws.ndim == 2 else np.einsum("tw,twk->tk", d.values, Ws)
+        rad = np.broadcast_to(d.radius @ np.abs(Ws), ctr.shape) if Ws.ndim == 2 else \
+            np.einsum("w,twk->tk", d.radius, np.abs(Ws))
+        return ctr, rad
+    book = c.codebooks[s.codebook]
+    dom = d.domain
+    if Ws.ndim == 2:
+        y = book[dom] @ Ws                                             # (A, k)
+        lo, hi = y.min(axis=0), y.max(axis=0)
+        r = d.radius @ np.abs(Ws)
+        return np.broadcast_to(0.5 * (lo + hi), (T, Ws.shape[1])), np.broadcast_to(0.5 * (hi - lo) + r,
+                                                                                   (T, Ws.shape[1]))
+    y = np.einsum("aw,twk->tak", book[dom], Ws)                        # (T, A, k)
+    lo, hi = y.min(axis=1), y.max(axis=1)
+    return 0.5 * (lo + hi), 0.5 * (hi - lo) + np.einsum("w,twk->tk", d.radius, np.abs(Ws))
+
+
+def project(ctx: Ctx, st: dict, W: np.ndarray, decl: str | None, what: str):
+    """Interval bounds of the stored ``q(x_t @ W)`` per position and per value of slot ``decl``.
+
+    Every slot the weights read contributes: ``decl`` per value (its table centre, or each
+    allowed codebook row), every other slot its whole range.  Returns ``lo, hi`` (T, A, k),
+    ``rows`` (T, A) (codebook row of ``decl``, -1 none) and ``valid`` (T, A) (that value may
+    occur at that position).  Position 0 is the exact start row."""
+    c, T = ctx.c, ctx.T
+    k = W.shape[-1]
+    base_c = np.zeros((T, k))
+    base_r = np.zeros((T, k))
+    for s in c.layout.slots:
+        if s.name == decl:
+            continue
+        Ws = _W(W, s.sl)
+        if not np.any(Ws):
+            continue
+        ctr, rad = _slot_terms(c, st[s.name], s, Ws)
+        base_c = base_c + ctr
+        base_r = base_r + rad
+    if decl is None:
+        centre, rad = base_c[:, None, :], base_r[:, None, :]
+        rows = np.full((T, 1), -1)
+        valid = np.ones((T, 1), bool)
+    else:
+        d, s = st[decl], c.layout[decl]
+        Wd = _W(W, s.sl)
+        if d.kind == "table":
+            ctr, r = _slot_terms(c, d, s, Wd)
+            centre, rad = (base_c + ctr)[:, None, :], (base_r + r)[:, None, :]
+            rows = (np.full(T, -1) if d.rows is None else d.rows)[:, None].copy()
+            valid = np.ones((T, 1), bool)
+        else:
+            book = c.codebooks[s.codebook]
+            dom = d.domain
+            y = book[dom] @ Wd if Wd.ndim == 2 else np.einsum("aw,twk->tak", book[dom], Wd)
+            r = d.radius @ np.abs(Wd) if Wd.ndim == 2 else np.einsum("w,twk->tk", d.radius, np.abs(Wd))
+            centre = base_c[:, None, :] + (y[None] if Wd.ndim == 2 else y)
+            rad = base_r[:, None, :] + (r[None, None, :] if Wd.ndim == 2 else r[:, None, :])
+            rows = np.broadcast_to(dom, (T, len(dom))).copy()
+            valid = d.allowed[:, dom].copy()
+    centre = np.array(centre, dtype=float)
+    rad = np.array(np.broadcast_to(rad, centre.shape), dtype=float)
+    x0 = ctx.fmt.quantize(ctx.c.start_row) @ (W if W.ndim == 2 else W[0])
+    centre[0] = x0
+    rad[0] = 0.0
+    if decl is not None:
+        rows[0] = st[decl].start_row
+        valid[0] = False
+        valid[0, 0] = True
+    lo, hi = centre - rad, centre + rad
+    ctx.rng(what, lo, hi)
+    lo, hi = ctx.outward(lo, hi)
+    return lo, hi, rows, valid
+
+
+def hull(ctx: Ctx, st: dict, W: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray]:
+    """(k,) interval containing the stored ``q(x_t @ W)`` at every position and input."""
+    if W.ndim != 2:
+        raise CertificateFailure(f"index-specific {what} maps are not covered by the certificate")
+    lo, hi, _, _ = project(ctx, st, W, None, what)
+    return lo.min(axis=(0, 1)), hi.max(axis=(0, 1))
+
+
+def content_range(ctx: Ctx, st: dict, M: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(k,) range of the *unrounded* ``x_t @ M`` over every position (start included) and input."""
+    c = ctx.c
+    lo = np.zeros(M.shape[1])
+    hi = np.zeros(M.shape[1])
+    for s in c.layout.slots:
+        Ms = M[s.sl]
+        if not np.any(Ms):
+            continue
+        ctr, rad = _slot_terms(c, st[s.name], s, Ms)
+        lo = lo + (ctr[1:] - rad[1:]).min(axis=0)
+        hi = hi + (ctr[1:] + rad[1:]).max(axis=0)
+    x0 = ctx.fmt.quantize(c.start_row) @ M
+    return np.minimum(lo, x0) - slack(lo), np.maximum(hi, x0) + slack(hi)
+
+
+def slot_range(ctx: Ctx, st: dict, name: str, M: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(k,) range of ``content(slot) @ M`` over all positions (start included) and inputs."""
+    s = ctx.c.layout[name]
+    ctr, rad = _slot_terms(ctx.c, st[name], s, M)
+    x0 = st[name].start @ M
+    lo, hi = (ctr[1:] - rad[1:]).min(axis=0), (ctr[1:] + rad[1:]).max(axis=0)
+    return np.minimum(lo, x0), np.maximum(hi, x0)
+
+
+def check_residual_range(ctx: Ctx, st: dict, where: str) -> None:
+    """Every stored residual coordinate fits the format."""
+    for s in ctx.c.layout.slots:
+        d = st[s.name]
+        if d.kind == "table":
+            m = np.abs(d.values).max(axis=0) + d.radius
+        else:
+            m = np.abs(ctx.c.codebooks[s.codebook][d.domain]).max(axis=0, initial=0.0) + d.radius
+            m = np.maximum(m, np.abs(d.start))
+        ctx.rng(f"residual slot {s.name!r} {where}", -m, m)
+
+
+def decode_margin(book: np.ndarray, domain, radius: np.ndarray) -> tuple[float, float]:
+    """(min over a in domain, b != a of ``||c_a - c_b||^2 - 2 sum_d r_d |c_a,d - c_b,d|``, the
+    largest uniform radius that would still decode).  A positive margin proves that every
+    ``c_a + delta`` with ``|delta| <= r`` has the unique nearest code ``c_a``."""
+    worst, rmax = np.inf, np.inf
+    nb = len(book)
+    if nb < 2:
+        return np.inf, np.inf
+    step = max(1, 2_000_000 // max(1, nb * book.shape[1]))
+    domain = np.asarray(domain)
+    for a0 in range(0, len(domain), step):
+        a = domain[a0:a0 + step]
+        diff = book[a][:, None, :] - book[None, :, :]                 # (A, nb, w)
+        sq = np.sum(diff * diff, axis=2)
+        l1 = np.sum(np.abs(diff), axis=2)
+        m = sq - 2.0 * (np.abs(diff) @ radius)
+        m[np.arange(len(a)), a] = np.inf
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(l1 > 0, sq / (2.0 * l1), np.where(sq > 0, np.inf, 0.0))
+        ratio[np.arange(len(a)), a] = np.inf
+        worst = min(worst, float(m.min()))
+        rmax = min(rmax, float(ratio.min()))
+    return worst, rmax
