@@ -17,8 +17,10 @@ def test_main_job_verifies_by_certificate(cli):
     assert j["schema"] == JSON_SCHEMA and j["verdict"] == "verified" and j["method"] == "certificate"
     assert j["cases"] == "3^64" and j["counterexample"] is None
     c = j["construction"]
-    assert (c["layers"], c["heads"], c["width"]) == (2, 1, 13) and c["bits"] == j["params"]["precision_used"] and False or True
-    assert j["params"]["precision_used"].startswith("fixed:")
+    assert (c["layers"], c["heads"], c["width"]) == (2, 1, 13)
+    used = j["params"]["precision_used"]
+    assert used.startswith("fixed:") and c["format"] == used
+    assert c["bits"] == sum(int(b) for b in used.split(":")[1].split("."))
 
 
 def test_human_output_names_theorem_and_status(cli):
