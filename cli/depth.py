@@ -93,7 +93,7 @@ def _estimate(N: int, alphabet: int, k_max: int) -> float:
                " verdicts at --N, and the reach of one-lookup-per-layer pointer programs.")
 @click.option("--k-max", "k_max", type=int, default=16, show_default=True, help="Rows k = 1..k_max.")
 @opt.n_option(default=64)
-@click.option("--alphabet", type=int, default=3, show_default=True, help="Alphabet size |Σ|.")
+@click.option("--alphabet", type=int, default=None, help="Alphabet size |Σ|.  [default: min(3, N)]")
 @residual_option
 @click.option("--samples", type=click.IntRange(min=1), default=200, show_default=True,
               help="Seeded inputs searched for a counterexample to the printed recursion.")
@@ -106,6 +106,7 @@ def depth_hop(k_max, n, alphabet, residual, samples, as_json, seed, budget):
     ctx = click.get_current_context()
     if not 1 <= k_max <= MAX_K:
         raise BadInput(f"--k-max must be in 1..{MAX_K}, got {k_max}")
+    alphabet = opt.default_alphabet(n, alphabet)
     t0 = time.perf_counter()
     est = _estimate(n, alphabet, k_max)
     limit = budget if budget is not None else MAX_ESTIMATE_S

@@ -226,6 +226,12 @@ def test_default_alphabet_is_min_3_N(cli, argv):
     assert r.json["params"]["alphabet"] == 2 and r.json["construction"]["params"]["alphabet"] == 2
 
 
+def test_depth_hop_default_alphabet_is_min_3_N(cli):
+    r = cli("depth", "hop", "--N", "2", "--k-max", "1", "--json")
+    assert r.code == 0 and r.json["params"]["alphabet"] == 2
+    assert "alphabet" in one_error_line(cli("depth", "hop", "--N", "2", "--k-max", "1", "--alphabet", "3"))
+
+
 def test_default_alphabet_stays_3_from_N_3(cli):
     assert cli("verify", "induction", "--N", "3", "--json").json["params"]["alphabet"] == 3
 
