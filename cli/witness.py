@@ -56,7 +56,7 @@ def _human(con, verdict: Verdict, draw) -> None:
     con.print(f"  method: {verdict.method.value}   cases: {verdict.cases}")
     if verdict.reason:
         con.print(f"  {verdict.reason}", soft_wrap=True)
-    if draw is not None and verdict.status != Status.UNKNOWN:
+    if draw is not None:                      # UNKNOWN with a draw: the partial table (cells "?")
         draw(con)
 
 

@@ -349,6 +349,8 @@ def test_witness_table_honours_the_budget(cli):
     assert elapsed < 0.05 * 200                      # generous: the full table takes far longer
     assert r.out.splitlines()[0] == WITNESS_HEADER and "?" in r.out
     assert r.err.count("\n") == 1 and "budget" in r.err
+    human = cli("witness", "table", "--Ns", "5,9,13", "--budget", "0.05")
+    assert human.code == 3 and "UNKNOWN" in human.out and "?" in human.out      # the partial table
 
 
 @pytest.mark.slow
