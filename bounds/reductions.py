@@ -1,6 +1,6 @@
-"""Reductions checked as finite identities (THEOREMS.md section 9.1).
+"""Reductions checked as finite identities (docs/theorems.md section 9.1).
 
-Each lower bound in THEOREMS.md moves hardness from a communication or graph problem into a
+Each lower bound in docs/theorems.md moves hardness from a communication or graph problem into a
 sequence task through an *encoding*.  On small instances the encoding's correctness is a
 finite identity, checked here case by case against the plain-Python ground truth of
 constructions/tasks.py:
@@ -87,7 +87,7 @@ def gadget_encode(edges, k: int, N: int | None = None) -> list[int]:
 
 
 def disj_qsa_encode(a, b) -> tuple[list[list[float]], list[list[int]]]:
-    """SHT23 Thm 4 embedding (as re-indexed in THEOREMS.md): tokens 2i, 2i+1 (0-indexed) are
+    """SHT23 Thm 4 embedding (as re-indexed in docs/theorems.md): tokens 2i, 2i+1 (0-indexed) are
     the '0' and '1' slots of pair i; token 2q points to slot a_i of every pair; the '1' slot
     holds +e_1 iff b_i = 1, every other slot -e_1.  Returns (z, y) for tasks.qsa (d' = 1)."""
     q = len(a)

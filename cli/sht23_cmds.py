@@ -1,5 +1,5 @@
 """``attncheck verify qsa | match2 | match3 | rnn`` -- the SHT23 constructions and the sequential
-baselines (THEOREMS.md section 5, ``sht24a.cor5_2``).
+baselines (docs/theorems.md section 5, ``sht24a.cor5_2``).
 
 Each command is ``params -> build -> check -> render`` (STYLE.md practice 1) with the options,
 verdict keys, JSON envelope and exit codes of ``verify induction``.  Bound formulas
@@ -147,7 +147,7 @@ def _match_options(f):
     f = click.option("--variant", type=click.Choice(["corrected", "no-threshold"]), default="corrected",
                      show_default=True, help="'no-threshold' drops the start-token coordinate (refuted).")(f)
     f = click.option("--allow-self/--no-allow-self", "allow_self", default=True, show_default=True,
-                     help="May a matching index equal i?  (THEOREMS.md: convention unconfirmed.)")(f)
+                     help="May a matching index equal i?  (docs/theorems.md: convention unconfirmed.)")(f)
     f = click.option("--M", "M", type=int, required=True, help="Modulus M (tokens are 0..M-1).")(f)
     return opt.n_option()(f)
 
@@ -183,7 +183,7 @@ def verify_match2(n, M, allow_self, variant, precision, attention, mode, samples
                " (sht23.match3_variants); exit 0 verified, 1 refuted, 2 bad input, 3 unknown.")
 @_match_options
 @click.option("--allow-repeat/--no-allow-repeat", "allow_repeat", default=True, show_default=True,
-              help="May j1 equal j2?  (THEOREMS.md: convention unconfirmed.)")
+              help="May j1 equal j2?  (docs/theorems.md: convention unconfirmed.)")
 @opt.arithmetic_options
 @opt.check_options(modes=NO_CERTIFICATE)
 @opt.common_options

@@ -1,4 +1,4 @@
-"""``attncheck smt``: z3 checks of impossibility claims on small instances (THEOREMS.md 9.4).
+"""``attncheck smt``: z3 checks of impossibility claims on small instances (docs/theorems.md 9.4).
 
 Sub-commands, each ``params -> build -> solve -> render`` (STYLE.md practice 1):
 
