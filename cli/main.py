@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "smt": ("attncheck.cli.smt", "smt", "z3 checks of impossibility claims on small instances."),
     "mpc": ("attncheck.cli.mpc", "mpc", "MPC protocols and their transformer simulations."),
     "search": ("attncheck.cli.search", "search", "Search the smallest size for which a construction works."),
+    "report": ("attncheck.cli.report", "report", "Run every check of a paper; write report.md/.html/.json."),
     "theorems": ("attncheck.cli.theorems_cmd", "theorems", "The theorem catalogue: ids, status tags, statements."),
     "help": ("attncheck.cli.main", "help_cmd", "Show the help of a command: attncheck help verify induction."),
 }

@@ -253,3 +253,29 @@ def progress(total: int | None, description: str, enabled: bool = True):
                   transient=True) as p:
         task = p.add_task(description, total=total)
         yield lambda n=1: p.advance(task, n)
+
+
+@contextlib.contextmanager
+def task_progress(names: Sequence[str], description: str, enabled: bool = True):
+    """One rich progress line per task on stderr under an overall bar; yields
+    ``(start(name), finish(name, text))``.  Safe to call from worker threads.  Drawn only when
+    stderr is interactive, as :func:`progress`."""
+    con = console(stderr=True) if enabled else None
+    if con is None or not con.is_interactive:
+        yield (lambda name: None), (lambda name, text="": None)
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    with Progress(TextColumn("{task.description}"), BarColumn(bar_width=24), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=con, transient=False) as p:
+        overall = p.add_task(description, total=len(names))
+        tasks = {n: p.add_task(f"  {n}  [dim]waiting[/]", total=1, start=False) for n in names}
+
+        def start(name):
+            p.update(tasks[name], description=f"  {name}  running")
+            p.start_task(tasks[name])
+
+        def finish(name, text=""):
+            p.update(tasks[name], completed=1, description=f"  {name}  {esc(text)}")
+            p.stop_task(tasks[name])
+            p.advance(overall, 1)
+        yield start, finish

@@ -1,0 +1,109 @@
+"""``attncheck report PAPER --out DIR``: run every check of a paper, write report.md/.html/.json.
+
+Pipeline (STYLE.md 1): params -> registry (report_checks) -> run (report_run, one process per
+check, ``--workers`` at a time) -> figures and report object (report_build) -> files
+(report_write) -> render.  See docs/report.md.
+
+\b
+Exit codes: the worst row over the checks --
+  0  every check reached its expected verdict (paper-literal variants refuted, as expected)
+  1  a check was refuted unexpectedly, or an expected refutation was not refuted
+  2  bad input (unknown paper, unwritable --out, bad --workers / --budget / --only)
+  3  a check is undecided: UNKNOWN, or killed for overrunning its budget
+  4  internal error: a check exited 4 or printed no JSON, or a figure failed
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+
+import click
+
+from attncheck.cli import render
+from attncheck.cli.options import json_option
+from attncheck.cli.report_checks import ALL, PAPERS
+from attncheck.verifiers.verdict import BadInput
+
+DEFAULT_BUDGET = 60.0
+MAX_BUDGET = 86400.0
+
+
+def _budget(ctx, param, value):
+    if not 0 < value <= MAX_BUDGET:
+        raise click.BadParameter(f"must be > 0 and <= {MAX_BUDGET:g} seconds, got {value:g}")
+    return value
+
+
+def prepare_out(out: str) -> str:
+    """Create ``out`` (and its figures/ folder) and prove it is writable, or raise BadInput."""
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise BadInput(f"--out {out!r} is a file, not a directory")
+    try:
+        os.makedirs(os.path.join(out, "figures"), exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".write-test-"):
+            pass
+    except OSError as e:
+        raise BadInput(f"--out {out!r}: cannot write there ({e.strerror or e})") from None
+    return out
+
+
+@click.command("report", help="Run every check of PAPER (sht24a, sht24b, sht23 or all) and write"
+               " DIR/report.md, DIR/report.html (self-contained, figures embedded) and DIR/report.json."
+               "  Exit: the worst row -- 0 as expected, 1 refuted unexpectedly, 2 bad input,"
+               " 3 undecided, 4 internal error.")
+@click.argument("paper", type=click.Choice([*PAPERS, ALL], case_sensitive=False))
+@click.option("--out", "out", required=True, type=click.Path(), metavar="DIR",
+              help="Directory for report.md, report.html, report.json and figures/ (created).")
+@click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True,
+              help="Checks run in parallel, each in its own process.")
+@click.option("--budget", type=float, default=DEFAULT_BUDGET, show_default=True, callback=_budget,
+              help="Seconds per check, passed on as the command's --budget; a check that overruns"
+                   " it is UNKNOWN.")
+@click.option("--only", multiple=True, metavar="ID",
+              help="Only the checks with this name or covering this theorem id (repeatable).")
+@json_option
+@click.pass_context
+def report(ctx, paper, out, workers, budget, only, as_json):
+    from attncheck.cli.report_build import build_report, draw_figures, theorem_rows
+    from attncheck.cli.report_checks import checks_for, select
+    from attncheck.cli.report_run import run_all
+    from attncheck.cli.report_write import write_all
+    paper = paper.lower()
+    checks = select(checks_for(paper), only)
+    if not checks:
+        raise BadInput(f"--only {', '.join(only)}: no check of {paper} has this name or covers this id")
+    prepare_out(out)
+    params = {"paper": paper, "out": out, "workers": workers, "budget": budget, "only": list(only)}
+    t0 = time.perf_counter()
+    names = [c.name for c in checks]
+    with render.task_progress(names, f"report {paper}", enabled=not as_json) as (start, finish):
+        rows = run_all(checks, budget, workers, on_start=lambda c: start(c.name),
+                       on_done=lambda r: finish(r.check.name, f"{r.verdict.upper()}  {r.time_s:.1f} s"))
+    figures = draw_figures(rows, out)
+    obj = build_report(paper, params, rows, theorem_rows(paper, rows, subset=bool(only)), figures,
+                       time.perf_counter() - t0)
+    files = write_all(obj, out)
+    obj["files"] = files
+    render.emit(obj, as_json, _human(obj))
+    ctx.exit(obj["exit_code"])
+
+
+def _human(obj: dict):
+    def draw(con):
+        rows = [(c["name"], c["theorem"], c["verdict"].upper(), c["expect"], c["outcome"], f"{c['time_s']:.1f}")
+                for c in obj["checks"]]
+        t = render.table(f"attncheck report {obj['paper']}: {len(rows)} checks",
+                         ("check", "theorem", "verdict", "expected", "outcome", "s"), rows)
+        con.print(t)
+        s = obj["summary"]
+        con.print(f"  theorems: {s['theorems_with_verdict']} of {s['theorems']} with a verdict,"
+                  f" {s['theorems_not_checkable']} not checkable, {s['theorems_not_run']} not run")
+        for f in obj["figures"]:
+            if f["error"]:
+                con.print(f"  figure {render.esc(f['name'])}: {render.esc(f['error'])}")
+        con.print("  wrote " + ", ".join(render.esc(p) for p in obj["files"].values()))
+        style = {0: "bold green", 1: "bold red", 3: "bold yellow"}.get(obj["exit_code"], "bold red")
+        con.print(f"[{style}]{obj['result'].upper()}[/]  exit {obj['exit_code']}  "
+                  f"({obj['timing']['total_s']:.1f} s)")
+    return draw
