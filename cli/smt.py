@@ -271,7 +271,8 @@ def certify(task, **kw):
     kw["alphabet"] = opt.default_alphabet(kw["n"], kw["alphabet"])
     c, params = _build_construction(task, kw)
     fmt = _format(kw["precision"], c)
-    verdict, ev = certify_smt(c, task, params, fmt, limits, kw["attention"])
+    with render.progress(None, f"z3 certify {task} N={c.n}"):
+        verdict, ev = certify_smt(c, task, params, fmt, limits, kw["attention"])
     report = render.envelope("smt certify", {**_params(kw), "precision_used": str(fmt)}, seed=kw["seed"],
                              libraries=("z3-solver",), timing={"total_s": time.perf_counter() - t0},
                              **verdict.to_json(), construction=c.to_json(),

@@ -385,6 +385,7 @@ def test_bounds_table_latex_and_markdown(cli):
     (("verify", "hop", "--k", "2", "--N", "16"), "certificate"),
     (("precision", "induction", "--N", "8"), "precision"),
     (("bounds", "table", "--N", "16", "--k", "2"), "bounds table"),
+    (("smt", "certify", "induction", "--N", "3", "--alphabet", "2"), "z3 certify"),
 ], ids=lambda v: " ".join(v) if isinstance(v, tuple) else None)
 def test_long_commands_show_progress(cli, monkeypatch, argv, what):
     import contextlib
