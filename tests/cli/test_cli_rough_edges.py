@@ -8,7 +8,6 @@ Every case drives the real entry point (``attncheck.cli.main.main``) in-process.
 from __future__ import annotations
 
 import importlib
-import json
 import re
 import time
 import warnings
@@ -17,7 +16,6 @@ import click
 import pytest
 
 from attncheck.cli.main import COMMANDS, cli as root_cli
-from attncheck.cli.registry import TASK_COMMANDS
 
 
 def groups() -> list[tuple[str, ...]]:
