@@ -8,6 +8,7 @@ Every case drives the real entry point (``attncheck.cli.main.main``) in-process.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import re
 import time
 import warnings
