@@ -244,7 +244,7 @@ def _model_params(result) -> dict:
 @_param_options
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV (one row per point) for plotting.")
 @click.option("--plot", "plot", type=click.Path(dir_okay=False), default=None,
-              help="Write FILE.svg or FILE.png (needs matplotlib: pip install 'attncheck[plot]').")
+              help="Also write the sweep as a figure, FILE.png or FILE.svg.")
 @common_options
 @click.pass_context
 def sweep_cmd(ctx, bound_id, n_range, k_range, m, H, p, q, diam, eps, delta, alphabet, sets, measure,
@@ -268,7 +268,7 @@ def sweep_cmd(ctx, bound_id, n_range, k_range, m, H, p, q, diam, eps, delta, alp
         s = sweep(b.id, Ns, ks, given, do_measure=measure, budget=Budget(budget), advance=advance, seed=seed)
     cols, recs = sweep_columns(s), sweep_records(s)
     if plot:
-        _plot(plot, s, cols, recs)
+        _plot(plot, s)
     if as_csv:
         buf = io.StringIO()
         w = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
@@ -308,33 +308,7 @@ def _draw_sweep(con, s, cols, recs) -> None:
         con.print(_plain(f"  {name}: not measured ({why})"))
 
 
-def _plot(path: str, s, cols, recs) -> None:
-    """One panel per compared resource (bound quantities dashed, constructions solid), plus a
-    panel for the quantities that no construction is compared with."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise BadInput("--plot needs matplotlib, an optional extra: pip install 'attncheck[plot]'") from None
-    xkey = "k" if "k" in cols and len({r["k"] for r in recs}) > 1 else "N"
-    panels: dict[str, list[tuple[str, str]]] = {}
-    for q in s.bound.quantities:
-        panels.setdefault(q.resource or "other", []).append((q.key, "--"))
-    for c in cols:
-        if "." in c:
-            panels.setdefault(c.split(".", 1)[1], []).append((c, "-"))
-    fig, axes = plt.subplots(len(panels), 1, figsize=(7, 2.6 * len(panels)), squeeze=False, sharex=True)
-    for ax, (title, series) in zip(axes[:, 0], panels.items()):
-        for key, style in series:
-            pts = [(r[xkey], r[key]) for r in recs if r[key] != ""]
-            if pts:
-                ax.plot(*zip(*pts), style, marker="o", markersize=3, label=key)
-        ax.set_ylabel(title)
-        ax.legend(fontsize=7)
-    axes[-1, 0].set_xscale("log", base=2)
-    axes[-1, 0].set_xlabel(xkey)
-    fig.suptitle(f"{s.bound.id} — {s.bound.source} {s.bound.source.tag}")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+def _plot(path: str, s) -> None:
+    """The sweep as a figure: attncheck.cli.figures.bounds_sweep of the --json object."""
+    from attncheck.cli import figures
+    figures.bounds_sweep(s.to_json(), path)

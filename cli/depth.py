@@ -97,8 +97,10 @@ def _estimate(N: int, alphabet: int, k_max: int) -> float:
 @residual_option
 @click.option("--samples", type=click.IntRange(min=1), default=200, show_default=True,
               help="Seeded inputs searched for a counterexample to the printed recursion.")
+@click.option("--plot", type=click.Path(dir_okay=False), default=None,
+              help="Also write layers against k (paper vs ours, verdicts) to FILE.png or FILE.svg.")
 @opt.common_options
-def depth_hop(k_max, n, alphabet, residual, samples, as_json, seed, budget):
+def depth_hop(k_max, n, alphabet, residual, samples, plot, as_json, seed, budget):
     from attncheck.constructions.hop import MAX_K
     from attncheck.constructions.pointer_programs import corrected_depth
     from attncheck.verifiers.budget import Budget
@@ -107,6 +109,9 @@ def depth_hop(k_max, n, alphabet, residual, samples, as_json, seed, budget):
     if not 1 <= k_max <= MAX_K:
         raise BadInput(f"--k-max must be in 1..{MAX_K}, got {k_max}")
     alphabet = opt.default_alphabet(n, alphabet)
+    if plot:
+        from attncheck.cli.figures import check_path
+        check_path(plot)
     t0 = time.perf_counter()
     est = _estimate(n, alphabet, k_max)
     limit = budget if budget is not None else MAX_ESTIMATE_S
@@ -130,6 +135,9 @@ def depth_hop(k_max, n, alphabet, residual, samples, as_json, seed, budget):
                                            "samples": samples, "budget": budget},
                              seed=seed, timing={"total_s": time.perf_counter() - t0},
                              theorem="sht24a.thm4_2", **verdict.to_json(), rows=rows, reach=reach)
+    if plot:
+        from attncheck.cli.figures import depth_vs_k
+        depth_vs_k(report, plot)
     render.emit(report, as_json, _human(report))
     ctx.exit(verdict.exit_code)
 

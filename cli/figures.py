@@ -48,8 +48,10 @@ def _save(fig, path: str) -> str:
     check_path(path)
     fig.tight_layout()
     svg = str(path).lower().endswith(".svg")
-    # A fixed (absent) date keeps two SVGs of the same data byte-identical.
-    fig.savefig(path, dpi=DPI, metadata={"Date": None} if svg else None)
+    try:                # a fixed (absent) date keeps two SVGs of the same data byte-identical
+        fig.savefig(path, dpi=DPI, metadata={"Date": None} if svg else None)
+    except OSError as e:
+        raise BadInput(f"--plot {path!r}: cannot write the figure ({e.strerror or e})") from None
     return str(path)
 
 

@@ -247,9 +247,11 @@ def ngram_cmd(ctx, order, n, alphabet, exhaustive, as_json, seed, budget):
 @click.option("--Ns", "ns", default="3,5,7,9,11,13", show_default=True,
               help="Comma-separated sequence lengths (odd N also fits the marker family).")
 @table_format_options
+@click.option("--plot", type=click.Path(dir_okay=False), default=None,
+              help="Also write state bits and one-way bits against N to FILE.png or FILE.svg.")
 @common_options
 @click.pass_context
-def table_cmd(ctx, ns, markdown, latex, as_json, seed, budget):
+def table_cmd(ctx, ns, markdown, latex, plot, as_json, seed, budget):
     """State bits and one-way CC versus N for induction and hop_2 at |Σ| = 2, 3, 4 and the
     marker alphabet, computed now (the README table: --markdown; a paper: --latex)."""
     from attncheck.bounds.witnesses.table import COLUMNS, build_table, table_rows, wide_table
@@ -258,6 +260,9 @@ def table_cmd(ctx, ns, markdown, latex, as_json, seed, budget):
         Ns = [int(v) for v in ns.split(",") if v.strip()]
     except ValueError:
         raise click.BadParameter(f"--Ns must be comma-separated integers, got {ns!r}") from None
+    if plot:
+        from attncheck.cli.figures import check_path
+        check_path(plot)
     params = {"Ns": Ns}
     t0 = time.perf_counter()
     with _progress(len(Ns) * len(COLUMNS), "witness table") as step:
@@ -267,6 +272,9 @@ def table_cmd(ctx, ns, markdown, latex, as_json, seed, budget):
              " exact state bits and one-way CC versus N")
     v = Verdict(status, Method.EXHAUSTIVE, claim, len(cells),
                 "budget spent; cells marked ? were not computed" if stopped else "")
+    if plot:
+        from attncheck.cli.figures import witness_growth
+        witness_growth({"cells": cells}, plot)
     if kind is not None:                      # one table on stdout and nothing else
         render.text_table(kind, *wide_table(cells, Ns), align="r" * (1 + 4 * 4))
         if stopped:

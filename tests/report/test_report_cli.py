@@ -138,3 +138,23 @@ def test_figure_suffix_is_checked():
     from attncheck.verifiers.verdict import BadInput
     with pytest.raises(BadInput, match=r"\.png or \.svg"):
         figures.check_path("x.pdf")
+
+
+@pytest.mark.parametrize("args", [
+    ("depth", "hop", "--k-max", "3", "--N", "8"),
+    ("witness", "table", "--Ns", "5,7"),
+    ("bounds", "sweep", "sht24a.thm4_2", "--N", "16..64", "--k", "8"),
+])
+def test_plot_options_write_images_and_refuse_other_suffixes(cli, tmp_path, args):
+    png = tmp_path / "f.png"
+    r = cli(*args, "--plot", png)
+    assert r.code == 0, r.err
+    assert png.read_bytes().startswith(PNG)
+    r = cli(*args, "--plot", tmp_path / "f.pdf")
+    assert r.code == 2 and "--plot" in r.err and r.err.count("\n") == 1
+
+
+def test_unwritable_plot_path_is_bad_input(tmp_path):
+    from attncheck.verifiers.verdict import BadInput
+    with pytest.raises(BadInput, match="cannot write"):
+        figures.depth_vs_k(DEPTH, str(tmp_path / "no" / "such" / "f.png"))
