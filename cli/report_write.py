@@ -16,8 +16,8 @@ EXIT_MEANING = ("exit code = the worst row: 0 every check reached its expected v
                 " 3 a check is undecided (UNKNOWN, out of budget); 4 internal error")
 TAGS = ("[P] paper text, [P-abs] abstract only, [A] authors' artifacts, [S] third-party notes,"
         " [R] reconstructed for attncheck, [M] recalled, unconfirmed")
-CHECK_COLUMNS = ("theorem", "status", "claim", "verdict", "expected", "method", "evidence", "time",
-                 "command")
+CHECK_COLUMNS = ("check", "theorem", "status", "claim", "verdict", "expected", "method", "evidence",
+                 "time", "command")
 
 
 def write_all(report: dict, out_dir: str) -> dict[str, str]:
@@ -39,7 +39,7 @@ def _status_of(report: dict) -> dict[str, str]:
 def check_cells(report: dict, c: dict) -> list[str]:
     """The cells of one check row, in :data:`CHECK_COLUMNS` order."""
     verdict = c["verdict"].upper() + ("" if c["code"] == 0 else f" ({c['outcome']})")
-    return [c["theorem"], _status_of(report).get(c["theorem"], "[?]"), c["claim"], verdict,
+    return [c["name"], c["theorem"], _status_of(report).get(c["theorem"], "[?]"), c["claim"], verdict,
             c["expect"], c["method"], c["evidence"], f"{c['time_s']:.1f} s", c["command"]]
 
 
@@ -82,7 +82,7 @@ def markdown(report: dict) -> str:
     rows = []
     for c in report["checks"]:
         cells = check_cells(report, c)
-        cells[0], cells[-1] = f"`{cells[0]}`", f"`{cells[-1]}`"
+        cells[1], cells[-1] = f"`{cells[1]}`", f"`{cells[-1]}`"
         rows.append(cells)
     lines += _md_table(CHECK_COLUMNS, rows)
     lines += ["", "## Figures", ""]
@@ -148,9 +148,9 @@ def to_html(report: dict, out_dir: str) -> str:
     for c in report["checks"]:
         cells = check_cells(report, c)
         cls = _verdict_class(c["verdict"], c["code"], c["expect"])
-        tds = [f"<td><code>{_e(cells[0])}</code></td>", f"<td>{_e(cells[1])}</td>", f"<td>{_e(cells[2])}</td>",
-               f"<td class='v {cls}'>{_e(cells[3])}</td>"]
-        tds += [f"<td>{_e(x)}</td>" for x in cells[4:8]] + [f"<td><code>{_e(cells[8])}</code></td>"]
+        tds = [f"<td>{_e(cells[0])}</td>", f"<td><code>{_e(cells[1])}</code></td>"]
+        tds += [f"<td>{_e(x)}</td>" for x in cells[2:4]] + [f"<td class='v {cls}'>{_e(cells[4])}</td>"]
+        tds += [f"<td>{_e(x)}</td>" for x in cells[5:9]] + [f"<td><code>{_e(cells[9])}</code></td>"]
         c_rows.append("<tr>" + "".join(tds) + "</tr>")
     figs = "".join(_figure_html(f, out_dir) for f in report["figures"])
     only = f", only {_e(', '.join(p['only']))}" if p.get("only") else ""

@@ -30,7 +30,8 @@ def test_small_real_run_writes_three_valid_files(cli, tmp_path):
     ids = {t["id"]: t for t in obj["theorems"]}
     assert ids["sht24a.cor3_5"]["verdict"] == "verified" and "sht24b.two-layer-ub" in ids
     md = (out / "report.md").read_text(encoding="utf-8")
-    assert "| theorem | status | claim | verdict |" in md and "`sht24a.cor3_5`" in md
+    assert "| check | theorem | status | claim | verdict |" in md and "`sht24a.cor3_5`" in md
+    assert "<td class='v verified'>VERIFIED</td>" in (out / "report.html").read_text(encoding="utf-8")
     assert "](figures/certificate-margins.png)" in md
     html = (out / "report.html").read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>") and "<style>" in html and "<link" not in html

@@ -73,3 +73,11 @@ def test_all_is_the_union_and_select_matches_names_and_ids():
     assert [c.name for c in select(checks_for("sht24a"), ["ih.N64"])] == ["ih.N64"]
     by_id = select(checks_for("sht24a"), ["sht24a.cor3_5"])
     assert by_id and all("sht24a.cor3_5" in c.theorems for c in by_id)
+
+
+def test_docs_name_every_check_and_bound_row():
+    from pathlib import Path
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "report.md").read_text(encoding="utf-8")
+    for c in CHECKS:
+        key = f"`{c.theorem}`" if c.name.startswith("bound.") else f"| {c.name} |"
+        assert key in doc, f"docs/report.md does not list {c.name}"
