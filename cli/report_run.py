@@ -196,8 +196,15 @@ def run_all(checks: Sequence[Check], budget: float, workers: int,
             on_done(r)
         return r
 
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(one, checks))
+    pool = ThreadPoolExecutor(max_workers=workers)
+    try:
+        futures = [pool.submit(one, c) for c in checks]
+        return [f.result() for f in futures]
+    except BaseException:          # Ctrl-C: start no further check (running ones get the SIGINT too)
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    finally:
+        pool.shutdown(wait=True)
 
 
 # --- what a row says, per command ----------------------------------------------------------------
