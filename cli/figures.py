@@ -208,7 +208,8 @@ def certificate_margins(reports: Sequence[dict], path: str) -> str:
     output error beside the decoder radius (right, log scale).  ``reports`` are verify
     ``--json`` objects whose ``evidence.heads`` came from the certificate."""
     reports = [r for r in reports if head_rows(r)]
-    fig, axes = _figure(1, 2, width=5.0, height=3.4)
+    n_heads = sum(len(head_rows(r)) for r in reports)
+    fig, axes = _figure(1, 2, width=5.0, height=max(3.4, 0.4 * n_heads + 1.0))
     gap_ax, err_ax = axes[0]
     if not reports:
         _empty(gap_ax, "no certificate evidence")
