@@ -128,7 +128,7 @@ def _verify_fn(**kw):
     fmt = seqtask.resolve_format(kw["precision"], c)
     refuse_over_budget(c, kw)
     t1 = time.perf_counter()
-    verdict = seqtask.run_check(HOP, c, fmt, kw)
+    verdict = seqtask.run_check(HOP, c, fmt, kw, budget)
     t2 = time.perf_counter()
     mech = mechanism_evidence(c, fmt, kw["attention"], kw["mechanism_inputs"], kw["seed"], budget)
     verdict = combine(verdict, mech, [] if budget.expired() else residual_modes(kw))

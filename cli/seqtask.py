@@ -55,10 +55,11 @@ def _params(kw: dict, fmt) -> dict:
     return p
 
 
-def run_check(spec: TaskSpec, c, fmt, kw: dict):
-    """Dispatch on --mode; returns a Verdict."""
+def run_check(spec: TaskSpec, c, fmt, kw: dict, budget=None):
+    """Dispatch on --mode; returns a Verdict.  ``budget``: the command's clock, started before
+    the construction was built (a new one from --budget when None)."""
     from attncheck.verifiers.budget import Budget
-    budget = Budget(kw.get("budget"))
+    budget = Budget(kw.get("budget")) if budget is None else budget
     mode = kw["mode"]
     tparams = spec.task_params(kw)
     if mode == "auto":
@@ -137,12 +138,14 @@ def make_commands(spec: TaskSpec):
     """(verify, run, build, precision) click commands for ``spec``."""
 
     def verify_fn(**kw):
+        from attncheck.verifiers.budget import Budget
         ctx = click.get_current_context()
         t0 = time.perf_counter()
+        budget = Budget(kw.get("budget"))                 # --budget counts the build as well
         c = load_or_build(spec, kw, verify_needed)
         fmt = resolve_format(kw["precision"], c)
         t1 = time.perf_counter()
-        verdict = run_check(spec, c, fmt, kw)
+        verdict = run_check(spec, c, fmt, kw, budget)
         t2 = time.perf_counter()
         report = render.envelope(f"verify {spec.task}", _params(kw, fmt), seed=kw["seed"],
                                  timing={"build_s": t1 - t0, "check_s": t2 - t1, "total_s": t2 - t0},
@@ -217,10 +220,11 @@ def make_commands(spec: TaskSpec):
         from attncheck.verifiers.precision_search import minimal_format
         from attncheck.verifiers.budget import Budget
         ctx = click.get_current_context()
+        budget = Budget(kw.get("budget"))                 # --budget counts the build as well
         c = load_or_build(spec, kw)
         t0 = time.perf_counter()
         with render.progress(None, f"precision search {spec.task} N={c.n}"):
-            res = minimal_format(c, spec.task, spec.task_params(kw), kw["attention"], Budget(kw.get("budget")))
+            res = minimal_format(c, spec.task, spec.task_params(kw), kw["attention"], budget)
         report = render.envelope(f"precision {spec.task}", {k: v for k, v in kw.items() if k != "as_json"},
                                  seed=kw["seed"], timing={"total_s": time.perf_counter() - t0},
                                  **res.to_json(), construction=c.to_json())

@@ -33,6 +33,8 @@ from attncheck.verifiers.precision import Format
 
 #: Relative slack covering float64 evaluation of quantities (the emulator's and ours).
 SLACK = 1e-9
+#: float64 unit roundoff: a k-term dot product is off by at most ~k * EPS64 * sum |x_i y_i|.
+EPS64 = 2.0 ** -53
 KINDS = ("const", "token", "written")
 #: Largest V x T x w block evaluated to measure embedding cross-talk exactly.
 CROSSTALK_CELLS = 20_000_000
@@ -44,6 +46,23 @@ class CertificateFailure(Exception):
 
 def slack(x) -> np.ndarray:
     return SLACK * (1.0 + np.abs(x))
+
+
+def dot_slack(n_terms: int, mag) -> np.ndarray:
+    """Bound on the float64 error of an ``n_terms``-term dot product whose terms sum, in
+    absolute value, to at most ``mag`` (a factor 4 above the textbook gamma_k bound)."""
+    return 4.0 * n_terms * EPS64 * np.asarray(mag) + 1e-300
+
+
+def abs_hull(c: Construction, st: dict) -> np.ndarray:
+    """(D,) bound on |x_t[d]| over every position, input and coordinate d."""
+    out = np.abs(np.asarray(c.start_row, float)).copy()
+    for s in c.layout.slots:
+        d = st[s.name]
+        m = np.abs(d.values).max(axis=0) if d.kind == "table" else \
+            np.abs(c.codebooks[s.codebook][d.domain]).max(axis=0, initial=0.0)
+        out[s.sl] = np.maximum(out[s.sl], m + d.radius)
+    return out
 
 
 @dataclass(frozen=True, eq=False)
@@ -158,21 +177,27 @@ def check_layout(c: Construction) -> None:
         raise CertificateFailure("the weights contain a non-finite number")
 
 
-def nearest_code_rows(vals: np.ndarray, book: np.ndarray) -> np.ndarray:
-    """(n, w) x (nb, w) -> (n,) index of the L2-nearest row (exact matches found by hashing)."""
-    index = {book[r].tobytes(): r for r in range(len(book) - 1, -1, -1)}
-    rows = np.array([index.get(np.ascontiguousarray(v).tobytes(), -1) for v in vals], dtype=np.int64)
+def nearest_code_rows(vals: np.ndarray, book: np.ndarray, fmt: Format | None = None) -> np.ndarray:
+    """(n, w) x (nb, w) -> (n,) index of the L2-nearest row.  Values equal to a (quantized)
+    code are found by hashing in O(n); only the others are searched, in chunks."""
+    keyed = (book if fmt is None else fmt.quantize(book)) + 0.0          # + 0.0: no -0.0 keys
+    index = {keyed[r].tobytes(): r for r in range(len(book) - 1, -1, -1)}
+    vals = np.ascontiguousarray(vals, dtype=np.float64) + 0.0
+    rows = np.array([index.get(v.tobytes(), -1) for v in vals], dtype=np.int64)
     miss = np.flatnonzero(rows < 0)
-    for i in miss:
-        rows[i] = int(np.argmin(np.sum((book - vals[i]) ** 2, axis=1)))
+    step = max(1, 4_000_000 // max(1, book.size))
+    norms = np.sum(book * book, axis=1)
+    for a in range(0, len(miss), step):
+        i = miss[a:a + step]
+        rows[i] = np.argmin(norms[None, :] - 2.0 * vals[i] @ book.T, axis=1)
     return rows
 
 
-def code_rows(vals: np.ndarray, book: np.ndarray, tol: float) -> np.ndarray:
-    """Rows whose code lies within ``tol`` (max-norm) of each value, else -1 (names only:
-    every numeric check uses the values themselves)."""
-    rows = nearest_code_rows(vals, book)
-    far = np.max(np.abs(book[rows] - vals), axis=1) > tol
+def code_rows(vals: np.ndarray, book: np.ndarray, fmt: Format) -> np.ndarray:
+    """Rows whose code lies within half an ulp (max-norm) of each stored value, else -1 (names
+    only: every numeric check uses the values themselves)."""
+    rows = nearest_code_rows(vals, book, fmt)
+    far = np.max(np.abs(book[rows] - vals), axis=1) > fmt.max_rounding_error + 1e-12
     rows[far] = -1
     return rows
 
@@ -207,19 +232,18 @@ def initial_state(ctx: Ctx) -> tuple[dict[str, SlotState], np.ndarray | None]:
     ctx.rng("embedding", -(np.abs(tok_all).max(axis=0) + np.abs(pos_all).max(axis=0, initial=0.0)),
             np.abs(tok_all).max(axis=0) + np.abs(pos_all).max(axis=0, initial=0.0))
     ctx.rng("start token", start, start)
-    tol = ctx.u + 1e-12
     st: dict[str, SlotState] = {}
     sigma = None
     for s in c.layout.slots:
         ctx.tick(layer=0)
         tok, pos = tok_all[:, s.sl], pos_all[:, s.sl]
         book = c.codebooks[s.codebook] if s.codebook else None
-        srow = -1 if book is None else int(code_rows(start[None, s.sl], book, tol)[0])
+        srow = -1 if book is None else int(code_rows(start[None, s.sl], book, fmt)[0])
         if s.kind == "token":
             if book is None:
                 raise CertificateFailure(f"token slot {s.name!r} names no codebook")
             qt = fmt.quantize(tok)
-            sig = nearest_code_rows(qt, book)
+            sig = nearest_code_rows(qt, book, fmt)
             if len(set(sig.tolist())) < len(sig):
                 raise CertificateFailure(f"two symbols share a code in token slot {s.name!r}")
             if sigma is not None and not np.array_equal(sig, sigma):
@@ -237,7 +261,7 @@ def initial_state(ctx: Ctx) -> tuple[dict[str, SlotState], np.ndarray | None]:
             rad = np.zeros(s.width)
             if np.any(tok):
                 rad = _crosstalk(ctx, tok, pos, values[1:], False)
-            rows = None if book is None else code_rows(values, book, tol)
+            rows = None if book is None else code_rows(values, book, fmt)
             st[s.name] = SlotState("table", start[s.sl], rad, values=values, rows=rows, start_row=srow)
     return st, sigma
 
@@ -312,6 +336,8 @@ def project(ctx: Ctx, st: dict, W: np.ndarray, decl: str | None, what: str):
             valid = d.allowed[:, dom].copy()
     centre = np.array(centre, dtype=float)
     rad = np.array(np.broadcast_to(rad, centre.shape), dtype=float)
+    Wabs = np.abs(W) if W.ndim == 2 else np.abs(W).max(axis=0)
+    rad += dot_slack(W.shape[-2], abs_hull(c, st) @ Wabs)             # float64 evaluation
     x0 = ctx.fmt.quantize(ctx.c.start_row) @ (W if W.ndim == 2 else W[0])
     centre[0] = x0
     rad[0] = 0.0

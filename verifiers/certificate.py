@@ -45,8 +45,8 @@ from attncheck.constructions.spec import Construction, Head, Label, Layer, SnapM
 from attncheck.verifiers import semantics
 from attncheck.verifiers.abstract import (SLACK, CertificateFailure, Ctx, SlotState, check_layout,
                                           check_residual_range, code_rows, content_range,
-                                          decode_margin, hull, initial_state, project, quant_err,
-                                          slack, slot_range)
+                                          decode_margin, dot_slack, hull, initial_state, project,
+                                          quant_err, slack, slot_range)
 from attncheck.verifiers.budget import UNLIMITED, Budget
 from attncheck.verifiers.precision import FixedPointOverflow, Format
 from attncheck.verifiers.verdict import BudgetExceeded, Method, Status, Verdict
@@ -108,7 +108,7 @@ def scores(ctx: Ctx, head: Head, Q, K, i_idx: np.ndarray):
             rad += qr.reshape(I * A, k) @ kr.reshape(T * B, k).T
     mag = k * max(float(np.max(np.abs(Q[0]))), float(np.max(np.abs(Q[1])))) * \
         max(float(np.max(np.abs(klo))), float(np.max(np.abs(khi))))
-    rad += SLACK * (1.0 + mag)
+    rad += dot_slack(k, mag)                                          # float64 evaluation
     cq = float(ctx.fmt.quantize(head.temperature, "temperature"))
     if cq <= 0:
         raise CertificateFailure(f"temperature {head.temperature:g} rounds to {cq} in {ctx.fmt}")
@@ -366,7 +366,7 @@ def declared_write(run: _Run, head: Head, st: dict, leak: float, v: str, w: str,
         allowed = (targets.astype(np.float32) @ R.astype(np.float32)) > 0
     allowed = allowed.copy()
     allowed[0] = False
-    srow = int(code_rows(st[w].start[None], book, u + 1e-12)[0])
+    srow = int(code_rows(st[w].start[None], book, ctx.fmt)[0])
     return SlotState("codes", st[w].start, rad, allowed=allowed, start_row=srow)
 
 
@@ -431,14 +431,14 @@ def apply_snap(ctx: Ctx, smap: SnapMap, st: dict, li: int) -> dict:
         m, _ = decode_margin(book, d.domain, d.radius)
         if m <= SLACK * (1.0 + float(np.max(book * book, initial=0.0)) * book.shape[1]):
             raise CertificateFailure(f"layer {li} map: slot {src!r} may decode wrongly (margin {m:.4g})")
-        srow = int(code_rows(st[dst].start[None], book, ctx.u + 1e-12)[0])
+        srow = int(code_rows(st[dst].start[None], book, ctx.fmt)[0])
         new[dst] = SlotState("codes", st[dst].start, quant_err(ctx.fmt, book[d.domain]),
                              allowed=d.allowed, start_row=srow)
     for name in smap.clears:
         s = c.layout[name]
         values = np.zeros((ctx.T, s.width))
         values[0] = st[name].start
-        rows = None if s.codebook is None else code_rows(values, c.codebooks[s.codebook], ctx.u + 1e-12)
+        rows = None if s.codebook is None else code_rows(values, c.codebooks[s.codebook], ctx.fmt)
         new[name] = SlotState("table", st[name].start, np.zeros(s.width), values=values, rows=rows,
                               start_row=st[name].start_row)
     check_residual_range(ctx, new, f"after the map of layer {li}")
