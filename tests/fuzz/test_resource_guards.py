@@ -38,7 +38,7 @@ def test_enumeration_beyond_the_budget_is_refused_with_the_estimate():
     assert o.code == 2
     m = re.search(r"3\^12 = 531,441 inputs needs about ([0-9.e+]+) s, more than --budget 0.01 s", one_line(o))
     assert m and float(m.group(1)) > 0.01
-    assert o.seconds < 5.0                                   # refused after one calibration chunk
+    assert o.seconds < H.BUDGET_SLACK_S                      # refused after one calibration chunk
 
 
 def test_a_run_that_overruns_stops_unknown_with_progress():
@@ -62,6 +62,24 @@ def test_sampling_stops_at_the_budget_exit_3_with_progress():
     m = re.search(r"budget of 0.5 s spent: (\d+) samples checked", j["reason"])
     assert j["verdict"] == "unknown" and m and 0 < int(m.group(1)) < 10 ** 8 == j["params"]["samples"]
     assert o.seconds < 0.5 + H.BUDGET_SLACK_S
+
+
+@pytest.mark.parametrize("cmd", [["verify", "induction"], ["precision", "induction"]])
+def test_large_certificate_honours_a_small_budget(cmd):
+    """At N = 4096 the build and the certificate's O(N^2) steps check the clock (issue 12):
+    exit 3 (or 0 if it finished) within the budget plus the generous CLI slack."""
+    o = H.invoke([*cmd, "--N", "4096", "--alphabet", "8", "--budget", "0.3"])
+    assert o.code in (0, 3) and H.violation(o) is None, (o.code, o.err)
+    assert o.seconds < 0.3 + H.BUDGET_SLACK_S
+
+
+def test_the_certificate_stops_at_an_expired_clock_naming_the_layer():
+    """The mechanism, independent of the machine's speed: a clock that has already run out."""
+    from attncheck.verifiers.certificate import certify
+    c = build_induction(64, 3)
+    spent = Budget(1000.0, start=time.monotonic() - 2000.0)
+    v = certify(c, "induction", {}, c.fmt, "softmax", spent)
+    assert v.status is Status.UNKNOWN and "budget of 1000 s spent while certifying layer" in v.reason
 
 
 def test_auto_mode_never_starts_an_enumeration_it_cannot_finish():
