@@ -122,9 +122,9 @@ def _leak_from_lse(ctx: Ctx, lse, star, n_terms):
     """Upper bound on sum_j q(exp(x_j)) given log sum_j exp(x_j) = lse - star."""
     with np.errstate(over="ignore", invalid="ignore"):
         s = np.exp(lse - star) * (1.0 + SLACK)
-    if ctx.fmt.is_exact or ctx.attention == "hardmax":
-        return s
-    return np.minimum(2 * s, s + n_terms * ctx.u)
+        if ctx.fmt.is_exact or ctx.attention == "hardmax":
+            return s
+        return np.minimum(2 * s, s + n_terms * ctx.u)
 
 
 def _chunks(T: int, per_i: int):
@@ -192,8 +192,8 @@ def check_lookup(ctx: Ctx, head: Head, st: dict, rep: HeadReport):
             lse = np.logaddexp.reduce(comp, axis=-1)
         leak = _leak_from_lse(ctx, lse, star, vis.sum(axis=1)[:, None])
         g, l = gap[ok], leak[ok]
-        if g.size and g.min() <= 0:
-            bad = np.argwhere(ok & (gap <= 0))[0]
+        if g.size and not g.min() > 0:
+            bad = np.argwhere(ok & ~(gap > 0))[0]
             raise CertificateFailure(
                 f"layer {rep.layer} lookup: at position {idx[bad[0]]} the pointer {ptr[tuple(bad)]} does"
                 f" not beat every other position (gap {gap[tuple(bad)]:.4g})")
@@ -257,7 +257,7 @@ def check_last_occurrence(ctx: Ctx, head: Head, st: dict, rep: HeadReport) -> fl
             gap0 = np.where(qv, s0lo - U.max(axis=-1), np.inf)         # target = start token
             leak0 = np.where(qv, _leak_from_lse(ctx, np.logaddexp.reduce(U, axis=-1), s0lo, n[..., 0]), 0.0)
         for g, l, what in ((gap, leak, "latest match"), (gap0, leak0, "start token (no match)")):
-            if np.min(g) <= 0:
+            if not np.min(g) > 0:
                 bad = np.unravel_index(np.argmin(g), g.shape)
                 where = "any position" if pi else f"position {idx[bad[0]]}"
                 tgt = f", target j*={bad[2]}" if g.ndim == 3 else ""
@@ -358,6 +358,8 @@ def declared_write(run: _Run, head: Head, st: dict, leak: float, v: str, w: str,
         mix = 0.0
         rnd = u * colsum + u
     rad = transfer + mix + rnd + slack(np.max(np.abs(book), axis=0)) + st[w].radius
+    if not np.all(np.isfinite(rad)):
+        raise CertificateFailure(f"layer {head_layer(run)}: the error of slot {w!r} is not bounded")
     if targets is None:
         allowed = np.logical_or.accumulate(R, axis=0)
     elif np.all(targets.sum(axis=1)[1:] == 1):
@@ -411,6 +413,8 @@ def apply_layer(run: _Run, li: int, layer: Layer, st: dict, labels: dict) -> dic
         for name, r in stray_writes(ctx, head, st, leak, set(p.writes)).items():
             stray[name] = stray.get(name, 0.0) + r
     for name, r in stray.items():
+        if not np.all(np.isfinite(r)):
+            raise CertificateFailure(f"layer {li}: what the heads add to slot {name!r} is not bounded")
         new[name] = new[name].widen(r)
     check_residual_range(ctx, new, f"after layer {li}")
     return new
@@ -429,7 +433,7 @@ def apply_snap(ctx: Ctx, smap: SnapMap, st: dict, li: int) -> dict:
             raise CertificateFailure(f"layer {li} map moves {src!r} into {dst!r} of another codebook")
         book = c.codebooks[s.codebook]
         m, _ = decode_margin(book, d.domain, d.radius)
-        if m <= SLACK * (1.0 + float(np.max(book * book, initial=0.0)) * book.shape[1]):
+        if not m > SLACK * (1.0 + float(np.max(book * book, initial=0.0)) * book.shape[1]):
             raise CertificateFailure(f"layer {li} map: slot {src!r} may decode wrongly (margin {m:.4g})")
         srow = int(code_rows(st[dst].start[None], book, ctx.fmt)[0])
         new[dst] = SlotState("codes", st[dst].start, quant_err(ctx.fmt, book[d.domain]),
@@ -536,7 +540,7 @@ def certify(c: Construction, task: str, params: dict, fmt: Format, attention: st
         ctx.tick(layer="decoder")
         m, rmax = decode_margin(book, d.domain, d.radius)
         evidence["decode"] = {"error": float(np.max(d.radius)), "radius": rmax, "margin": m, "ok": m > 0}
-        if m <= SLACK * (1.0 + float(np.max(book * book, initial=0.0)) * book.shape[1]):
+        if not m > SLACK * (1.0 + float(np.max(book * book, initial=0.0)) * book.shape[1]):
             raise CertificateFailure(f"decoder: slot {dec.slot!r} error {np.max(d.radius):.4g} exceeds"
                                      f" the decoding radius {rmax:.4g}")
         check_symbols(c, run)
