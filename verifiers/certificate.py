@@ -43,10 +43,10 @@ import numpy as np
 
 from attncheck.constructions.spec import Construction, Head, Label, Layer, SnapMap
 from attncheck.verifiers import semantics
-from attncheck.verifiers.abstract import (SLACK, CertificateFailure, Ctx, SlotState, check_layout,
-                                          check_residual_range, code_rows, content_range,
-                                          decode_margin, dot_slack, hull, initial_state, project,
-                                          quant_err, slack, slot_range)
+from attncheck.verifiers.abstract import (SLACK, CertificateFailure, Ctx, SlotState, abs_hull,
+                                          check_layout, check_residual_range, code_rows,
+                                          content_range, decode_margin, dot_slack, hull,
+                                          initial_state, project, quant_err, slack, slot_range)
 from attncheck.verifiers.budget import UNLIMITED, Budget
 from attncheck.verifiers.precision import FixedPointOverflow, Format
 from attncheck.verifiers.verdict import BudgetExceeded, Method, Status, Verdict
@@ -294,6 +294,8 @@ def stray_writes(ctx: Ctx, head: Head, st: dict, leak: float, skip: set) -> dict
     W = head.W_O                                                      # (dv, D)
     ylo = np.minimum(olo[:, None] * W, ohi[:, None] * W).sum(axis=0)
     yhi = np.maximum(olo[:, None] * W, ohi[:, None] * W).sum(axis=0)
+    fl = dot_slack(W.shape[0], np.maximum(np.abs(olo), np.abs(ohi)) @ np.abs(W))     # float64: out W_O
+    ylo, yhi = ylo - fl, yhi + fl
     ctx.rng("head write", ylo, yhi)
     bound = np.where(np.any(W != 0, axis=0), np.maximum(np.abs(ylo), np.abs(yhi)) + ctx.u + slack(yhi), 0.0)
     out = {}
@@ -357,7 +359,9 @@ def declared_write(run: _Run, head: Head, st: dict, leak: float, v: str, w: str,
     else:
         mix = 0.0
         rnd = u * colsum + u
-    rad = transfer + mix + rnd + slack(np.max(np.abs(book), axis=0)) + st[w].radius
+    xabs = abs_hull(c, st)
+    fl = dot_slack(len(xabs) * head.W_V.shape[1], (xabs @ np.abs(head.W_V)) @ Wo)   # float64: x W_V W_O
+    rad = transfer + mix + rnd + fl + slack(np.max(np.abs(book), axis=0)) + st[w].radius
     if not np.all(np.isfinite(rad)):
         raise CertificateFailure(f"layer {head_layer(run)}: the error of slot {w!r} is not bounded")
     if targets is None:
