@@ -94,7 +94,7 @@ def list_cmd(as_json):
         {"id": r[0], "direction": r[1], "status": r[2], "source": r[3], "title": r[4],
          "aliases": list(b.aliases)} for r, b in zip(rows, BOUNDS.values())])
     render.emit(obj, as_json, lambda con: con.print(render.table(
-        f"{len(rows)} bounds (THEOREMS.md ids; tags: [P] paper, [P-abs] abstract, [S] notes, [R] ours)",
+        f"{len(rows)} bounds (docs/theorems.md ids; tags: [P] paper, [P-abs] abstract, [S] notes, [R] ours)",
         ("id", "direction", "status", "source", "title"), [tuple(_plain(c) for c in r) for r in rows])))
 
 
@@ -225,7 +225,7 @@ def _draw_table(con, result) -> None:
     if model:
         con.print(_plain("  model under test: " + ", ".join(f"{k} = {v}" for k, v in model.items())
                          + " (override with --D --H --p)"))
-    con.print(_plain("  constructions built with |Σ| = 3 unless --alphabet; status tags per THEOREMS.md"))
+    con.print(_plain("  constructions built with |Σ| = 3 unless --alphabet; status tags per docs/theorems.md"))
 
 
 def _model_params(result) -> dict:

@@ -5,7 +5,7 @@ report, which parses that JSON, and the command's own ``--plot FILE`` draw the s
 and writes one file whose format follows its suffix (``.png`` or ``.svg``).
 
 * :func:`bounds_sweep` -- a bound beside our construction sizes as N (or k) grows, one panel
-  per resource (layers, width, bits, ...): ``bounds sweep ID --plot`` (THEOREMS.md section 10);
+  per resource (layers, width, bits, ...): ``bounds sweep ID --plot`` (docs/theorems.md section 10);
 * :func:`depth_vs_k` -- layers against k: the paper's floor(log2 k)+2 [P] and the
   2+ceil(log2 k) [R] that our hop_k construction uses, with the verdicts (``sht24a.thm4_2``);
 * :func:`witness_growth` -- minimal RNN state bits and one-way CC bits against N, one line

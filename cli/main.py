@@ -122,7 +122,7 @@ class LazyGroup(click.Group):
 def cli(ctx, debug):
     """attncheck: check what transformers, RNNs and parallel computers can and cannot represent.
 
-    Theorem ids and status tags ([P] paper, [R] reconstructed, ...) follow THEOREMS.md.
+    Theorem ids and status tags ([P] paper, [R] reconstructed, ...) follow docs/theorems.md.
 
     \b
     Exit codes (every command):

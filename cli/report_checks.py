@@ -3,7 +3,7 @@
 A :class:`Check` is data -- the argv of one attncheck command (run with ``--json``), the
 catalogue ids it gives evidence for, and the verdict it must reach.  ``expect="refuted"``
 marks a paper-literal variant or a deliberately broken construction: its refutation (a
-replayed counterexample) is the evidence, e.g. Lemma D.2 as printed (THEOREMS.md section 11
+replayed counterexample) is the evidence, e.g. Lemma D.2 as printed (docs/theorems.md section 11
 item 2) or Thm 4.2's printed recursion (item 1).  ``expect="tabulated"`` marks a command that
 prints a table without a verdict (a bound evaluated beside our sizes, a sweep, a build).
 

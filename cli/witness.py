@@ -67,7 +67,7 @@ def _unknown(claim: str, e: BudgetExceeded, cases="partial") -> Verdict:
 
 @click.group(name="witness", cls=LazyGroup)
 def witness():
-    """Exact finite witnesses of lower bounds (THEOREMS.md section 9.2): minimal RNN state,
+    """Exact finite witnesses of lower bounds (docs/theorems.md section 9.2): minimal RNN state,
     one-way communication, rank and fooling sets, the n-gram baseline."""
 
 
@@ -293,7 +293,7 @@ def table_cmd(ctx, ns, markdown, latex, plot, as_json, seed, budget):
 # --- reductions -------------------------------------------------------------------------------
 @click.group(name="reduction", cls=LazyGroup)
 def reduction():
-    """Reductions behind the lower bounds, checked as finite identities (THEOREMS.md 9.1)."""
+    """Reductions behind the lower bounds, checked as finite identities (docs/theorems.md 9.1)."""
 
 
 @reduction.command("list")

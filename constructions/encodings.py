@@ -11,7 +11,7 @@ codes (the score margin of a lookup by inner product), and for decoding the mini
 
 * sinusoidal (SHT24a Lemmas D.1/D.2): ``(cos, sin)(2 pi t / M)``; width 2, gap
   ``1 - cos(2 pi / M)`` ~ 2 pi^2 / M^2, so precision must grow like log M.  Positions use
-  ``M = N + 1`` (corrected; ``M = N`` aliases the start token with position N -- THEOREMS.md
+  ``M = N + 1`` (corrected; ``M = N`` aliases the start token with position N -- docs/theorems.md
   section 11 item 3), tokens ``M = |Sigma| + 1`` with code 0 reserved for none.
 * random (Bietti et al. style): i.i.d. signs ``{+-1/sqrt(D)}^D`` from a seeded generator; width D
   = O(log n), gap bounded away from 0 w.h.p. once D >~ 8 ln n.  A draw whose codes collide or

@@ -1,6 +1,6 @@
 """The k-hop induction head by pointer doubling (``sht24a.thm4_2``; task ``task.hopk``).
 
-Why it works (SHT24a section 4.2 and App. D; THEOREMS.md section 4.2 with the [R] schedule):
+Why it works (SHT24a section 4.2 and App. D; docs/theorems.md section 4.2 with the [R] schedule):
 
 * layer 1, lookUp at i - 1 (``lemma.sht24a.D1``): ``prev := X[i-1]``;
 * layer 2, lastOccurrence of X_i among ``prev`` (``lemma.sht24a.D2``): lands on
@@ -17,7 +17,7 @@ already gives the token at the extended pointer), so only J and Y are kept.  The
 in :mod:`attncheck.constructions.pointer_programs`: ``corrected`` [R] has ``L = 2 + ceil(log2 k)``;
 ``printed`` is the paper's recursion with ``L = floor(log2 k) + 2`` (refuted for every k >= 2).
 
-Residual modes (THEOREMS.md section 4.2 "Residual bookkeeping", section 11 item 4):
+Residual modes (docs/theorems.md section 4.2 "Residual bookkeeping", section 11 item 4):
 
 * ``overwrite`` (option (iii), width O(1)): each lookup writes into scratch slots ``jump_new`` /
   ``out_new``; the element-wise map after the layer snaps them to the nearest code, moves them
@@ -207,7 +207,7 @@ def build_hop(N: int, k: int, alphabet: int = 3, encoding: str = "sinusoidal",
     if s.offset != k:
         notes.append(f"this schedule computes hop_{s.offset}, not hop_{k}: expected to be refuted")
     if emb == "paper":
-        notes.append("paper-literal Lemma D.1/D.2 codes (THEOREMS.md section 11 items 2-3): expected to be refuted")
+        notes.append("paper-literal Lemma D.1/D.2 codes (docs/theorems.md section 11 items 2-3): expected to be refuted")
     status = {("corrected", "corrected"): "[P] statement; [R] schedule L = 2 + ceil(log2 k) and recency-channel embedding",
               ("printed", "corrected"): "[P] recursion as printed, L = floor(log2 k) + 2 (refuted for k >= 2, [R])",
               ("corrected", "paper"): "[P] Lemmas D.1/D.2 as printed (refuted, [R]); [R] schedule",

@@ -19,7 +19,7 @@ Encodings (``--encoding``), each honest about its cost:
 * ``random``     -- seeded random sign codes of width D = O(log N) for positions and tokens;
 * ``onehot``     -- one-hot positions and tokens, width about 2N + 2|Sigma|.
 
-Variants (``--variant``): ``corrected`` uses the recency-channel lastOccurrence (THEOREMS.md
+Variants (``--variant``): ``corrected`` uses the recency-channel lastOccurrence (docs/theorems.md
 section 4.2 variant (b), positions modulo N+1); ``paper`` uses Lemma D.2 as printed (one angle
 channel modulo N|Sigma|, start score ``cos(2 pi (N - 1/2)/(N|Sigma|))``, positions modulo N),
 which attncheck refutes (section 11 item 2).
@@ -198,7 +198,7 @@ def build_induction(N: int, alphabet: int = 3, encoding: str = "sinusoidal",
                           code_l1, acc)
     notes = []
     if variant == "paper":
-        notes.append("paper-literal Lemma D.2 embedding (THEOREMS.md section 11 item 2): expected to be refuted")
+        notes.append("paper-literal Lemma D.2 embedding (docs/theorems.md section 11 item 2): expected to be refuted")
     return Construction(
         name="induction", task="induction", theorem=THEOREM,
         status="[P-abs] statement; [P] Lemmas D.1/D.2; [R] recency-channel embedding" if variant != "paper"

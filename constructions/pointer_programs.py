@@ -1,6 +1,6 @@
 """Pointer programs: the accumulator schedules of the k-hop head and the depth reach analysis.
 
-Plain Python (no numpy): this module is the symbolic side of ``sht24a.thm4_2`` (THEOREMS.md
+Plain Python (no numpy): this module is the symbolic side of ``sht24a.thm4_2`` (docs/theorems.md
 section 4.2 and the errata of section 11 item 1).
 
 A *pointer* at position i is ``find^t(i)`` for an offset t >= 0 (``find^0`` = identity, the
@@ -28,7 +28,7 @@ its bit is set.  The output is ``X[A_L(i)]`` with ``A_L = find^(offset)``.
 :func:`reach` is the exhaustive reach analysis: breadth-first over *all* programs of the form
 above (any register looked up, any register overwritten), with at most ``width`` pointer
 registers besides the identity, it returns the offsets some program can output at depth L.
-Claim (THEOREMS.md section 4.2, [R]): with unbounded width the reachable set is exactly
+Claim (docs/theorems.md section 4.2, [R]): with unbounded width the reachable set is exactly
 ``{0, ..., 2^(L-2)}`` (so hop_k needs ``L >= 2 + ceil(log2 k)`` in this scheme: k = 3 needs 4
 layers).  The claim is *shown* by the search, not assumed: :func:`reach_closed_form` is only
 what the search is compared with.
@@ -132,7 +132,7 @@ def corrected_schedule(k: int) -> Schedule:
 
 
 def printed_schedule(k: int) -> Schedule:
-    """The recursion as printed in SHT24a App. D / Thm 4.2 (THEOREMS.md 4.2 flag), literally:
+    """The recursion as printed in SHT24a App. D / Thm 4.2 (docs/theorems.md 4.2 flag), literally:
     ``L = floor(log2 k) + 2``, ``A_2 = find^(k_0)``, and layer l = ell + 1 >= 3 (input jump
     ``find^(2^(ell-2))``) extends iff bit ``k_(ell-1)`` (weight ``2^(ell-1)``) of k is set."""
     _check_k(k)
@@ -232,7 +232,7 @@ def reach(layers: int, width: int | None = None) -> ReachRow:
 
 
 def reach_closed_form(layers: int) -> frozenset:
-    """The recurrence of THEOREMS.md 4.2: ``S_2 = {0, 1}``,
+    """The recurrence of docs/theorems.md 4.2: ``S_2 = {0, 1}``,
     ``S_(l+1) = S_l u (S_l + 2^(l-2)) u {2^(l-1)}``; equals ``{0, ..., 2^(L-2)}``."""
     S = {0, 1}
     for l in range(2, layers):

@@ -8,7 +8,7 @@ forward pass; the emulator runs them and the certificate checks the promise.
 ``lemma.sht24a.D1`` lookUp [P]: query = code of a pointer p, key = code of the position j;
   ``q.k = 1`` iff j = p and ``<= 1 - gap`` otherwise, so xi = gap of the position codebook
   (sinusoidal: ``1 - cos(2 pi/(N+1))``).
-``lemma.sht24a.D2`` lastOccurrence, recency channel (THEOREMS.md section 4.2, variant (b)) [R]:
+``lemma.sht24a.D2`` lastOccurrence, recency channel (docs/theorems.md section 4.2, variant (b)) [R]:
   ``Q = (code(a), lam, 1)``, ``K_j = (code(b_j), j, 0)``, ``K_0 = (0, 0, s0)`` with
   ``lam = gap / (3N)`` and ``s0`` midway between the best mismatch ``1 - gap + lam N`` and the
   worst match ``1 + lam``.  Matches beat mismatches by >= gap/3, later matches beat earlier
@@ -16,7 +16,7 @@ forward pass; the emulator runs them and the certificate checks the promise.
 ``lemma.sht24a.D2`` paper-literal [P, refuted]: one angle channel
   ``theta_i = 2 pi (N mu_2 + i) / (N |Sigma|)``, ``phi_j = 2 pi (N mu_1 + j) / (N |Sigma|)``, start
   score ``cos(2 pi (N - 1/2) / (N |Sigma|))``; wraps around between adjacent symbol blocks
-  (THEOREMS.md section 11 item 2).
+  (docs/theorems.md section 11 item 2).
 ``lemma.sht24a.A2`` temperature [R rule]: ``c = (ln(4 N V_max) + (p_out + 1) ln 2) / xi`` makes the
   softmax leakage below ``2^-(p_out+1)``.
 """

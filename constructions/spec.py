@@ -3,7 +3,7 @@
 Shape glossary: B batch, T = N + 1 positions (index 0 is the start token X_0), D residual
 width, dk query/key width, dv value width.  Row vectors throughout: ``x @ W``.
 
-Model (THEOREMS.md ``model.sht24a``, Def 2.1/2.2 and App. A.1):
+Model (docs/theorems.md ``model.sht24a``, Def 2.1/2.2 and App. A.1):
 
 * Residual rows ``X_i = tok_embed[x_i] + pos_embed[i]`` for i = 1..N; ``X_0 = start_row``.
   The start token is a *constant* row: it provides a default key and value (App. A.1) and is
@@ -14,7 +14,7 @@ Model (THEOREMS.md ``model.sht24a``, Def 2.1/2.2 and App. A.1):
   depend on the position, "obviating the need for positional embeddings".
 * An optional element-wise map after a layer (:class:`SnapMap`): each listed slot is decoded to
   the nearest code of its codebook and re-written exactly (moves and clears); this is the
-  per-layer MLP of THEOREMS.md section 4.2 "Residual bookkeeping" option (iii), a finite
+  per-layer MLP of docs/theorems.md section 4.2 "Residual bookkeeping" option (iii), a finite
   table whose size is reported.
 * A decoder reads one slot at positions 1..N and returns the nearest code of a codebook,
   mapped to an output symbol (``None`` = bottom).
@@ -237,7 +237,7 @@ class Construction:
 
     ``tok_embed``: (V, D) rows for symbols 0..V-1.  ``pos_embed``: (T, D), row 0 unused (the start
     token is ``start_row``).  ``fmt``: the fixed-point format the construction declares it needs.
-    ``theorem``/``status``: THEOREMS.md id and tag.  ``params``: the build parameters (N,
+    ``theorem``/``status``: docs/theorems.md id and tag.  ``params``: the build parameters (N,
     alphabet, encoding, variant, ...).  ``target``: the label the decoder's slot must hold for
     the task (checked by the certificate's composition step).
     """

@@ -1,9 +1,9 @@
-"""Ground truth for every task in THEOREMS.md section 2, in plain Python.
+"""Ground truth for every task in docs/theorems.md section 2, in plain Python.
 
 Nothing here imports numpy or any construction: these functions are the reference that every
 construction, emulator and certificate is compared against (STYLE.md practice 5).
 
-Conventions (THEOREMS.md section 2):
+Conventions (docs/theorems.md section 2):
 
 * Sequences are Python sequences of ints, symbols ``0 .. |Sigma|-1``.  The papers index
   positions from 1; a Python list ``x`` of length N holds ``X_1 .. X_N`` at ``x[0] .. x[N-1]``.
@@ -104,7 +104,7 @@ def match2(x: Sequence[int], m: int, allow_self: bool = True) -> list[int]:
 def match3(x: Sequence[int], m: int, allow_self: bool = True, allow_repeat: bool = True) -> list[int]:
     """``task.match3``: 1 at i iff some j1, j2 have X_i + X_j1 + X_j2 = 0 mod M.
 
-    ``allow_self``: j1 or j2 may equal i.  ``allow_repeat``: j1 may equal j2.  (THEOREMS.md marks
+    ``allow_self``: j1 or j2 may equal i.  ``allow_repeat``: j1 may equal j2.  (docs/theorems.md marks
     both conventions unconfirmed; both are flags.)"""
     n = len(x)
     out = []

@@ -8,7 +8,7 @@ put into the format (``fmt.quantize``) -- embeddings, q, k, v, scores (after the
 max-subtracted exponentials, numerator, denominator, the division, the head output after
 ``W_O`` and the residual; dot products use a wide accumulator (exact, one rounding).
 
-Attention is ``softmax`` at each head's temperature, or ``hardmax`` (THEOREMS.md 1.1: the
+Attention is ``softmax`` at each head's temperature, or ``hardmax`` (docs/theorems.md 1.1: the
 argmax set is averaged, ties included).  Masking is causal (j <= i); the start token (row 0)
 is a constant key/value row that the layers do not update.
 

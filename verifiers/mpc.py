@@ -1,4 +1,4 @@
-"""The MPC machine model with enforced limits (THEOREMS.md ``model.mpc``, SHT24a Def 2.3) [P].
+"""The MPC machine model with enforced limits (docs/theorems.md ``model.mpc``, SHT24a Def 2.3) [P].
 
 A protocol runs on ``q`` machines with ``s`` words of local memory each; a word is an integer in
 ``Z_{2^p}``.  One *round*: every machine applies its local function to its memory (the words it
@@ -82,7 +82,7 @@ class Limits:
 class Protocol:
     """An R-round protocol: ``step(r, i, inbox)`` for r = 0..rounds-1, then ``output(i, inbox)``.
 
-    ``theorem``/``status``: THEOREMS.md id and tag of what the protocol implements.
+    ``theorem``/``status``: docs/theorems.md id and tag of what the protocol implements.
     ``params``: the build parameters (N, s, ...), echoed in reports.
     """
 

@@ -1,6 +1,6 @@
 """Number formats and rounding: the one place where arithmetic precision is defined.
 
-Two formats (THEOREMS.md section 9.3):
+Two formats (docs/theorems.md section 9.3):
 
 * ``exact``     -- IEEE float64, no extra rounding.  Used to check "real arithmetic".
 * ``fixed:I.F`` -- signed fixed point with ``I`` integer bits (the sign bit included) and ``F``

@@ -30,7 +30,7 @@ FIND1 = (("find", 1),)
 
 
 def task_label(task: str, params: dict) -> Label:
-    """The label the decoder slot must hold for ``task`` (THEOREMS.md task.ih / task.hopk)."""
+    """The label the decoder slot must hold for ``task`` (docs/theorems.md task.ih / task.hopk)."""
     if task == "induction":
         return Label("X", FIND1)
     if task == "hop":

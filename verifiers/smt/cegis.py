@@ -1,6 +1,6 @@
 """Counterexample-guided synthesis: is there ANY model of a finite class that solves a family?
 
-The query (THEOREMS.md section 9.4 template 2) is ``exists theta in class, forall x in family:
+The query (docs/theorems.md section 9.4 template 2) is ``exists theta in class, forall x in family:
 decoder(x_N, outputs_theta(x)) = answer(x)``.  With an arbitrary decoder this is "no two inputs
 with the same last token and different answers share their head outputs at N".
 

@@ -1,4 +1,4 @@
-"""SMT correctness certificate of a fixed-weight hardmax construction (THEOREMS.md 9.4, template 1).
+"""SMT correctness certificate of a fixed-weight hardmax construction (docs/theorems.md 9.4, template 1).
 
 The query: "there is an input x in Sigma^N and a position i where the construction's decoded
 output differs from the task" -- UNSAT proves the construction correct on all |Sigma|^N inputs

@@ -12,7 +12,7 @@ names both.  Mapping (the claim of ``smt one-layer`` is an impossibility):
 one-layer query is UNSAT and the two-layer query is SAT with a replayed model; REFUTED when
 either side is decided the other way; UNKNOWN otherwise.
 
-Statement tags (THEOREMS.md): ``sht24b.one-layer-ih-lb`` is [P-abs]/[S] with the [R] constant
+Statement tags (docs/theorems.md): ``sht24b.one-layer-ih-lb`` is [P-abs]/[S] with the [R] constant
 ``h(m+1)p >= floor((n-1)/2)`` under p-bit partial sums; ``sht24b.two-layer-ub`` is [P-abs];
 this finite class and its arithmetic are [R] (our reconstruction).
 """

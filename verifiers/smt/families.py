@@ -1,7 +1,7 @@
 """Input families of the SMT impossibility queries and their answers at the last position.
 
 A family is a finite list of token sequences and, for each, the answer the model must give at
-position N (THEOREMS.md section 9.4 template 2).  Two families:
+position N (docs/theorems.md section 9.4 template 2).  Two families:
 
 * ``full``  -- every ``x`` in ``Sigma^N``; answer ``task.ih`` at N (``induction_heads(x)[N-1]``);
 * ``index`` -- the INDEX embedding of ``sht24b.one-layer-ih-lb`` [R]: ``N = 2n'+1``,

@@ -3,7 +3,7 @@
 Shape glossary: B inputs, N positions, T = N + 1 (0 = start token), V alphabet, H heads,
 D head width, R context codes (1 for layer 1), L layers (1 or 2).
 
-**The class** (``sht24b.one-layer-ih-lb`` query, THEOREMS.md section 9.4 template 2) [R]:
+**The class** (``sht24b.one-layer-ih-lb`` query, docs/theorems.md section 9.4 template 2) [R]:
 an L-layer transformer with H heads of width D per layer, hardmax (ties averaged) or p-bit
 softmax attention, causal mask and a constant start token, in which
 
