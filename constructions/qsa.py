@@ -84,16 +84,29 @@ def moment_keys(N: int, q: int) -> np.ndarray:
     return t[:, None] ** np.arange(2 * q + 1)[None, :]
 
 
-def least_squares_certificates(U: np.ndarray, S: np.ndarray) -> np.ndarray:
-    """(S, m): ``w = U_S (U_S^T U_S)^{-1} 1_q`` per subset (pseudo-inverse when singular)."""
+def least_squares_coefficients(U: np.ndarray, S: np.ndarray) -> np.ndarray:
+    """(S, q): ``a = (U_S U_S^T)^{-1} 1_q`` per subset, so that ``w_S = sum_s a_s u_s``.  A subset
+    whose Gram matrix is singular gets the pseudo-inverse *alone*: a subset's coefficients never
+    depend on which other subsets share its batch (the input MLP is a function of y_i)."""
     US = U[S]                                                        # (S, q, m)
     G = US @ np.swapaxes(US, 1, 2)                                   # (S, q, q)
     ones = np.ones(S.shape + (1,))                                   # (S, q, 1)
     try:
-        coef = np.linalg.solve(G, ones)[..., 0]                      # (S, q)
+        return np.linalg.solve(G, ones)[..., 0]                      # (S, q)
     except np.linalg.LinAlgError:
-        coef = (np.linalg.pinv(G) @ ones)[..., 0]
-    return np.einsum("sq,sqm->sm", coef, US)
+        out = np.empty(S.shape, dtype=np.float64)
+        for i, g in enumerate(G):
+            try:
+                out[i] = np.linalg.solve(g, ones[i])[:, 0]
+            except np.linalg.LinAlgError:
+                out[i] = (np.linalg.pinv(g) @ ones[i])[:, 0]
+        return out
+
+
+def least_squares_certificates(U: np.ndarray, S: np.ndarray) -> np.ndarray:
+    """(S, m): ``w = U_S (U_S^T U_S)^{-1} 1_q = sum_s a_s u_s`` per subset
+    (:func:`least_squares_coefficients`)."""
+    return np.einsum("sq,sqm->sm", least_squares_coefficients(U, S), U[S])
 
 
 def moment_certificates(N: int, q: int, S: np.ndarray) -> np.ndarray:
@@ -337,20 +350,14 @@ def uniform_on(y: np.ndarray, N: int) -> np.ndarray:
     return beta
 
 
-def rounding_slack(fmt: Format, d_prime: int) -> float:
-    """Sound bound on what rounding values, numerator, division and output adds to the l2 error
-    for ANY z in the unit ball, given the quantised weights e/D (D >= 1): sqrt(d') ulp (1 + ulp)."""
-    u = fmt.ulp
-    return math.sqrt(d_prime) * u * (1.0 + u) if u else 0.0
-
-
-def certificate_scores(c: QSAConstruction, S: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-    """(S, N) scores ``u_j . w_S`` before the temperature, and the norms ``||w_S||`` (random codes).
+def code_scores(c: QSAConstruction, S: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """(S, N) code scores ``u_j . w_S`` and the norms ``||w_S||`` (random codes) -- the *codes*
+    alone, for the width search (``sweep(..., "margin")``); no weight is read, so nothing here
+    backs a verdict (the certificate uses :func:`certificate_scores`).
 
     Random codes go through the Gram matrix ``G = U U^T`` -- ``u_j . w_S = sum_s a_s G_js`` with
-    ``G_SS a = 1`` and ``||w_S||^2 = a . 1`` -- so the cost is independent of m and the path is
-    not the one the emulator takes (explicit w_S, then q . k).  Moment codes use the exact
-    integer product form."""
+    ``G_SS a = 1`` and ``||w_S||^2 = a . 1`` -- so the cost is independent of m.  Moment codes use
+    the exact integer product form."""
     if c.codes == "moment":
         return moment_scores_exact(c.N, c.q, S).astype(np.float64), None
     G = c.keys @ c.keys.T                                            # (N, N)
@@ -364,11 +371,50 @@ def certificate_scores(c: QSAConstruction, S: np.ndarray) -> tuple[np.ndarray, n
     return np.einsum("sq,sqn->sn", a, GS), np.sqrt(np.maximum(a.sum(axis=1), 0.0))
 
 
+def certificate_scores(c: QSAConstruction, facts, S: np.ndarray, gram: np.ndarray | None = None
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Scaled scores ``T q_i . k_j`` of a row pointing at each subset, read from the weights
+    (``facts`` from :func:`attncheck.constructions.qsa_proof.prove_head`), with a sound bound on
+    their distance to real arithmetic.  -> (scores (S, N), slack (S, N), norms ``||w_S||`` (S,)).
+
+    * Moment codes whose exactness is proved (``facts.moment_exact``): the integer product form
+      ``1 - prod (t_j - t_s)^2``; slack = the float64 rounding of T p.
+    * Random codes with ``W_Q[qry] = W_K[key] = I`` exactly (``facts.gram_path``) and ``gram`` =
+      keys keys^T (N, N): the input MLP's own coefficients a (:func:`least_squares_coefficients`)
+      and ``q_i . k_j = sum_s a_s G_sj`` -- cost q N per subset, not m N; slack
+      ``|T| gamma(2q + m + 4) (sum_s |a_s| ||u_s||) max_j ||u_j||`` covers forming w_S, G and the sum.
+    * Otherwise the input MLP's query codes, ``q = w_S A_q``, ``k_j = u_j A_k`` in float64 with slack
+      :func:`~attncheck.constructions.qsa_proof.score_slack`."""
+    from attncheck.constructions.qsa_proof import U64, gamma, query_rows, score_slack
+    T = c.head.temperature
+    if facts.moment_exact:
+        s = T * moment_scores_exact(c.N, c.q, S).astype(np.float64)   # (S, N)
+        return s, 3 * U64 * np.abs(s), np.zeros(len(S))
+    if facts.gram_path and gram is not None:
+        a = least_squares_coefficients(c.keys, S)                     # (S, q)
+        s = T * np.einsum("sq,sqn->sn", a, gram[S])                   # (S, N)
+        un = np.linalg.norm(c.keys, axis=1)                           # (N,)
+        weight = (np.abs(a) * un[S]).sum(axis=1)                      # (S,) sum_s |a_s| ||u_s||
+        slack = abs(T) * gamma(2 * c.q + c.m + 4) * weight * un.max() * (1 + 1e-9)
+        slack = slack[:, None] + 2 * U64 * np.abs(s)
+        slack[~np.all(np.isfinite(a), axis=1)] = np.inf
+        return s, slack, np.sqrt(np.maximum(a.sum(axis=1), 0.0))
+    W = c.query_codes(S)                                             # (S, m)
+    norms = np.linalg.norm(W, axis=1)                                # (S,)
+    s = T * (query_rows(facts, W) @ facts.K.T)                       # (S, N)
+    slack = np.broadcast_to(score_slack(c, facts, norms)[:, None], s.shape).copy()   # (S, N)
+    slack[~np.all(np.isfinite(W), axis=1)] = np.inf
+    return s, slack, norms
+
+
 @dataclass(frozen=True)
 class Sweep:
     """Result of a pass over q-subsets.  ``worst`` maximises ``value`` (the l1 deviation for the
     emulator sweep, the leakage bound for the certificate sweep, the off-set score for a width
-    search); ``row`` is the attention row (emulator) or score row (certificate) of ``worst``."""
+    search); ``row`` is the attention row (emulator) or score row (certificate) of ``worst``.
+    ``stats`` (emulator): ``sum_a``, ``min_Z``, ``sum_e`` over all rows (see
+    :class:`~attncheck.constructions.qsa_proof.ValueStats`), ``max_norm`` (largest ``||w_S||``)
+    and ``int_exact`` (every score an exact float64 integer sum, see :func:`_int_exact`)."""
 
     subsets: int
     value: float
@@ -377,49 +423,118 @@ class Sweep:
     min_margin: float
     max_norm: float
     complete: bool
+    stats: dict = field(default_factory=dict)
+
+
+def _emulator_chunk(c: QSAConstruction, S: np.ndarray, fmt: Format, attention: str):
+    """Run the head with row t of the batch pointing at subset t (rows t mod N of batch t // N).
+    -> (l1 deviations (k,), attention rows (k, N))."""
+    N, q = c.N, c.q
+    k = len(S)
+    pad = np.concatenate([S, np.repeat(S[-1:], (-k) % N, axis=0)])  # (B*N, q)
+    y = pad.reshape(-1, N, q)
+    _, w = forward(c, np.zeros(y.shape[:2] + (c.d_prime,)), y, fmt, attention)
+    rows = w.reshape(-1, N)[:k]                                      # (k, N)
+    vals = np.abs(rows - uniform_on(S, N)).sum(axis=1)
+    return np.where(np.isnan(vals), np.inf, vals), rows              # NaN weights: no bound
+
+
+def _int_exact(c: QSAConstruction, facts, W: np.ndarray) -> bool:
+    """True iff every ``q . k`` of these query codes W (k, m) is a sum of integers whose absolute
+    values add up to < 2^51: then float64 forms it exactly in any order, and ``fl(T a)`` keeps
+    the order of distinct integers a (hardmax ties are the real ones)."""
+    from attncheck.constructions.qsa_proof import EXACT_INT
+    mats = (W, c.keys, facts.A_q, facts.A_k)
+    if not all(np.array_equal(a, np.round(a)) for a in mats):
+        return False
+    kabs = float((np.abs(c.keys) @ np.abs(facts.A_k) @ np.abs(facts.A_q).T).max(initial=0.0))
+    return bool(np.abs(W).sum(axis=1).max(initial=0.0) * kabs < EXACT_INT)
+
+
+def _emulator_stats(c: QSAConstruction, facts, S: np.ndarray, rows: np.ndarray, fmt: Format) -> dict:
+    """Per-chunk maxima the error bound needs (see :class:`Sweep`).  Z = 1 / max_j weight_j holds
+    because the exponential at the maximum is exactly 1 (``z range`` hypothesis)."""
+    if not np.all(np.isfinite(rows)) or np.any(rows.max(axis=1) <= 0):
+        st = {"sum_a": math.inf, "min_Z": 0.0, "sum_e": math.inf}                  # no bound
+    else:
+        top = rows.max(axis=1)                                                   # (k,) = 1 / Z
+        st = {"sum_a": float(rows.sum(axis=1).max()), "min_Z": float((1.0 / top).min()),
+              "sum_e": float((rows.sum(axis=1) / top).max())}
+    if fmt.is_exact and facts is not None and facts.K is not None:
+        W = c.query_codes(S)
+        st["max_norm"] = float(np.linalg.norm(W, axis=1).max())
+        st["int_exact"] = _int_exact(c, facts, W)
+    return st
+
+
+def _merge(a: dict, b: dict) -> dict:
+    out = dict(b) if not a else {
+        "sum_a": max(a["sum_a"], b["sum_a"]), "min_Z": min(a["min_Z"], b["min_Z"]),
+        "sum_e": max(a["sum_e"], b["sum_e"])}
+    if "max_norm" in b and a:
+        out["max_norm"] = max(a["max_norm"], b["max_norm"])
+        out["int_exact"] = a["int_exact"] and b["int_exact"]
+    return out
+
+
+def leakage_bound(scores: np.ndarray, slack: np.ndarray, inset: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Real-arithmetic l1 distance between softmax(scores) and uniform-on-S, per row, from the
+    scaled scores widened by ``slack``: in-set range [lo, hi], off-set maximum o give
+    ``2 (N-q)/q e^{o - lo} + (e^{hi - lo} - 1)`` (off-set mass M <= (N-q)/q e^{o-lo} counts twice;
+    in-set weights within a factor e^{hi-lo} of each other are within e^{hi-lo} - 1 of uniform).
+    Valid for any sign of the temperature (the scores are already scaled).  -> (bound, lo - o)."""
+    N = scores.shape[1]
+    q = int(inset[0].sum())
+    lo = np.where(inset, scores - slack, np.inf).min(axis=1)
+    hi = np.where(inset, scores + slack, -np.inf).max(axis=1)
+    off = np.where(inset, -np.inf, scores + slack).max(axis=1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        b = 2.0 * (N - q) / q * np.exp(off - lo) + np.expm1(hi - lo)
+    return np.where(np.isnan(b), np.inf, b) * (1 + 1e-12), lo - off
 
 
 def sweep(c: QSAConstruction, method: str, fmt: Format = EXACT, attention: str = "softmax",
-          stop_above: float | None = None, budget=None, advance=None) -> Sweep:
+          stop_above: float | None = None, budget=None, advance=None, facts=None) -> Sweep:
     """Every q-subset S, by ``method``:
 
     * ``"emulator"``: run the head (in ``fmt``) with y_i = S and record the l1 distance between
-      the attention row and uniform-on-S -- the exact worst error over all ||z_j|| <= 1 in real
-      arithmetic (output linear in z; a vertex of the z-cube attains it);
-    * ``"certificate"``: no softmax at all; from the scores, in-set range [lo, hi] and off-set
-      maximum o give the leakage bound ``2 (N-q)/q e^{-c (lo - o)} + (e^{c (hi - lo)} - 1)``;
-    * ``"margin"``: the largest off-set score (a width search; stops early past ``stop_above``).
+      the attention row and uniform-on-S -- the worst error over all ||z_j|| <= 1 once the
+      ``query``/``key``/``value`` hypotheses hold (output linear in z; a vertex of the z-cube
+      attains it); ``stats`` feed the rounding bounds;
+    * ``"certificate"``: no softmax at all; :func:`leakage_bound` of the scores the weights give
+      (:func:`certificate_scores`; needs ``facts``);
+    * ``"margin"``: the largest off-set *code* score (a width search; stops early past ``stop_above``).
     """
     N, q = c.N, c.q
+    if method == "certificate" and facts is None:
+        from attncheck.constructions.qsa_proof import prove_head
+        facts = prove_head(c)
+    gram = c.keys @ c.keys.T if method == "certificate" and facts.gram_path else None   # (N, N)
     per = max(1, 200_000 // (N * N)) * N if method == "emulator" else max(1, 1_000_000 // (N * q + q * q * q))
     best = (-math.inf, (), ())
-    min_margin, max_norm, done = math.inf, 0.0, 0
+    min_margin, max_norm, done, stats = math.inf, 0.0, 0, {}
     total = n_subsets(N, q)
     for S in subset_chunks(N, q, per):
         if budget is not None:
             budget.check(subsets_checked=done, of=total)
+        inset = uniform_on(S, N) > 0
         if method == "emulator":
-            k = len(S)
-            pad = np.concatenate([S, np.repeat(S[-1:], (-k) % N, axis=0)])  # (B*N, q)
-            y = pad.reshape(-1, N, q)
-            _, w = forward(c, np.zeros(y.shape[:2] + (c.d_prime,)), y, fmt, attention)
-            rows = w.reshape(-1, N)[:k]                                    # (k, N)
-            vals = np.abs(rows - uniform_on(S, N)).sum(axis=1)
+            vals, rows = _emulator_chunk(c, S, fmt, attention)
+            stats = _merge(stats, _emulator_stats(c, facts, S, rows, fmt))
+        elif method == "certificate":
+            rows, slack, norms = certificate_scores(c, facts, S, gram)    # (k, N)
+            vals, margins = leakage_bound(rows, slack, inset)
+            min_margin = min(min_margin, float(margins.min()))
+            max_norm = max(max_norm, float(norms.max()))
         else:
-            rows, norms = certificate_scores(c, S)                         # (k, N), (k,)
-            inset = uniform_on(S, N) > 0
+            rows, norms = code_scores(c, S)                                # (k, N), (k,)
             lo = np.where(inset, rows, np.inf).min(axis=1)
             hi = np.where(inset, rows, -np.inf).max(axis=1)
             off = np.where(inset, -np.inf, rows).max(axis=1)
             min_margin = min(min_margin, float((lo - off).min()))
             if norms is not None:
                 max_norm = max(max_norm, float(norms.max()))
-            if method == "margin":                                     # a certificate needs 1 on S
-                vals = np.where((np.abs(lo - 1) <= 1e-9) & (np.abs(hi - 1) <= 1e-9), off, np.inf)
-            else:
-                T = c.head.temperature
-                with np.errstate(over="ignore"):
-                    vals = 2.0 * (N - q) / q * np.exp(-T * (lo - off)) + np.expm1(T * (hi - lo))
+            vals = np.where((np.abs(lo - 1) <= 1e-9) & (np.abs(hi - 1) <= 1e-9), off, np.inf)
         i = int(np.argmax(vals))
         if vals[i] > best[0]:
             best = (float(vals[i]), tuple(int(s) for s in S[i]), tuple(float(v) for v in rows[i]))
@@ -427,17 +542,24 @@ def sweep(c: QSAConstruction, method: str, fmt: Format = EXACT, attention: str =
         if advance:
             advance(len(S))
         if stop_above is not None and best[0] > stop_above:
-            return Sweep(done, best[0], best[1], best[2], min_margin, max_norm, False)
-    return Sweep(done, best[0], best[1], best[2], min_margin, max_norm, True)
+            return Sweep(done, best[0], best[1], best[2], min_margin, max_norm, False, stats)
+    return Sweep(done, best[0], best[1], best[2], min_margin, max_norm, True, stats)
 
 
-def worst_case_input(c: QSAConstruction, S: tuple[int, ...], row) -> tuple[np.ndarray, np.ndarray]:
-    """The z that attains the l1 deviation of attention ``row`` from uniform-on-S:
-    ``z_j = sign(row_j - 1/q [j in S]) e_1``; every row points at S.  -> (z (N, d'), y (N, q))."""
+def worst_case_inputs(c: QSAConstruction, S: tuple[int, ...], row, direction=None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Candidate inputs (z (N, d'), y (N, q)) that attain or approach the worst error of a set S
+    whose attention row is ``row``; every row points at S.  First ``z_j = sign(row_j - 1/q [j in
+    S]) e`` (attains the l1 deviation for an exact copy); then ``z_j = +e`` and ``-e`` for all j (a
+    copy that scales or shifts), for ``e = e_1`` and, if given, the unit ``direction`` (d',)."""
     beta = uniform_on(np.array(S), c.N)
-    z = np.zeros((c.N, c.d_prime))
-    z[:, 0] = np.where(np.asarray(row) >= beta, 1.0, -1.0)
-    return z, np.tile(np.array(S, dtype=np.int64), (c.N, 1))
+    sign = np.where(np.asarray(row) >= beta, 1.0, -1.0)             # (N,)
+    dirs = [np.eye(c.d_prime)[0]] + ([np.asarray(direction, dtype=np.float64)] if direction is not None else [])
+    y = np.tile(np.array(S, dtype=np.int64), (c.N, 1))
+    out = []
+    for e in dirs:
+        for pattern in (sign, np.ones(c.N), -np.ones(c.N)):
+            out.append((pattern[:, None] * e[None, :], y))
+    return out
 
 
 def smallest_width(N: int, q: int, theta: float = THETA_RANDOM, seed: int = 0, tries: int = 1,
@@ -500,7 +622,11 @@ def input_work(N: int, q: int, m: int, d_prime: int) -> int:
 
 
 def pick_mode(c: QSAConstruction, mode: str, fmt: Format, attention: str) -> str:
-    """Resolve ``auto`` and refuse what cannot be honoured (one line, with the estimate)."""
+    """Resolve ``auto`` and refuse what cannot be honoured (one line, with the estimate).
+
+    ``auto`` is exhaustive when the pass fits :data:`MAX_WORK`, except moment codes in exact
+    softmax: their real-arithmetic scores are integers the certificate computes exactly, while
+    the float64 emulator forms products up to (N/2)^{4q} that it cannot be trusted with."""
     if mode == "certificate" and (not fmt.is_exact or attention != "softmax"):
         raise BadInput("--mode certificate bounds softmax leakage in real arithmetic; use"
                        " --precision exact --attention softmax, or --mode exhaustive")
@@ -508,7 +634,8 @@ def pick_mode(c: QSAConstruction, mode: str, fmt: Format, attention: str) -> str
         raise BadInput(f"{mode} over all C({c.N},{c.q}) = {sci_count(n_subsets(c.N, c.q))} pointer sets needs"
                        f" ~{sci_count(work(c))} multiply-adds (limit {MAX_WORK:.0e}); use --mode sample")
     if mode == "auto":
-        mode = "exhaustive" if work(c) <= MAX_WORK else "sample"
+        mode = "sample" if work(c) > MAX_WORK else \
+            "certificate" if c.codes == "moment" and fmt.is_exact and attention == "softmax" else "exhaustive"
     one = input_work(c.N, c.q, c.m, c.d_prime)
     if mode == "sample" and one > MAX_WORK:
         raise BadInput(f"--mode sample: one input at N = {c.N}, q = {c.q}, m = {c.m} needs ~{sci_count(one)}"
@@ -522,13 +649,18 @@ def _claim(c: QSAConstruction, fmt: Format, attention: str, family: str) -> str:
             f" {c.eps:g}-approximates qSA at N = {c.N}, q = {c.q}, d' = {c.d_prime} in {fmt}: {family}")
 
 
-def _counterexample(c: QSAConstruction, z, y, fmt: Format, attention: str, row: int) -> tuple[float, Counterexample]:
-    """Replay one input through the head and the plain-Python ground truth."""
+def _counterexample(c: QSAConstruction, z, y, fmt: Format, attention: str,
+                    row: int | None = None) -> tuple[float, Counterexample]:
+    """Replay one input through the head and the plain-Python ground truth (``row=None``: the
+    row with the largest error)."""
     from attncheck.constructions.tasks import qsa as qsa_truth
     out, w = forward(c, z[None], y[None], fmt, attention)
-    want = np.array(qsa_truth(z.tolist(), y.tolist())[row])
-    got = out[0, row]
-    err = float(np.linalg.norm(got - want))
+    want_all = np.array(qsa_truth(z.tolist(), y.tolist()))                 # (N, d')
+    errs = np.linalg.norm(out[0] - want_all, axis=1)                       # (N,)
+    errs = np.where(np.isnan(errs), np.inf, errs)                          # a NaN output is wrong
+    row = int(np.argmax(errs)) if row is None else row
+    want, got = want_all[row], out[0, row]
+    err = float(errs[row])
     S = [int(j) + 1 for j in y[row]]
     return err, Counterexample(tuple(S), row + 1, [round(float(v), 12) for v in want],
                                [round(float(v), 12) for v in got],
@@ -538,45 +670,65 @@ def _counterexample(c: QSAConstruction, z, y, fmt: Format, attention: str, row: 
                                 "mass_on_set": float(w[0, row, y[row]].sum())})
 
 
+def _replay_worst(c: QSAConstruction, facts, r: Sweep, fmt: Format, attention: str):
+    """Replay the candidate inputs of the worst set (:func:`worst_case_inputs`) -> (error, ce)."""
+    direction = None
+    if facts.A_v is not None and c.d_prime > 1:
+        M = facts.A_v @ facts.B_o                                            # (d', d')
+        direction = np.linalg.svd(M - np.eye(c.d_prime))[2][0]
+    tries = [_counterexample(c, z, y, fmt, attention) for z, y in worst_case_inputs(c, r.worst, r.row, direction)]
+    return max(tries, key=lambda t: t[0])
+
+
 def check_qsa(c: QSAConstruction, mode: str = "auto", fmt: Format = EXACT, attention: str = "softmax",
               samples: int = 1000, seed: int = 0, budget=None, advance=None) -> Verdict:
-    """Verify ``max_i ||f(X)_i - qSA(X)_i||_2 <= eps`` (``task.qsa``) for the head ``c``."""
+    """Verify ``max_i ||f(X)_i - qSA(X)_i||_2 <= eps`` (``task.qsa``) for the head ``c``.
+
+    VERIFIED needs every hypothesis of :mod:`attncheck.constructions.qsa_proof` proved from the
+    arrays and the resulting bound (attention deviation + copy error + rounding) <= eps; a failed
+    hypothesis or range check is UNKNOWN naming it, unless a replayed input refutes."""
+    from attncheck.constructions.qsa_proof import certificate_bound, exhaustive_bound, prove_head
     mode = pick_mode(c, mode, fmt, attention)
     total = n_subsets(c.N, c.q)
     if mode == "sample":
         return _check_sample(c, fmt, attention, samples, seed, budget, advance)
     method = "emulator" if mode == "exhaustive" else "certificate"
+    meth = Method.EXHAUSTIVE if method == "emulator" else Method.CERTIFICATE
     family = (f"all C({c.N},{c.q}) = {total} pointer sets x all z with ||z_j|| <= 1"
               + (" (symbolic: output linear in z)" if fmt.is_exact else " (sound rounding bound)"))
     claim = _claim(c, fmt, attention, family)
+    facts = prove_head(c)
+    ev = {"hypotheses": facts.to_json(), "temperature": c.head.temperature, "theta": c.theta, "eps": c.eps}
+    if method == "certificate" and not facts.ok:
+        return Verdict(Status.UNKNOWN, meth, claim, total, evidence=ev,
+                       reason=f"unproven from the weights: {facts.reason()}")
     try:
-        r = sweep(c, method, fmt, attention, budget=budget, advance=advance)
+        r = sweep(c, method, fmt, attention, budget=budget, advance=advance, facts=facts)
     except BudgetExceeded as e:
-        return Verdict(Status.UNKNOWN, Method.EXHAUSTIVE if method == "emulator" else Method.CERTIFICATE,
-                       claim, e.progress.get("subsets_checked", 0), reason=f"{e}; no violation so far")
-    slack = rounding_slack(fmt, c.d_prime) if method == "emulator" else 0.0
-    bound = r.value + slack
-    ev = {"worst_error_bound": bound, "rounding_slack": slack, "worst_pointer_set": [s + 1 for s in r.worst],
-          "temperature": c.head.temperature, "theta": c.theta, "eps": c.eps}
+        return Verdict(Status.UNKNOWN, meth, claim, e.progress.get("subsets_checked", 0), evidence=ev,
+                       reason=f"{e}; no violation so far")
+    bound, parts, problems = (exhaustive_bound(c, facts, r, fmt, attention) if method == "emulator"
+                              else certificate_bound(facts, r))
+    ev.update(worst_error_bound=bound, bound_parts=parts, worst_pointer_set=[s + 1 for s in r.worst])
     if method == "certificate":
-        ev.update(min_margin=r.min_margin, max_certificate_norm=r.max_norm or None)
-    meth = Method.EXHAUSTIVE if method == "emulator" else Method.CERTIFICATE
-    if bound <= c.eps:
-        what = "l1 deviation of attention from uniform-on-S" if method == "emulator" else "leakage bound from score margins"
+        ev.update(min_scaled_margin=r.min_margin, max_certificate_norm=r.max_norm or None)
+    if not problems and bound <= c.eps:
+        what = ("l1 deviation of attention from uniform-on-S" if method == "emulator"
+                else "leakage bound from score margins read from the weights")
         return Verdict(Status.VERIFIED, meth, claim, total, evidence=ev,
                        reason=f"worst error {bound:.3g} <= eps = {c.eps:g} ({what}, all {total} sets)")
+    why = "; ".join(problems) if problems else f"bound {bound:.3g} > eps = {c.eps:g}"
     if method == "certificate":
         return Verdict(Status.UNKNOWN, meth, claim, total, evidence=ev,
-                       reason=f"certificate bound {bound:.3g} > eps = {c.eps:g}; run --mode exhaustive")
-    z, y = worst_case_input(c, r.worst, r.row)
-    err, ce = _counterexample(c, z, y, fmt, attention, 0)
+                       reason=f"certificate {why}; run --mode exhaustive")
+    err, ce = _replay_worst(c, facts, r, fmt, attention)
     ev["replayed_error"] = err
     if err > c.eps:
         return Verdict(Status.REFUTED, meth, claim, total, counterexample=ce, evidence=ev,
-                       reason=f"pointer set {[s + 1 for s in r.worst]} with z_j = +-e_1 gives error"
-                              f" {err:.3g} > eps = {c.eps:g}")
+                       reason=f"pointer set {[s + 1 for s in r.worst]} with z = {ce.explanation['z_first_coordinate'][:4]}..."
+                              f" (first coordinates) gives error {err:.3g} > eps = {c.eps:g} at row {ce.position}")
     return Verdict(Status.UNKNOWN, meth, claim, total, evidence=ev,
-                   reason=f"bound {bound:.3g} > eps but the worst-case z replays to {err:.3g} <= eps")
+                   reason=f"{why}, but the worst-case inputs replay to {err:.3g} <= eps")
 
 
 def _check_sample(c, fmt, attention, samples, seed, budget, advance) -> Verdict:
