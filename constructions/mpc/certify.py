@@ -1,20 +1,38 @@
-"""A certificate that a routing head delivers *every* valid routing (``lemma.sht24a.3_2``).
+"""A certificate that the routing heads deliver *every* valid routing (``lemma.sht24a.3_2``).
+
+Shape glossary: T tokens (residual rows 1..T, row 0 = start), D residual width, d packet slots,
+F = 5 packet fields, dq query/key width, n_sets destination sets of size <= s.
 
 The transformer of :mod:`simulate` runs the protocol's own local functions in its element-wise
-maps, so it equals the protocol on every input once each routing layer maps every valid
-(s-bounded) Sent to Rcvd.  For the sparse-propagation head that follows from four finite facts,
-checked here on the head's actual weights [R]:
+maps, so it equals the protocol on every input once each layer's routing head maps every valid
+(s-bounded) Sent to Rcvd.  That follows from these facts, each *proved from the numbers* the
+simulation runs (weights, codes, start row, hashing matrix, layout offsets, the protocol's
+limits q, s, p) -- never from labels such as ``codes.kind``, ``codes.margin``, ``hashing.b`` or
+``hashing.kind`` [R]:
 
-1. *structure*: W_Q reads only ``qcode``, W_K only ``kcode``, and ``W_V W_O`` copies ``send`` onto
-   ``recv`` (so attention output = average of the attended tokens' packets);
-2. *scores*: for every receiver token t and every destination set S (|S| <= s), a sender whose S
-   contains t scores exactly the sender score, the start token sits ``margin`` below, and a
-   sender that does not target t sits ``margin`` below the start token -- enumerated over all
-   ``T * sum_k C(q, k)`` pairs;
-3. *covering*: the hashing matrix A isolates every message among any b = s^2 messages
-   (Fact B.2; one-hot A: every row owns a column);
-4. *arithmetic*: hardmax with exact ties decodes exactly; softmax leaks at most
-   ``T e^{-c margin}`` of the mass, and the decoder tolerates a relative error below 1/(4 s v_max).
+1. *layout*: slots qcode, kcode, input, send, recv, fault are disjoint, inside D, with widths
+   dq, dq, 1, F d, F d, 1 -- so the map's writes never touch the queries the embedding placed.
+2. *structure* (every layer's head): W_Q reads only qcode, W_K only kcode, W_V only send, W_O
+   writes only recv, and ``W_V[send] W_O[:, recv]`` is the identity up to ``copy_error`` (an
+   inf-norm bound, float64 rounding of the product path included).
+3. *start*: the start row's value ``start_row W_V W_O`` is exactly 0 (receivers nobody targets
+   read zeros).
+4. *scores*: for every receiver token t and every destination set S (|S| <= s), computed from
+   the actual queries, keys and weights: senders (t in S) score within ``spread`` of each other,
+   the start row at least ``gap`` below every sender and every non-sender at least ``gap`` below
+   the start row (both measured, > 0) -- enumerated over all ``T * sum_k C(q, k)`` pairs.
+5. *ids*: the hashing's message ids (src, k) of every valid message are distinct rows of A.
+6. *covering*: A isolates every message among any b = min(s^2, n) messages (Fact B.2), b
+   derived from the protocol's s, not stored.
+7. *arithmetic*: float64 (``exact``) only.  Hardmax: queries, keys and the two weight blocks
+   are dyadic (integers after scaling by powers of two) and every score, so scaled, is an
+   integer sum below 2^51 (float64 then forms it exactly in any order and keeps every tie and
+   every order).  Softmax:
+   the l1 distance of attention from uniform-on-senders is at most ``2 (T+1) e^{-gap} +
+   (e^{spread} - 1)``.  Either way the per-field error of the averaged packets (attention,
+   copy error, float64 rounding; field magnitudes from q, s, p, T) stays below what
+   :func:`~attncheck.constructions.mpc.routing.decode` tolerates: ``1/(2 s^2 + s)`` on the count
+   field, ``1/(2 s)`` on the others, and every integer it rounds stays below 2^50.
 """
 from __future__ import annotations
 
@@ -25,16 +43,24 @@ from dataclasses import dataclass
 import numpy as np
 
 from attncheck.constructions.mpc.covering import covering_cost, covers, private_columns
-from attncheck.constructions.primitives import place, select
+from attncheck.constructions.mpc.routing import F
 from attncheck.constructions.spec import Head
+from attncheck.verifiers.precision import EXACT, Format
 
 MAX_SCORE_PAIRS = 3_000_000
 MAX_COVER_PAIRS = 2_000_000
+U64 = 2.0 ** -53
+EXACT_SUM = 2.0 ** 51
+
+
+def gamma(n: int) -> float:
+    """``n u / (1 - n u)``: relative error bound of an n-term float64 sum of products."""
+    return n * U64 / (1.0 - n * U64)
 
 
 @dataclass(frozen=True)
 class RoutingCertificate:
-    """``ok``: True (all four hold), False (one fails, ``reason`` says which), None (a check was
+    """``ok``: True (all facts hold), False (one fails, ``reason`` says which), None (a check was
     too large to run)."""
 
     ok: bool | None
@@ -45,83 +71,215 @@ class RoutingCertificate:
         return {"ok": self.ok, "reason": self.reason, "checks": self.checks}
 
 
-def _only_rows(W: np.ndarray, sl: slice) -> bool:
-    mask = np.ones(W.shape[0], dtype=bool)
+def _outside(W: np.ndarray, sl: slice, axis: int) -> bool:
+    """True iff W is zero outside rows (axis 0) or columns (axis 1) ``sl``."""
+    mask = np.ones(W.shape[axis], dtype=bool)
     mask[sl] = False
-    return not np.any(W[mask])
+    return not np.any(W[mask] if axis == 0 else W[:, mask])
+
+
+# --- facts 1, 5: layout and ids ---------------------------------------------------------------------
+def layout_check(sim) -> dict:
+    """Fact 1: disjoint slots of the widths the codes and packets need."""
+    lay, C, d = sim.layout, sim.codes, sim.hashing.d
+    want = {"qcode": C.width, "kcode": C.width, "input": 1, "send": F * d, "recv": F * d, "fault": 1}
+    try:
+        slots = {n: lay[n] for n in want}
+    except KeyError as e:
+        return {"ok": False, "why": f"slot {e} missing"}
+    bad = [f"{n} has width {s.width}, needs {want[n]}" for n, s in slots.items() if s.width != want[n]]
+    spans = sorted((s.start, s.stop, n) for n, s in slots.items())
+    bad += [f"{a} and {b} overlap" for (_, e1, a), (s2, _, b) in zip(spans, spans[1:]) if s2 < e1]
+    bad += [f"{n} outside 0..{lay.width}" for n, s in slots.items() if s.start < 0 or s.stop > lay.width]
+    if C.queries.shape != (sim.tokens, C.width):
+        bad.append(f"queries have shape {C.queries.shape}, not (T = {sim.tokens}, {C.width})")
+    if sim.start_row.shape != (lay.width,):
+        bad.append(f"start row has shape {sim.start_row.shape}")
+    return {"ok": not bad, "why": "; ".join(bad) or "disjoint slots of the needed widths"}
+
+
+def ids_check(sim) -> dict:
+    """Fact 5: every valid message (src, k) -- k < s for machines, k = 0 for pad tokens -- has
+    its own row of A."""
+    H, lim, T = sim.hashing, sim.protocol.limits, sim.tokens
+    pairs = [(t, k) for t in range(T) for k in range(lim.s if t < lim.q else 1)]
+    ids = [H.id_of(t, k) for t, k in pairs]
+    n = H.A.shape[0]
+    ok = len(set(ids)) == len(ids) and all(0 <= i < n for i in ids)
+    return {"ok": ok, "messages": len(ids), "rows": n,
+            "why": "distinct rows" if ok else "two messages share a row of A, or an id is outside A"}
+
+
+# --- facts 2, 3: structure and start value ------------------------------------------------------
+def structure_check(sim, head: Head) -> dict:
+    """Fact 2 for one head; ``copy_error`` bounds ``max_f sum_k |(W_V W_O - I)_{kf}|`` (the
+    inf-norm error of one averaged field per unit of field magnitude), float64 product included."""
+    lay = sim.layout
+    mats = (head.W_Q, head.W_K, head.W_V, head.W_O)
+    if any(W.ndim != 2 for W in mats) or not all(np.all(np.isfinite(W)) for W in mats):
+        return {"ok": False, "why": "index-specific or non-finite weights"}
+    reads = {"W_Q reads only qcode": _outside(head.W_Q, lay["qcode"].sl, 0),
+             "W_K reads only kcode": _outside(head.W_K, lay["kcode"].sl, 0),
+             "W_V reads only send": _outside(head.W_V, lay["send"].sl, 0),
+             "W_O writes only recv": _outside(head.W_O, lay["recv"].sl, 1)}
+    A, B = head.W_V[lay["send"].sl], head.W_O[:, lay["recv"].sl]                 # (Fd, dv), (dv, Fd)
+    M = A @ B
+    fl = gamma(A.shape[1] + 1) * (np.abs(A) @ np.abs(B)).sum(axis=0).max(initial=0.0)
+    copy_error = float(np.abs(M - np.eye(M.shape[0])).sum(axis=0).max(initial=0.0) + fl) * (1 + 1e-12)
+    ok = all(reads.values())
+    return {"ok": ok, "copy_error": copy_error, "why": ", ".join(k for k, v in reads.items() if not v)
+            or "each matrix touches only its slot"}
+
+
+def start_check(sim, head: Head) -> dict:
+    """Fact 3: the start row contributes the value 0 exactly."""
+    v = sim.start_row @ head.W_V @ head.W_O
+    return {"ok": bool(not np.any(v)), "why": "start value is 0" if not np.any(v) else
+            f"start value has {int(np.count_nonzero(v))} nonzero coordinates"}
+
+
+# --- fact 4: scores -------------------------------------------------------------------------------
+def destination_sets(sim) -> list[tuple[int, ...]]:
+    lim = sim.protocol.limits
+    return [S for k in range(min(lim.s, lim.q) + 1) for S in itertools.combinations(range(lim.q), k)]
 
 
 def score_table(sim, head: Head) -> dict:
-    """Check fact 2 over every (receiver, destination set); returns counts and the worst case."""
+    """Fact 4 over every (receiver, destination set), from the actual weights and codes; also
+    whether all factors are dyadic (``integral``) and the largest ``sum |q_i k_i|`` scaled to
+    integers (``abs_max``) for the arithmetic fact."""
     lim, lay, C = sim.protocol.limits, sim.layout, sim.codes
-    T, s = sim.tokens, lim.s
-    n_sets = sum(math.comb(lim.q, k) for k in range(min(s, lim.q) + 1))
-    pairs = n_sets * T
-    if pairs > MAX_SCORE_PAIRS:
-        return {"checked": False, "pairs": pairs, "limit": MAX_SCORE_PAIRS}
-    rows = np.zeros((T, lay.width))
-    rows[:, lay["qcode"].sl] = C.queries
-    q = rows @ head.W_Q                                                  # (T, dq)
-    sets = [S for k in range(min(s, lim.q) + 1) for S in itertools.combinations(range(lim.q), k)]
-    keys = np.zeros((len(sets), lay.width))
-    for n, S in enumerate(sets):
-        keys[n, lay["kcode"].sl] = C.key(S)
-    k = keys @ head.W_K                                                  # (n_sets, dq)
-    scores = head.temperature * (q @ k.T)                                # (T, n_sets)
-    start = float(head.temperature * (q @ (sim.start_row @ head.W_K)).max())
-    start_min = float(head.temperature * (q @ (sim.start_row @ head.W_K)).min())
-    member = np.zeros_like(scores, dtype=bool)
+    T = sim.tokens
+    n_sets = sum(math.comb(lim.q, k) for k in range(min(lim.s, lim.q) + 1))
+    if n_sets * T > MAX_SCORE_PAIRS:
+        return {"checked": False, "pairs": n_sets * T, "limit": MAX_SCORE_PAIRS}
+    sets = destination_sets(sim)
+    Aq, Ak = head.W_Q[lay["qcode"].sl], head.W_K[lay["kcode"].sl]                # (dq, dk)
+    Q = C.queries @ Aq                                                             # (T, dk)
+    keys = np.array([C.key(S) for S in sets])                                      # (n_sets, dq)
+    c = head.temperature
+    scores = c * (Q @ (keys @ Ak).T)                                               # (T, n_sets)
+    k0 = sim.start_row[lay["kcode"].sl] @ Ak                                       # (dk,)
+    start = c * (Q @ k0)                                                           # (T,)
+    member = np.zeros(scores.shape, dtype=bool)
     for n, S in enumerate(sets):
         member[list(S), n] = True
-    member = member[:T]
-    gap = head.temperature * C.margin
-    in_s = scores[member]
-    out_s = scores[~member]
-    tol = 0.0 if C.kind == "poly" else 1e-9 * head.temperature
-    sender = head.temperature * C.sender_score
-    worst_tie = float(np.max(np.abs(in_s - sender))) if in_s.size else 0.0
-    ok = (worst_tie <= tol and (not in_s.size or start <= in_s.min() - gap + 1e-9)
-          and (not out_s.size or out_s.max() <= start_min - gap + 1e-9))
-    return {"checked": True, "ok": bool(ok), "pairs": int(scores.size), "sets": len(sets),
-            "sender_score": sender, "start_score": start,
-            "min_sender": float(in_s.min()) if in_s.size else None,
-            "max_non_sender": float(out_s.max()) if out_s.size else None,
-            "tie_spread": worst_tie, "required_gap": gap}
+    in_s, out_s = scores[member], scores[~member]
+    lo = float(in_s.min()) if in_s.size else math.inf
+    spread = float(in_s.max() - in_s.min()) if in_s.size else 0.0
+    gap_start = lo - float(start.max())
+    gap_out = float(start.min() - out_s.max()) if out_s.size else math.inf
+    gap = min(gap_start, gap_out)
+    allk = np.vstack([keys, sim.start_row[lay["kcode"].sl][None]])                  # (n_sets+1, dq)
+    scales = [dyadic_scale(a) for a in (C.queries, Aq, allk, Ak)]
+    integral = all(x is not None for x in scales)
+    abs_max = float((np.abs(C.queries) @ np.abs(Aq) @ (np.abs(allk) @ np.abs(Ak)).T).max())
+    if integral:                                    # largest |integer| summed, after scaling to integers
+        abs_max *= float(np.prod(scales))
+    ok = bool(math.isfinite(c) and gap > 0 and np.isfinite(spread))
+    return {"checked": True, "ok": ok, "pairs": int(scores.size), "sets": len(sets),
+            "min_sender": lo, "max_non_sender": float(out_s.max()) if out_s.size else None,
+            "start_score": float(start.max()), "spread": spread, "gap": gap,
+            "integral": bool(integral), "abs_max": abs_max}
 
 
-def certify(sim, head: Head | None = None, attention: str = "hardmax") -> RoutingCertificate:
-    head = sim.layers[0].head if head is None else head
-    lay, lim = sim.layout, sim.protocol.limits
-    checks: dict = {}
-    copy = select(lay, ["send"]) @ place(lay, ["recv"])
-    checks["structure"] = bool(_only_rows(head.W_Q, lay["qcode"].sl)
-                               and _only_rows(head.W_K, lay["kcode"].sl)
-                               and np.array_equal(head.W_V @ head.W_O, copy))
-    checks["scores"] = score_table(sim, head)
-    A, b = sim.hashing.A, sim.hashing.b
-    if sim.hashing.kind == "onehot" or private_columns(A):
-        checks["covering"] = {"checked": True, "ok": private_columns(A), "how": "private columns"}
-    elif covering_cost(A.shape[0], b) <= MAX_COVER_PAIRS:
-        ok, wit = covers(A, b)
-        checks["covering"] = {"checked": True, "ok": ok, "how": f"brute force, b = {b}",
-                              "witness": None if wit is None else [wit[0], list(wit[1])]}
-    else:
-        checks["covering"] = {"checked": False, "how": "brute force too large",
-                              "pairs": covering_cost(A.shape[0], b)}
+def dyadic_scale(a: np.ndarray, max_exp: int = 30) -> float | None:
+    """Smallest ``2^e`` (e <= max_exp) with ``a 2^e`` all integers, or None (also for non-finite a)."""
+    if not np.all(np.isfinite(a)):
+        return None
+    for e in range(max_exp + 1):
+        b = a * 2.0 ** e
+        if np.array_equal(b, np.round(b)):
+            return 2.0 ** e
+    return None
+
+
+# --- fact 7: arithmetic ---------------------------------------------------------------------------
+def field_magnitude(sim) -> tuple[float, float]:
+    """(largest count, largest other field) of one token's packet slot: at most s messages of
+    one sender share a slot; fields are word <= 2^p - 1, src < T, k < s, dest < q."""
+    lim = sim.protocol.limits
+    return float(lim.s), float(lim.s * max(lim.word_max, sim.tokens - 1, lim.s - 1, lim.q - 1, 1))
+
+
+def arithmetic_check(sim, head: Head, scores: dict, structure: dict, attention: str, fmt: Format) -> dict:
+    """Fact 7: the averaged packets are within the decoder's tolerance of the exact average."""
+    if not fmt.is_exact:
+        return {"checked": True, "ok": False, "why": f"{fmt}: only float64 ('exact') routing is certified"}
+    lim, T = sim.protocol.limits, sim.tokens
+    cmax, vmax = field_magnitude(sim)
     if attention == "hardmax":
-        checks["arithmetic"] = {"checked": True, "ok": sim.codes.kind == "poly",
-                                "how": "exact integer scores, exact ties"}
+        exact = scores["integral"] and scores["abs_max"] < EXACT_SUM and scores["spread"] == 0.0
+        l1 = 0.0 if exact else math.inf
+        how = ("integer scores below 2^51: exact ties, exact order" if exact else
+               "hardmax ties unproven: scores are not integer sums below 2^51 with zero spread")
     else:
-        v_max = float(max(lim.word_max, sim.tokens, lim.s)) * lim.s
-        leak = (sim.tokens + 1) * math.exp(-head.temperature * sim.codes.margin)
-        checks["arithmetic"] = {"checked": True, "ok": leak * 2 * v_max * lim.s < 0.25,
-                                "leak_bound": leak, "how": "softmax leakage bound"}
-    parts = [checks["structure"], checks["scores"], checks["covering"], checks["arithmetic"]]
-    failed = [name for name, c in zip(("structure", "scores", "covering", "arithmetic"), parts)
-              if (c is False) or (isinstance(c, dict) and c.get("checked") and not c.get("ok"))]
-    unchecked = [name for name, c in zip(("scores", "covering"), parts[1:3]) if not c.get("checked")]
+        gap, spread = scores["gap"], scores["spread"]
+        l1 = math.inf if not (gap > 0 and spread < 30) else \
+            2.0 * (T + 1) * math.exp(-min(gap, 700.0)) + math.expm1(spread)
+        how = "softmax leakage 2 (T+1) e^-gap + (e^spread - 1)"
+    fl = gamma(T + head.W_V.shape[1] + 8) * 2.0 * vmax
+    common = structure["copy_error"] * vmax + fl
+    err_count, err_field = l1 * cmax + common, l1 * vmax + common
+    tol_count, tol_field = 1.0 / (2 * lim.s * lim.s + lim.s), 1.0 / (2 * lim.s)
+    sums_ok = lim.s * vmax < 2.0 ** 50
+    ok = bool(err_count < tol_count and err_field < tol_field and sums_ok)
+    return {"checked": True, "ok": ok, "how": how, "attention_l1": l1, "error_count": err_count,
+            "error_field": err_field, "tolerance_count": tol_count, "tolerance_field": tol_field,
+            "why": "" if ok else ("field sums reach 2^50" if not sums_ok else "errors exceed the decoder's tolerance")}
+
+
+# --- fact 6 and the whole certificate ---------------------------------------------------------------
+def covering_check(sim) -> dict:
+    """Fact 6 with b = min(s^2, rows of A) from the protocol's s."""
+    A, s = sim.hashing.A, sim.protocol.limits.s
+    b = min(s * s, A.shape[0])
+    if private_columns(A):
+        return {"checked": True, "ok": True, "how": "private columns (every b)", "b": b}
+    if covering_cost(A.shape[0], b) > MAX_COVER_PAIRS:
+        return {"checked": False, "how": "brute force too large", "b": b, "pairs": covering_cost(A.shape[0], b)}
+    ok, wit = covers(A, b)
+    return {"checked": True, "ok": ok, "how": f"brute force, b = {b}", "b": b,
+            "witness": None if wit is None else [wit[0], list(wit[1])]}
+
+
+def _heads(sim, head: Head | None, heads) -> list[Head]:
+    """The distinct heads the layers run: ``heads`` (one per layer), else ``head`` for every
+    layer, else each layer's own head."""
+    hs = list(heads) if heads is not None else [head] * len(sim.layers) if head is not None \
+        else [layer.head for layer in sim.layers]
+    out: list[Head] = []
+    for h in hs:
+        if all(h is not o for o in out):
+            out.append(h)
+    return out
+
+
+def certify(sim, head: Head | None = None, attention: str = "hardmax", fmt: Format = EXACT,
+            heads=None) -> RoutingCertificate:
+    """Check facts 1-7 for every distinct head the layers run (see :func:`_heads`)."""
+    checks: dict = {"layout": layout_check(sim), "ids": ids_check(sim)}
+    if not checks["layout"]["ok"]:
+        return RoutingCertificate(False, checks, "fails: layout")
+    per_head = []
+    for h in _heads(sim, head, heads):
+        st = structure_check(sim, h)
+        entry = {"structure": st, "start": start_check(sim, h) if st["ok"] else {"ok": False, "why": "skipped"}}
+        entry["scores"] = score_table(sim, h) if st["ok"] else {"checked": True, "ok": False, "why": "skipped"}
+        entry["arithmetic"] = (arithmetic_check(sim, h, entry["scores"], st, attention, fmt)
+                               if st["ok"] and entry["scores"].get("checked") else
+                               {"checked": entry["scores"].get("checked", True), "ok": False, "why": "skipped"})
+        per_head.append(entry)
+    checks["heads"] = per_head
+    checks["covering"] = covering_check(sim)
+    for name in ("structure", "start", "scores", "arithmetic"):          # flat view: the worst head
+        checks[name] = next((e[name] for e in per_head if not e[name].get("ok")), per_head[0][name])
+    named = {"ids": checks["ids"], "structure": checks["structure"], "start": checks["start"],
+             "scores": checks["scores"], "covering": checks["covering"], "arithmetic": checks["arithmetic"]}
+    unchecked = [n for n, c in named.items() if c.get("checked") is False]
+    failed = [n for n, c in named.items() if c.get("checked") is not False and not c.get("ok")]
     if failed:
         return RoutingCertificate(False, checks, "fails: " + ", ".join(failed))
     if unchecked:
         return RoutingCertificate(None, checks, "not checked (too large): " + ", ".join(unchecked))
-    return RoutingCertificate(True, checks, "routing head delivers every valid routing")
+    return RoutingCertificate(True, checks, "routing heads deliver every valid routing")

@@ -15,6 +15,7 @@ Verdict [STYLE.md 7]:
 """
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import random
@@ -42,14 +43,15 @@ EXHAUSTIVE_LIMIT = 5000          # instances the transformer side runs in 'auto'
 @dataclass(frozen=True)
 class Algo:
     """``build(N, s) -> Protocol`` (s = None: the algorithm's default memory); ``domain(N) -> (count, iterator, description)`` or None;
-    ``sample(N, rng) -> input words``; ``truth(N, words) -> output words``."""
+    ``sample(N, rng) -> input words``; ``truth(N, words, s) -> output words`` (s: the protocol's
+    memory, which fixes broadcast's machine count max(N, s))."""
 
     name: str
     theorem: str
     build: Callable[[int, int | None], Protocol]
     domain: Callable[[int], tuple[int, Iterator[list[int]], str] | None]
     sample: Callable[[int, random.Random], list[int]]
-    truth: Callable[[int, list[int]], tuple[int, ...]]
+    truth: Callable[[int, list[int], int], tuple[int, ...]]
     help: str
 
 
@@ -138,23 +140,23 @@ def _words_sample(N: int, rng: random.Random) -> list[int]:
 
 ALGOS: dict[str, Algo] = {
     "cycles": Algo("cycles", "task.1v2cycle", lambda N, s=None: cycles.cycles(N, s or cycles.S_WORDS), _cycle_domain, _cycle_sample,
-                   lambda N, w: (cycle_count(cycles.deserialize(w)),),
+                   lambda N, w, s: (cycle_count(cycles.deserialize(w)),),
                    "1-vs-2 cycles by pointer doubling, ceil(log2 N)+1 rounds"),
     "components": Algo("components", "sht24a.cor3_3",
                        lambda N, s=None: cycles.components(N, None, s or cycles.S_WORDS), _components_domain,
                        _components_sample,
-                       lambda N, w: cycles.component_labels(
+                       lambda N, w, s: cycles.component_labels(
                            N, [e for e in cycles.deserialize(w) if e != (N, N)]),
                        "component labels of max-degree-2 graphs, ceil(log2 D)+1 rounds"),
     "broadcast": Algo("broadcast", "model.mpc", lambda N, s=None: basic.broadcast(N, s or BASIC_S, BASIC_P),
                       _words_domain, _words_sample,
-                      lambda N, w: basic.broadcast_truth(w, max(N, BASIC_S)),
+                      lambda N, w, s: basic.broadcast_truth(w, max(N, s)),
                       "broadcast word 0 to every machine, ceil(log_s q) rounds"),
     "prefix": Algo("prefix", "model.mpc", lambda N, s=None: basic.prefix_sum(N, s or BASIC_S, BASIC_P),
-                   _words_domain, _words_sample, lambda N, w: basic.prefix_truth(w, BASIC_P),
+                   _words_domain, _words_sample, lambda N, w, s: basic.prefix_truth(w, BASIC_P),
                    "prefix sums mod 2^p, 3+ceil(log2 ceil(N/s)) rounds"),
     "sort": Algo("sort", "model.mpc", lambda N, s=None: basic.sort(N, s or BASIC_S, BASIC_P), _words_domain,
-                 _words_sample, lambda N, w: basic.sort_truth(w),
+                 _words_sample, lambda N, w, s: basic.sort_truth(w),
                  "bitonic block sort, 1+L(L+1)/2 rounds"),
 }
 
@@ -252,11 +254,29 @@ def side_by_side(algo: Algo, N: int, *, mode: str = "auto", samples: int = 100, 
                  hashing: str = "auto", slots: int | None = None, codes: str = "poly",
                  attention: str = "hardmax", fmt: Format = EXACT, corrupt: str = "none", s: int | None = None,
                  budget: Budget = UNLIMITED, batch: int = 16, advance=lambda n=1: None) -> SideBySide:
+    """Compile ``algo`` at size N and :func:`check_simulation` it (``corrupt`` breaks every layer's head)."""
     protocol = algo.build(N, s)
     sim = compile_protocol(protocol, hashing=hashing, slots=slots, codes=codes, seed=seed)
-    head = sim.layers[0].head if corrupt == "none" else corrupt_head(sim, corrupt)
-    heads = tuple(head for _ in sim.layers)
-    cert = certify(sim, head, attention)
+    if corrupt != "none":
+        sim = with_heads(sim, tuple(corrupt_head(sim, corrupt) for _ in sim.layers))
+    return check_simulation(sim, algo, N, mode=mode, samples=samples, seed=seed, attention=attention,
+                            fmt=fmt, budget=budget, batch=batch, advance=advance)
+
+
+def with_heads(sim: Simulation, heads: tuple[Head, ...]) -> Simulation:
+    """The same simulation with layer l running ``heads[l]``."""
+    layers = tuple(dataclasses.replace(layer, head=h) for layer, h in zip(sim.layers, heads))
+    return dataclasses.replace(sim, layers=layers)
+
+
+def check_simulation(sim: Simulation, algo: Algo, N: int, *, mode: str = "auto", samples: int = 100,
+                     seed: int = 0, attention: str = "hardmax", fmt: Format = EXACT,
+                     budget: Budget = UNLIMITED, batch: int = 16, advance=lambda n=1: None) -> SideBySide:
+    """Run ``sim`` (each layer with its own head) beside its protocol on the instances of
+    :func:`instances_for`; certify every layer's head (:func:`certify`)."""
+    protocol = sim.protocol
+    heads = tuple(layer.head for layer in sim.layers)
+    cert = certify(sim, attention=attention, fmt=fmt, heads=heads)
     count, it, desc, exhaustive = instances_for(algo, N, mode, samples, seed)
     L, R = len(sim.layers), protocol.rounds
     claim = (f"the {L}-layer transformer equals the {R}-round {algo.name} protocol round by round"
@@ -272,10 +292,10 @@ def side_by_side(algo: Algo, N: int, *, mode: str = "auto", samples: int = 100, 
                 break
             runs = [run_protocol(protocol, w) for w in chunk]
             for w, r_ in zip(chunk, runs):
-                if r_.output != tuple(algo.truth(N, w)):
+                if r_.output != tuple(algo.truth(N, w, protocol.limits.s)):
                     ce = Counterexample(tuple(w), 0, None, None,
                                         {"what": "protocol differs from ground truth",
-                                         "expected": list(algo.truth(N, w)), "got": list(r_.output)})
+                                         "expected": list(algo.truth(N, w, protocol.limits.s)), "got": list(r_.output)})
                     return SideBySide(Verdict(Status.REFUTED, Method.EXHAUSTIVE if exhaustive else
                                               Method.SAMPLE, claim, done + 1,
                                               "the MPC protocol itself is wrong on this input", ce, ev),
@@ -311,8 +331,9 @@ def side_by_side(algo: Algo, N: int, *, mode: str = "auto", samples: int = 100, 
         claim_c = (f"the {L}-layer transformer equals the {R}-round {algo.name} protocol on every"
                    f" input (sht24a.thm3_1 [P]; construction [R])")
         return SideBySide(Verdict(Status.VERIFIED, Method.CERTIFICATE, claim_c, done,
-                                  f"routing certificate holds; {done} sampled instances agree round by"
-                                  f" round and with ground truth (protocol-vs-truth is sampled)",
+                                  f"routing certificate holds for every layer's head; {done} sampled"
+                                  f" instances agree round by round and with ground truth"
+                                  f" (protocol-vs-truth is sampled)",
                                   None, ev), sim, cert, done, desc)
     return SideBySide(Verdict(Status.UNKNOWN, Method.SAMPLE, claim, done,
                               f"{done} sampled instances agree, but the routing certificate is"
