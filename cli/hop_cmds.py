@@ -70,20 +70,6 @@ def certificate_seconds(N: int, layers: int, alphabet: int) -> float:
     return _SECONDS_PER_LAYER[(N0, alphabet)] * layers * ((N + 1) / (N0 + 1)) ** 2
 
 
-def refuse_over_budget(c, kw: dict) -> None:
-    """--budget with a certificate run: refuse up front (one line, exit 2) when the estimate is
-    larger, as exhaustive mode does; the certificate itself is not interruptible."""
-    from attncheck.verifiers.verdict import BadInput
-    budget, mode = kw.get("budget"), kw["mode"]
-    if budget is None or mode in ("exhaustive", "sample") or (
-            mode == "auto" and c.alphabet ** c.n <= seqtask.AUTO_EXHAUSTIVE_MAX):
-        return
-    est = certificate_seconds(c.n, c.n_layers, c.alphabet)
-    if est > budget:
-        raise BadInput(f"the certificate of hop_{c.params['k']} at N = {c.n} ({c.n_layers} layers) needs"
-                       f" about {est:.3g} s, more than --budget {budget:g} s")
-
-
 def mechanism_evidence(c, fmt, attention: str, count: int, seed: int, budget) -> dict:
     """The per-layer mechanism check, each layer also compared with the schedule's statement."""
     from attncheck.verifiers.mechanism import check_mechanism
@@ -126,7 +112,6 @@ def _verify_fn(**kw):
     budget = Budget(kw.get("budget"))
     c = seqtask.load_or_build(HOP, kw, _NEEDED)
     fmt = seqtask.resolve_format(kw["precision"], c)
-    refuse_over_budget(c, kw)
     t1 = time.perf_counter()
     verdict = seqtask.run_check(HOP, c, fmt, kw, budget)
     t2 = time.perf_counter()
