@@ -699,7 +699,7 @@ def check_qsa(c: QSAConstruction, mode: str = "auto", fmt: Format = EXACT, atten
     claim = _claim(c, fmt, attention, family)
     facts = prove_head(c)
     ev = {"hypotheses": facts.to_json(), "temperature": c.head.temperature, "theta": c.theta, "eps": c.eps}
-    if method == "certificate" and not facts.ok:
+    if not facts.ok and (method == "certificate" or facts.K is None):     # nothing to bound / run
         return Verdict(Status.UNKNOWN, meth, claim, total, evidence=ev,
                        reason=f"unproven from the weights: {facts.reason()}")
     try:
