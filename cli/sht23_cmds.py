@@ -115,7 +115,8 @@ def _kv_table(con, rows) -> None:
 @opt.check_options(auto="exhaustive when every q-subset fits the work limit, else sample")
 @opt.common_options
 def verify_qsa(n, q, d_prime, m, codes, eps, precision, attention, mode, samples, seed, budget, as_json):
-    from attncheck.constructions.qsa import build_qsa, check_qsa, n_subsets
+    from attncheck.constructions.qsa import build_qsa, n_subsets
+    from attncheck.constructions.qsa_check import check_qsa
     t0 = time.perf_counter()
     c = build_qsa(n, q, d_prime=d_prime, m=m, seed=seed, codes=codes, eps=eps)
     fmt = _format(precision, c)

@@ -29,6 +29,9 @@ Two code families:
   ``p_S(t) = 1 - prod_{s in S}(t - t_s)^2``.  Scores are 1 on S and ``<= 0`` off S (margin >= 1)
   with width ``m = 2q + 1`` independent of N -- but the integer coefficients reach about
   ``(N/2)^{2q}``, i.e. ~``2q log2 N`` bits: the width saved is paid in precision.
+
+This module builds the head, runs it and sweeps the q-subsets; what the weights provably do is
+:mod:`attncheck.constructions.qsa_proof`, the verdicts are :mod:`attncheck.constructions.qsa_check`.
 """
 from __future__ import annotations
 
@@ -42,8 +45,7 @@ import numpy as np
 from attncheck.constructions.primitives import place, select
 from attncheck.constructions.spec import Head, Layout, LayoutBuilder
 from attncheck.verifiers.precision import EXACT, Format, fixed, int_bits_for
-from attncheck.verifiers.verdict import (BadInput, BudgetExceeded, Counterexample, Method, Status,
-                                         Verdict)
+from attncheck.verifiers.verdict import BadInput
 
 THM_RANDOM = "sht23.thm2"
 THM_MOMENT = "sht23.thm3"
@@ -546,22 +548,6 @@ def sweep(c: QSAConstruction, method: str, fmt: Format = EXACT, attention: str =
     return Sweep(done, best[0], best[1], best[2], min_margin, max_norm, True, stats)
 
 
-def worst_case_inputs(c: QSAConstruction, S: tuple[int, ...], row, direction=None) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Candidate inputs (z (N, d'), y (N, q)) that attain or approach the worst error of a set S
-    whose attention row is ``row``; every row points at S.  First ``z_j = sign(row_j - 1/q [j in
-    S]) e`` (attains the l1 deviation for an exact copy); then ``z_j = +e`` and ``-e`` for all j (a
-    copy that scales or shifts), for ``e = e_1`` and, if given, the unit ``direction`` (d',)."""
-    beta = uniform_on(np.array(S), c.N)
-    sign = np.where(np.asarray(row) >= beta, 1.0, -1.0)             # (N,)
-    dirs = [np.eye(c.d_prime)[0]] + ([np.asarray(direction, dtype=np.float64)] if direction is not None else [])
-    y = np.tile(np.array(S, dtype=np.int64), (c.N, 1))
-    out = []
-    for e in dirs:
-        for pattern in (sign, np.ones(c.N), -np.ones(c.N)):
-            out.append((pattern[:, None] * e[None, :], y))
-    return out
-
-
 def smallest_width(N: int, q: int, theta: float = THETA_RANDOM, seed: int = 0, tries: int = 1,
                    m_max: int | None = None, budget=None, advance=None) -> dict:
     """Smallest m (random codes) whose least-squares certificates put every off-set score
@@ -619,144 +605,3 @@ def input_work(N: int, q: int, m: int, d_prime: int) -> int:
     D = 2 * (m + d_prime)
     solve = q ** 3 * (10 if m >= q else 30)
     return N * (q * q * m + solve + q * m + D * (2 * m + 2 * d_prime) + N * (m + d_prime))
-
-
-def pick_mode(c: QSAConstruction, mode: str, fmt: Format, attention: str) -> str:
-    """Resolve ``auto`` and refuse what cannot be honoured (one line, with the estimate).
-
-    ``auto`` is exhaustive when the pass fits :data:`MAX_WORK`, except moment codes in exact
-    softmax: their real-arithmetic scores are integers the certificate computes exactly, while
-    the float64 emulator forms products up to (N/2)^{4q} that it cannot be trusted with."""
-    if mode == "certificate" and (not fmt.is_exact or attention != "softmax"):
-        raise BadInput("--mode certificate bounds softmax leakage in real arithmetic; use"
-                       " --precision exact --attention softmax, or --mode exhaustive")
-    if mode in ("exhaustive", "certificate") and work(c) > MAX_WORK:
-        raise BadInput(f"{mode} over all C({c.N},{c.q}) = {sci_count(n_subsets(c.N, c.q))} pointer sets needs"
-                       f" ~{sci_count(work(c))} multiply-adds (limit {MAX_WORK:.0e}); use --mode sample")
-    if mode == "auto":
-        mode = "sample" if work(c) > MAX_WORK else \
-            "certificate" if c.codes == "moment" and fmt.is_exact and attention == "softmax" else "exhaustive"
-    one = input_work(c.N, c.q, c.m, c.d_prime)
-    if mode == "sample" and one > MAX_WORK:
-        raise BadInput(f"--mode sample: one input at N = {c.N}, q = {c.q}, m = {c.m} needs ~{sci_count(one)}"
-                       f" multiply-adds (limit {MAX_WORK:.0e} per input, the unit between budget checks);"
-                       f" use a smaller --N, --q or --m")
-    return mode
-
-
-def _claim(c: QSAConstruction, fmt: Format, attention: str, family: str) -> str:
-    return (f"{c.theorem} {c.status.split(';')[0]}: one {attention} head, m = {c.m} ({c.codes} codes),"
-            f" {c.eps:g}-approximates qSA at N = {c.N}, q = {c.q}, d' = {c.d_prime} in {fmt}: {family}")
-
-
-def _counterexample(c: QSAConstruction, z, y, fmt: Format, attention: str,
-                    row: int | None = None) -> tuple[float, Counterexample]:
-    """Replay one input through the head and the plain-Python ground truth (``row=None``: the
-    row with the largest error)."""
-    from attncheck.constructions.tasks import qsa as qsa_truth
-    out, w = forward(c, z[None], y[None], fmt, attention)
-    want_all = np.array(qsa_truth(z.tolist(), y.tolist()))                 # (N, d')
-    errs = np.linalg.norm(out[0] - want_all, axis=1)                       # (N,)
-    errs = np.where(np.isnan(errs), np.inf, errs)                          # a NaN output is wrong
-    row = int(np.argmax(errs)) if row is None else row
-    want, got = want_all[row], out[0, row]
-    err = float(errs[row])
-    S = [int(j) + 1 for j in y[row]]
-    return err, Counterexample(tuple(S), row + 1, [round(float(v), 12) for v in want],
-                               [round(float(v), 12) for v in got],
-                               {"pointer_set": S, "z_first_coordinate": [float(v) for v in z[:, 0]],
-                                "error": err, "eps": c.eps, "replayed": True, "format": str(fmt),
-                                "attention": attention,
-                                "mass_on_set": float(w[0, row, y[row]].sum())})
-
-
-def _replay_worst(c: QSAConstruction, facts, r: Sweep, fmt: Format, attention: str):
-    """Replay the candidate inputs of the worst set (:func:`worst_case_inputs`) -> (error, ce)."""
-    direction = None
-    if facts.A_v is not None and c.d_prime > 1:
-        M = facts.A_v @ facts.B_o                                            # (d', d')
-        direction = np.linalg.svd(M - np.eye(c.d_prime))[2][0]
-    tries = [_counterexample(c, z, y, fmt, attention) for z, y in worst_case_inputs(c, r.worst, r.row, direction)]
-    return max(tries, key=lambda t: t[0])
-
-
-def check_qsa(c: QSAConstruction, mode: str = "auto", fmt: Format = EXACT, attention: str = "softmax",
-              samples: int = 1000, seed: int = 0, budget=None, advance=None) -> Verdict:
-    """Verify ``max_i ||f(X)_i - qSA(X)_i||_2 <= eps`` (``task.qsa``) for the head ``c``.
-
-    VERIFIED needs every hypothesis of :mod:`attncheck.constructions.qsa_proof` proved from the
-    arrays and the resulting bound (attention deviation + copy error + rounding) <= eps; a failed
-    hypothesis or range check is UNKNOWN naming it, unless a replayed input refutes."""
-    from attncheck.constructions.qsa_proof import certificate_bound, exhaustive_bound, prove_head
-    mode = pick_mode(c, mode, fmt, attention)
-    total = n_subsets(c.N, c.q)
-    if mode == "sample":
-        return _check_sample(c, fmt, attention, samples, seed, budget, advance)
-    method = "emulator" if mode == "exhaustive" else "certificate"
-    meth = Method.EXHAUSTIVE if method == "emulator" else Method.CERTIFICATE
-    family = (f"all C({c.N},{c.q}) = {total} pointer sets x all z with ||z_j|| <= 1"
-              + (" (symbolic: output linear in z)" if fmt.is_exact else " (sound rounding bound)"))
-    claim = _claim(c, fmt, attention, family)
-    facts = prove_head(c)
-    ev = {"hypotheses": facts.to_json(), "temperature": c.head.temperature, "theta": c.theta, "eps": c.eps}
-    if not facts.ok and (method == "certificate" or facts.K is None):     # nothing to bound / run
-        return Verdict(Status.UNKNOWN, meth, claim, total, evidence=ev,
-                       reason=f"unproven from the weights: {facts.reason()}")
-    try:
-        r = sweep(c, method, fmt, attention, budget=budget, advance=advance, facts=facts)
-    except BudgetExceeded as e:
-        return Verdict(Status.UNKNOWN, meth, claim, e.progress.get("subsets_checked", 0), evidence=ev,
-                       reason=f"{e}; no violation so far")
-    bound, parts, problems = (exhaustive_bound(c, facts, r, fmt, attention) if method == "emulator"
-                              else certificate_bound(facts, r))
-    ev.update(worst_error_bound=bound, bound_parts=parts, worst_pointer_set=[s + 1 for s in r.worst])
-    if method == "certificate":
-        ev.update(min_scaled_margin=r.min_margin, max_certificate_norm=r.max_norm or None)
-    if not problems and bound <= c.eps:
-        what = ("l1 deviation of attention from uniform-on-S" if method == "emulator"
-                else "leakage bound from score margins read from the weights")
-        return Verdict(Status.VERIFIED, meth, claim, total, evidence=ev,
-                       reason=f"worst error {bound:.3g} <= eps = {c.eps:g} ({what}, all {total} sets)")
-    why = "; ".join(problems) if problems else f"bound {bound:.3g} > eps = {c.eps:g}"
-    if method == "certificate":
-        return Verdict(Status.UNKNOWN, meth, claim, total, evidence=ev,
-                       reason=f"certificate {why}; run --mode exhaustive")
-    err, ce = _replay_worst(c, facts, r, fmt, attention)
-    ev["replayed_error"] = err
-    if err > c.eps:
-        return Verdict(Status.REFUTED, meth, claim, total, counterexample=ce, evidence=ev,
-                       reason=f"pointer set {[s + 1 for s in r.worst]} with z = {ce.explanation['z_first_coordinate'][:4]}..."
-                              f" (first coordinates) gives error {err:.3g} > eps = {c.eps:g} at row {ce.position}")
-    return Verdict(Status.UNKNOWN, meth, claim, total, evidence=ev,
-                   reason=f"{why}, but the worst-case inputs replay to {err:.3g} <= eps")
-
-
-def _check_sample(c, fmt, attention, samples, seed, budget, advance) -> Verdict:
-    """Seeded random pointer sets and z in the unit ball; an input row "disagrees" when its error
-    exceeds eps.  Inputs travel packed as (B, N, d' + q) = [z | y]."""
-    from attncheck.constructions.match import compare_family, resolve_mode
-    from attncheck.constructions.tasks import qsa as qsa_truth
-    resolve_mode("qSA", "sample", 0, 0, samples)
-    d = c.d_prime
-    unpack = lambda X: (X[..., :d], X[..., d:].astype(np.int64))
-
-    def draw(start, stop, rng):
-        B = stop - start
-        y = np.sort(rng.random((B, c.N, c.N)).argsort(axis=2)[..., :c.q], axis=2)
-        z = rng.normal(size=(B, c.N, d))
-        z *= (rng.random((B, c.N, 1)) ** (1.0 / d)) / np.linalg.norm(z, axis=2, keepdims=True)
-        return np.concatenate([z, y.astype(np.float64)], axis=2)
-
-    def compare(X):
-        z, y = unpack(X)
-        out, _ = forward(c, z, y, fmt, attention)
-        want = np.array([qsa_truth(zb.tolist(), yb.tolist()) for zb, yb in zip(z, y)])
-        return (np.linalg.norm(out - want, axis=2) > c.eps).astype(np.int64), np.zeros(y.shape[:2], np.int64)
-
-    def explain(x, got, want):
-        z, y = unpack(x)
-        return _counterexample(c, z, y, fmt, attention, int(np.argmax(got)))[1]
-
-    claim = _claim(c, fmt, attention, f"{samples} random inputs (seed {seed})")
-    return compare_family(claim, 0, "sample", samples, seed, max(1, 100_000 // (c.N * c.N)), draw, compare,
-                          explain, budget, advance, show=lambda x: f"with pointer sets {(unpack(x)[1] + 1).tolist()}")

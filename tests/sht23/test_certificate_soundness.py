@@ -17,7 +17,7 @@ import math
 import numpy as np
 import pytest
 
-from attncheck.constructions import match, qsa
+from attncheck.constructions import match, qsa, qsa_check
 from attncheck.constructions.qsa_proof import ValueStats, prove_head, value_path_slack
 from attncheck.constructions.spec import Layout
 from attncheck.constructions.tasks import match2 as match2_truth
@@ -101,8 +101,8 @@ def test_certificate_verified_implies_exhaustive_verified_implies_no_error(name,
     seen = {V: 0, R: 0, U: 0}
     for _ in range(n):
         c = random_edit(base, rng)
-        cert = qsa.check_qsa(c, "certificate", EXACT)
-        exh = qsa.check_qsa(c, "exhaustive", EXACT)
+        cert = qsa_check.check_qsa(c, "certificate", EXACT)
+        exh = qsa_check.check_qsa(c, "exhaustive", EXACT)
         seen[cert.status] += 1
         if cert.status is V:
             assert exh.status is V, (cert.reason, exh.reason)
@@ -121,7 +121,7 @@ def test_fixed_point_exhaustive_verified_implies_no_error_on_a_z_grid():
     verified = 0
     for _ in range(30):
         c = random_edit(base, rng)
-        v = qsa.check_qsa(c, "exhaustive", fmt)
+        v = qsa_check.check_qsa(c, "exhaustive", fmt)
         if v.status is V:
             verified += 1
             assert brute_error(c, fmt, grid=grid, mixed=0) <= c.eps, v.reason
@@ -166,10 +166,10 @@ TARGETED = [
 @pytest.mark.parametrize("case", TARGETED, ids=[t[0] for t in TARGETED])
 def test_each_unproven_hypothesis_blocks_verified(case):
     _, c, hyp, _before = case
-    cert = qsa.check_qsa(c, "certificate", EXACT)
+    cert = qsa_check.check_qsa(c, "certificate", EXACT)
     assert cert.status is not V
     assert (hyp in cert.reason) if hyp not in ("bound", "copy") else ("bound" in cert.reason)
-    assert qsa.check_qsa(c, "exhaustive", EXACT).status is not V
+    assert qsa_check.check_qsa(c, "exhaustive", EXACT).status is not V
 
 
 @pytest.mark.parametrize("case", [t for t in TARGETED if t[3].endswith("/R") or t[0] in
@@ -183,15 +183,15 @@ def test_the_gaps_were_real(case):
 
 def test_untouched_builds_verify_by_both_methods_and_declared_formats():
     for c in (qsa.build_qsa(6, 2), qsa.build_qsa(6, 2, codes="moment"), qsa.build_qsa(7, 3, d_prime=2)):
-        assert qsa.check_qsa(c, "certificate", EXACT).status is V
-        assert qsa.check_qsa(c, "exhaustive", EXACT).status is V
-        assert qsa.check_qsa(c, "exhaustive", c.fmt).status is V
-        assert all(h["ok"] for h in qsa.check_qsa(c, "certificate", EXACT).evidence["hypotheses"]["hypotheses"])
+        assert qsa_check.check_qsa(c, "certificate", EXACT).status is V
+        assert qsa_check.check_qsa(c, "exhaustive", EXACT).status is V
+        assert qsa_check.check_qsa(c, "exhaustive", c.fmt).status is V
+        assert all(h["ok"] for h in qsa_check.check_qsa(c, "certificate", EXACT).evidence["hypotheses"]["hypotheses"])
 
 
 def test_a_small_copy_error_is_absorbed_by_the_bound():
     c = edit_head(R6, W_O=[((0, L6["out"].start), 1.0 + 1e-4)])
-    v = qsa.check_qsa(c, "certificate", EXACT)
+    v = qsa_check.check_qsa(c, "certificate", EXACT)
     assert v.status is V and v.evidence["bound_parts"]["copy_error"] >= 1e-4
     assert brute_error(c, mixed=1) <= v.evidence["worst_error_bound"]
 
@@ -209,7 +209,7 @@ def test_value_rounding_scaled_by_W_O_is_not_verified():
     y = np.tile(np.array([0, 1]), (5, 1))
     out, _ = qsa.forward(c, Z_375[None], y[None], F64)
     assert abs(out[0, 0, 0] - Z_375[:2, 0].mean()) == pytest.approx(0.375)
-    assert qsa.check_qsa(c, "exhaustive", F64).status is not V
+    assert qsa_check.check_qsa(c, "exhaustive", F64).status is not V
     r = qsa.sweep(c, "emulator", F64)
     facts = prove_head(c)
     slack, _ = value_path_slack(facts, F64, ValueStats(r.stats["sum_a"], r.stats["min_Z"], r.stats["sum_e"], 5))
@@ -219,12 +219,12 @@ def test_value_rounding_scaled_by_W_O_is_not_verified():
 def test_saturating_values_are_range_checked():
     """W_V = 64: values reach 64 > 2^5 and saturate (before issue 12: VERIFIED)."""
     c = edit_head(R5, W_V=[((R5.layout["z"].start, 0), 64.0)], W_O=[((0, R5.layout["out"].start), 1 / 64)])
-    v = qsa.check_qsa(c, "exhaustive", F64)
+    v = qsa_check.check_qsa(c, "exhaustive", F64)
     assert v.status is R and v.evidence["replayed_error"] > c.eps
 
 
 def test_a_format_without_room_for_z_is_not_verified():
-    v = qsa.check_qsa(R5, "exhaustive", parse_format("fixed:1.12"))
+    v = qsa_check.check_qsa(R5, "exhaustive", parse_format("fixed:1.12"))
     assert v.status is not V
 
 
@@ -242,15 +242,15 @@ def test_fixed_point_bound_dominates_a_z_grid_for_an_edited_copy():
 
 
 def test_hardmax_in_exact_needs_provably_exact_ties():
-    assert qsa.check_qsa(qsa.build_qsa(6, 2, codes="moment"), "exhaustive", EXACT, "hardmax").status is V
-    assert qsa.check_qsa(qsa.build_qsa(6, 2), "exhaustive", EXACT, "hardmax").status is not V
+    assert qsa_check.check_qsa(qsa.build_qsa(6, 2, codes="moment"), "exhaustive", EXACT, "hardmax").status is V
+    assert qsa_check.check_qsa(qsa.build_qsa(6, 2), "exhaustive", EXACT, "hardmax").status is not V
 
 
 def test_auto_uses_the_exact_certificate_for_moment_codes():
     c = qsa.build_qsa(24, 3, codes="moment")
-    assert qsa.pick_mode(c, "auto", EXACT, "softmax") == "certificate"
-    assert qsa.check_qsa(c, "auto", EXACT).status is V
-    v = qsa.check_qsa(c, "exhaustive", EXACT)                  # float64 products reach ~1e13
+    assert qsa_check.pick_mode(c, "auto", EXACT, "softmax") == "certificate"
+    assert qsa_check.check_qsa(c, "auto", EXACT).status is V
+    v = qsa_check.check_qsa(c, "exhaustive", EXACT)                  # float64 products reach ~1e13
     assert v.status is U and v.evidence["bound_parts"]["float64_attention"] > c.eps / 2
 
 

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from attncheck.constructions import qsa
+from attncheck.constructions import qsa, qsa_check
 from attncheck.constructions.tasks import qsa as qsa_truth
 from attncheck.verifiers.precision import EXACT, parse_format
 from attncheck.verifiers.verdict import BadInput, Method, Status
@@ -105,16 +105,16 @@ def test_margin_bound_dominates_the_emulated_deviation_on_every_set(codes, m):
 @pytest.mark.parametrize("codes", ["random", "moment"])
 def test_default_constructions_verify_exhaustively_in_their_declared_format(codes):
     c = qsa.build_qsa(8, 2, codes=codes)
-    v = qsa.check_qsa(c, "exhaustive", c.fmt)
+    v = qsa_check.check_qsa(c, "exhaustive", c.fmt)
     assert v.status is Status.VERIFIED and v.method is Method.EXHAUSTIVE and v.cases == math.comb(8, 2)
-    v2 = qsa.check_qsa(c, "certificate", EXACT)
+    v2 = qsa_check.check_qsa(c, "certificate", EXACT)
     assert v2.status is Status.VERIFIED and v2.method is Method.CERTIFICATE
     assert v.evidence["worst_error_bound"] <= v2.evidence["worst_error_bound"] + 1e-12
 
 
 def test_too_narrow_codes_are_refuted_with_a_replayed_counterexample():
     c = qsa.build_qsa(8, 2, m=4, seed=0)
-    v = qsa.check_qsa(c, "exhaustive", EXACT)
+    v = qsa_check.check_qsa(c, "exhaustive", EXACT)
     assert v.status is Status.REFUTED
     ce = v.counterexample
     S = [p - 1 for p in ce.tokens]
@@ -127,15 +127,15 @@ def test_too_narrow_codes_are_refuted_with_a_replayed_counterexample():
 def test_a_cold_head_is_refuted_and_the_certificate_does_not_pass_it():
     c = qsa.build_qsa(6, 2, codes="moment")
     cold = dataclasses.replace(c, head=c.head.replace(temperature=0.01))
-    assert qsa.check_qsa(cold, "exhaustive", EXACT).status is Status.REFUTED
-    assert qsa.check_qsa(cold, "certificate", EXACT).status is Status.UNKNOWN
+    assert qsa_check.check_qsa(cold, "exhaustive", EXACT).status is Status.REFUTED
+    assert qsa_check.check_qsa(cold, "certificate", EXACT).status is Status.UNKNOWN
 
 
 def test_sampling_never_verifies_but_can_refute():
     good = qsa.build_qsa(8, 2, codes="moment")
-    assert qsa.check_qsa(good, "sample", EXACT, samples=20).status is Status.UNKNOWN
+    assert qsa_check.check_qsa(good, "sample", EXACT, samples=20).status is Status.UNKNOWN
     bad = qsa.build_qsa(8, 2, m=3)
-    assert qsa.check_qsa(bad, "sample", EXACT, samples=200).status is Status.REFUTED
+    assert qsa_check.check_qsa(bad, "sample", EXACT, samples=200).status is Status.REFUTED
 
 
 def test_smallest_width_is_a_working_width_whose_predecessor_fails():
@@ -159,6 +159,6 @@ def test_bad_parameters_are_refused(kwargs, needle):
 def test_certificate_mode_refuses_fixed_point_and_hardmax():
     c = qsa.build_qsa(6, 2)
     with pytest.raises(BadInput, match="certificate"):
-        qsa.check_qsa(c, "certificate", c.fmt)
+        qsa_check.check_qsa(c, "certificate", c.fmt)
     with pytest.raises(BadInput, match="certificate"):
-        qsa.check_qsa(c, "certificate", EXACT, "hardmax")
+        qsa_check.check_qsa(c, "certificate", EXACT, "hardmax")

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from attncheck.constructions import qsa
+from attncheck.constructions import qsa, qsa_check
 from attncheck.verifiers.precision import EXACT
 from attncheck.verifiers.verdict import BadInput
 
@@ -43,8 +43,8 @@ def test_footprint_is_exact_integer_arithmetic():
 def test_sample_refuses_inputs_too_big_to_stop_at_the_budget():
     c = qsa.build_qsa(1024, 150, m=1)
     with pytest.raises(BadInput, match="one input at N = 1024"):
-        qsa.check_qsa(c, "sample", EXACT, samples=1)
-    assert qsa.pick_mode(qsa.build_qsa(8, 2), "auto", EXACT, "softmax") == "exhaustive"
+        qsa_check.check_qsa(c, "sample", EXACT, samples=1)
+    assert qsa_check.pick_mode(qsa.build_qsa(8, 2), "auto", EXACT, "softmax") == "exhaustive"
 
 
 @pytest.mark.parametrize("args,needle", [
