@@ -129,6 +129,10 @@ def compile_protocol(protocol: Protocol, *, hashing: str = "auto", slots: int | 
     H = make_hashing(T, lim.q, lim.s, hashing, slots, seed)
     C = make_codes(T, lim.s, codes, seed)
     lay = _layout(T, C, H.d)
+    dense = 2 * lay.width * F * H.d                    # W_V (D, F d) and W_O (F d, D), dense
+    if dense > MAX_DENSE:
+        raise BadInput(f"{H.kind} hashing with d = {H.d} packet slots makes a routing head of ~{dense:.3g}"
+                       f" dense weights (width {lay.width}); the limit is {MAX_DENSE:.0e}")
     v_max = float(max(lim.word_max, T, lim.s)) * lim.s
     temp = temperature(C.margin, T, v_max, 1.0 / (8.0 * lim.s * v_max))
     head = routing_head(lay, temp, C.margin)

@@ -76,3 +76,10 @@ def test_cycles_N16_certificate_and_samples():
     res = side_by_side(get_algo("cycles"), 16, samples=12)
     assert res.verdict.status is Status.VERIFIED and res.verdict.method is Method.CERTIFICATE
     assert len(res.simulation.layers) == 6
+
+
+def test_wide_paper_hashing_is_refused_before_allocating_the_head():
+    """--hashing paper at N = 12 needs d = 12,578 slots: a 59 GiB W_V was a MemoryError (exit 4)."""
+    from attncheck.verifiers.verdict import BadInput
+    with pytest.raises(BadInput, match="dense weights"):
+        compile_protocol(cycles.cycles(12), hashing="paper")
