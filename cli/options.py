@@ -131,12 +131,14 @@ def check_options(f=None, *, modes: tuple[str, ...] = MODES, auto: str | None = 
     not is a usage error listing the valid ones); ``auto``: what auto mode does, for the help."""
     if f is None:
         return lambda g: check_options(g, modes=modes, auto=auto)
-    auto = auto or ("exhaustive when |Σ|^N fits the budget, else certificate" if "certificate" in modes
+    auto = auto or ("exhaustive when |Σ|^N fits the budget, else certificate (then sampling for"
+                    " a counterexample if the certificate does not close)" if "certificate" in modes
                     else "exhaustive when the inputs fit the limit, else sample")
     f = click.option("--mode", type=click.Choice(list(modes)), default="auto", show_default=True,
                      help=f"auto = {auto}.")(f)
     f = click.option("--samples", type=int, default=1000, show_default=True,
-                     help="Inputs drawn by --mode sample.")(f)
+                     help="Inputs drawn by --mode sample" + (" (and by auto mode when the certificate"
+                          " does not close)." if "certificate" in modes else "."))(f)
     return f
 
 

@@ -16,6 +16,7 @@ import click
 
 from attncheck.cli import options as opt
 from attncheck.cli import render
+from attncheck.verifiers.verdict import Status
 
 AUTO_EXHAUSTIVE_MAX = 1 << 20      # --mode auto enumerates up to ~1M inputs, else certificate
 
@@ -71,7 +72,10 @@ def run_check(spec: TaskSpec, c, fmt, kw: dict, budget=None):
     if mode == "certificate":
         from attncheck.verifiers.certificate import certify
         with render.progress(None, f"certificate {spec.task} N={c.n}"):
-            return certify(c, spec.task, tparams, fmt, kw["attention"], budget)
+            verdict = certify(c, spec.task, tparams, fmt, kw["attention"], budget)
+        if kw["mode"] == "auto" and verdict.status is Status.UNKNOWN and not budget.expired():
+            verdict = _sample_after_certificate(spec, c, fmt, kw, tparams, budget, verdict)
+        return verdict
     if mode == "exhaustive":
         from attncheck.verifiers.exhaustive import check_exhaustive
         with render.progress(c.alphabet ** c.n, f"exhaustive {c.alphabet}^{c.n}") as adv:
@@ -80,6 +84,20 @@ def run_check(spec: TaskSpec, c, fmt, kw: dict, budget=None):
     with render.progress(kw["samples"], "sampling") as adv:
         return check_sample(c, spec.task, tparams, fmt, kw["attention"], kw["samples"], kw["seed"],
                             budget, adv)
+
+
+def _sample_after_certificate(spec: TaskSpec, c, fmt, kw: dict, tparams: dict, budget, cert):
+    """Auto mode, when the certificate does not close: look for a counterexample by sampling
+    (--samples, --seed, what is left of --budget).  A replayed counterexample is REFUTED; none
+    leaves the certificate's UNKNOWN, saying how many samples were tried."""
+    from attncheck.verifiers.sample import check_sample
+    with render.progress(kw["samples"], "sampling") as adv:
+        smp = check_sample(c, spec.task, tparams, fmt, kw["attention"], kw["samples"], kw["seed"],
+                           budget, adv)
+    if smp.status is Status.REFUTED:
+        return dataclasses.replace(smp, evidence={**smp.evidence, "certificate": cert.reason})
+    return dataclasses.replace(cert, reason=f"{cert.reason}; {smp.cases} seeded samples found no"
+                                            " counterexample", evidence={**cert.evidence, "samples": smp.cases})
 
 
 def _add_options(f, spec: TaskSpec, *decorators):

@@ -101,3 +101,15 @@ def test_k_larger_than_n_is_bad_input(cli):
     assert r.code == 2 and len(r.err.strip().splitlines()) == 1 and "k 20 > N = 6" in r.err
     r = cli("verify", "hop", "--k", 6, "--N", 6, "--alphabet", 2, "--json")
     assert r.code == 0 and r.json["method"] == "exhaustive" and r.json["cases"] == 64
+
+
+def test_auto_mode_samples_when_the_certificate_does_not_close(cli):
+    """3^16 inputs are too many to enumerate; the printed recursion's certificate cannot close,
+    and auto mode then finds and replays a counterexample by sampling (exit 1, not 3)."""
+    r = cli("verify", "hop", "--k", 3, "--N", 16, "--variant", "paper", "--paper-part", "recursion", "--json")
+    j = r.json
+    assert r.code == 1 and j["verdict"] == "refuted" and j["method"] == "sample"
+    assert j["counterexample"]["explanation"]["replayed"] and "certificate" in j["evidence"]
+    explicit = cli("verify", "hop", "--k", 3, "--N", 16, "--variant", "paper", "--paper-part", "recursion",
+                   "--mode", "certificate", "--json")
+    assert explicit.code == 3 and explicit.json["method"] == "certificate"     # --mode certificate: no sampling
