@@ -30,7 +30,7 @@ def measure(S: int, N: int, seconds: float) -> dict:
     """Run the enumeration of S^N for ``seconds`` (or to the end) in this process."""
     from attncheck.constructions.induction import build_induction
     from attncheck.verifiers import exhaustive
-    from attncheck.verifiers.budget import Budget
+    from attncheck.constructions.budget import Budget
 
     c = build_induction(N, S)
     exhaustive.estimate_seconds(c, "induction", {}, c.fmt, "softmax")       # warm the code paths

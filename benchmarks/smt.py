@@ -11,10 +11,11 @@ import time
 
 from attncheck.constructions.hop import build_hop
 from attncheck.constructions.induction import build_induction
-from attncheck.verifiers.precision import fixed
+from attncheck.constructions.precision import fixed
 from attncheck.verifiers.smt.cegis import synthesize
 from attncheck.verifiers.smt.certify import certify_smt
-from attncheck.verifiers.smt.comm import instance, protocol_query, witness_rows
+from attncheck.cli.smt import comm_instance as instance, comm_witness as witness_rows
+from attncheck.verifiers.smt.comm import protocol_query
 from attncheck.verifiers.smt.families import make_family
 from attncheck.verifiers.smt.solver import Limits
 from attncheck.verifiers.smt.tables import ModelClass

@@ -22,7 +22,7 @@ import numpy as np
 from attncheck.bounds.witnesses.myhill_nerode import rnn_state_classes
 from attncheck.bounds.witnesses.oneway import one_way_rows
 from attncheck.bounds.witnesses.rank import rank_witness
-from attncheck.verifiers.verdict import BadInput
+from attncheck.constructions.verdict import BadInput
 
 WITNESSES = {
     "rnn-states induction (refine)": lambda N, a, m: rnn_state_classes("induction", N, a, marker=m),

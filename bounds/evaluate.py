@@ -19,8 +19,8 @@ from attncheck.bounds.formulas import BOUNDS, all_param_names, get
 from attncheck.bounds.records import (Bound, BoundValue, OutOfRegime, QuantityValue, Value,
                                       json_param)
 from attncheck.bounds.sizes import COMPANIONS, Measured, measure
-from attncheck.verifiers.budget import UNLIMITED, Budget
-from attncheck.verifiers.verdict import BadInput, BudgetExceeded
+from attncheck.constructions.budget import UNLIMITED, Budget
+from attncheck.constructions.verdict import BadInput, BudgetExceeded
 
 #: Table-wide defaults for construction parameters that are not bound parameters.
 CONSTRUCTION_DEFAULTS = {"alphabet": 3, "q": 2, "dprime": 1}

@@ -20,7 +20,7 @@ from attncheck.bounds.catalog_other import BOUNDS_OTHER
 from attncheck.bounds.catalog_separations import BOUNDS_SEPARATIONS
 from attncheck.bounds.catalog_sht24 import BOUNDS_SHT24
 from attncheck.bounds.records import Bound
-from attncheck.verifiers.verdict import BadInput
+from attncheck.constructions.verdict import BadInput
 
 
 def _registry(*groups: tuple[Bound, ...]) -> dict[str, Bound]:

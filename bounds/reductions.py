@@ -32,8 +32,8 @@ from typing import Any, Callable, Iterable, Iterator
 
 from attncheck.constructions.tasks import (cycle_count, disj, hop, induction_heads,
                                            pointer_chasing, qsa)
-from attncheck.verifiers.budget import UNLIMITED, Budget
-from attncheck.verifiers.verdict import (BadInput, BudgetExceeded, Counterexample, Method, Status,
+from attncheck.constructions.budget import UNLIMITED, Budget
+from attncheck.constructions.verdict import (BadInput, BudgetExceeded, Counterexample, Method, Status,
                                          Verdict)
 
 EXHAUSTIVE_CAP = 500_000       # auto mode enumerates up to this many instances (a few seconds)

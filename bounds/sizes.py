@@ -25,7 +25,7 @@ import importlib.util
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from attncheck.verifiers.verdict import BadInput
+from attncheck.constructions.verdict import BadInput
 
 #: Largest N at which tables build constructions (the induction builder's code-gap check is
 #: O(N^2) in memory; N = 4096 takes ~0.3 s, N = 65536 would need 32 GiB).

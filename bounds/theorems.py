@@ -29,7 +29,7 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 
-from attncheck.verifiers.verdict import BadInput
+from attncheck.constructions.verdict import BadInput
 
 #: The papers an entry may belong to (``other`` covers standard results and third works).
 PAPERS: tuple[str, ...] = ("sht24a", "sht24b", "sht23", "sfh24", "pnp24", "other")

@@ -23,7 +23,7 @@ from attncheck.bounds.sizes import COMPANIONS
 from attncheck.cli import render
 from attncheck.cli.main import LazyGroup
 from attncheck.cli.options import common_options, json_option, table_format, table_format_options
-from attncheck.verifiers.verdict import EXIT_UNDECIDED, BadInput
+from attncheck.constructions.verdict import EXIT_UNDECIDED, BadInput
 
 _MARKUP = re.compile(r"(\\*)(\[[a-z#/@][^[]*?])")
 
@@ -151,7 +151,7 @@ def table_cmd(ctx, n, k, m, H, p, q, diam, eps, delta, alphabet, sets, measure, 
     """Every bound at the given parameters, beside the sizes of our constructions
     (--markdown / --latex: the table alone, for docs and papers)."""
     from attncheck.bounds.evaluate import table
-    from attncheck.verifiers.budget import Budget
+    from attncheck.constructions.budget import Budget
     kind = table_format(markdown, latex, as_json)
     t0 = time.monotonic()
     given = _given(sets, N=n, k=k, m=m, H=H, p=p, q=q, diam=diam, eps=eps, delta=delta, alphabet=alphabet)
@@ -252,7 +252,7 @@ def sweep_cmd(ctx, bound_id, n_range, k_range, m, H, p, q, diam, eps, delta, alp
     """How a bound and our construction scale over N (and k)."""
     from attncheck.bounds.evaluate import parse_range, sweep, sweep_columns, sweep_grid, sweep_records
     from attncheck.bounds.formulas import get
-    from attncheck.verifiers.budget import Budget
+    from attncheck.constructions.budget import Budget
     t0 = time.monotonic()
     if as_csv and as_json:
         raise BadInput("--csv and --json are exclusive; pick one")

@@ -103,8 +103,8 @@ def _estimate(N: int, alphabet: int, k_max: int) -> float:
 def depth_hop(k_max, n, alphabet, residual, samples, plot, as_json, seed, budget):
     from attncheck.constructions.hop import MAX_K
     from attncheck.constructions.pointer_programs import corrected_depth
-    from attncheck.verifiers.budget import Budget
-    from attncheck.verifiers.verdict import BadInput, BudgetExceeded
+    from attncheck.constructions.budget import Budget
+    from attncheck.constructions.verdict import BadInput, BudgetExceeded
     ctx = click.get_current_context()
     if not 1 <= k_max <= MAX_K:
         raise BadInput(f"--k-max must be in 1..{MAX_K}, got {k_max}")
@@ -144,7 +144,7 @@ def depth_hop(k_max, n, alphabet, residual, samples, plot, as_json, seed, budget
 
 def summary(rows: list, reach: list, k_max: int, N: int, stopped: str | None):
     """One verdict for the whole table (the verdict keys go to the top level of the JSON)."""
-    from attncheck.verifiers.verdict import Method, Status, Verdict
+    from attncheck.constructions.verdict import Method, Status, Verdict
     claim = (f"for k = 1..{k_max} at N = {N} our hop_k construction verifies at depth 2+ceil(log2 k), the"
              f" printed recursion is refuted wherever it computes another hop count, and one-lookup"
              f" pointer programs of depth L reach exactly k <= 2^(L-2)")

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from typing import Iterable, Sequence
 
-from attncheck.verifiers.verdict import BadInput
+from attncheck.constructions.verdict import BadInput
 
 SUFFIXES = (".png", ".svg")
 DPI = 110

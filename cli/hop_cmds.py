@@ -96,7 +96,7 @@ def combine(verdict, mech: dict, modes: list[dict]):
     """Attach the mechanism and residual-mode evidence; a VERIFIED output claim whose mechanism
     check fails becomes UNKNOWN (the promises the certificate relies on are then not what the
     trace shows)."""
-    from attncheck.verifiers.verdict import Status
+    from attncheck.constructions.verdict import Status
     ev = {**verdict.evidence, "mechanism": mech, "residual_modes": modes}
     if verdict.status is Status.VERIFIED and mech["skipped"] is None and not mech["ok"]:
         return dataclasses.replace(verdict, status=Status.UNKNOWN, evidence=ev,
@@ -108,7 +108,7 @@ def combine(verdict, mech: dict, modes: list[dict]):
 def _verify_fn(**kw):
     ctx = click.get_current_context()
     t0 = time.perf_counter()
-    from attncheck.verifiers.budget import Budget
+    from attncheck.constructions.budget import Budget
     budget = Budget(kw.get("budget"))
     c = seqtask.load_or_build(HOP, kw, _NEEDED)
     fmt = seqtask.resolve_format(kw["precision"], c)

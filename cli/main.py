@@ -22,7 +22,7 @@ import sys
 
 import click
 
-from attncheck.verifiers.verdict import (EXIT_BAD_INPUT, EXIT_INTERNAL, AttncheckError)
+from attncheck.constructions.verdict import (EXIT_BAD_INPUT, EXIT_INTERNAL, AttncheckError)
 
 #: name -> (module, attribute, one-line help).  Extension by registration (STYLE.md 14).
 COMMANDS: dict[str, tuple[str, str, str]] = {

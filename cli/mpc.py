@@ -18,7 +18,7 @@ import click
 from attncheck.cli import render
 from attncheck.cli.main import LazyGroup
 from attncheck.cli.options import common_options, n_option
-from attncheck.verifiers.verdict import BadInput, BudgetExceeded, Method, Status, Verdict
+from attncheck.constructions.verdict import BadInput, BudgetExceeded, Method, Status, Verdict
 
 ALGO_NAMES = ("cycles", "components", "broadcast", "prefix", "sort")
 
@@ -150,7 +150,7 @@ def verify_mpc(ctx, algo, n, hashing, slots, s_words, codes, mode, samples, atte
                seed, budget):
     """Run protocol ALGO and its compiled transformer side by side (sht24a.thm3_1)."""
     from attncheck.constructions.mpc.sidebyside import get_algo, instances_for, side_by_side
-    from attncheck.verifiers.budget import Budget
+    from attncheck.constructions.budget import Budget
     t0 = time.perf_counter()
     _check_n(n)
     algo_ = get_algo(algo)
@@ -181,7 +181,7 @@ def verify_mpc(ctx, algo, n, hashing, slots, s_words, codes, mode, samples, atte
 def covering_cmd(ctx, ns, bs, trials, as_json, seed, budget):
     """Fact B.2 by brute force: smallest working d beside ceil(12 b^2 ln n)."""
     from attncheck.constructions.mpc.covering import covering_cost, covering_row
-    from attncheck.verifiers.budget import Budget
+    from attncheck.constructions.budget import Budget
     t0 = time.perf_counter()
     if trials < 1:
         raise BadInput(f"--trials must be >= 1, got {trials}")
@@ -237,7 +237,7 @@ def covering_cmd(ctx, ns, bs, trials, as_json, seed, budget):
 def reverse_cmd(ctx, n, branching, attention, samples, as_json, seed, budget):
     """sht24a.thm3_4: each layer of the induction head as a 2D+3-round MPC protocol."""
     from attncheck.constructions.mpc.reverse_check import check_reverse
-    from attncheck.verifiers.budget import Budget
+    from attncheck.constructions.budget import Budget
     t0 = time.perf_counter()
     _check_n(n)
     with render.progress(None, "mpc reverse", enabled=not as_json) as advance:

@@ -95,8 +95,8 @@ class Precision(click.ParamType):
         if text in self.forms:
             return text
         if "fixed:I.F" in self.forms and text.startswith("fixed:"):
-            from attncheck.verifiers.precision import parse_format
-            from attncheck.verifiers.verdict import BadInput
+            from attncheck.constructions.precision import parse_format
+            from attncheck.constructions.verdict import BadInput
             try:
                 parse_format(text)
                 return text

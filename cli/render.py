@@ -15,7 +15,7 @@ import re
 import sys
 from typing import Any, Callable, Iterable, Sequence
 
-from attncheck.verifiers.verdict import JSON_SCHEMA
+from attncheck.constructions.verdict import JSON_SCHEMA
 
 WIDTH = 110
 BOT_GLYPH = "⊥"

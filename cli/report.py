@@ -23,7 +23,7 @@ import click
 from attncheck.cli import render
 from attncheck.cli.options import json_option
 from attncheck.cli.report_checks import ALL, PAPERS
-from attncheck.verifiers.verdict import BadInput
+from attncheck.constructions.verdict import BadInput
 
 DEFAULT_BUDGET = 60.0
 MAX_BUDGET = 86400.0

@@ -38,8 +38,8 @@ def search():
 def width(task, n, q, theta, tries, m_max, seed, budget, as_json):
     from attncheck.constructions.qsa import (MAX_WORK, build_qsa, check_footprint, default_width, n_subsets,
                                              sci_count, smallest_width, sweep, validate)
-    from attncheck.verifiers.budget import Budget
-    from attncheck.verifiers.verdict import BadInput, BudgetExceeded
+    from attncheck.constructions.budget import Budget
+    from attncheck.constructions.verdict import BadInput, BudgetExceeded
     ctx = click.get_current_context()
     validate(n, q, 1, None, "random", None)                           # N, q and the default width
     if not 0 < theta < 1:
@@ -84,7 +84,7 @@ def width(task, n, q, theta, tries, m_max, seed, budget, as_json):
 
 def _moment_row(moment, r, drive: float, why: str | None) -> dict:
     """The moment-curve row: its width 2q+1 checked on all subsets, or why it cannot be built."""
-    from attncheck.verifiers.precision import int_bits_for
+    from attncheck.constructions.precision import int_bits_for
     m = (moment.m if moment is not None else None)
     row = {"codes": "moment (thm3)", "theta": 0.0, "m": m, "q_log2_N": round(drive, 4),
            "ratio": None if m is None else round(m / drive, 3), "seed": None}

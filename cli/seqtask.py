@@ -16,7 +16,7 @@ import click
 
 from attncheck.cli import options as opt
 from attncheck.cli import render
-from attncheck.verifiers.verdict import Status
+from attncheck.constructions.verdict import Status
 
 AUTO_EXHAUSTIVE_MAX = 1 << 20      # --mode auto enumerates up to ~1M inputs, else certificate
 
@@ -42,7 +42,7 @@ def _builder_kwargs(spec: TaskSpec, kw: dict) -> dict:
 
 
 def resolve_format(text: str, c):
-    from attncheck.verifiers.precision import EXACT, parse_format
+    from attncheck.constructions.precision import EXACT, parse_format
     if text == "declared":
         return c.fmt
     if text == "exact":
@@ -59,7 +59,7 @@ def _params(kw: dict, fmt) -> dict:
 def run_check(spec: TaskSpec, c, fmt, kw: dict, budget=None):
     """Dispatch on --mode; returns a Verdict.  ``budget``: the command's clock, started before
     the construction was built (a new one from --budget when None)."""
-    from attncheck.verifiers.budget import Budget
+    from attncheck.constructions.budget import Budget
     budget = Budget(kw.get("budget")) if budget is None else budget
     mode = kw["mode"]
     tparams = spec.task_params(kw)
@@ -137,7 +137,7 @@ def load_or_build(spec: TaskSpec, kw: dict, needed: list = ()):
             kw["alphabet"] = opt.default_alphabet(kw.get("n"), kw["alphabet"])
         return spec.build(**_builder_kwargs(spec, kw))
     from attncheck.constructions.io import load_construction
-    from attncheck.verifiers.verdict import BadInput
+    from attncheck.constructions.verdict import BadInput
     c = load_construction(path)
     if c.task != spec.task:
         raise BadInput(f"{path} holds a {c.task!r} construction, not {spec.task!r}")
@@ -156,7 +156,7 @@ def make_commands(spec: TaskSpec):
     """(verify, run, build, precision) click commands for ``spec``."""
 
     def verify_fn(**kw):
-        from attncheck.verifiers.budget import Budget
+        from attncheck.constructions.budget import Budget
         ctx = click.get_current_context()
         t0 = time.perf_counter()
         budget = Budget(kw.get("budget"))                 # --budget counts the build as well
@@ -236,7 +236,7 @@ def make_commands(spec: TaskSpec):
 
     def precision_fn(**kw):
         from attncheck.verifiers.precision_search import minimal_format
-        from attncheck.verifiers.budget import Budget
+        from attncheck.constructions.budget import Budget
         ctx = click.get_current_context()
         budget = Budget(kw.get("budget"))                 # --budget counts the build as well
         c = load_or_build(spec, kw)

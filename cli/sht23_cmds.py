@@ -28,7 +28,7 @@ def _format(text: str, c):
 
 def _check(total: int, what: str, fn):
     """Run ``fn(budget, advance)`` under ``--budget`` with a progress bar on stderr."""
-    from attncheck.verifiers.budget import Budget
+    from attncheck.constructions.budget import Budget
     kw = click.get_current_context().params
     with render.progress(total, what) as adv:
         return fn(Budget(kw.get("budget")), adv)

@@ -54,16 +54,16 @@ def _synth_options(f):
 
 
 def _limits(kw):
-    from attncheck.verifiers.budget import Budget
+    from attncheck.constructions.budget import Budget
     from attncheck.verifiers.smt.solver import Limits
     return Limits(kw["seed"], kw["rlimit"], Budget(kw["budget"]))
 
 
 def _class_and_family(kw, layers: int):
-    from attncheck.verifiers.precision import fixed
+    from attncheck.constructions.precision import fixed
     from attncheck.verifiers.smt.families import make_family
     from attncheck.verifiers.smt.tables import ModelClass
-    from attncheck.verifiers.verdict import BadInput
+    from attncheck.constructions.verdict import BadInput
     if kw["bits"] - kw["frac"] < 2 or kw["frac"] < 0:
         raise BadInput(f"--bits {kw['bits']} --frac {kw['frac']}: the format needs >= 2 integer bits"
                        " and F >= 0")
@@ -199,6 +199,22 @@ def _separate_human(report):
 
 
 # --- comm -----------------------------------------------------------------------------------
+def comm_instance(task: str, N: int, alphabet: int, split: str = "interleaved", k: int = 1):
+    """The query's instance: the size is checked first, then the communication matrix comes
+    from the witness module (bounds) and goes to the SMT module (verifiers)."""
+    from attncheck.bounds.witnesses.oneway import communication_matrix
+    from attncheck.verifiers.smt.comm import instance, validate
+    validate(task, N, alphabet, k)
+    return instance(task, N, alphabet, split, k, communication_matrix(task, N, alphabet, split, k))
+
+
+def comm_witness(inst) -> dict:
+    """The witness module's distinct-row count, checked against the query's matrix."""
+    from attncheck.bounds.witnesses.oneway import one_way_rows
+    from attncheck.verifiers.smt.comm import witness_rows
+    return witness_rows(inst, one_way_rows(inst.task, inst.N, inst.alphabet, inst.split, inst.k))
+
+
 @smt.command(name="comm")
 @click.argument("task", type=click.Choice(["induction", "hop"]))
 @opt.n_option()
@@ -213,11 +229,11 @@ def _separate_human(report):
 def comm(task, **kw):
     """UNSAT iff B < log2(#distinct rows): the one-way step of sht24b.one-layer-ih-lb."""
     from attncheck.verifiers.smt.claims import COMM
-    from attncheck.verifiers.smt.comm import comm_verdict, instance, protocol_query, witness_rows
+    from attncheck.verifiers.smt.comm import comm_verdict, protocol_query
     ctx = click.get_current_context()
     t0 = time.perf_counter()
-    inst = instance(task, kw["n"], kw["alphabet"], kw["split"], kw["k"])
-    wit = witness_rows(inst)
+    inst = comm_instance(task, kw["n"], kw["alphabet"], kw["split"], kw["k"])
+    wit = comm_witness(inst)
     bits = (wit["rows"] - 1).bit_length()
     Bs = [kw["b"]] if kw["b"] is not None else sorted({max(bits - 1, 0), bits})
     limits = _limits(kw)
@@ -294,5 +310,5 @@ def _build_construction(task: str, kw):
 
 
 def _format(text: str, c):
-    from attncheck.verifiers.precision import parse_format
+    from attncheck.constructions.precision import parse_format
     return c.fmt if text == "declared" else parse_format(text)

@@ -16,7 +16,7 @@ import click
 from attncheck.bounds import theorems as catalogue
 from attncheck.cli import render
 from attncheck.cli.options import json_option
-from attncheck.verifiers.verdict import BadInput
+from attncheck.constructions.verdict import BadInput
 
 
 @click.command("theorems")

@@ -15,7 +15,7 @@ import click
 from attncheck.cli import render
 from attncheck.cli.main import LazyGroup
 from attncheck.cli.options import common_options, k_option, n_option, table_format, table_format_options
-from attncheck.verifiers.verdict import BudgetExceeded, Method, Status, Verdict
+from attncheck.constructions.verdict import BudgetExceeded, Method, Status, Verdict
 
 TASKS = click.Choice(["induction", "hop"])
 MARKER = "marker"
@@ -33,7 +33,7 @@ def _marker_option(f):
 
 
 def _budget(seconds):
-    from attncheck.verifiers.budget import Budget
+    from attncheck.constructions.budget import Budget
     return Budget(seconds)
 
 
@@ -327,7 +327,7 @@ def reduction_check(ctx, rid, n_small, q, k, n, variant, mode, samples, as_json,
     """Check reduction ID (see 'attncheck reduction list') on every instance, or on seeded
     samples when there are too many (UNKNOWN: a sample is not a proof)."""
     from attncheck.bounds.reductions import REDUCTIONS, check, planned
-    from attncheck.verifiers.verdict import BadInput
+    from attncheck.constructions.verdict import BadInput
     if rid not in REDUCTIONS:
         raise BadInput(f"unknown reduction {rid!r}; choose one of {', '.join(REDUCTIONS)}")
     given = {"n": n_small, "q": q, "k": k, "N": n, "variant": variant}

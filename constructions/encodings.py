@@ -24,7 +24,7 @@ import math
 
 import numpy as np
 
-from attncheck.verifiers.verdict import BadInput
+from attncheck.constructions.verdict import BadInput
 
 #: Smallest acceptable gap for random sign codes (below it the temperature explodes).
 MIN_RANDOM_GAP = 0.125

@@ -43,7 +43,7 @@ from attncheck.constructions.pointer_programs import (MAX_LAYERS, Schedule, corr
                                                       corrected_schedule, printed_schedule)
 from attncheck.constructions.primitives import lookup_head, temperature
 from attncheck.constructions.spec import Construction, Decoder, Label, Layer, SnapMap
-from attncheck.verifiers.verdict import BadInput
+from attncheck.constructions.verdict import BadInput
 
 THEOREM = "sht24a.thm4_2"
 RESIDUALS = ("overwrite", "additive")

@@ -36,8 +36,8 @@ from attncheck.constructions.primitives import (last_occurrence_head, last_occur
                                                 lookup_head, recency_constants, temperature)
 from attncheck.constructions.spec import (Construction, Decoder, Label, Layer, Layout,
                                           LayoutBuilder)
-from attncheck.verifiers.precision import fixed, int_bits_for
-from attncheck.verifiers.verdict import BadInput
+from attncheck.constructions.precision import fixed, int_bits_for
+from attncheck.constructions.verdict import BadInput
 
 THEOREM = "sht24b.two-layer-ub"
 MAX_N = 4096       # beyond it the declared fixed-point format needs more than 52 bits

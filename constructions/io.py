@@ -23,8 +23,8 @@ import numpy as np
 
 from attncheck.constructions.spec import (Construction, Decoder, Head, Label, Layer, Layout, Promise,
                                           Slot, SnapMap)
-from attncheck.verifiers.precision import parse_format
-from attncheck.verifiers.verdict import BadInput
+from attncheck.constructions.precision import parse_format
+from attncheck.constructions.verdict import BadInput
 
 FILE_SCHEMA = 1
 WEIGHTS = ("W_Q", "W_K", "W_V", "W_O")

@@ -40,8 +40,8 @@ from attncheck.constructions.induction import declared_format
 from attncheck.constructions.primitives import place, select, temperature
 from attncheck.constructions.spec import (Construction, Decoder, Head, Label, Layer, Layout,
                                           LayoutBuilder)
-from attncheck.verifiers.precision import EXACT, Format
-from attncheck.verifiers.verdict import BadInput
+from attncheck.constructions.precision import EXACT, Format
+from attncheck.constructions.verdict import BadInput
 
 THM_MATCH2 = "sht23.match2_ub"
 THM_MATCH3 = "sht23.match3_variants"
@@ -273,7 +273,7 @@ def compare_family(claim: str, total: int, mode: str, samples: int, seed: int, s
     (``draw(0, B, rng)``) inputs in chunks of ``step``; ``compare(X) -> (got, want)`` (B, N);
     the first disagreement becomes ``explain(x, got_row, want_row)`` -> Counterexample.
     Exhaustive agreement is VERIFIED; a sample or a spent budget is at most UNKNOWN."""
-    from attncheck.verifiers.verdict import BudgetExceeded, Method, Status, Verdict
+    from attncheck.constructions.verdict import BudgetExceeded, Method, Status, Verdict
     exhaustive = mode == "exhaustive"
     meth = Method.EXHAUSTIVE if exhaustive else Method.SAMPLE
     count = total if exhaustive else samples
@@ -341,7 +341,7 @@ def head_of(c) -> Head:
 def _counterexample(c, s: dict, x: np.ndarray, got: np.ndarray, want: np.ndarray, fmt: Format,
                     attention: str):
     """Replay input x alone; report where the wrong position puts its attention."""
-    from attncheck.verifiers.verdict import Counterexample
+    from attncheck.constructions.verdict import Counterexample
     out, w = s["forward"](c, x[None], fmt, attention)
     pos = int(np.flatnonzero(got != want)[0])
     if int(out[0, pos]) != int(got[pos]):

@@ -44,8 +44,8 @@ import numpy as np
 
 from attncheck.constructions.primitives import place, select
 from attncheck.constructions.spec import Head, Layout, LayoutBuilder
-from attncheck.verifiers.precision import EXACT, Format, fixed, int_bits_for
-from attncheck.verifiers.verdict import BadInput
+from attncheck.constructions.precision import EXACT, Format, fixed, int_bits_for
+from attncheck.constructions.verdict import BadInput
 
 THM_RANDOM = "sht23.thm2"
 THM_MOMENT = "sht23.thm3"

@@ -17,8 +17,8 @@ import numpy as np
 from attncheck.constructions.qsa import (MAX_WORK, QSAConstruction, Sweep, forward, input_work, n_subsets,
                                          sci_count, sweep, uniform_on, work)
 from attncheck.constructions.qsa_proof import certificate_bound, exhaustive_bound, prove_head
-from attncheck.verifiers.precision import EXACT, Format
-from attncheck.verifiers.verdict import BadInput, BudgetExceeded, Counterexample, Method, Status, Verdict
+from attncheck.constructions.precision import EXACT, Format
+from attncheck.constructions.verdict import BadInput, BudgetExceeded, Counterexample, Method, Status, Verdict
 
 
 def worst_case_inputs(c: QSAConstruction, S: tuple[int, ...], row, direction=None) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from attncheck.constructions.qsa import QSAConstruction, moment_keys, moment_points
-from attncheck.verifiers.precision import Format
+from attncheck.constructions.precision import Format
 
 U64 = 2.0 ** -53                # unit roundoff of float64
 EXACT_INT = 2.0 ** 51           # integer sums below this are exact, and fl(c * a) keeps their order

@@ -34,7 +34,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from attncheck.verifiers.verdict import BadInput
+from attncheck.constructions.verdict import BadInput
 
 BOT_CODE = -1          # bottom in decoded outputs (same code as attncheck.verifiers.emulator)
 MAX_N = 64
@@ -320,7 +320,7 @@ def check_rnn(rnn: RNN, mode: str = "auto", samples: int = 1000, seed: int = 0, 
         return got, truth(rnn, X)
 
     def explain(x, got, want):
-        from attncheck.verifiers.verdict import Counterexample
+        from attncheck.constructions.verdict import Counterexample
         pos = int(np.flatnonzero(got != want)[0])
         again = run(rnn, x[None])
         if again.outputs[0, pos] != got[pos]:

@@ -31,7 +31,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from attncheck.verifiers.precision import Format
+from attncheck.constructions.precision import Format
 
 
 def _frozen_array(a, dtype=np.float64) -> np.ndarray:

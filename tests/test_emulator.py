@@ -7,7 +7,7 @@ from attncheck.constructions import tasks
 from attncheck.constructions.induction import build_induction
 from attncheck.constructions.spec import Head, Layer
 from attncheck.verifiers.emulator import forward
-from attncheck.verifiers.precision import EXACT
+from attncheck.constructions.precision import EXACT
 
 
 def test_hardmax_averages_ties():

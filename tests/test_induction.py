@@ -7,8 +7,8 @@ from attncheck.constructions.induction import build_induction
 from attncheck.verifiers.certificate import certify
 from attncheck.verifiers.emulator import BOT_CODE, forward
 from attncheck.verifiers.exhaustive import check_exhaustive
-from attncheck.verifiers.precision import EXACT
-from attncheck.verifiers.verdict import BadInput, Status
+from attncheck.constructions.precision import EXACT
+from attncheck.constructions.verdict import BadInput, Status
 
 GRID = [(N, S) for N in (2, 3, 5, 7) for S in (2, 3, 4) if S <= N]
 

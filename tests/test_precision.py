@@ -1,4 +1,4 @@
-"""Number formats (verifiers/precision.py): the one place rounding is defined."""
+"""Number formats (constructions/precision.py): the one place rounding is defined."""
 import math
 
 import numpy as np
@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from attncheck.verifiers.precision import (EXACT, FixedPointOverflow, fixed, int_bits_for,
+from attncheck.constructions.precision import (EXACT, FixedPointOverflow, fixed, int_bits_for,
                                            parse_format)
-from attncheck.verifiers.verdict import BadInput
+from attncheck.constructions.verdict import BadInput
 
 
 def test_half_even_ties_and_grid():

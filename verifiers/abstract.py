@@ -29,7 +29,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from attncheck.constructions.spec import Construction
-from attncheck.verifiers.precision import Format
+from attncheck.constructions.precision import Format
 
 #: Relative slack covering float64 evaluation of quantities (the emulator's and ours).
 SLACK = 1e-9

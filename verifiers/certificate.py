@@ -47,9 +47,9 @@ from attncheck.verifiers.abstract import (SLACK, CertificateFailure, Ctx, SlotSt
                                           check_layout, check_residual_range, code_rows,
                                           content_range, decode_margin, dot_slack, hull,
                                           initial_state, project, quant_err, slack, slot_range)
-from attncheck.verifiers.budget import UNLIMITED, Budget
-from attncheck.verifiers.precision import FixedPointOverflow, Format
-from attncheck.verifiers.verdict import BudgetExceeded, Method, Status, Verdict
+from attncheck.constructions.budget import UNLIMITED, Budget
+from attncheck.constructions.precision import FixedPointOverflow, Format
+from attncheck.constructions.verdict import BudgetExceeded, Method, Status, Verdict
 
 __all__ = ["certify", "CertificateFailure", "HeadReport"]
 

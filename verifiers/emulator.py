@@ -3,7 +3,7 @@
 Shape glossary: B batch, N sequence length, T = N + 1 positions (0 = start token), D residual
 width, H heads, dk/dv head widths.
 
-The arithmetic follows :mod:`attncheck.verifiers.precision` exactly: every stored quantity is
+The arithmetic follows :mod:`attncheck.constructions.precision` exactly: every stored quantity is
 put into the format (``fmt.quantize``) -- embeddings, q, k, v, scores (after the temperature),
 max-subtracted exponentials, numerator, denominator, the division, the head output after
 ``W_O`` and the residual; dot products use a wide accumulator (exact, one rounding).
@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from attncheck.constructions.spec import Construction, Head, SnapMap
-from attncheck.verifiers.precision import EXACT, Format
+from attncheck.constructions.precision import EXACT, Format
 
 BOT_CODE = -1   # decoded output meaning "bottom" in integer arrays
 

@@ -19,10 +19,10 @@ import numpy as np
 from attncheck.constructions.spec import Construction
 from attncheck.constructions.tasks import SEQ_TASKS
 from attncheck.verifiers import semantics
-from attncheck.verifiers.budget import UNLIMITED, Budget
+from attncheck.constructions.budget import UNLIMITED, Budget
 from attncheck.verifiers.emulator import BOT_CODE, explain, forward
-from attncheck.verifiers.precision import Format
-from attncheck.verifiers.verdict import (BadInput, BudgetExceeded, Counterexample, Method, Status,
+from attncheck.constructions.precision import Format
+from attncheck.constructions.verdict import (BadInput, BudgetExceeded, Counterexample, Method, Status,
                                          Verdict)
 
 MAX_INPUTS = 1 << 26          # refuse enumerations above ~67M sequences outright

@@ -27,10 +27,10 @@ import numpy as np
 from attncheck.constructions.spec import Construction, Label
 from attncheck.constructions.tasks import find1_table
 from attncheck.verifiers import semantics
-from attncheck.verifiers.budget import UNLIMITED, Budget
+from attncheck.constructions.budget import UNLIMITED, Budget
 from attncheck.verifiers.emulator import forward
-from attncheck.verifiers.precision import Format
-from attncheck.verifiers.verdict import BudgetExceeded
+from attncheck.constructions.precision import Format
+from attncheck.constructions.verdict import BudgetExceeded
 
 TRACE_BYTES = 1 << 27          # attention kept per batch (128 MiB)
 WORK_ELEMS = 1 << 25           # attention entries over all probe inputs (fewer inputs at large N)

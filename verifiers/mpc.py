@@ -18,7 +18,7 @@ Conventions [R] that make the model executable:
   ``s`` words per machine).
 
 Every limit is checked when it is used; a violation raises :class:`MPCViolation` (a
-:class:`~attncheck.verifiers.verdict.BadInput`: exit 2) naming the round, the machine and the
+:class:`~attncheck.constructions.verdict.BadInput`: exit 2) naming the round, the machine and the
 count.  :class:`Run` records every round's memories and the traffic.
 """
 from __future__ import annotations
@@ -26,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
-from attncheck.verifiers.verdict import BadInput
+from attncheck.constructions.verdict import BadInput
 
 Inbox = tuple[tuple[int, int], ...]          # ((src, word), ...) in (src, k) order
 Outbox = tuple[tuple[int, int], ...]         # ((dest, word), ...)

@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from attncheck.constructions.spec import Construction
-from attncheck.verifiers.budget import UNLIMITED, Budget
+from attncheck.constructions.budget import UNLIMITED, Budget
 from attncheck.verifiers.certificate import certify
-from attncheck.verifiers.precision import MAX_FIXED_BITS, fixed
-from attncheck.verifiers.verdict import Status
+from attncheck.constructions.precision import MAX_FIXED_BITS, fixed
+from attncheck.constructions.verdict import Status
 
 
 @dataclass(frozen=True)

@@ -4,10 +4,10 @@ from __future__ import annotations
 import numpy as np
 
 from attncheck.constructions.spec import Construction
-from attncheck.verifiers.budget import UNLIMITED, Budget
+from attncheck.constructions.budget import UNLIMITED, Budget
 from attncheck.verifiers.exhaustive import chunk_size, first_wrong
-from attncheck.verifiers.precision import Format
-from attncheck.verifiers.verdict import BadInput, BudgetExceeded, Method, Status, Verdict
+from attncheck.constructions.precision import Format
+from attncheck.constructions.verdict import BadInput, BudgetExceeded, Method, Status, Verdict
 
 
 def check_sample(c: Construction, task: str, params: dict, fmt: Format, attention: str = "softmax",

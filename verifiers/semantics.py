@@ -22,6 +22,7 @@ input; together they prove the decoder outputs the task.
 from __future__ import annotations
 
 from attncheck.constructions.spec import Construction, Label
+from attncheck.constructions.tasks import find
 
 X_I = Label("X")
 X_PREV = Label("X", (("shift", -1),))
@@ -105,7 +106,6 @@ def check_composition(c: Construction, task: str, params: dict) -> str:
 
 def evaluate_pointer(ops, x, i: int) -> int:
     """The position ``ops(i)`` on the concrete input ``x`` (1-indexed; 0 = start)."""
-    from attncheck.constructions.tasks import find
     for name, arg in ops:
         i = max(0, i + arg) if name == "shift" else find(x, i, arg)
     return i

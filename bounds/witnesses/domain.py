@@ -25,8 +25,8 @@ from typing import Callable
 
 import numpy as np
 
-from attncheck.verifiers.budget import UNLIMITED, Budget
-from attncheck.verifiers.verdict import BadInput
+from attncheck.constructions.budget import UNLIMITED, Budget
+from attncheck.constructions.verdict import BadInput
 
 #: Tasks with a per-token answer at position N (ground truth in constructions/tasks.py).
 SEQ_TASKS = ("induction", "hop")

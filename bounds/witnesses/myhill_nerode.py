@@ -28,8 +28,8 @@ import numpy as np
 from attncheck.bounds.intmath import ceil_log2
 from attncheck.bounds.witnesses.domain import (Domain, Progress, answers,
                                                distinct_rows, make_domain)
-from attncheck.verifiers.budget import UNLIMITED, Budget
-from attncheck.verifiers.verdict import BadInput
+from attncheck.constructions.budget import UNLIMITED, Budget
+from attncheck.constructions.verdict import BadInput
 
 METHODS = ("refine", "rows")
 

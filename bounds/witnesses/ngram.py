@@ -25,8 +25,8 @@ import numpy as np
 
 from attncheck.bounds.witnesses.domain import (Progress, answers, make_domain, validate_sizes)
 from attncheck.constructions.tasks import induction_heads
-from attncheck.verifiers.budget import UNLIMITED, Budget
-from attncheck.verifiers.verdict import BadInput
+from attncheck.constructions.budget import UNLIMITED, Budget
+from attncheck.constructions.verdict import BadInput
 
 THEOREM = ("ngram.ih", "R")
 #: Longest explicit witness: the pair is 2N tokens, checked against tasks.induction_heads in plain

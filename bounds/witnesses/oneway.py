@@ -33,8 +33,8 @@ import numpy as np
 from attncheck.bounds.intmath import ceil_log2
 from attncheck.bounds.witnesses.domain import (Progress, answers, check_domain_cost,
                                                distinct_rows, make_domain)
-from attncheck.verifiers.budget import UNLIMITED, Budget
-from attncheck.verifiers.verdict import BadInput
+from attncheck.constructions.budget import UNLIMITED, Budget
+from attncheck.constructions.verdict import BadInput
 
 SPLITS = ("interleaved", "block", "halves", "prefix:T", "disj")
 DEFAULT_SPLIT = {"induction": "interleaved", "hop": "block", "qsa": "disj"}

@@ -25,8 +25,8 @@ import numpy as np
 
 from attncheck.bounds.intmath import ceil_log2
 from attncheck.bounds.witnesses.domain import Progress, distinct_rows
-from attncheck.verifiers.budget import UNLIMITED, Budget
-from attncheck.verifiers.verdict import BadInput
+from attncheck.constructions.budget import UNLIMITED, Budget
+from attncheck.constructions.verdict import BadInput
 
 PRIME = (1 << 31) - 1
 MATRICES = ("disj", "index")

@@ -12,8 +12,8 @@ from typing import Callable
 
 from attncheck.bounds.witnesses.myhill_nerode import rnn_state_classes
 from attncheck.bounds.witnesses.oneway import DEFAULT_SPLIT, one_way_rows
-from attncheck.verifiers.budget import UNLIMITED, Budget
-from attncheck.verifiers.verdict import BadInput, BudgetExceeded
+from attncheck.constructions.budget import UNLIMITED, Budget
+from attncheck.constructions.verdict import BadInput, BudgetExceeded
 
 #: (task, k, alphabet, marker) per column group.
 COLUMNS = tuple((task, k, a, a == "marker")

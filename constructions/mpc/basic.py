@@ -20,7 +20,7 @@ import math
 from typing import Sequence
 
 from attncheck.verifiers.mpc import Inbox, Limits, Protocol
-from attncheck.verifiers.verdict import BadInput
+from attncheck.constructions.verdict import BadInput
 
 
 def ceil_log(x: int, base: int) -> int:

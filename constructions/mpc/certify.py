@@ -45,7 +45,7 @@ import numpy as np
 from attncheck.constructions.mpc.covering import covering_cost, covers, private_columns
 from attncheck.constructions.mpc.routing import F
 from attncheck.constructions.spec import Head
-from attncheck.verifiers.precision import EXACT, Format
+from attncheck.constructions.precision import EXACT, Format
 
 MAX_SCORE_PAIRS = 3_000_000
 MAX_COVER_PAIRS = 2_000_000

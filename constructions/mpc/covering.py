@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from attncheck.verifiers.verdict import BadInput
+from attncheck.constructions.verdict import BadInput
 
 
 def paper_width(n: int, b: int) -> int:
@@ -116,7 +116,7 @@ class CoveringRow:
 def covering_row(n: int, b: int, trials: int = 20, seed: int = 0, max_d: int | None = None,
                  budget=None) -> CoveringRow:
     """Scan d = 1, 2, ... for the first width at which a seeded Bernoulli draw covers.
-    ``budget`` (a verifiers.budget.Budget) is checked before every draw."""
+    ``budget`` (a constructions.budget.Budget) is checked before every draw."""
     pd = paper_width(n, b)
     limit = pd if max_d is None else min(pd, max_d)
     random_d, succ = None, 0

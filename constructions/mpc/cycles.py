@@ -29,7 +29,7 @@ import random
 from typing import Iterator, Sequence
 
 from attncheck.verifiers.mpc import Inbox, Limits, Protocol, pack, unpack
-from attncheck.verifiers.verdict import BadInput
+from attncheck.constructions.verdict import BadInput
 
 S_WORDS = 4     # local memory of the doubling protocols
 

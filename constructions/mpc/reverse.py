@@ -34,8 +34,8 @@ import numpy as np
 from attncheck.constructions.mpc.basic import ceil_log
 from attncheck.constructions.spec import Head
 from attncheck.verifiers.mpc import Inbox, Limits, Protocol, run_protocol
-from attncheck.verifiers.precision import Format
-from attncheck.verifiers.verdict import BadInput
+from attncheck.constructions.precision import Format
+from attncheck.constructions.verdict import BadInput
 
 WORD_BITS = 62
 WORD_FRAC = 24          # fraction bits of softmax partial aggregates

@@ -16,9 +16,9 @@ import numpy as np
 
 from attncheck.constructions.induction import build_induction
 from attncheck.constructions.mpc.reverse import simulate_layer
-from attncheck.verifiers.budget import UNLIMITED, Budget
+from attncheck.constructions.budget import UNLIMITED, Budget
 from attncheck.verifiers.emulator import attend, forward
-from attncheck.verifiers.verdict import BadInput, BudgetExceeded, Counterexample, Method, Status, Verdict
+from attncheck.constructions.verdict import BadInput, BudgetExceeded, Counterexample, Method, Status, Verdict
 
 ALPHABET = 3
 EXHAUSTIVE_LIMIT = 729

@@ -36,7 +36,7 @@ import numpy as np
 
 from attncheck.constructions.mpc.covering import bernoulli_matrix, paper_width
 from attncheck.verifiers.mpc import Inbox
-from attncheck.verifiers.verdict import BadInput
+from attncheck.constructions.verdict import BadInput
 
 FIELDS = ("count", "word", "src", "k", "dest")
 F = len(FIELDS)

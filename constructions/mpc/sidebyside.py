@@ -29,11 +29,11 @@ from attncheck.constructions.mpc.certify import RoutingCertificate, certify
 from attncheck.constructions.mpc.simulate import Simulation, compile_protocol, embed, run
 from attncheck.constructions.spec import Head
 from attncheck.constructions.tasks import cycle_count
-from attncheck.verifiers.budget import UNLIMITED, Budget
+from attncheck.constructions.budget import UNLIMITED, Budget
 from attncheck.verifiers.emulator import attend
 from attncheck.verifiers.mpc import Protocol, run_protocol
-from attncheck.verifiers.precision import EXACT, Format
-from attncheck.verifiers.verdict import (BadInput, BudgetExceeded, Counterexample, Method, Status,
+from attncheck.constructions.precision import EXACT, Format
+from attncheck.constructions.verdict import (BadInput, BudgetExceeded, Counterexample, Method, Status,
                                          Verdict)
 
 BASIC_S, BASIC_P = 4, 8

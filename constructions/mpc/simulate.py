@@ -37,8 +37,8 @@ from attncheck.constructions.primitives import place, select, temperature
 from attncheck.constructions.spec import Head, Layout, LayoutBuilder, Promise
 from attncheck.verifiers.emulator import attend
 from attncheck.verifiers.mpc import Inbox, Protocol
-from attncheck.verifiers.precision import EXACT, Format
-from attncheck.verifiers.verdict import BadInput
+from attncheck.constructions.precision import EXACT, Format
+from attncheck.constructions.verdict import BadInput
 
 MAX_DENSE = 3e8      # dense head parameters one compile may allocate (~2.4 GB of float64)
 

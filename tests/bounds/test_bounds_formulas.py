@@ -10,7 +10,7 @@ from attncheck.bounds import symbolic
 from attncheck.bounds.formulas import BOUNDS, get
 from attncheck.bounds.intmath import ceil_log2, floor_log2
 from attncheck.bounds.records import OutOfRegime
-from attncheck.verifiers.verdict import BadInput
+from attncheck.constructions.verdict import BadInput
 
 TAGS = {"[P]", "[P-abs]", "[A]", "[S]", "[R]", "[M]", "[S/M]", "[standard]"}
 

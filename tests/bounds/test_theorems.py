@@ -19,7 +19,7 @@ import pytest
 
 from attncheck.bounds import theorems
 from attncheck.bounds.formulas import ALIASES, BOUNDS
-from attncheck.verifiers.verdict import BadInput
+from attncheck.constructions.verdict import BadInput
 
 REPO = Path(__file__).resolve().parents[2]
 SOURCES = ("bounds", "cli", "constructions", "verifiers")

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from attncheck.verifiers.verdict import JSON_SCHEMA
+from attncheck.constructions.verdict import JSON_SCHEMA
 
 VERIFY_KEYS = {"schema", "command", "params", "verdict", "method", "claim", "cases", "reason",
                "counterexample", "evidence", "construction", "seed", "versions", "timing"}
@@ -92,7 +92,7 @@ def test_build_save_load_roundtrip(cli, tmp_path):
     c = load_construction(str(path))
     assert certify(c, "induction", {}, c.fmt).status.value == "verified"
     path.write_bytes(path.read_bytes()[:200])
-    from attncheck.verifiers.verdict import BadInput
+    from attncheck.constructions.verdict import BadInput
     with pytest.raises(BadInput):
         load_construction(str(path))
     assert cli("build", "induction", "--N", 8, "--out", "/nonexistent/dir/x.npz").code == 2

@@ -17,8 +17,8 @@ import pytest
 import cli_harness as H
 from attncheck.constructions.induction import build_induction
 from attncheck.verifiers import exhaustive
-from attncheck.verifiers.budget import Budget
-from attncheck.verifiers.verdict import BadInput, Status
+from attncheck.constructions.budget import Budget
+from attncheck.constructions.verdict import BadInput, Status
 
 
 def one_line(o: H.Outcome) -> str:

@@ -11,8 +11,8 @@ from attncheck.verifiers.certificate import certify
 from attncheck.verifiers.emulator import BOT_CODE, forward
 from attncheck.verifiers.exhaustive import check_exhaustive
 from attncheck.verifiers.mechanism import check_mechanism
-from attncheck.verifiers.precision import EXACT
-from attncheck.verifiers.verdict import BadInput, Status
+from attncheck.constructions.precision import EXACT
+from attncheck.constructions.verdict import BadInput, Status
 
 # |Sigma|^N small enough that every k = 1..8 enumerates in well under a second
 GRID = [(2, 7), (3, 5)]
@@ -131,7 +131,7 @@ def test_alignment_score_matches_its_definition():
 
 
 def test_mechanism_stops_when_the_budget_is_spent():
-    from attncheck.verifiers.budget import Budget
+    from attncheck.constructions.budget import Budget
     b = Budget(1e-9)
     rep = check_mechanism(build_hop(16, 3, 3), build_hop(16, 3, 3).fmt, count=8, budget=b)
     assert rep.inputs == 0 and not rep.ok and "budget" in rep.skipped

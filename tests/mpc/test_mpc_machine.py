@@ -2,7 +2,7 @@
 import pytest
 
 from attncheck.verifiers.mpc import (Limits, MPCViolation, Protocol, pack, run_protocol, unpack)
-from attncheck.verifiers.verdict import BadInput
+from attncheck.constructions.verdict import BadInput
 
 
 def _proto(step, q=4, s=2, p=4, n_in=4, rounds=1, output=lambda i, m: ()):

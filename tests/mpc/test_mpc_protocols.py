@@ -8,7 +8,7 @@ from attncheck.constructions.mpc import basic, cycles
 from attncheck.constructions.mpc.sidebyside import degree_two_graphs
 from attncheck.constructions.tasks import cycle_count
 from attncheck.verifiers.mpc import run_protocol
-from attncheck.verifiers.verdict import BadInput
+from attncheck.constructions.verdict import BadInput
 
 
 @pytest.mark.parametrize("s", [4, 6])

@@ -6,8 +6,8 @@ from attncheck.constructions.mpc.reverse import simulate_layer, tree_depth
 from attncheck.constructions.mpc.reverse_check import check_reverse
 from attncheck.constructions.spec import Head
 from attncheck.verifiers.emulator import attend
-from attncheck.verifiers.precision import fixed
-from attncheck.verifiers.verdict import BadInput, Status
+from attncheck.constructions.precision import fixed
+from attncheck.constructions.verdict import BadInput, Status
 
 
 def _random_case(seed, T, D=5, dk=3, dv=2):

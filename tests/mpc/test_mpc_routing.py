@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from attncheck.constructions.mpc.routing import F, decode, encode, make_codes, make_hashing
-from attncheck.verifiers.verdict import BadInput
+from attncheck.constructions.verdict import BadInput
 
 
 @pytest.mark.parametrize("T, s", [(8, 2), (12, 3), (20, 4)])

@@ -7,7 +7,7 @@ from attncheck.constructions.mpc.certify import certify
 from attncheck.constructions.mpc.sidebyside import get_algo, side_by_side
 from attncheck.constructions.mpc.simulate import compile_protocol, run
 from attncheck.verifiers.mpc import MPCViolation, run_protocol
-from attncheck.verifiers.verdict import Method, Status
+from attncheck.constructions.verdict import Method, Status
 
 
 def test_cycles_exhaustive_N6_verified_with_layers_R_plus_1():
@@ -80,6 +80,6 @@ def test_cycles_N16_certificate_and_samples():
 
 def test_wide_paper_hashing_is_refused_before_allocating_the_head():
     """--hashing paper at N = 12 needs d = 12,578 slots: a 59 GiB W_V was a MemoryError (exit 4)."""
-    from attncheck.verifiers.verdict import BadInput
+    from attncheck.constructions.verdict import BadInput
     with pytest.raises(BadInput, match="dense weights"):
         compile_protocol(cycles.cycles(12), hashing="paper")

@@ -17,8 +17,8 @@ from attncheck.constructions.mpc.certify import certify
 from attncheck.constructions.mpc.sidebyside import check_simulation, get_algo, side_by_side, with_heads
 from attncheck.constructions.mpc.simulate import compile_protocol
 from attncheck.constructions.spec import Layout
-from attncheck.verifiers.precision import parse_format
-from attncheck.verifiers.verdict import Method, Status
+from attncheck.constructions.precision import parse_format
+from attncheck.constructions.verdict import Method, Status
 
 
 def build(algo="broadcast", N=4, s=2, **kw):

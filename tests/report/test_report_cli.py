@@ -136,7 +136,7 @@ def test_figure_series_are_the_json_numbers():
 
 
 def test_figure_suffix_is_checked():
-    from attncheck.verifiers.verdict import BadInput
+    from attncheck.constructions.verdict import BadInput
     with pytest.raises(BadInput, match=r"\.png or \.svg"):
         figures.check_path("x.pdf")
 
@@ -156,6 +156,6 @@ def test_plot_options_write_images_and_refuse_other_suffixes(cli, tmp_path, args
 
 
 def test_unwritable_plot_path_is_bad_input(tmp_path):
-    from attncheck.verifiers.verdict import BadInput
+    from attncheck.constructions.verdict import BadInput
     with pytest.raises(BadInput, match="cannot write"):
         figures.depth_vs_k(DEPTH, str(tmp_path / "no" / "such" / "f.png"))

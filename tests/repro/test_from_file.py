@@ -16,7 +16,7 @@ import pytest
 import cli_harness as H
 from attncheck.constructions.induction import build_induction
 from attncheck.constructions.io import load_construction, save_construction
-from attncheck.verifiers.verdict import BadInput
+from attncheck.constructions.verdict import BadInput
 
 VERDICT_KEYS = ("verdict", "method", "claim", "cases", "reason", "counterexample", "evidence", "construction")
 

@@ -22,8 +22,8 @@ from attncheck.constructions.qsa_proof import ValueStats, prove_head, value_path
 from attncheck.constructions.spec import Layout
 from attncheck.constructions.tasks import match2 as match2_truth
 from attncheck.constructions.tasks import match3 as match3_truth
-from attncheck.verifiers.precision import EXACT, parse_format
-from attncheck.verifiers.verdict import BadInput, Method, Status
+from attncheck.constructions.precision import EXACT, parse_format
+from attncheck.constructions.verdict import BadInput, Method, Status
 
 V, R, U = Status.VERIFIED, Status.REFUTED, Status.UNKNOWN
 

@@ -10,8 +10,8 @@ from attncheck.constructions import match
 from attncheck.constructions.tasks import match2 as match2_truth
 from attncheck.constructions.tasks import match3 as match3_truth
 from attncheck.verifiers.emulator import embed
-from attncheck.verifiers.precision import EXACT
-from attncheck.verifiers.verdict import BadInput, Method, Status
+from attncheck.constructions.precision import EXACT
+from attncheck.constructions.verdict import BadInput, Method, Status
 
 
 def test_match2_scores_are_the_cosine_of_the_pair_sum():

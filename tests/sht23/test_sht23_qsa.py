@@ -9,8 +9,8 @@ import pytest
 
 from attncheck.constructions import qsa, qsa_check
 from attncheck.constructions.tasks import qsa as qsa_truth
-from attncheck.verifiers.precision import EXACT, parse_format
-from attncheck.verifiers.verdict import BadInput, Method, Status
+from attncheck.constructions.precision import EXACT, parse_format
+from attncheck.constructions.verdict import BadInput, Method, Status
 
 
 def all_subsets(N, q):

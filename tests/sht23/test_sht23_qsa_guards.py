@@ -7,8 +7,8 @@ import time
 import pytest
 
 from attncheck.constructions import qsa, qsa_check
-from attncheck.verifiers.precision import EXACT
-from attncheck.verifiers.verdict import BadInput
+from attncheck.constructions.precision import EXACT
+from attncheck.constructions.verdict import BadInput
 
 
 @pytest.mark.parametrize("q", [0, -1, 6, 7, 10 ** 9])

@@ -10,7 +10,7 @@ import pytest
 from attncheck.constructions import rnn as R
 from attncheck.constructions import tasks
 from attncheck.verifiers.emulator import BOT_CODE
-from attncheck.verifiers.verdict import BadInput, Method, Status
+from attncheck.constructions.verdict import BadInput, Method, Status
 
 
 @pytest.mark.parametrize("V,N", [(2, 8), (3, 7), (4, 6)])

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from attncheck.constructions.tasks import induction_heads
-from attncheck.verifiers.precision import fixed
+from attncheck.constructions.precision import fixed
 from attncheck.verifiers.smt.brute import entry_keys, enumerate_models
 from attncheck.verifiers.smt.cegis import synthesize
 from attncheck.verifiers.smt.families import make_family

@@ -12,7 +12,7 @@ from attncheck.verifiers.certificate import certify
 from attncheck.verifiers.exhaustive import check_exhaustive
 from attncheck.verifiers.smt.certify import Forward, certify_smt, truth_terms
 from attncheck.verifiers.smt.solver import Limits
-from attncheck.verifiers.verdict import BadInput, Status
+from attncheck.constructions.verdict import BadInput, Status
 
 z3 = pytest.importorskip("z3")
 LIM = Limits(0, 200_000_000)
@@ -73,6 +73,6 @@ def test_softmax_and_exact_are_refused():
     c = build_induction(3, 2)
     with pytest.raises(BadInput):
         certify_smt(c, "induction", {}, c.fmt, LIM, attention="softmax")
-    from attncheck.verifiers.precision import EXACT
+    from attncheck.constructions.precision import EXACT
     with pytest.raises(BadInput):
         certify_smt(c, "induction", {}, EXACT, LIM)

@@ -5,9 +5,10 @@ import itertools
 import pytest
 
 from attncheck.constructions.tasks import SEQ_TASKS
-from attncheck.verifiers.smt.comm import instance, protocol_query, witness_rows
+from attncheck.cli.smt import comm_instance as instance, comm_witness as witness_rows
+from attncheck.verifiers.smt.comm import protocol_query
 from attncheck.verifiers.smt.solver import Limits
-from attncheck.verifiers.verdict import BadInput
+from attncheck.constructions.verdict import BadInput
 
 pytest.importorskip("z3")
 LIM = Limits(0, 20_000_000)

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from attncheck.verifiers.precision import fixed, round_ratio
+from attncheck.constructions.precision import fixed, round_ratio
 from attncheck.verifiers.smt import encode
 from attncheck.verifiers.smt.families import make_family
 from attncheck.verifiers.smt.synth import Encoding

@@ -19,7 +19,7 @@ import file_edits as E
 from attncheck.constructions.io import from_arrays
 from attncheck.verifiers.certificate import certify
 from attncheck.verifiers.exhaustive import check_exhaustive
-from attncheck.verifiers.verdict import BadInput, Status
+from attncheck.constructions.verdict import BadInput, Status
 
 
 @dataclass

@@ -32,7 +32,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from attncheck.constructions.spec import Construction, Decoder, Layer
-from attncheck.verifiers.precision import Format, fixed
+from attncheck.constructions.precision import Format, fixed
 
 KINDS = ("perturbed weights", "swapped heads", "dropped layer", "wrong temperature", "too few bits",
          "wrong bit of k", "off-by-one positions", "wrong decoder")

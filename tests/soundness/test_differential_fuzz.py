@@ -19,7 +19,7 @@ from attncheck.constructions.spec import Layer
 from attncheck.verifiers.certificate import certify
 from attncheck.verifiers.smt.certify import certify_smt
 from attncheck.verifiers.smt.solver import Limits
-from attncheck.verifiers.verdict import Status
+from attncheck.constructions.verdict import Status
 
 SMT_FAMILY = "induction N=5 onehot |S|=2"       # small enough for z3 to decide in well under a second
 

@@ -8,8 +8,8 @@ from attncheck.constructions.induction import build_induction
 from attncheck.constructions.spec import Layer
 from attncheck.verifiers.certificate import certify
 from attncheck.verifiers.exhaustive import check_exhaustive
-from attncheck.verifiers.precision import fixed
-from attncheck.verifiers.verdict import Status
+from attncheck.constructions.precision import fixed
+from attncheck.constructions.verdict import Status
 
 N, S = 6, 3
 

@@ -20,7 +20,7 @@ from attncheck.constructions.tasks import SEQ_TASKS
 from attncheck.verifiers.certificate import certify
 from attncheck.verifiers.emulator import BOT_CODE, forward
 from attncheck.verifiers.exhaustive import check_exhaustive
-from attncheck.verifiers.verdict import Status
+from attncheck.constructions.verdict import Status
 
 FAMILIES = list(M.FAMILIES.values())
 
@@ -127,7 +127,7 @@ def test_no_really_wrong_mutant_is_verified(family):
 
 def test_the_score_detects_an_unsound_certifier():
     """A certifier that trusts the declared promises without checking them would be caught."""
-    from attncheck.verifiers.verdict import Method, Verdict
+    from attncheck.constructions.verdict import Method, Verdict
 
     def gullible(m, ex):
         return Verdict(Status.VERIFIED, Method.CERTIFICATE, "trusts the promises", "all")

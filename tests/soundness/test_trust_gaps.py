@@ -21,7 +21,7 @@ from attncheck.constructions.io import from_arrays, save_construction, to_arrays
 from attncheck.verifiers.certificate import certify
 from attncheck.verifiers.exhaustive import check_exhaustive
 from attncheck.verifiers.sample import check_sample
-from attncheck.verifiers.verdict import BadInput, Status
+from attncheck.constructions.verdict import BadInput, Status
 
 ATTENTIONS = ("softmax", "hardmax")
 

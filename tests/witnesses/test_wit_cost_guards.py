@@ -9,7 +9,7 @@ import pytest
 from attncheck.bounds.witnesses import domain as dom
 from attncheck.bounds.witnesses import ngram as ng
 from attncheck.bounds.witnesses.oneway import one_way_rows
-from attncheck.verifiers.verdict import BadInput
+from attncheck.constructions.verdict import BadInput
 
 
 def _refused(cli, *args, needle, seconds=3.0):

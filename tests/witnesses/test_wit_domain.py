@@ -6,7 +6,7 @@ import pytest
 
 from attncheck.bounds.witnesses import domain as dom
 from attncheck.constructions.tasks import hop, induction_heads
-from attncheck.verifiers.verdict import BadInput
+from attncheck.constructions.verdict import BadInput
 
 
 def _truth(task, x, k):

@@ -8,8 +8,8 @@ import pytest
 from attncheck.bounds.witnesses import myhill_nerode as mn
 from attncheck.bounds.witnesses.domain import answers, make_domain
 from attncheck.constructions.tasks import hop, induction_heads
-from attncheck.verifiers.budget import Budget
-from attncheck.verifiers.verdict import BadInput, BudgetExceeded
+from attncheck.constructions.budget import Budget
+from attncheck.constructions.verdict import BadInput, BudgetExceeded
 
 
 def _answer(task, x, k):

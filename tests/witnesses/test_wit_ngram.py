@@ -6,7 +6,7 @@ import pytest
 
 from attncheck.bounds.witnesses import ngram as ng
 from attncheck.constructions.tasks import induction_heads
-from attncheck.verifiers.verdict import BadInput
+from attncheck.constructions.verdict import BadInput
 
 
 @pytest.mark.parametrize("n,N,alphabet", [(n, N, a) for n in (1, 2, 3, 5) for N in (2, 3, 6, 9)

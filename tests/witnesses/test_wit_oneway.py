@@ -9,7 +9,7 @@ from attncheck.bounds.reductions import disj_qsa_encode
 from attncheck.bounds.witnesses.myhill_nerode import rnn_state_classes
 from attncheck.bounds.witnesses.oneway import one_way_rows, qsa_disj_matrix, split_positions
 from attncheck.constructions.tasks import hop, induction_heads, qsa
-from attncheck.verifiers.verdict import BadInput
+from attncheck.constructions.verdict import BadInput
 
 
 def _answer(task, x, k):

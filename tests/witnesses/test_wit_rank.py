@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from attncheck.bounds.witnesses import rank as rk
-from attncheck.verifiers.verdict import BadInput
+from attncheck.constructions.verdict import BadInput
 
 
 def rank_fractions(mat):

@@ -4,8 +4,8 @@ import math
 import pytest
 
 from attncheck.bounds import reductions as rd
-from attncheck.verifiers.budget import Budget
-from attncheck.verifiers.verdict import BadInput, Status
+from attncheck.constructions.budget import Budget
+from attncheck.constructions.verdict import BadInput, Status
 
 SMALL = [("index-ih", {"n": 6}), ("index-stream", {"n": 6}), ("pointer-hop", {"q": 2, "k": 3}),
          ("pointer-hop", {"q": 3, "k": 2}), ("cycle-gadget", {"k": 4}), ("disj-qsa", {"q": 4}),

@@ -5,7 +5,7 @@ the whole weight space).
 Shape glossary: M models (one per assignment of the free entries), B inputs, T = N + 1.
 
 Plain integer numpy, sharing nothing with the z3 encoding or the emulator except
-:func:`attncheck.verifiers.precision.round_ratio`'s rule, re-stated here vectorised:
+:func:`attncheck.constructions.precision.round_ratio`'s rule, re-stated here vectorised:
 ``s = sat(round(q k / 2^F))``, hardmax set ``s == max``, ``out = sat(round(sum v / count))``.
 One layer, one head, width 1, hardmax; entries are keyed like :class:`.synth.Encoding`'s
 (layer, kind, head, t, token, context).

@@ -27,7 +27,7 @@ from attncheck.verifiers.smt.families import Family
 from attncheck.verifiers.smt.solver import Limits, Session
 from attncheck.verifiers.smt.synth import Encoding
 from attncheck.verifiers.smt.tables import ModelClass, Replay, TableModel, keys, replay
-from attncheck.verifiers.verdict import BudgetExceeded
+from attncheck.constructions.verdict import BudgetExceeded
 
 
 class EncodingMismatch(RuntimeError):

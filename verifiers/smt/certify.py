@@ -28,12 +28,12 @@ import numpy as np
 from attncheck.constructions.spec import Construction, Head
 from attncheck.constructions.tasks import SEQ_TASKS
 from attncheck.verifiers.emulator import BOT_CODE, explain, forward, nearest_rows
-from attncheck.verifiers.precision import Format
+from attncheck.constructions.precision import Format
 from attncheck.verifiers.smt.encode import Arith, const, ctx, eq, fresh_context, ite, total, z3mod
 from attncheck.verifiers.smt.rows import Cases, Terms, constant, join
 from attncheck.verifiers.smt.solver import Limits, Session
-from attncheck.verifiers.budget import UNLIMITED, Budget
-from attncheck.verifiers.verdict import (BadInput, BudgetExceeded, Counterexample, Method, Status,
+from attncheck.constructions.budget import UNLIMITED, Budget
+from attncheck.constructions.verdict import (BadInput, BudgetExceeded, Counterexample, Method, Status,
                                          Verdict)
 
 MAX_N = 16

@@ -19,7 +19,7 @@ this finite class and its arithmetic are [R] (our reconstruction).
 from __future__ import annotations
 
 from attncheck.verifiers.smt.cegis import SynthResult
-from attncheck.verifiers.verdict import Method, Status, Verdict
+from attncheck.constructions.verdict import Method, Status, Verdict
 
 LOWER = {"theorem": "sht24b.one-layer-ih-lb", "status": "P-abs/S",
          "statement": "a one-layer transformer solving induction heads at length n needs"

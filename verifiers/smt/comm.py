@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from attncheck.constructions.tasks import SEQ_TASKS
 from attncheck.verifiers.smt.solver import Limits, Session
 from attncheck.verifiers.smt.encode import ctx, fresh_context, z3mod
-from attncheck.verifiers.verdict import BadInput, BudgetExceeded
+from attncheck.constructions.verdict import (BadInput, BudgetExceeded, Method, Status,
+                                             Verdict)
 
 MAX_PAIRS = 1 << 16
 MAX_B = 16
@@ -53,13 +54,8 @@ class CommInstance:
                 "alice_inputs": a, "bob_inputs": b}
 
 
-def split_positions(split: str, N: int, k: int):
-    from attncheck.bounds.witnesses.oneway import split_positions as sp
-    return sp(split, N, k)
-
-
-def instance(task: str, N: int, alphabet: int, split: str = "interleaved", k: int = 1) -> CommInstance:
-    """Enumerate Alice's and Bob's halves and the answer at N of every combined input."""
+def validate(task: str, N: int, alphabet: int, k: int = 1) -> None:
+    """Refuse (one-line BadInput) an instance too large to enumerate, before it is built."""
     if task not in SEQ_TASKS:
         raise BadInput(f"unknown task {task!r} (induction, hop)")
     if not isinstance(N, int) or N < 2:
@@ -71,8 +67,14 @@ def instance(task: str, N: int, alphabet: int, split: str = "interleaved", k: in
     if N > 16 or alphabet > 256 or alphabet ** N > MAX_PAIRS:
         raise BadInput(f"{alphabet}^{N} (Alice, Bob) pairs exceed the limit {MAX_PAIRS:,}"
                        " (N <= 16 and |Σ|^N <= 65536)")
-    from attncheck.bounds.witnesses.oneway import communication_matrix
-    mat, alice, bob = communication_matrix(task, N, alphabet, split, k)   # bottom coded as |Σ|
+
+
+def instance(task: str, N: int, alphabet: int, split: str, k: int, matrix) -> CommInstance:
+    """The query's instance from the communication matrix ``matrix = (answers, alice, bob)``
+    (answers[a][b] the answer at N, bottom coded as |Σ|; the caller computes it, e.g. with
+    :func:`attncheck.bounds.witnesses.oneway.communication_matrix`)."""
+    validate(task, N, alphabet, k)
+    mat, alice, bob = matrix
     rows = [tuple(int(v) for v in r) for r in mat]
     return CommInstance(task, N, alphabet, k, split, tuple(alice), tuple(bob), tuple(rows))
 
@@ -152,13 +154,11 @@ def _protocol_query(inst: CommInstance, B: int, limits: Limits) -> CommResult:
                       session.used)
 
 
-def witness_rows(inst: CommInstance) -> dict:
-    """Distinct rows from the witness module (``one_way_rows``), checked against the rows of the
-    matrix the query is built from (both come from bounds.witnesses.oneway; the independent
-    plain-Python count lives in tests/smt/test_smt_comm.py)."""
-    from attncheck.bounds.witnesses.oneway import one_way_rows
+def witness_rows(inst: CommInstance, w) -> dict:
+    """Distinct rows from the witness ``w`` (``one_way_rows``: ``.rows``, ``.bits``), checked
+    against the rows of the matrix the query is built from (the independent plain-Python count
+    lives in tests/smt/test_smt_comm.py)."""
     direct = inst.rows()
-    w = one_way_rows(inst.task, inst.N, inst.alphabet, inst.split, inst.k)
     if w.rows != direct:
         raise RuntimeError(f"witness module counts {w.rows} rows, the query's matrix has {direct}")
     return {"rows": w.rows, "bits": w.bits,
@@ -167,7 +167,6 @@ def witness_rows(inst: CommInstance) -> dict:
 
 def comm_verdict(inst: CommInstance, wit: dict, results: list[CommResult], explicit: bool):
     """Verdict on "no B-bit protocol" (explicit --B) or on "the one-way CC is exactly bits"."""
-    from attncheck.verifiers.verdict import Method, Status, Verdict
     rows, bits = wit["rows"], wit["bits"]
     queries = []
     for r in results:

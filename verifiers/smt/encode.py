@@ -1,4 +1,4 @@
-"""z3 bit-vector arithmetic of the fixed-point formats of :mod:`attncheck.verifiers.precision`.
+"""z3 bit-vector arithmetic of the fixed-point formats of :mod:`attncheck.constructions.precision`.
 
 Integer view (``Format.to_ints``): a stored number ``n * 2^-F`` of a ``fixed:I.F`` format is the
 signed bit-vector ``n`` of exactly ``b = I + F`` bits, so every bit pattern is a stored number
@@ -33,7 +33,7 @@ from typing import Sequence
 
 import numpy as np
 
-from attncheck.verifiers.precision import Format
+from attncheck.constructions.precision import Format
 
 
 #: Formats with at most this many stored values round divisions by thresholds (no divider).

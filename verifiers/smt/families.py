@@ -19,7 +19,7 @@ import itertools
 from dataclasses import dataclass
 
 from attncheck.constructions.tasks import induction_heads
-from attncheck.verifiers.verdict import BadInput
+from attncheck.constructions.verdict import BadInput
 
 FAMILIES = ("full", "index")
 MARK = 2

@@ -25,7 +25,7 @@ from typing import Sequence
 
 import numpy as np
 
-from attncheck.verifiers.precision import Format, round_ratio
+from attncheck.constructions.precision import Format, round_ratio
 from attncheck.verifiers.smt.encode import Arith, const, ctx, gt, ite, mul, total, z3mod
 
 MAX_CASES = 6561

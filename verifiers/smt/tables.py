@@ -36,8 +36,8 @@ import numpy as np
 
 from attncheck.constructions.spec import Head
 from attncheck.verifiers.emulator import attend
-from attncheck.verifiers.precision import Format
-from attncheck.verifiers.verdict import BadInput
+from attncheck.constructions.precision import Format
+from attncheck.constructions.verdict import BadInput
 
 ATTENTIONS = ("hardmax", "softmax")
 MAX_CONTEXTS = 256

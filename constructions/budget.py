@@ -1,7 +1,7 @@
 """Wall-clock budgets for long work (``--budget SECONDS``).
 
 Long loops call :meth:`Budget.check` between chunks; when time is up it raises
-:class:`~attncheck.verifiers.verdict.BudgetExceeded` carrying the progress so far, and the
+:class:`~attncheck.constructions.verdict.BudgetExceeded` carrying the progress so far, and the
 caller reports an honest UNKNOWN (exit 3).  Solvers are bounded by work (rlimit) as well.
 """
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from attncheck.verifiers.verdict import BadInput, BudgetExceeded
+from attncheck.constructions.verdict import BadInput, BudgetExceeded
 
 
 @dataclass

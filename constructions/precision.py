@@ -24,7 +24,7 @@ certificate's error bounds and the z3 encodings):
    :class:`FixedPointOverflow` naming the quantity.
 
 Parsing: ``parse_format("fixed:12.10")``, ``parse_format("exact")``.  Bad strings raise
-:class:`~attncheck.verifiers.verdict.BadInput`.
+:class:`~attncheck.constructions.verdict.BadInput`.
 """
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from attncheck.verifiers.verdict import BadInput
+from attncheck.constructions.verdict import BadInput
 
 #: Largest total width ``I + F`` accepted.  Beyond it float64 cannot even hold the grid.
 MAX_FIXED_BITS = 52
