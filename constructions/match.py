@@ -312,7 +312,7 @@ def check_match(c, mode: str = "auto", fmt: Format = EXACT, attention: str = "so
                 samples: int = 1000, seed: int = 0, budget=None, advance=None):
     """Compare the head with the plain-Python task on every input of [M]^N (exhaustive) or on
     seeded random inputs (sample; never verifies)."""
-    from attncheck.verifiers.exhaustive import enumerate_inputs
+    from attncheck.verifiers.checkloop import enumerate_sequences as enumerate_inputs
     s = spec_of(c)
     N, M = s["N"], s["M"]
     total = M ** N

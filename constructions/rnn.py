@@ -259,7 +259,7 @@ def index_inputs(n: int, data: int, codes: np.ndarray) -> np.ndarray:
 
 def family_inputs(rnn: RNN, start: int, stop: int, rng=None, count: int = 0) -> np.ndarray:
     """Members start..stop-1 of the family in order, or ``count`` random ones with ``rng``."""
-    from attncheck.verifiers.exhaustive import enumerate_inputs
+    from attncheck.verifiers.checkloop import enumerate_sequences as enumerate_inputs
     total = family_size(rnn)
     if rnn.task == "index":
         codes = np.arange(start, stop) if rng is None else rng.integers(0, total, size=count)

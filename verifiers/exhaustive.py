@@ -16,24 +16,17 @@ import time
 
 import numpy as np
 
+from attncheck.constructions.budget import UNLIMITED, Budget
+from attncheck.constructions.precision import Format
 from attncheck.constructions.spec import Construction
 from attncheck.constructions.tasks import SEQ_TASKS
-from attncheck.verifiers import semantics
-from attncheck.constructions.budget import UNLIMITED, Budget
+from attncheck.constructions.verdict import BadInput, Counterexample, Verdict
+from attncheck.verifiers import checkloop, semantics
+from attncheck.verifiers.checkloop import Found, enumerate_sequences
 from attncheck.verifiers.emulator import BOT_CODE, explain, forward
-from attncheck.constructions.precision import Format
-from attncheck.constructions.verdict import (BadInput, BudgetExceeded, Counterexample, Method, Status,
-                                         Verdict)
 
 MAX_INPUTS = 1 << 26          # refuse enumerations above ~67M sequences outright
 ELEMS_PER_CHUNK = 2_000_000   # B * T * T per chunk
-
-
-def enumerate_inputs(V: int, N: int, start: int, stop: int) -> np.ndarray:
-    """Sequences number start..stop-1 of Sigma^N in lexicographic order: (stop-start, N) int64."""
-    idx = np.arange(start, stop, dtype=np.int64)
-    powers = V ** np.arange(N - 1, -1, -1, dtype=np.int64)
-    return (idx[:, None] // powers[None, :]) % V
 
 
 def truth_table(task: str, X: np.ndarray, params: dict) -> np.ndarray:
@@ -68,23 +61,23 @@ def counterexample(c: Construction, task: str, params: dict, x: np.ndarray, got:
 
 
 def first_wrong(c: Construction, task: str, params: dict, X: np.ndarray, fmt: Format,
-                attention: str) -> tuple[int, int, Counterexample] | None:
-    """Run batch X (B, N) and compare with the ground truth: None if all agree, else
-    (index of the first wrong input, number of wrong inputs, its replayed counterexample)."""
+                attention: str) -> Found | None:
+    """Run batch X (B, N) and compare with the ground truth: None if all agree, else the first
+    wrong input's index, the number of wrong inputs and its replayed counterexample."""
     got = forward(c, X, fmt, attention, keep=False).outputs
     want = truth_table(task, X, params)
     bad = np.flatnonzero(np.any(got != want, axis=1))
     if not bad.size:
         return None
     b = int(bad[0])
-    return b, int(bad.size), counterexample(c, task, params, X[b], got[b], want[b], fmt, attention)
+    return Found(b, int(bad.size), counterexample(c, task, params, X[b], got[b], want[b], fmt, attention))
 
 
 def estimate_seconds(c: Construction, task: str, params: dict, fmt: Format, attention: str) -> float:
     """Seconds for the whole enumeration, from a timed calibration batch."""
     total = c.alphabet ** c.n
     B = int(min(total, max(64, min(chunk_size(c), 2048))))
-    X = enumerate_inputs(c.alphabet, c.n, 0, B)
+    X = enumerate_sequences(c.alphabet, c.n, 0, B)
     t0 = time.perf_counter()
     forward(c, X, fmt, attention, keep=False)
     truth_table(task, X, params)
@@ -106,30 +99,10 @@ def check_exhaustive(c: Construction, task: str, params: dict, fmt: Format, atte
         if est > budget.seconds:
             raise BadInput(f"exhaustive enumeration of {V}^{N} = {total:,} inputs needs about {est:.3g} s,"
                            f" more than --budget {budget.seconds:g} s; use --mode certificate")
-    step = chunk_size(c)
-    done = 0
-    try:
-        for start in range(0, total, step):
-            budget.check(inputs_checked=done, of=total)
-            X = enumerate_inputs(V, N, start, min(total, start + step))
-            wrong = first_wrong(c, task, params, X, fmt, attention)
-            if wrong is not None:
-                b, n_wrong, ce = wrong
-                return Verdict(Status.REFUTED, Method.EXHAUSTIVE, claim, done + b + 1,
-                               reason=f"wrong at position {ce.position} of input #{start + b}"
-                                      f" ({n_wrong} wrong input(s) in its chunk of {len(X)})",
-                               counterexample=ce)
-            done += len(X)
-            if progress:
-                progress(len(X))
-    except BudgetExceeded as e:
-        return Verdict(Status.UNKNOWN, Method.EXHAUSTIVE, claim, done,
-                       reason=f"{e}: {done:,} of {total:,} inputs checked, no counterexample so far",
-                       evidence={"progress": e.progress})
-    return Verdict(Status.VERIFIED, Method.EXHAUSTIVE, claim, total,
-                   reason=f"all {total:,} inputs x {N} positions agree with the ground truth",
-                   evidence={"inputs": total, "positions": total * N,
-                             "accumulator_exact": accumulator_exact(c, fmt)})
+    return checkloop.run(checkloop.sequences(V, N), lambda X: first_wrong(c, task, params, X, fmt, attention),
+                         mode="exhaustive", claim=claim, step=chunk_size(c), budget=budget, progress=progress,
+                         evidence={"inputs": total, "positions": total * N,
+                                   "accumulator_exact": accumulator_exact(c, fmt)})
 
 
 def accumulator_exact(c: Construction, fmt: Format) -> bool:
