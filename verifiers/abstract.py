@@ -29,6 +29,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from attncheck.constructions.spec import Construction
+from attncheck.verifiers.codes import code_rows, nearest_code_rows
 from attncheck.constructions.precision import Format
 
 #: Relative slack covering float64 evaluation of quantities (the emulator's and ours).
@@ -177,39 +178,6 @@ def check_layout(c: Construction) -> None:
         raise CertificateFailure("the weights contain a non-finite number")
 
 
-def nearest_code_rows(vals: np.ndarray, book: np.ndarray, fmt: Format | None = None) -> np.ndarray:
-    """(n, w) x (nb, w) -> (n,) index of the L2-nearest row.  Values equal to a (quantized)
-    code are found by hashing in O(n); only the others are searched, in chunks."""
-    keyed = (book if fmt is None else fmt.quantize(book)) + 0.0          # + 0.0: no -0.0 keys
-    index = {keyed[r].tobytes(): r for r in range(len(book) - 1, -1, -1)}
-    vals = np.ascontiguousarray(vals, dtype=np.float64) + 0.0
-    rows = np.array([index.get(v.tobytes(), -1) for v in vals], dtype=np.int64)
-    miss = np.flatnonzero(rows < 0)
-    step = max(1, 4_000_000 // max(1, book.size))
-    norms = np.sum(book * book, axis=1)
-    for a in range(0, len(miss), step):
-        i = miss[a:a + step]
-        rows[i] = np.argmin(norms[None, :] - 2.0 * vals[i] @ book.T, axis=1)
-    return rows
-
-
-def code_rows(vals: np.ndarray, book: np.ndarray, fmt: Format) -> np.ndarray:
-    """Rows whose code lies within half an ulp (max-norm) of each stored value, else -1 (names
-    only: every numeric check uses the values themselves)."""
-    rows = nearest_code_rows(vals, book, fmt)
-    far = np.max(np.abs(book[rows] - vals), axis=1) > fmt.max_rounding_error + 1e-12
-    rows[far] = -1
-    return rows
-
-
-def quant_err(fmt: Format, codes: np.ndarray) -> np.ndarray:
-    """(w,) largest |q(code) - code| over the given codes."""
-    if not len(codes):
-        return np.zeros(codes.shape[1])
-    return np.max(np.abs(fmt.quantize(codes) - codes), axis=0)
-
-
-# --- the initial state ---------------------------------------------------------------------
 def _crosstalk(ctx: Ctx, tok: np.ndarray, pos: np.ndarray, centre: np.ndarray, per_symbol: bool) -> np.ndarray:
     """(w,) max over symbols x and positions t >= 1 of ``|q(tok[x] + pos[t]) - centre|`` where
     the centre is ``centre[x]`` (``per_symbol``: token slots, the code of x) or ``centre[t-1]``
@@ -394,28 +362,3 @@ def check_residual_range(ctx: Ctx, st: dict, where: str) -> None:
             m = np.abs(ctx.c.codebooks[s.codebook][d.domain]).max(axis=0, initial=0.0) + d.radius
             m = np.maximum(m, np.abs(d.start))
         ctx.rng(f"residual slot {s.name!r} {where}", -m, m)
-
-
-def decode_margin(book: np.ndarray, domain, radius: np.ndarray) -> tuple[float, float]:
-    """(min over a in domain, b != a of ``||c_a - c_b||^2 - 2 sum_d r_d |c_a,d - c_b,d|``, the
-    largest uniform radius that would still decode).  A positive margin proves that every
-    ``c_a + delta`` with ``|delta| <= r`` has the unique nearest code ``c_a``."""
-    worst, rmax = np.inf, np.inf
-    nb = len(book)
-    if nb < 2:
-        return np.inf, np.inf
-    step = max(1, 2_000_000 // max(1, nb * book.shape[1]))
-    domain = np.asarray(domain)
-    for a0 in range(0, len(domain), step):
-        a = domain[a0:a0 + step]
-        diff = book[a][:, None, :] - book[None, :, :]                 # (A, nb, w)
-        sq = np.sum(diff * diff, axis=2)
-        l1 = np.sum(np.abs(diff), axis=2)
-        m = sq - 2.0 * (np.abs(diff) @ radius)
-        m[np.arange(len(a)), a] = np.inf
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = np.where(l1 > 0, sq / (2.0 * l1), np.where(sq > 0, np.inf, 0.0))
-        ratio[np.arange(len(a)), a] = np.inf
-        worst = min(worst, float(m.min()))
-        rmax = min(rmax, float(ratio.min()))
-    return worst, rmax
