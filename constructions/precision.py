@@ -168,6 +168,42 @@ class Format:
         self._need_fixed("from_ints")
         return np.asarray(n, dtype=np.float64) * math.ldexp(1.0, -self.frac_bits)
 
+    # -- word view: the grid integer n as an unsigned machine word (MPC protocols, sht24a.thm3_4) --
+    def to_words(self, x, bits: int | None = None) -> np.ndarray:
+        """Grid values -> unsigned ``bits``-bit words: the grid integer n of :meth:`to_ints` in
+        two's complement, ``n mod 2^bits``, as int64 in ``[0, 2^bits)``.
+
+        ``bits`` defaults to ``I + F`` and may be wider (up to 63), leaving headroom for sums of
+        grid values beyond the format's range; nothing is rounded or saturated here (round with
+        :meth:`quantize` first).  Off-grid input, or an n outside ``[-2^(bits-1), 2^(bits-1))``,
+        raises ValueError.  Example: ``fixed(4, 2).to_words([-0.25, 1.5])`` is ``[63, 6]`` (6-bit words)."""
+        bits = self._word_bits(bits)
+        n = self.to_ints(x)
+        half = 1 << (bits - 1)
+        if np.any(n < -half) or np.any(n >= half):
+            worst = int(np.max(np.abs(n)))
+            raise ValueError(f"grid integer {worst} of {self} does not fit a {bits}-bit word")
+        return np.bitwise_and(n, (1 << bits) - 1)
+
+    def from_words(self, w, bits: int | None = None) -> np.ndarray:
+        """Unsigned ``bits``-bit words -> grid values ``n * 2^-F`` with n the two's-complement
+        reading of the word (``n = w - 2^bits`` when ``w >= 2^(bits-1)``); the inverse of
+        :meth:`to_words`, exact while ``|n| < 2^53``.  A word outside ``[0, 2^bits)`` raises
+        ValueError."""
+        bits = self._word_bits(bits)
+        a = np.asarray(w, dtype=np.int64)
+        if np.any(a < 0) or np.any(a > (1 << bits) - 1):
+            raise ValueError(f"a {bits}-bit word lies in [0, 2^{bits}), got {int(np.max(a))}")
+        half = 1 << (bits - 1)
+        return self.from_ints(np.bitwise_xor(a, half) - half)
+
+    def _word_bits(self, bits: int | None) -> int:
+        self._need_fixed("the word view")
+        bits = self.bits if bits is None else bits
+        if isinstance(bits, bool) or not isinstance(bits, int) or not self.bits <= bits <= 63:
+            raise ValueError(f"word width must be an integer in [{self.bits}, 63] for {self}, got {bits!r}")
+        return bits
+
     def _need_fixed(self, what: str) -> None:
         if self.is_exact:
             raise ValueError(f"{what} needs a fixed:I.F format, not exact")

@@ -67,3 +67,32 @@ def test_int_bits_for():
     assert int_bits_for(1) == 2          # [-2, 2) holds 1
     assert int_bits_for(64) == 8         # [-128, 128)
     assert fixed(int_bits_for(1000), 0).hi >= 1000
+
+
+def test_word_view_is_twos_complement_of_the_grid_integers():
+    f = fixed(4, 2)                                        # grid integers -32 .. 31
+    assert f.to_words([-0.25, 1.5, 0.0]).tolist() == [63, 6, 0]    # 6-bit words by default
+    assert f.to_words(f.lo).tolist() == 32 and f.to_words(f.hi).tolist() == 31
+    w = f.to_words(np.array([-3.75, 7.5]), bits=62)        # a wider word: headroom for sums
+    assert w.tolist() == [(1 << 62) - 15, 30]
+    assert f.from_words(w, bits=62).tolist() == [-3.75, 7.5]
+    assert f.to_words(100.0, bits=62).tolist() == 400       # beyond the range, still on the grid
+    with pytest.raises(ValueError, match="grid"):
+        f.to_words(0.1)                                    # off the grid: quantize first
+    with pytest.raises(ValueError, match="does not fit"):
+        f.to_words(100.0)                                  # 400 needs more than 6 bits
+    with pytest.raises(ValueError, match="word width"):
+        f.to_words(1.0, bits=5)
+    with pytest.raises(ValueError, match=r"\[0, 2\^6\)"):
+        f.from_words([64])
+    with pytest.raises(ValueError, match="fixed"):
+        EXACT.to_words(1.0)
+
+
+@given(st.integers(-(1 << 51), (1 << 51) - 1), st.integers(0, 30), st.integers(52, 63))
+def test_word_view_round_trips(n, F, bits):
+    f = fixed(52 - F, F)
+    x = f.from_ints(n)
+    w = f.to_words(x, bits)
+    assert 0 <= int(w) < (1 << bits) and (int(w) == n if n >= 0 else int(w) == n + (1 << bits))
+    assert float(f.from_words(w, bits)) == float(x)
