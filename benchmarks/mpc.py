@@ -20,7 +20,7 @@ from attncheck.constructions.mpc.routing import make_hashing
 from attncheck.constructions.mpc.sidebyside import get_algo
 from attncheck.constructions.mpc.simulate import compile_protocol, run
 from attncheck.verifiers.emulator import embed
-from attncheck.verifiers.mpc import run_protocol
+from attncheck.verifiers.mpc_machine import run_protocol
 
 
 def compiled_row(algo: str, N: int, batch: int = 8, seed: int = 0) -> dict:

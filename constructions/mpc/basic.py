@@ -1,6 +1,6 @@
-"""Basic MPC protocols written against :mod:`attncheck.verifiers.mpc` (``model.mpc``) [R].
+"""Basic MPC protocols written against :mod:`attncheck.constructions.mpc.model` (``model.mpc``) [R].
 
-Each builder returns a :class:`~attncheck.verifiers.mpc.Protocol`; plain-Python ground truth for
+Each builder returns a :class:`~attncheck.constructions.mpc.model.Protocol`; plain-Python ground truth for
 each sits beside it (``*_truth``), independent of the machine model.
 
 * ``broadcast`` -- the first input word reaches every machine.  Machines ``[0, s^r)`` know it
@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
-from attncheck.verifiers.mpc import Inbox, Limits, Protocol
+from attncheck.constructions.mpc.model import Inbox, Limits, Protocol
 from attncheck.constructions.verdict import BadInput
 
 

@@ -28,7 +28,7 @@ import math
 import random
 from typing import Iterator, Sequence
 
-from attncheck.verifiers.mpc import Inbox, Limits, Protocol, pack, unpack
+from attncheck.constructions.mpc.model import Inbox, Limits, Protocol, pack, unpack
 from attncheck.constructions.verdict import BadInput
 
 S_WORDS = 4     # local memory of the doubling protocols

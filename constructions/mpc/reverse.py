@@ -33,7 +33,8 @@ import numpy as np
 
 from attncheck.constructions.mpc.basic import ceil_log
 from attncheck.constructions.spec import Head
-from attncheck.verifiers.mpc import Inbox, Limits, Protocol, run_protocol
+from attncheck.constructions.mpc.model import Inbox, Limits, Protocol
+from attncheck.verifiers.mpc_machine import run_protocol
 from attncheck.constructions.precision import Format
 from attncheck.constructions.verdict import BadInput
 

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from attncheck.constructions.mpc.covering import bernoulli_matrix, paper_width
-from attncheck.verifiers.mpc import Inbox
+from attncheck.constructions.mpc.model import Inbox
 from attncheck.constructions.verdict import BadInput
 
 FIELDS = ("count", "word", "src", "k", "dest")

@@ -1,6 +1,6 @@
 """Run a protocol and its compiled transformer side by side on every instance (Thm 3.1 check).
 
-For each algorithm (registry :data:`ALGOS`): the MPC run (``verifiers.mpc``) is compared with
+For each algorithm (registry :data:`ALGOS`): the MPC run (``verifiers.mpc_machine``) is compared with
 plain ground truth, and the transformer's decoded memories are compared with the MPC memories
 after *every* round (layer l's routing <-> protocol memories[l]), then psi with the outputs.
 
@@ -31,7 +31,8 @@ from attncheck.constructions.spec import Head
 from attncheck.constructions.tasks import cycle_count
 from attncheck.constructions.budget import UNLIMITED, Budget
 from attncheck.verifiers.emulator import attend
-from attncheck.verifiers.mpc import Protocol, run_protocol
+from attncheck.constructions.mpc.model import Protocol
+from attncheck.verifiers.mpc_machine import run_protocol
 from attncheck.constructions.precision import EXACT, Format
 from attncheck.constructions.verdict import (BadInput, BudgetExceeded, Counterexample, Method, Status,
                                          Verdict)

@@ -36,7 +36,7 @@ from attncheck.constructions.mpc.threads import one_blas_thread
 from attncheck.constructions.primitives import place, select, temperature
 from attncheck.constructions.spec import Head, Layout, LayoutBuilder, Promise
 from attncheck.verifiers.emulator import attend
-from attncheck.verifiers.mpc import Inbox, Protocol
+from attncheck.constructions.mpc.model import Inbox, Protocol
 from attncheck.constructions.precision import EXACT, Format
 from attncheck.constructions.verdict import BadInput
 

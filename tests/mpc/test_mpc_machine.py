@@ -1,7 +1,8 @@
 """The MPC machine model enforces its limits and names the machine and round (model.mpc)."""
 import pytest
 
-from attncheck.verifiers.mpc import (Limits, MPCViolation, Protocol, pack, run_protocol, unpack)
+from attncheck.constructions.mpc.model import Limits, Protocol, pack, unpack
+from attncheck.verifiers.mpc_machine import MPCViolation, run_protocol
 from attncheck.constructions.verdict import BadInput
 
 
