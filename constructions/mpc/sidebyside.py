@@ -26,11 +26,11 @@ import numpy as np
 
 from attncheck.constructions.mpc import basic, cycles
 from attncheck.constructions.mpc.certify import RoutingCertificate, certify
-from attncheck.constructions.mpc.simulate import Simulation, compile_protocol, embed, run
+from attncheck.constructions.mpc.simulate import Simulation, compile_protocol, corrupt_head, with_heads
 from attncheck.constructions.spec import Head
 from attncheck.constructions.tasks import cycle_count
 from attncheck.constructions.budget import UNLIMITED, Budget
-from attncheck.verifiers.emulator import attend
+from attncheck.verifiers.mpc_simulate import attention_at, run
 from attncheck.constructions.mpc.model import Protocol
 from attncheck.verifiers.mpc_machine import run_protocol
 from attncheck.constructions.precision import EXACT, Format
@@ -168,25 +168,6 @@ def get_algo(name: str) -> Algo:
     return ALGOS[name]
 
 
-# --- corrupted heads -----------------------------------------------------------------------
-def corrupt_head(sim: Simulation, kind: str) -> Head:
-    """A broken routing head: ``start`` negates the start token's key offset (the start token
-    then outranks every sender, so nothing is delivered); ``fields`` writes the src field of
-    every packet into its dest field and vice versa.  (Merely *dropping* the offset makes the
-    start token tie with the senders; the decoder's 1/min-alpha count absorbs that, so the
-    certificate fails while every run still agrees -- an UNKNOWN, not a refutation.)"""
-    head = sim.layers[0].head
-    if kind == "start":
-        W_K = head.W_K.copy()
-        W_K[:, -1] = -W_K[:, -1]
-        return head.replace(W_K=W_K)
-    if kind == "fields":
-        W_O = head.W_O.copy()
-        W_O[2::5], W_O[4::5] = head.W_O[4::5].copy(), head.W_O[2::5].copy()
-        return head.replace(W_O=W_O)
-    raise BadInput(f"--corrupt must be none, start or fields, got {kind!r}")
-
-
 # --- the check -----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class SideBySide:
@@ -214,21 +195,6 @@ def _first_mismatch(sim, run_, trace, b) -> dict | None:
         return {"layer": len(trace.memories), "round": None, "machine": None,
                 "expected": list(run_.output), "got": [list(o) for o in trace.outputs[b]]}
     return None
-
-
-def _attention_of(sim, heads, words, layer, machine, fmt, attention) -> list[dict]:
-    """Replay one instance up to ``layer`` and list where ``machine`` attends (token -1 = start)."""
-    X = embed(sim, np.array([words]))
-    mask = np.ones((1, X.shape[1], X.shape[1]), dtype=bool)
-    for li in range(layer + 1):
-        m = sim.layers[li].map
-        X = np.stack([np.stack([X[0, 0]] + [m.fn(t, X[0, t + 1]) for t in range(sim.tokens)])])
-        y, w = attend(heads[li], X, fmt, attention, mask)
-        X = X + y
-        X[:, 0, :] = sim.start_row
-    row = w[0, machine + 1]
-    return [{"token": int(j) - 1, "weight": round(float(row[j]), 6)}
-            for j in np.flatnonzero(row > 1e-6)]
 
 
 def instances_for(algo: Algo, N: int, mode: str, samples: int, seed: int
@@ -262,12 +228,6 @@ def side_by_side(algo: Algo, N: int, *, mode: str = "auto", samples: int = 100, 
         sim = with_heads(sim, tuple(corrupt_head(sim, corrupt) for _ in sim.layers))
     return check_simulation(sim, algo, N, mode=mode, samples=samples, seed=seed, attention=attention,
                             fmt=fmt, budget=budget, batch=batch, advance=advance)
-
-
-def with_heads(sim: Simulation, heads: tuple[Head, ...]) -> Simulation:
-    """The same simulation with layer l running ``heads[l]``."""
-    layers = tuple(dataclasses.replace(layer, head=h) for layer, h in zip(sim.layers, heads))
-    return dataclasses.replace(sim, layers=layers)
 
 
 def check_simulation(sim: Simulation, algo: Algo, N: int, *, mode: str = "auto", samples: int = 100,
@@ -306,7 +266,7 @@ def check_simulation(sim: Simulation, algo: Algo, N: int, *, mode: str = "auto",
                 mm = _first_mismatch(sim, r_, trace, b)
                 if mm is not None:
                     if mm["machine"] is not None:
-                        mm["attention"] = _attention_of(sim, heads, w, mm["layer"], mm["machine"],
+                        mm["attention"] = attention_at(sim, heads, w, mm["layer"], mm["machine"],
                                                         fmt, attention)
                     ce = Counterexample(tuple(w), (mm["machine"] or 0) + 1, None, None, mm)
                     where = (f"layer {mm['layer']}, machine {mm['machine']}" if mm["machine"]

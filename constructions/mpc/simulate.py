@@ -1,4 +1,4 @@
-"""Compile an MPC protocol into a transformer (SHT24a Thm 3.1) and run it.
+"""Compile an MPC protocol into a transformer (SHT24a Thm 3.1): the simulation as data.
 
 Shape glossary: B instances, T tokens (row 0 = start token, rows 1..T = tokens 0..T-1), D
 residual width, d packet slots, F = 5 packet fields, dq query/key width, L layers.
@@ -13,18 +13,21 @@ every message carried by attention (``lemma.sht24a.3_2``).  Built here [R]:
 * Layer l = 1..R: the map decodes machine i's memory from the received packets, applies the
   protocol's local function for round l-1 (an arbitrary element-wise function -- the paper's
   Q/K/V), and writes the outbox as hashed packets plus the key code w_{dests}; the routing head
-  (a real :class:`~attncheck.constructions.spec.Head`, run by
-  :func:`attncheck.verifiers.emulator.attend`, unmasked) delivers them.
+  (a real :class:`~attncheck.constructions.spec.Head`, run by the one emulator arithmetic,
+  ``verifiers.emulator.attend``, unmasked) delivers them.
 * psi: each machine token decodes its final memory and applies the protocol's output function.
   [R] the output stays as one block of <= s words per machine token (d_out = s) instead of a
   further routing to one word per token (``lemma.sht24a.B6``), so L = R + 1 counts init + R rounds.
 
-The element-wise map type is :class:`LocalMap` (the emulator's SnapMap only snaps to codes).
-The map's residual update *overwrites* the packet slots: the per-layer MLP option of
-THEOREMS.md section 11 item 4, reported as such.
+This module only builds (no forward pass): running the layers is ``verifiers/mpc_simulate.py``,
+the side-by-side check ``verifiers/mpc_sidebyside.py``, the routing certificate
+``verifiers/mpc_certify.py``.  The element-wise map type is :class:`LocalMap` (the emulator's
+SnapMap only snaps to codes).  The map's residual update *overwrites* the packet slots: the
+per-layer MLP option of THEOREMS.md section 11 item 4, reported as such.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -32,12 +35,9 @@ import numpy as np
 
 from attncheck.constructions.mpc.routing import (F, Hashing, SparseCodes, decode, encode,
                                                  make_codes, make_hashing)
-from attncheck.constructions.mpc.threads import one_blas_thread
 from attncheck.constructions.primitives import place, select, temperature
-from attncheck.constructions.spec import Head, Layout, LayoutBuilder, Promise
-from attncheck.verifiers.emulator import attend
 from attncheck.constructions.mpc.model import Inbox, Protocol
-from attncheck.constructions.precision import EXACT, Format
+from attncheck.constructions.spec import Head, Layout, LayoutBuilder, Promise
 from attncheck.constructions.verdict import BadInput
 
 MAX_DENSE = 3e8      # dense head parameters one compile may allocate (~2.4 GB of float64)
@@ -178,67 +178,26 @@ def compile_protocol(protocol: Protocol, *, hashing: str = "auto", slots: int | 
     return Simulation(protocol, lay, C, H, tuple(layers), T, start, temp, notes)
 
 
-# --- the forward pass --------------------------------------------------------------------
-@dataclass(frozen=True, eq=False)
-class SimTrace:
-    """``memories[l][b][t]``: token t's decoded memory after layer l's routing (l = 0: init), so
-    ``memories[l]`` compares with the protocol run's ``memories[l]``.  ``outputs[b][t]``: psi."""
-
-    memories: list
-    outputs: list
-    faults: np.ndarray                  # (B, T) 1 where a local map failed
+# --- variants of a simulation (data edits; the checks run them) ----------------------------
+def with_heads(sim: Simulation, heads: tuple[Head, ...]) -> Simulation:
+    """The same simulation with layer l running ``heads[l]``."""
+    layers = tuple(dataclasses.replace(layer, head=h) for layer, h in zip(sim.layers, heads))
+    return dataclasses.replace(sim, layers=layers)
 
 
-def embed(sim: Simulation, inputs: np.ndarray) -> np.ndarray:
-    """inputs (B, n_in) ints -> residual (B, T+1, D)."""
-    B = inputs.shape[0]
-    X = np.zeros((B, sim.tokens + 1, sim.layout.width))                  # (B, T+1, D)
-    X[:, 0, :] = sim.start_row
-    X[:, 1:, sim.layout["qcode"].sl] = sim.codes.queries[None]
-    X[:, 1:inputs.shape[1] + 1, sim.layout["input"].start] = inputs
-    return X
-
-
-def run(sim: Simulation, inputs, fmt: Format = EXACT, attention: str = "hardmax",
-        heads: tuple[Head, ...] | None = None) -> SimTrace:
-    """Run the compiled transformer on a batch of inputs (B, n_in).  ``heads`` overrides the
-    routing head of each layer (used to check corrupted heads)."""
-    with one_blas_thread():
-        return _run(sim, inputs, fmt, attention, heads)
-
-
-def _run(sim, inputs, fmt, attention, heads) -> SimTrace:
-    if attention not in ("softmax", "hardmax"):
-        raise BadInput(f"attention must be softmax or hardmax, got {attention!r}")
-    if sim.codes.kind == "random" and attention == "hardmax":
-        raise BadInput("random sparse codes tie only approximately; use --attention softmax")
-    inputs = np.atleast_2d(np.asarray(inputs, dtype=np.int64))
-    if inputs.shape[1] != sim.protocol.n_in:
-        raise BadInput(f"the simulation takes {sim.protocol.n_in} input words, got {inputs.shape[1]}")
-    X = embed(sim, inputs)
-    B, T1, _ = X.shape
-    mask = np.ones((1, T1, T1), dtype=bool)                           # unmasked (Def 2.2)
-    memories = []
-    for li, layer in enumerate(sim.layers):
-        X = np.stack([np.stack([X[b, 0]] + [layer.map.fn(t, X[b, t + 1]) for t in range(T1 - 1)])
-                      for b in range(B)])                             # (B, T+1, D)
-        head = layer.head if heads is None else heads[li]
-        y, _ = attend(head, X, fmt, attention, mask)                  # (B, T+1, D)
-        X = X + y
-        X[:, 0, :] = sim.start_row
-        memories.append([[_safe_inbox(sim, t, X[b, t + 1], li == 0) for t in range(T1 - 1)]
-                         for b in range(B)])
-    outputs = [[_safe(lambda: sim.readout(t, X[b, t + 1])) for t in range(T1 - 1)] for b in range(B)]
-    faults = X[:, 1:, sim.layout["fault"].start].copy()
-    return SimTrace(memories, outputs, faults)
-
-
-def _safe(f):
-    try:
-        return f()
-    except Exception as e:                 # a corrupted memory: report, do not crash
-        return ("error", type(e).__name__)
-
-
-def _safe_inbox(sim: Simulation, t: int, row: np.ndarray, input_layer: bool):
-    return _safe(lambda: sim.inbox(t, row, input_layer))
+def corrupt_head(sim: Simulation, kind: str) -> Head:
+    """A broken routing head: ``start`` negates the start token's key offset (the start token
+    then outranks every sender, so nothing is delivered); ``fields`` writes the src field of
+    every packet into its dest field and vice versa.  (Merely *dropping* the offset makes the
+    start token tie with the senders; the decoder's 1/min-alpha count absorbs that, so the
+    certificate fails while every run still agrees -- an UNKNOWN, not a refutation.)"""
+    head = sim.layers[0].head
+    if kind == "start":
+        W_K = head.W_K.copy()
+        W_K[:, -1] = -W_K[:, -1]
+        return head.replace(W_K=W_K)
+    if kind == "fields":
+        W_O = head.W_O.copy()
+        W_O[2::5], W_O[4::5] = head.W_O[4::5].copy(), head.W_O[2::5].copy()
+        return head.replace(W_O=W_O)
+    raise BadInput(f"--corrupt must be none, start or fields, got {kind!r}")

@@ -3,7 +3,7 @@
 On a 2-core machine shared by several processes, OpenBLAS worker threads spin for each of the
 many small (T x D) @ (D x k) products of a batched ``X @ W`` and make them ~15x slower than one
 thread (measured: 92 ms vs 6 ms for (16, 13, 322) @ (322, 150)).  The layer loop of
-:mod:`attncheck.constructions.mpc.simulate` wraps its forward pass in :func:`one_blas_thread`;
+:mod:`attncheck.verifiers.mpc_simulate` wraps its forward pass in :func:`one_blas_thread`;
 when the OpenBLAS entry points cannot be found this is a no-op.
 """
 from __future__ import annotations
