@@ -180,7 +180,7 @@ def verify_mpc(ctx, algo, n, hashing, slots, s_words, codes, mode, samples, atte
 @click.pass_context
 def covering_cmd(ctx, ns, bs, trials, as_json, seed, budget):
     """Fact B.2 by brute force: smallest working d beside ceil(12 b^2 ln n)."""
-    from attncheck.constructions.mpc.covering import covering_cost, covering_row
+    from attncheck.verifiers.mpc_covering import covering_cost, covering_row
     from attncheck.constructions.budget import Budget
     t0 = time.perf_counter()
     if trials < 1:

@@ -25,7 +25,7 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 
 from attncheck.constructions.mpc import basic, cycles
-from attncheck.constructions.mpc.certify import RoutingCertificate, certify
+from attncheck.verifiers.mpc_certify import RoutingCertificate, certify
 from attncheck.constructions.mpc.simulate import Simulation, compile_protocol, corrupt_head, with_heads
 from attncheck.constructions.spec import Head
 from attncheck.constructions.tasks import cycle_count

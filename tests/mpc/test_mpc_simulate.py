@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from attncheck.constructions.mpc import basic, cycles
-from attncheck.constructions.mpc.certify import certify
+from attncheck.verifiers.mpc_certify import certify
 from attncheck.constructions.mpc.sidebyside import get_algo, side_by_side
 from attncheck.constructions.mpc.simulate import compile_protocol
 from attncheck.verifiers.mpc_simulate import run

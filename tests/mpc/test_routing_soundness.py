@@ -5,7 +5,7 @@
   W_O or temperature, a query code, the start row, a bit of the hashing matrix); whenever the
   certificate holds, running the edited simulation on every instance of the domain agrees with
   the protocol round by round (``check_simulation``, mode exhaustive).
-* Targeted: one edit per fact of ``constructions/mpc/certify.py``; the certificate must fail.
+* Targeted: one edit per fact of ``verifiers/mpc_certify.py``; the certificate must fail.
   Comments say what ``certify(sim)`` answered before issue 12.
 """
 import dataclasses
@@ -13,7 +13,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from attncheck.constructions.mpc.certify import certify
+from attncheck.verifiers.mpc_certify import certify
 from attncheck.constructions.mpc.sidebyside import check_simulation, get_algo, side_by_side, with_heads
 from attncheck.constructions.mpc.simulate import compile_protocol
 from attncheck.constructions.spec import Layout

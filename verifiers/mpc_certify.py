@@ -3,7 +3,7 @@
 Shape glossary: T tokens (residual rows 1..T, row 0 = start), D residual width, d packet slots,
 F = 5 packet fields, dq query/key width, n_sets destination sets of size <= s.
 
-The transformer of :mod:`simulate` runs the protocol's own local functions in its element-wise
+The transformer of :mod:`attncheck.constructions.mpc.simulate` runs the protocol's own local functions in its element-wise
 maps, so it equals the protocol on every input once each layer's routing head maps every valid
 (s-bounded) Sent to Rcvd.  That follows from these facts, each *proved from the numbers* the
 simulation runs (weights, codes, start row, hashing matrix, layout offsets, the protocol's
@@ -42,10 +42,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from attncheck.constructions.mpc.covering import covering_cost, covers, private_columns
 from attncheck.constructions.mpc.routing import F
 from attncheck.constructions.spec import Head
 from attncheck.constructions.precision import EXACT, Format
+from attncheck.verifiers.mpc_covering import covering_cost, covers, private_columns
 
 MAX_SCORE_PAIRS = 3_000_000
 MAX_COVER_PAIRS = 2_000_000
