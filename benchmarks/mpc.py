@@ -17,7 +17,7 @@ import numpy as np
 from attncheck.constructions.induction import build_induction
 from attncheck.constructions.mpc.reverse import simulate_layer
 from attncheck.constructions.mpc.routing import make_hashing
-from attncheck.constructions.mpc.sidebyside import get_algo
+from attncheck.constructions.mpc.algos import get_algo
 from attncheck.constructions.mpc.simulate import compile_protocol
 from attncheck.verifiers.mpc_simulate import run
 from attncheck.verifiers.emulator import embed

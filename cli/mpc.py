@@ -83,7 +83,7 @@ def mpc():
 @click.pass_context
 def compile_cmd(ctx, algo, n, hashing, slots, s_words, codes, as_json, seed, budget):
     """Build the L = R + 1 layer transformer of protocol ALGO at size N; report its size."""
-    from attncheck.constructions.mpc.sidebyside import get_algo
+    from attncheck.constructions.mpc.algos import get_algo
     from attncheck.constructions.mpc.simulate import compile_protocol
     t0 = time.perf_counter()
     _check_n(n)
@@ -149,12 +149,13 @@ def _verdict_human(report: dict, sim, N: int):
 def verify_mpc(ctx, algo, n, hashing, slots, s_words, codes, mode, samples, attention, corrupt, as_json,
                seed, budget):
     """Run protocol ALGO and its compiled transformer side by side (sht24a.thm3_1)."""
-    from attncheck.constructions.mpc.sidebyside import get_algo, instances_for, side_by_side
+    from attncheck.constructions.mpc.algos import get_algo
+    from attncheck.verifiers.mpc_sidebyside import instances_for, side_by_side
     from attncheck.constructions.budget import Budget
     t0 = time.perf_counter()
     _check_n(n)
     algo_ = get_algo(algo)
-    count = instances_for(algo_, n, mode, samples, seed)[0] if mode != "sample" else samples
+    count = instances_for(algo_, n, mode, samples, seed).count if mode != "sample" else samples
     with render.progress(count, f"verify mpc {algo}", enabled=not as_json) as advance:
         res = side_by_side(algo_, n, mode=mode, samples=samples, seed=seed, hashing=hashing,
                            slots=slots, codes=codes, attention=attention, corrupt=corrupt,

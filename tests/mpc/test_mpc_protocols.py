@@ -5,7 +5,7 @@ import random
 import pytest
 
 from attncheck.constructions.mpc import basic, cycles
-from attncheck.constructions.mpc.sidebyside import degree_two_graphs
+from attncheck.constructions.mpc.algos import degree_two_graphs
 from attncheck.constructions.tasks import cycle_count
 from attncheck.verifiers.mpc_machine import run_protocol
 from attncheck.constructions.verdict import BadInput

@@ -4,8 +4,9 @@ import pytest
 
 from attncheck.constructions.mpc import basic, cycles
 from attncheck.verifiers.mpc_certify import certify
-from attncheck.constructions.mpc.sidebyside import get_algo, side_by_side
+from attncheck.constructions.mpc.algos import get_algo
 from attncheck.constructions.mpc.simulate import compile_protocol
+from attncheck.verifiers.mpc_sidebyside import side_by_side
 from attncheck.verifiers.mpc_simulate import run
 from attncheck.verifiers.mpc_machine import MPCViolation, run_protocol
 from attncheck.constructions.verdict import Method, Status

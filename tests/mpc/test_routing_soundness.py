@@ -13,12 +13,13 @@ import dataclasses
 import numpy as np
 import pytest
 
-from attncheck.verifiers.mpc_certify import certify
-from attncheck.constructions.mpc.sidebyside import check_simulation, get_algo, side_by_side, with_heads
-from attncheck.constructions.mpc.simulate import compile_protocol
-from attncheck.constructions.spec import Layout
+from attncheck.constructions.mpc.algos import get_algo
+from attncheck.constructions.mpc.simulate import compile_protocol, with_heads
 from attncheck.constructions.precision import parse_format
+from attncheck.constructions.spec import Layout
 from attncheck.constructions.verdict import Method, Status
+from attncheck.verifiers.mpc_certify import certify
+from attncheck.verifiers.mpc_sidebyside import check_simulation, side_by_side
 
 
 def build(algo="broadcast", N=4, s=2, **kw):
