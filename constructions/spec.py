@@ -18,6 +18,9 @@ Model (docs/theorems.md ``model.sht24a``, Def 2.1/2.2 and App. A.1):
   table whose size is reported.
 * A decoder reads one slot at positions 1..N and returns the nearest code of a codebook,
   mapped to an output symbol (``None`` = bottom).
+* The attention mask is a named *kind* (:data:`MASKS`, :func:`attention_mask`): ``causal`` for
+  the sequence tasks; the SHT23 heads (qSA, Match2) see the whole sequence
+  (docs/theorems.md section 5).  The start row sees only itself under every kind.
 
 Every residual coordinate belongs to a named :class:`Slot` (so D is derived, not chosen), and
 every slot that carries discrete information names the codebook its contents come from and
@@ -143,6 +146,34 @@ class LayoutBuilder:
         return Layout(tuple(self._slots))
 
 
+# --- attention masks -----------------------------------------------------------------------
+#: Mask kinds: which rows token row i (1..N) may attend to.  Row 0 (the start token) sees only
+#: itself under every kind, so it stays the constant row the layers do not update.
+MASKS: Mapping[str, str] = {
+    "causal": "rows j <= i, the start row included (model.sht24a)",
+    "full": "every token row j = 1..N, not the start row (qSA, sht23.thm2: no default key)",
+    "full+start": "the start row and every token row (Match2, sht23.match2_ub, j = i allowed)",
+    "full+start-self": "the start row and every token row except i (Match2, j != i)",
+}
+
+
+def attention_mask(kind: str, T: int) -> np.ndarray:
+    """(T, T) bool, rows = queries: ``mask[i, j]`` iff row i may attend to row j under ``kind``
+    (:data:`MASKS`).  T = N + 1 rows, row 0 the start token."""
+    if kind not in MASKS:
+        raise ValueError(f"unknown mask kind {kind!r} (known: {', '.join(MASKS)})")
+    if kind == "causal":
+        return np.tril(np.ones((T, T), dtype=bool))
+    mask = np.zeros((T, T), dtype=bool)
+    mask[0, 0] = True                                                # start row: itself only
+    mask[1:, 1:] = True
+    if kind == "full+start-self":
+        np.fill_diagonal(mask[1:, 1:], False)
+    if kind != "full":
+        mask[1:, 0] = True
+    return mask
+
+
 # --- heads, layers, maps -------------------------------------------------------------------
 @dataclass(frozen=True)
 class Promise:
@@ -239,7 +270,9 @@ class Construction:
     token is ``start_row``).  ``fmt``: the fixed-point format the construction declares it needs.
     ``theorem``/``status``: docs/theorems.md id and tag.  ``params``: the build parameters (N,
     alphabet, encoding, variant, ...).  ``target``: the label the decoder's slot must hold for
-    the task (checked by the certificate's composition step).
+    the task (checked by the certificate's composition step).  ``decoder`` None: the output is
+    read from the residual (qSA's real vectors).  ``mask``: the attention mask kind
+    (:data:`MASKS`; the sequence-task certificate proves ``causal`` constructions only).
     """
 
     name: str
@@ -253,10 +286,11 @@ class Construction:
     pos_embed: np.ndarray
     start_row: np.ndarray
     layers: tuple[Layer, ...]
-    decoder: Decoder
+    decoder: Decoder | None
     fmt: Format
     target: Label
     notes: tuple[str, ...] = field(default_factory=tuple)
+    mask: str = "causal"
 
     def __post_init__(self):
         for name in ("tok_embed", "pos_embed", "start_row"):
@@ -266,6 +300,8 @@ class Construction:
         D = self.layout.width
         if self.tok_embed.shape[1] != D or self.pos_embed.shape[1] != D or self.start_row.shape != (D,):
             raise ValueError(f"embedding widths disagree with the layout width {D}")
+        if self.mask not in MASKS:
+            raise ValueError(f"unknown mask kind {self.mask!r} (known: {', '.join(MASKS)})")
 
     # -- sizes -----------------------------------------------------------------------------
     @property
@@ -324,4 +360,4 @@ class Construction:
                 "params": dict(self.params), **self.size(),
                 "temperatures": [h.temperature for l in self.layers for h in l.heads],
                 "layout": self.layout.to_json(), "target": str(self.target),
-                "notes": list(self.notes)}
+                "notes": list(self.notes), **({} if self.mask == "causal" else {"mask": self.mask})}

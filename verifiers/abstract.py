@@ -154,7 +154,11 @@ class Ctx:
 
 # --- layout and codes ----------------------------------------------------------------------
 def check_layout(c: Construction) -> None:
-    """Slots partition [0, D); kinds are known; codebooks exist with the slot's width."""
+    """The mask is causal; slots partition [0, D); kinds are known; codebooks exist with the
+    slot's width."""
+    if c.mask != "causal":
+        raise CertificateFailure(f"mask kind {c.mask!r}: the promises (lookup, last_occurrence) are"
+                                 " proved under the causal mask only")
     D = c.width
     owner = np.full(D, -1)
     for i, s in enumerate(c.layout.slots):

@@ -9,8 +9,14 @@ max-subtracted exponentials, numerator, denominator, the division, the head outp
 ``W_O`` and the residual; dot products use a wide accumulator (exact, one rounding).
 
 Attention is ``softmax`` at each head's temperature, or ``hardmax`` (docs/theorems.md 1.1: the
-argmax set is averaged, ties included).  Masking is causal (j <= i); the start token (row 0)
-is a constant key/value row that the layers do not update.
+argmax set is averaged, ties included).  The mask is the construction's kind
+(:func:`attncheck.constructions.spec.attention_mask`: causal j <= i for the sequence tasks, the
+whole sequence for the SHT23 heads); the start token (row 0) is a constant key/value row that
+the layers do not update.
+
+Two entry points run the same pass: :func:`forward` embeds tokens and calls
+:func:`forward_residual`, which runs a residual that is already embedded (qSA's rows are real
+vectors and pointer sets, not tokens from a table).
 
 The emulator never looks at the task: it runs weights.  It returns a :class:`Trace` so tests
 and counterexample reports can inspect the mechanism, not only the answer.
@@ -21,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from attncheck.constructions.spec import Construction, Head, SnapMap
+from attncheck.constructions.spec import Construction, Head, SnapMap, attention_mask
 from attncheck.constructions.precision import EXACT, Format
 
 BOT_CODE = -1   # decoded output meaning "bottom" in integer arrays
@@ -102,8 +108,12 @@ def apply_map(c: Construction, smap: SnapMap, X: np.ndarray, fmt: Format) -> np.
 
 
 def decode(c: Construction, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Final residual (B, T, D) -> (rows (B, N), outputs (B, N) with BOT_CODE for bottom)."""
+    """Final residual (B, T, D) -> (rows (B, N), outputs (B, N) with BOT_CODE for bottom);
+    (B, 0) arrays when the construction has no decoder (its output is read from the residual)."""
     dec = c.decoder
+    if dec is None:
+        empty = np.zeros((X.shape[0], 0), dtype=np.int64)
+        return empty, empty
     codes = c.codebooks[dec.codebook]
     rows = nearest_rows(X[:, 1:, c.layout[dec.slot].sl], codes)
     table = np.array([BOT_CODE if s is None else s for s in dec.symbols])
@@ -113,12 +123,23 @@ def decode(c: Construction, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def forward(c: Construction, tokens, fmt: Format = EXACT, attention: str = "softmax",
             keep: bool = True) -> Trace:
     """Run construction ``c`` on a batch of token sequences (B, N) in format ``fmt``."""
+    _check_attention(attention)
+    tokens = np.atleast_2d(np.asarray(tokens, dtype=np.int64))
+    return forward_residual(c, embed(c, tokens, fmt), fmt, attention, keep)
+
+
+def _check_attention(attention: str) -> None:
     if attention not in ("softmax", "hardmax"):
         raise ValueError(f"attention must be softmax or hardmax, got {attention!r}")
-    tokens = np.atleast_2d(np.asarray(tokens, dtype=np.int64))
-    X = embed(c, tokens, fmt)
+
+
+def forward_residual(c: Construction, X: np.ndarray, fmt: Format = EXACT, attention: str = "softmax",
+                     keep: bool = True) -> Trace:
+    """Run the layers of ``c`` on an embedded residual X (B, T, D), already in ``fmt`` (row 0 is
+    the start row), under the construction's mask kind; decode when ``c`` has a decoder."""
+    _check_attention(attention)
     T = X.shape[1]
-    mask = np.tril(np.ones((T, T), dtype=bool))[None]               # (1, T, T): j <= i
+    mask = attention_mask(c.mask, T)[None]                           # (1, T, T)
     start = X[:, :1, :].copy()
     residuals, attn = ([X], []) if keep else ([], [])
     for layer in c.layers:
