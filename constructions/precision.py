@@ -179,11 +179,10 @@ class Format:
         raises ValueError.  Example: ``fixed(4, 2).to_words([-0.25, 1.5])`` is ``[63, 6]`` (6-bit words)."""
         bits = self._word_bits(bits)
         n = self.to_ints(x)
-        half = 1 << (bits - 1)
-        if np.any(n < -half) or np.any(n >= half):
+        if ((n + (1 << (bits - 1))) >> bits).any():      # n outside [-2^(bits-1), 2^(bits-1))
             worst = int(np.max(np.abs(n)))
             raise ValueError(f"grid integer {worst} of {self} does not fit a {bits}-bit word")
-        return np.bitwise_and(n, (1 << bits) - 1)
+        return n & ((1 << bits) - 1)
 
     def from_words(self, w, bits: int | None = None) -> np.ndarray:
         """Unsigned ``bits``-bit words -> grid values ``n * 2^-F`` with n the two's-complement
@@ -192,15 +191,18 @@ class Format:
         ValueError."""
         bits = self._word_bits(bits)
         a = np.asarray(w, dtype=np.int64)
-        if np.any(a < 0) or np.any(a > (1 << bits) - 1):
-            raise ValueError(f"a {bits}-bit word lies in [0, 2^{bits}), got {int(np.max(a))}")
+        if (a >> bits).any():                              # a word outside [0, 2^bits)
+            bad = int(a[(a >> bits) != 0].flat[0])
+            raise ValueError(f"a {bits}-bit word lies in [0, 2^{bits}), got {bad}")
         half = 1 << (bits - 1)
-        return self.from_ints(np.bitwise_xor(a, half) - half)
+        return self.from_ints((a ^ half) - half)
 
     def _word_bits(self, bits: int | None) -> int:
         self._need_fixed("the word view")
-        bits = self.bits if bits is None else bits
-        if isinstance(bits, bool) or not isinstance(bits, int) or not self.bits <= bits <= 63:
+        own = self.int_bits + self.frac_bits
+        if bits is None:
+            return own
+        if type(bits) is not int or not own <= bits <= 63:
             raise ValueError(f"word width must be an integer in [{self.bits}, 63] for {self}, got {bits!r}")
         return bits
 

@@ -83,8 +83,9 @@ def test_word_view_is_twos_complement_of_the_grid_integers():
         f.to_words(100.0)                                  # 400 needs more than 6 bits
     with pytest.raises(ValueError, match="word width"):
         f.to_words(1.0, bits=5)
-    with pytest.raises(ValueError, match=r"\[0, 2\^6\)"):
-        f.from_words([64])
+    for bad in (64, -1):
+        with pytest.raises(ValueError, match=r"\[0, 2\^6\)"):
+            f.from_words([3, bad])
     with pytest.raises(ValueError, match="fixed"):
         EXACT.to_words(1.0)
 
