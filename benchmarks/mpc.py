@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 from attncheck.constructions.induction import build_induction
-from attncheck.constructions.mpc.reverse import simulate_layer
+from attncheck.verifiers.mpc_reverse import simulate_layer
 from attncheck.constructions.mpc.routing import make_hashing
 from attncheck.constructions.mpc.algos import get_algo
 from attncheck.constructions.mpc.simulate import compile_protocol

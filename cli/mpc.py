@@ -237,7 +237,7 @@ def covering_cmd(ctx, ns, bs, trials, as_json, seed, budget):
 @click.pass_context
 def reverse_cmd(ctx, n, branching, attention, samples, as_json, seed, budget):
     """sht24a.thm3_4: each layer of the induction head as a 2D+3-round MPC protocol."""
-    from attncheck.constructions.mpc.reverse_check import check_reverse
+    from attncheck.verifiers.mpc_reverse import check_reverse
     from attncheck.constructions.budget import Budget
     t0 = time.perf_counter()
     _check_n(n)

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from attncheck.constructions.mpc.reverse import simulate_layer, tree_depth
-from attncheck.constructions.mpc.reverse_check import check_reverse
+from attncheck.constructions.mpc.reverse import tree_depth
+from attncheck.verifiers.mpc_reverse import check_reverse, simulate_layer
 from attncheck.constructions.spec import Head
 from attncheck.verifiers.emulator import attend
 from attncheck.constructions.precision import fixed
