@@ -36,8 +36,11 @@ def search():
 @click.option("--m-max", "m_max", type=int, default=None, help="Largest width tried (default 4 x 8 q ln(N C(N,q))).")
 @opt.common_options
 def width(task, n, q, theta, tries, m_max, seed, budget, as_json):
-    from attncheck.constructions.qsa import (MAX_WORK, build_qsa, check_footprint, default_width, n_subsets,
-                                             sci_count, smallest_width, sweep, validate)
+    from attncheck.constructions.qsa import (build_qsa, check_footprint, default_width, n_subsets, sci_count,
+                                             validate)
+    from attncheck.verifiers.qsa_check import MAX_WORK
+    from attncheck.verifiers.qsa_sweep import sweep
+    from attncheck.verifiers.qsa_width import smallest_width
     from attncheck.constructions.budget import Budget
     from attncheck.constructions.verdict import BadInput, BudgetExceeded
     ctx = click.get_current_context()

@@ -116,7 +116,7 @@ def _kv_table(con, rows) -> None:
 @opt.common_options
 def verify_qsa(n, q, d_prime, m, codes, eps, precision, attention, mode, samples, seed, budget, as_json):
     from attncheck.constructions.qsa import build_qsa, n_subsets
-    from attncheck.constructions.qsa_check import check_qsa
+    from attncheck.verifiers.qsa_check import check_qsa
     t0 = time.perf_counter()
     c = build_qsa(n, q, d_prime=d_prime, m=m, seed=seed, codes=codes, eps=eps)
     fmt = _format(precision, c)
@@ -154,7 +154,8 @@ def _match_options(f):
 
 
 def _match_run(command: str, c, precision, attention, mode, samples, seed, t0):
-    from attncheck.constructions.match import check_match, head_of, spec_of
+    from attncheck.constructions.match import head_of
+    from attncheck.verifiers.match_check import check_match, spec_of
     fmt = _format(precision, c)
     t1 = time.perf_counter()
     N, M = spec_of(c)["N"], spec_of(c)["M"]
@@ -251,7 +252,8 @@ def _rnn_bounds(rnn) -> list[dict]:
 @opt.check_options(modes=NO_CERTIFICATE)
 @opt.common_options
 def verify_rnn(task, n, alphabet, k, layers, mode, samples, seed, budget, as_json):
-    from attncheck.constructions.rnn import build_rnn, check_rnn, family_size
+    from attncheck.constructions.rnn import build_rnn
+    from attncheck.verifiers.rnn_check import check_rnn, family_size
     if task != "hop" and (layers is not None or k != 1):
         raise click.BadParameter(f"--k/--layers apply to 'hop' only, not {task!r}", param_hint="--k")
     t0 = time.perf_counter()

@@ -30,20 +30,23 @@ Two code families:
   with width ``m = 2q + 1`` independent of N -- but the integer coefficients reach about
   ``(N/2)^{2q}``, i.e. ~``2q log2 N`` bits: the width saved is paid in precision.
 
-This module builds the head, runs it and sweeps the q-subsets; what the weights provably do is
-:mod:`attncheck.constructions.qsa_proof`, the verdicts are :mod:`attncheck.constructions.qsa_check`.
+This module builds the head (data: keys, the input MLP's codes, the weights) and exposes it as a
+:class:`~attncheck.constructions.spec.Construction` of mask kind ``full`` (:attr:`QSAConstruction.model`).
+It runs nothing: the one emulator runs it (:mod:`attncheck.verifiers.qsa_run`), the sweeps and the
+width search are :mod:`attncheck.verifiers.qsa_sweep` and :mod:`attncheck.verifiers.qsa_width`, what
+the weights provably do is :mod:`attncheck.verifiers.qsa_proof`, the verdicts are
+:mod:`attncheck.verifiers.qsa_check`.
 """
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass, field
-from typing import Iterator
+from functools import cached_property
 
 import numpy as np
 
 from attncheck.constructions.primitives import place, select
-from attncheck.constructions.spec import Head, Layout, LayoutBuilder
+from attncheck.constructions.spec import Construction, Head, Label, Layer, Layout, LayoutBuilder
 from attncheck.constructions.precision import EXACT, Format, fixed, int_bits_for
 from attncheck.constructions.verdict import BadInput
 
@@ -57,16 +60,6 @@ MAX_N = 4096
 
 def n_subsets(N: int, q: int) -> int:
     return math.comb(N, q)
-
-
-def subset_chunks(N: int, q: int, size: int) -> Iterator[np.ndarray]:
-    """All q-subsets of {0..N-1} in lexicographic order, as int arrays (<= size, q)."""
-    it = itertools.combinations(range(N), q)
-    while True:
-        chunk = list(itertools.islice(it, size))
-        if not chunk:
-            return
-        yield np.array(chunk, dtype=np.int64).reshape(len(chunk), q)
 
 
 def random_keys(N: int, m: int, seed: int) -> np.ndarray:
@@ -128,14 +121,6 @@ def moment_certificates(N: int, q: int, S: np.ndarray) -> np.ndarray:
     return poly.astype(np.float64)
 
 
-def moment_scores_exact(N: int, q: int, S: np.ndarray) -> np.ndarray:
-    """(S, N) exact scores ``p_S(t_j) = 1 - prod_s (t_j - t_s)^2`` from the product form
-    (independent of the coefficient expansion; int64, no cancellation)."""
-    t = moment_points(N)
-    diff = t[None, :, None] - t[S][:, None, :]                       # (S, N, q)
-    return 1 - np.prod(diff * diff, axis=2)
-
-
 @dataclass(frozen=True, eq=False)
 class QSAConstruction:
     """One softmax head for qSA.  ``keys`` (N, m) are the position codes; the query of a row
@@ -179,6 +164,24 @@ class QSAConstruction:
         if self.codes == "random":
             return least_squares_certificates(self.keys, S)
         return moment_certificates(self.N, self.q, S)
+
+    @cached_property
+    def model(self) -> Construction:
+        """The head as the one model type: a :class:`~attncheck.constructions.spec.Construction`
+        of mask kind ``full`` (every token row sees every token row, none sees the start row),
+        so ``verifiers.emulator.forward_residual`` runs it.  T = N + 1 rows: row 0 a zero start
+        row, rows 1..N the positions, whose position embedding holds the key u_j in the ``key``
+        slot; the input MLP writes z_i and :meth:`query_codes` of y_i (``verifiers.qsa_run``).
+        Derived from ``layout``, ``keys`` and ``head``, so an edited copy runs its own numbers."""
+        D = self.layout.width
+        pos = np.zeros((self.N + 1, D))                                  # (T, D)
+        pos[1:, self.layout["key"].sl] = self.keys
+        return Construction(
+            name="qsa", task="qsa", theorem=self.theorem, status=self.status,
+            params={"N": self.N, "q": self.q, "d_prime": self.d_prime, "codes": self.codes},
+            layout=self.layout, codebooks={}, tok_embed=np.zeros((0, D)), pos_embed=pos,
+            start_row=np.zeros(D), layers=(Layer((self.head,)),), decoder=None, fmt=self.fmt,
+            target=Label("qsa"), notes=self.notes, mask="full")
 
     def size(self) -> dict:
         """Sizes in the keys every bound table prints; ``m`` = query/key width, ``width`` =
@@ -226,7 +229,7 @@ MAX_ENTRIES = 1 << 27
 
 
 def batch_rows(N: int) -> int:
-    """Most rows (inputs x N) one emulator or sampling batch embeds: see :func:`sweep`."""
+    """Most rows (inputs x N) one emulator or sampling batch embeds: see :mod:`attncheck.verifiers.qsa_sweep`."""
     return max(1, 200_000 // (N * N)) * N
 
 
@@ -316,292 +319,3 @@ def build_qsa(N: int, q: int, d_prime: int = 1, m: int | None = None, seed: int 
                 W_V=select(layout, ["z"]), W_O=place(layout, ["out"]), temperature=c)
     return QSAConstruction(N=N, q=q, d_prime=d_prime, codes=codes, seed=seed, eps=eps, theta=theta,
                            keys=keys, layout=layout, head=head, fmt=fmt, notes=tuple(notes))
-
-
-# --- forward pass (one bidirectional head through the shared emulator arithmetic) ---------------
-def embed(c: QSAConstruction, z: np.ndarray, y: np.ndarray, fmt: Format = EXACT) -> np.ndarray:
-    """z (B, N, d'), y (B, N, q) 0-indexed pointer sets -> residual (B, N, D)."""
-    B, N = y.shape[:2]
-    X = np.zeros((B, N, c.layout.width))
-    X[..., c.layout["z"].sl] = z
-    X[..., c.layout["qry"].sl] = c.query_codes(y.reshape(B * N, c.q)).reshape(B, N, c.m)
-    X[..., c.layout["key"].sl] = c.keys[None]
-    return fmt.quantize(X, "embedding")
-
-
-def forward(c: QSAConstruction, z, y, fmt: Format = EXACT, attention: str = "softmax"):
-    """Run the head with full (non-causal) attention: every row sees every position.
-
-    Returns (outputs (B, N, d'), attention weights (B, N, N)).  The arithmetic is
-    :func:`attncheck.verifiers.emulator.attend` (same quantisation points as every construction);
-    only the mask differs from ``emulator.forward``, whose mask is causal."""
-    from attncheck.verifiers.emulator import attend
-    z = np.asarray(z, dtype=np.float64)
-    y = np.asarray(y, dtype=np.int64)
-    X = embed(c, z, y, fmt)
-    mask = np.ones((1, c.N, c.N), dtype=bool)                        # (1, N, N)
-    contrib, weights = attend(c.head, X, fmt, attention, mask)
-    X = fmt.quantize(X + contrib, "residual")
-    return X[..., c.layout["out"].sl], weights
-
-
-def uniform_on(y: np.ndarray, N: int) -> np.ndarray:
-    """y (..., q) -> (..., N): the target attention 1/q on the set."""
-    beta = np.zeros(y.shape[:-1] + (N,))
-    np.put_along_axis(beta, y, 1.0 / y.shape[-1], axis=-1)
-    return beta
-
-
-def code_scores(c: QSAConstruction, S: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-    """(S, N) code scores ``u_j . w_S`` and the norms ``||w_S||`` (random codes) -- the *codes*
-    alone, for the width search (``sweep(..., "margin")``); no weight is read, so nothing here
-    backs a verdict (the certificate uses :func:`certificate_scores`).
-
-    Random codes go through the Gram matrix ``G = U U^T`` -- ``u_j . w_S = sum_s a_s G_js`` with
-    ``G_SS a = 1`` and ``||w_S||^2 = a . 1`` -- so the cost is independent of m.  Moment codes use
-    the exact integer product form."""
-    if c.codes == "moment":
-        return moment_scores_exact(c.N, c.q, S).astype(np.float64), None
-    G = c.keys @ c.keys.T                                            # (N, N)
-    GS = G[S]                                                        # (S, q, N)
-    GSS = np.take_along_axis(GS, S[:, None, :], axis=2)              # (S, q, q)
-    ones = np.ones(S.shape + (1,))
-    try:
-        a = np.linalg.solve(GSS, ones)[..., 0]                       # (S, q)
-    except np.linalg.LinAlgError:
-        a = (np.linalg.pinv(GSS) @ ones)[..., 0]
-    return np.einsum("sq,sqn->sn", a, GS), np.sqrt(np.maximum(a.sum(axis=1), 0.0))
-
-
-def certificate_scores(c: QSAConstruction, facts, S: np.ndarray, gram: np.ndarray | None = None
-                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Scaled scores ``T q_i . k_j`` of a row pointing at each subset, read from the weights
-    (``facts`` from :func:`attncheck.constructions.qsa_proof.prove_head`), with a sound bound on
-    their distance to real arithmetic.  -> (scores (S, N), slack (S, N), norms ``||w_S||`` (S,)).
-
-    * Moment codes whose exactness is proved (``facts.moment_exact``): the integer product form
-      ``1 - prod (t_j - t_s)^2``; slack = the float64 rounding of T p.
-    * Random codes with ``W_Q[qry] = W_K[key] = I`` exactly (``facts.gram_path``) and ``gram`` =
-      keys keys^T (N, N): the input MLP's own coefficients a (:func:`least_squares_coefficients`)
-      and ``q_i . k_j = sum_s a_s G_sj`` -- cost q N per subset, not m N; slack
-      ``|T| gamma(2q + m + 4) (sum_s |a_s| ||u_s||) max_j ||u_j||`` covers forming w_S, G and the sum.
-    * Otherwise the input MLP's query codes, ``q = w_S A_q``, ``k_j = u_j A_k`` in float64 with slack
-      :func:`~attncheck.constructions.qsa_proof.score_slack`."""
-    from attncheck.constructions.qsa_proof import U64, gamma, query_rows, score_slack
-    T = c.head.temperature
-    if facts.moment_exact:
-        s = T * moment_scores_exact(c.N, c.q, S).astype(np.float64)   # (S, N)
-        return s, 3 * U64 * np.abs(s), np.zeros(len(S))
-    if facts.gram_path and gram is not None:
-        a = least_squares_coefficients(c.keys, S)                     # (S, q)
-        s = T * np.einsum("sq,sqn->sn", a, gram[S])                   # (S, N)
-        un = np.linalg.norm(c.keys, axis=1)                           # (N,)
-        weight = (np.abs(a) * un[S]).sum(axis=1)                      # (S,) sum_s |a_s| ||u_s||
-        slack = abs(T) * gamma(2 * c.q + c.m + 4) * weight * un.max() * (1 + 1e-9)
-        slack = slack[:, None] + 2 * U64 * np.abs(s)
-        slack[~np.all(np.isfinite(a), axis=1)] = np.inf
-        return s, slack, np.sqrt(np.maximum(a.sum(axis=1), 0.0))
-    W = c.query_codes(S)                                             # (S, m)
-    norms = np.linalg.norm(W, axis=1)                                # (S,)
-    s = T * (query_rows(facts, W) @ facts.K.T)                       # (S, N)
-    slack = np.broadcast_to(score_slack(c, facts, norms)[:, None], s.shape).copy()   # (S, N)
-    slack[~np.all(np.isfinite(W), axis=1)] = np.inf
-    return s, slack, norms
-
-
-@dataclass(frozen=True)
-class Sweep:
-    """Result of a pass over q-subsets.  ``worst`` maximises ``value`` (the l1 deviation for the
-    emulator sweep, the leakage bound for the certificate sweep, the off-set score for a width
-    search); ``row`` is the attention row (emulator) or score row (certificate) of ``worst``.
-    ``stats`` (emulator): ``sum_a``, ``min_Z``, ``sum_e`` over all rows (see
-    :class:`~attncheck.constructions.qsa_proof.ValueStats`), ``max_norm`` (largest ``||w_S||``)
-    and ``int_exact`` (every score an exact float64 integer sum, see :func:`_int_exact`)."""
-
-    subsets: int
-    value: float
-    worst: tuple[int, ...]
-    row: tuple[float, ...]
-    min_margin: float
-    max_norm: float
-    complete: bool
-    stats: dict = field(default_factory=dict)
-
-
-def _emulator_chunk(c: QSAConstruction, S: np.ndarray, fmt: Format, attention: str):
-    """Run the head with row t of the batch pointing at subset t (rows t mod N of batch t // N).
-    -> (l1 deviations (k,), attention rows (k, N))."""
-    N, q = c.N, c.q
-    k = len(S)
-    pad = np.concatenate([S, np.repeat(S[-1:], (-k) % N, axis=0)])  # (B*N, q)
-    y = pad.reshape(-1, N, q)
-    _, w = forward(c, np.zeros(y.shape[:2] + (c.d_prime,)), y, fmt, attention)
-    rows = w.reshape(-1, N)[:k]                                      # (k, N)
-    vals = np.abs(rows - uniform_on(S, N)).sum(axis=1)
-    return np.where(np.isnan(vals), np.inf, vals), rows              # NaN weights: no bound
-
-
-def _int_exact(c: QSAConstruction, facts, W: np.ndarray) -> bool:
-    """True iff every ``q . k`` of these query codes W (k, m) is a sum of integers whose absolute
-    values add up to < 2^51: then float64 forms it exactly in any order, and ``fl(T a)`` keeps
-    the order of distinct integers a (hardmax ties are the real ones)."""
-    from attncheck.constructions.qsa_proof import EXACT_INT
-    mats = (W, c.keys, facts.A_q, facts.A_k)
-    if not all(np.array_equal(a, np.round(a)) for a in mats):
-        return False
-    kabs = float((np.abs(c.keys) @ np.abs(facts.A_k) @ np.abs(facts.A_q).T).max(initial=0.0))
-    return bool(np.abs(W).sum(axis=1).max(initial=0.0) * kabs < EXACT_INT)
-
-
-def _emulator_stats(c: QSAConstruction, facts, S: np.ndarray, rows: np.ndarray, fmt: Format) -> dict:
-    """Per-chunk maxima the error bound needs (see :class:`Sweep`).  Z = 1 / max_j weight_j holds
-    because the exponential at the maximum is exactly 1 (``z range`` hypothesis)."""
-    if not np.all(np.isfinite(rows)) or np.any(rows.max(axis=1) <= 0):
-        st = {"sum_a": math.inf, "min_Z": 0.0, "sum_e": math.inf}                  # no bound
-    else:
-        top = rows.max(axis=1)                                                   # (k,) = 1 / Z
-        st = {"sum_a": float(rows.sum(axis=1).max()), "min_Z": float((1.0 / top).min()),
-              "sum_e": float((rows.sum(axis=1) / top).max())}
-    if fmt.is_exact and facts is not None and facts.K is not None:
-        W = c.query_codes(S)
-        st["max_norm"] = float(np.linalg.norm(W, axis=1).max())
-        st["int_exact"] = _int_exact(c, facts, W)
-    return st
-
-
-def _merge(a: dict, b: dict) -> dict:
-    out = dict(b) if not a else {
-        "sum_a": max(a["sum_a"], b["sum_a"]), "min_Z": min(a["min_Z"], b["min_Z"]),
-        "sum_e": max(a["sum_e"], b["sum_e"])}
-    if "max_norm" in b and a:
-        out["max_norm"] = max(a["max_norm"], b["max_norm"])
-        out["int_exact"] = a["int_exact"] and b["int_exact"]
-    return out
-
-
-def leakage_bound(scores: np.ndarray, slack: np.ndarray, inset: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Real-arithmetic l1 distance between softmax(scores) and uniform-on-S, per row, from the
-    scaled scores widened by ``slack``: in-set range [lo, hi], off-set maximum o give
-    ``2 (N-q)/q e^{o - lo} + (e^{hi - lo} - 1)`` (off-set mass M <= (N-q)/q e^{o-lo} counts twice;
-    in-set weights within a factor e^{hi-lo} of each other are within e^{hi-lo} - 1 of uniform).
-    Valid for any sign of the temperature (the scores are already scaled).  -> (bound, lo - o)."""
-    N = scores.shape[1]
-    q = int(inset[0].sum())
-    lo = np.where(inset, scores - slack, np.inf).min(axis=1)
-    hi = np.where(inset, scores + slack, -np.inf).max(axis=1)
-    off = np.where(inset, -np.inf, scores + slack).max(axis=1)
-    with np.errstate(over="ignore", invalid="ignore"):
-        b = 2.0 * (N - q) / q * np.exp(off - lo) + np.expm1(hi - lo)
-    return np.where(np.isnan(b), np.inf, b) * (1 + 1e-12), lo - off
-
-
-def sweep(c: QSAConstruction, method: str, fmt: Format = EXACT, attention: str = "softmax",
-          stop_above: float | None = None, budget=None, advance=None, facts=None) -> Sweep:
-    """Every q-subset S, by ``method``:
-
-    * ``"emulator"``: run the head (in ``fmt``) with y_i = S and record the l1 distance between
-      the attention row and uniform-on-S -- the worst error over all ||z_j|| <= 1 once the
-      ``query``/``key``/``value`` hypotheses hold (output linear in z; a vertex of the z-cube
-      attains it); ``stats`` feed the rounding bounds;
-    * ``"certificate"``: no softmax at all; :func:`leakage_bound` of the scores the weights give
-      (:func:`certificate_scores`; needs ``facts``);
-    * ``"margin"``: the largest off-set *code* score (a width search; stops early past ``stop_above``).
-    """
-    N, q = c.N, c.q
-    if method == "certificate" and facts is None:
-        from attncheck.constructions.qsa_proof import prove_head
-        facts = prove_head(c)
-    gram = c.keys @ c.keys.T if method == "certificate" and facts.gram_path else None   # (N, N)
-    per = max(1, 200_000 // (N * N)) * N if method == "emulator" else max(1, 1_000_000 // (N * q + q * q * q))
-    best = (-math.inf, (), ())
-    min_margin, max_norm, done, stats = math.inf, 0.0, 0, {}
-    total = n_subsets(N, q)
-    for S in subset_chunks(N, q, per):
-        if budget is not None:
-            budget.check(subsets_checked=done, of=total)
-        inset = uniform_on(S, N) > 0
-        if method == "emulator":
-            vals, rows = _emulator_chunk(c, S, fmt, attention)
-            stats = _merge(stats, _emulator_stats(c, facts, S, rows, fmt))
-        elif method == "certificate":
-            rows, slack, norms = certificate_scores(c, facts, S, gram)    # (k, N)
-            vals, margins = leakage_bound(rows, slack, inset)
-            min_margin = min(min_margin, float(margins.min()))
-            max_norm = max(max_norm, float(norms.max()))
-        else:
-            rows, norms = code_scores(c, S)                                # (k, N), (k,)
-            lo = np.where(inset, rows, np.inf).min(axis=1)
-            hi = np.where(inset, rows, -np.inf).max(axis=1)
-            off = np.where(inset, -np.inf, rows).max(axis=1)
-            min_margin = min(min_margin, float((lo - off).min()))
-            if norms is not None:
-                max_norm = max(max_norm, float(norms.max()))
-            vals = np.where((np.abs(lo - 1) <= 1e-9) & (np.abs(hi - 1) <= 1e-9), off, np.inf)
-        i = int(np.argmax(vals))
-        if vals[i] > best[0]:
-            best = (float(vals[i]), tuple(int(s) for s in S[i]), tuple(float(v) for v in rows[i]))
-        done += len(S)
-        if advance:
-            advance(len(S))
-        if stop_above is not None and best[0] > stop_above:
-            return Sweep(done, best[0], best[1], best[2], min_margin, max_norm, False, stats)
-    return Sweep(done, best[0], best[1], best[2], min_margin, max_norm, True, stats)
-
-
-def smallest_width(N: int, q: int, theta: float = THETA_RANDOM, seed: int = 0, tries: int = 1,
-                   m_max: int | None = None, budget=None, advance=None) -> dict:
-    """Smallest m (random codes) whose least-squares certificates put every off-set score
-    <= theta for EVERY q-subset, for one of ``tries`` seeds.  Doubling from m = q, then
-    bisection; the answer's m - 1 is checked and fails (widths are not monotone in general,
-    so this is the least m on the search path, reported as such)."""
-    m_max = m_max or 4 * default_width(N, q)
-    cache: dict[int, tuple[bool, int, float]] = {}
-
-    def works(m: int) -> bool:
-        if m not in cache:
-            ok, s_ok, worst = False, None, math.inf
-            for s in range(seed, seed + tries):
-                c = build_qsa(N, q, m=m, seed=s, codes="random")
-                r = sweep(c, "margin", stop_above=theta, budget=budget, advance=advance)
-                worst = min(worst, r.value)
-                if r.complete and r.value <= theta:
-                    ok, s_ok = True, s
-                    break
-            cache[m] = (ok, s_ok, worst)
-        return cache[m][0]
-
-    def report(**out) -> dict:
-        return {**out, "m_max": m_max,
-                "checked": {m: {"ok": v[0], "worst_off_score": v[2]} for m, v in sorted(cache.items())}}
-
-    lo, hi = q - 1, q                      # invariant: lo fails (or is < q), hi is being tried
-    while not works(hi):
-        lo = hi
-        if hi >= m_max:
-            return report(found=False, m=None)
-        hi = min(2 * hi, m_max)
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        lo, hi = (lo, mid) if works(mid) else (mid, hi)
-    prev_fails = hi == 1 or not works(hi - 1)
-    return report(found=True, m=hi, seed=cache[hi][1], m_minus_1_fails=prev_fails)
-
-
-# --- verdicts -------------------------------------------------------------------------------------
-MAX_WORK = 10 ** 10            # multiply-adds an exhaustive or certificate pass may take
-
-
-def work(c: QSAConstruction) -> int:
-    """Multiply-adds of one pass over all q-subsets (one N-row of m-dim scores per subset)."""
-    return n_subsets(c.N, c.q) * c.N * (c.m + c.d_prime)
-
-
-def input_work(N: int, q: int, m: int, d_prime: int) -> int:
-    """Multiply-adds of ONE sampled input (N rows: the smallest unit between two budget checks),
-    in exact integers: per row the certificate (Gram q x q x m, the solve, q m to combine) and the
-    projections (D x (2m + 2d')), plus scores and values (N x (m + d')).  Batched q x q solves run
-    about 10x slower than BLAS products here, and a singular Gram (m < q) adds an SVD
-    pseudo-inverse, so the solve counts 10 q^3 (30 q^3 when m < q)."""
-    D = 2 * (m + d_prime)
-    solve = q ** 3 * (10 if m >= q else 30)
-    return N * (q * q * m + solve + q * m + D * (2 * m + 2 * d_prime) + N * (m + d_prime))

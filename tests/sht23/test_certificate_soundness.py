@@ -17,8 +17,9 @@ import math
 import numpy as np
 import pytest
 
-from attncheck.constructions import match, qsa, qsa_check
-from attncheck.constructions.qsa_proof import ValueStats, prove_head, value_path_slack
+from attncheck.constructions import match, qsa
+from attncheck.verifiers import match_check, qsa_check, qsa_run, qsa_sweep
+from attncheck.verifiers.qsa_proof import ValueStats, prove_head, value_path_slack
 from attncheck.constructions.spec import Layout
 from attncheck.constructions.tasks import match2 as match2_truth
 from attncheck.constructions.tasks import match3 as match3_truth
@@ -38,13 +39,13 @@ def brute_error(c, fmt=EXACT, attention="softmax", grid=(-1.0, 1.0), mixed=8, se
     worst = 0.0
     for S in itertools.combinations(range(N), q):
         y = np.tile(np.array(S), (len(cube), N, 1))
-        out, _ = qsa.forward(c, cube, y, fmt, attention)
+        out, _ = qsa_run.forward(c, cube, y, fmt, attention)
         want = cube[:, list(S), :].mean(axis=1)                                        # (G, 1)
         worst = max(worst, float(np.nan_to_num(np.abs(out - want[:, None, :]), nan=np.inf).max()))
     rng = np.random.default_rng(seed)
     for _ in range(mixed):
         y = np.sort(rng.random((len(cube), N, N)).argsort(axis=2)[..., :q], axis=2)
-        out, _ = qsa.forward(c, cube, y, fmt, attention)
+        out, _ = qsa_run.forward(c, cube, y, fmt, attention)
         want = np.take_along_axis(np.broadcast_to(cube[:, None, :, 0], (len(cube), N, N)), y, axis=2).mean(axis=2)
         worst = max(worst, float(np.nan_to_num(np.abs(out[..., 0] - want), nan=np.inf).max()))
     return worst
@@ -207,10 +208,10 @@ def test_value_rounding_scaled_by_W_O_is_not_verified():
     sqrt(d') ulp (1 + ulp) = 0.066 was added and the head VERIFIED; z below gives 0.375 > 1/4."""
     c = edit_head(R5, W_V=[((R5.layout["z"].start, 0), 0.125)], W_O=[((0, R5.layout["out"].start), 8.0)])
     y = np.tile(np.array([0, 1]), (5, 1))
-    out, _ = qsa.forward(c, Z_375[None], y[None], F64)
+    out, _ = qsa_run.forward(c, Z_375[None], y[None], F64)
     assert abs(out[0, 0, 0] - Z_375[:2, 0].mean()) == pytest.approx(0.375)
     assert qsa_check.check_qsa(c, "exhaustive", F64).status is not V
-    r = qsa.sweep(c, "emulator", F64)
+    r = qsa_sweep.sweep(c, "emulator", F64)
     facts = prove_head(c)
     slack, _ = value_path_slack(facts, F64, ValueStats(r.stats["sum_a"], r.stats["min_Z"], r.stats["sum_e"], 5))
     assert 0.375 <= r.value + slack + facts.copy_error
@@ -233,7 +234,7 @@ def test_fixed_point_bound_dominates_a_z_grid_for_an_edited_copy():
     c = edit_head(qsa.build_qsa(4, 2, m=10, seed=1, eps=0.9),
                   W_V=[((0, 0), 0.5)], W_O=[((0, qsa.build_qsa(4, 2, m=10).layout["out"].start), 2.0)])
     fmt = parse_format("fixed:6.5")
-    r = qsa.sweep(c, "emulator", fmt)
+    r = qsa_sweep.sweep(c, "emulator", fmt)
     facts = prove_head(c)
     slack, problems = value_path_slack(facts, fmt, ValueStats(r.stats["sum_a"], r.stats["min_Z"], r.stats["sum_e"], 4))
     assert not problems
@@ -258,16 +259,16 @@ def test_auto_uses_the_exact_certificate_for_moment_codes():
 def test_match_has_no_certificate_and_sampling_never_verifies():
     for c in (match.build_match2(4, 3), match.build_match3(3, 3)):
         with pytest.raises(BadInput, match="no certificate"):
-            match.check_match(c, "certificate")
-        assert match.check_match(c, "sample", samples=50).status is U
-        v = match.check_match(c, "exhaustive", c.fmt)
-        assert v.status is V and v.method is Method.EXHAUSTIVE and v.cases == 3 ** match.spec_of(c)["N"]
+            match_check.check_match(c, "certificate")
+        assert match_check.check_match(c, "sample", samples=50).status is U
+        v = match_check.check_match(c, "exhaustive", c.fmt)
+        assert v.status is V and v.method is Method.EXHAUSTIVE and v.cases == 3 ** match_check.spec_of(c)["N"]
 
 
 def _all_outputs(c, fmt):
     """Independent enumeration: every input of [M]^N in one batch (itertools.product, not the
     checker's chunks or enumerate_inputs), plain-Python truth."""
-    s = match.spec_of(c)
+    s = match_check.spec_of(c)
     X = np.array(list(itertools.product(range(s["M"]), repeat=s["N"])))
     got, _ = s["forward"](c, X, fmt)
     want = np.array([s["truth"](list(x)) for x in X])
@@ -298,7 +299,7 @@ def test_match_exhaustive_verdicts_agree_with_an_independent_enumeration(build):
     verdicts = {V: 0, R: 0}
     for _ in range(25):
         c = _match_edit(base, rng)
-        v = match.check_match(c, "exhaustive", base.fmt)
+        v = match_check.check_match(c, "exhaustive", base.fmt)
         got, want = _all_outputs(c, base.fmt)
         verdicts[v.status] += 1
         assert (v.status is V) == bool(np.all(got == want))

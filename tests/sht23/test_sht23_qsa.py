@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from attncheck.constructions import qsa, qsa_check
+from attncheck.constructions import qsa
+from attncheck.verifiers import qsa_check, qsa_run, qsa_scores, qsa_sweep, qsa_width
 from attncheck.constructions.tasks import qsa as qsa_truth
 from attncheck.constructions.precision import EXACT, parse_format
 from attncheck.constructions.verdict import BadInput, Method, Status
@@ -24,7 +25,7 @@ def test_moment_coefficients_equal_the_product_form_exactly(N, q):
     S = all_subsets(N, q)
     coef = qsa.moment_certificates(N, q, S).astype(np.int64)
     t = [int(v) for v in qsa.moment_points(N)]
-    prod_form = qsa.moment_scores_exact(N, q, S)
+    prod_form = qsa_scores.moment_scores_exact(N, q, S)
     for s, row, want in zip(S, coef, prod_form):
         got = [sum(int(a) * tj ** d for d, a in enumerate(row)) for tj in t]
         assert got == [int(v) for v in want]
@@ -35,7 +36,7 @@ def test_moment_coefficients_equal_the_product_form_exactly(N, q):
 def test_least_squares_certificates_are_exactly_one_on_the_set():
     c = qsa.build_qsa(10, 3, m=40, seed=3)
     S = all_subsets(10, 3)
-    scores, norms = qsa.code_scores(c, S)                          # Gram path, (S, N)
+    scores, norms = qsa_scores.code_scores(c, S)                          # Gram path, (S, N)
     on = np.take_along_axis(scores, S, axis=1)
     assert np.allclose(on, 1.0, atol=1e-12)
     W = c.query_codes(S)                                            # explicit path
@@ -49,12 +50,12 @@ def test_symbolic_worst_case_equals_brute_force_over_the_z_cube(codes):
     row from uniform-on-S, attained on {-1, 1}^N.  Enumerate the cube and compare."""
     N, q = 5, 2
     c = qsa.build_qsa(N, q, codes=codes, m=12 if codes == "random" else None, eps=0.9)
-    sw = qsa.sweep(c, "emulator")
+    sw = qsa_sweep.sweep(c, "emulator")
     cube = np.array(list(itertools.product([-1.0, 1.0], repeat=N)))[:, :, None]      # (32, N, 1)
     worst = 0.0
     for S in all_subsets(N, q):
         y = np.tile(S, (len(cube), N, 1))
-        out, _ = qsa.forward(c, cube, y)
+        out, _ = qsa_run.forward(c, cube, y)
         want = (cube[:, S, 0].sum(axis=1) / q)[:, None]
         worst = max(worst, float(np.abs(out[:, :, 0] - want).max()))
     assert worst == pytest.approx(sw.value, rel=1e-9, abs=1e-12)
@@ -63,11 +64,11 @@ def test_symbolic_worst_case_equals_brute_force_over_the_z_cube(codes):
 def test_rounding_slack_is_sound_in_fixed_point():
     """Under fixed:I.F the per-set bound (l1 deviation + value-path rounding slack) must dominate
     every error on the z grid {-1, -1/2, 0, 1/2, 1}^N (exhaustive for N = 4)."""
-    from attncheck.constructions.qsa_proof import ValueStats, prove_head, value_path_slack
+    from attncheck.verifiers.qsa_proof import ValueStats, prove_head, value_path_slack
     N, q = 4, 2
     c = qsa.build_qsa(N, q, m=10, seed=1, eps=0.9)
     fmt = parse_format("fixed:6.5")
-    r = qsa.sweep(c, "emulator", fmt)
+    r = qsa_sweep.sweep(c, "emulator", fmt)
     st = ValueStats(r.stats["sum_a"], r.stats["min_Z"], r.stats["sum_e"], N)
     slack, problems = value_path_slack(prove_head(c), fmt, st)
     assert not problems
@@ -75,7 +76,7 @@ def test_rounding_slack_is_sound_in_fixed_point():
     grid = np.array(list(itertools.product([-1.0, -0.5, 0.0, 0.5, 1.0], repeat=N)))[:, :, None]
     worst = 0.0
     for S in all_subsets(N, q):
-        out, _ = qsa.forward(c, grid, np.tile(S, (len(grid), N, 1)), fmt)
+        out, _ = qsa_run.forward(c, grid, np.tile(S, (len(grid), N, 1)), fmt)
         want = grid[:, S, 0].sum(axis=1) / q
         worst = max(worst, float(np.abs(out[:, 0, 0] - want).max()))
     assert worst <= bound + 1e-12
@@ -88,18 +89,18 @@ def test_margin_bound_dominates_the_emulated_deviation_on_every_set(codes, m):
     N, q = 7, 2
     c = qsa.build_qsa(N, q, codes=codes, m=m, seed=2)
     S = all_subsets(N, q)
-    scores, _ = qsa.code_scores(c, S)
-    inset = qsa.uniform_on(S, N) > 0
+    scores, _ = qsa_scores.code_scores(c, S)
+    inset = qsa_run.uniform_on(S, N) > 0
     lo = np.where(inset, scores, np.inf).min(1)
     hi = np.where(inset, scores, -np.inf).max(1)
     off = np.where(inset, -np.inf, scores).max(1)
     T = c.head.temperature
     with np.errstate(over="ignore"):
         cert = 2 * (N - q) / q * np.exp(-T * (lo - off)) + np.expm1(T * (hi - lo))
-    _, w = qsa.forward(c, np.zeros((len(S), N, 1)), np.tile(S[:, None, :], (1, N, 1)))
-    dev = np.abs(w[:, 0, :] - qsa.uniform_on(S, N)).sum(1)
+    _, w = qsa_run.forward(c, np.zeros((len(S), N, 1)), np.tile(S[:, None, :], (1, N, 1)))
+    dev = np.abs(w[:, 0, :] - qsa_run.uniform_on(S, N)).sum(1)
     assert np.all(dev <= cert + 1e-12)
-    assert qsa.sweep(c, "certificate").value == pytest.approx(cert.max(), rel=1e-6)
+    assert qsa_sweep.sweep(c, "certificate").value == pytest.approx(cert.max(), rel=1e-6)
 
 
 @pytest.mark.parametrize("codes", ["random", "moment"])
@@ -139,11 +140,11 @@ def test_sampling_never_verifies_but_can_refute():
 
 
 def test_smallest_width_is_a_working_width_whose_predecessor_fails():
-    res = qsa.smallest_width(10, 2, seed=0)
+    res = qsa_width.smallest_width(10, 2, seed=0)
     assert res["found"] and res["m_minus_1_fails"]
     m = res["m"]
-    ok = qsa.sweep(qsa.build_qsa(10, 2, m=m, seed=res["seed"]), "margin")
-    bad = qsa.sweep(qsa.build_qsa(10, 2, m=m - 1, seed=res["seed"]), "margin")
+    ok = qsa_sweep.sweep(qsa.build_qsa(10, 2, m=m, seed=res["seed"]), "margin")
+    bad = qsa_sweep.sweep(qsa.build_qsa(10, 2, m=m - 1, seed=res["seed"]), "margin")
     assert ok.value <= 0.5 < bad.value
 
 

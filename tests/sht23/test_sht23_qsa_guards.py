@@ -6,7 +6,8 @@ import time
 
 import pytest
 
-from attncheck.constructions import qsa, qsa_check
+from attncheck.constructions import qsa
+from attncheck.verifiers import qsa_check
 from attncheck.constructions.precision import EXACT
 from attncheck.constructions.verdict import BadInput
 

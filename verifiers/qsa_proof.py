@@ -3,7 +3,7 @@
 Shape glossary: N positions, q pointer-set size, m code width (``keys`` (N, m)), dk query/key
 width, dv value width, d' output width (``d_prime``), D residual width, k a batch of q-subsets.
 
-Every VERIFIED of :func:`attncheck.constructions.qsa.check_qsa` rests on the facts below.  Each
+Every VERIFIED of :func:`attncheck.verifiers.qsa_check.check_qsa` rests on the facts below.  Each
 is a *hypothesis proved from the numbers* of the construction (weights, keys, temperature,
 layout offsets), never taken from its labels (``codes``, ``theta``) or from the builder's intent;
 one that fails makes the verdict UNKNOWN naming it (a replayed counterexample may still refute).

@@ -3,22 +3,31 @@ certificate, sample.
 
 Shape glossary: N positions, q pointer-set size, m code width, d' value width (``d_prime``).
 
-``check_qsa`` is ``facts -> sweep -> bound -> verdict``: :func:`~attncheck.constructions.qsa_proof.prove_head`
-proves the structural hypotheses from the arrays, :func:`~attncheck.constructions.qsa.sweep` passes
-over every q-subset (emulator or score certificate), :mod:`~attncheck.constructions.qsa_proof`
-turns the sweep into a sound bound.  VERIFIED only when every hypothesis holds and the bound is
-<= eps; a failed hypothesis is UNKNOWN naming it unless a replayed input refutes (issue 12,
-docs/soundness.md "qSA certificate").  Sampling never verifies.
+``check_qsa`` is ``facts -> sweep -> bound -> verdict``: :func:`~attncheck.verifiers.qsa_proof.prove_head`
+proves the structural hypotheses from the arrays, :func:`~attncheck.verifiers.qsa_sweep.run_sweep`
+passes over every q-subset through the one check loop (emulator or score certificate; the loop owns
+chunks, ``--budget`` and progress), :mod:`~attncheck.verifiers.qsa_proof` turns the pass into a
+sound bound.  VERIFIED only when every hypothesis holds and the bound is <= eps; a failed
+hypothesis is UNKNOWN naming it unless a replayed input refutes (issue 12, docs/soundness.md "qSA
+certificate").  Sampling (seeded inputs through the same loop) never verifies.
 """
 from __future__ import annotations
 
+import dataclasses
+import sys
+
 import numpy as np
 
-from attncheck.constructions.qsa import (MAX_WORK, QSAConstruction, Sweep, forward, input_work, n_subsets,
-                                         sci_count, sweep, uniform_on, work)
-from attncheck.constructions.qsa_proof import certificate_bound, exhaustive_bound, prove_head
+from attncheck.constructions.budget import UNLIMITED, Budget
 from attncheck.constructions.precision import EXACT, Format
-from attncheck.constructions.verdict import BadInput, BudgetExceeded, Counterexample, Method, Status, Verdict
+from attncheck.constructions.qsa import QSAConstruction, n_subsets, sci_count
+from attncheck.constructions.tasks import qsa as qsa_truth
+from attncheck.constructions.verdict import BadInput, Counterexample, Method, Status, Verdict
+from attncheck.verifiers import checkloop
+from attncheck.verifiers.checkloop import Domain, Found
+from attncheck.verifiers.qsa_proof import HeadFacts, certificate_bound, exhaustive_bound, prove_head
+from attncheck.verifiers.qsa_run import forward, uniform_on
+from attncheck.verifiers.qsa_sweep import Sweep, run_sweep
 
 
 def worst_case_inputs(c: QSAConstruction, S: tuple[int, ...], row, direction=None) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -69,7 +78,6 @@ def _counterexample(c: QSAConstruction, z, y, fmt: Format, attention: str,
                     row: int | None = None) -> tuple[float, Counterexample]:
     """Replay one input through the head and the plain-Python ground truth (``row=None``: the
     row with the largest error)."""
-    from attncheck.constructions.tasks import qsa as qsa_truth
     out, w = forward(c, z[None], y[None], fmt, attention)
     want_all = np.array(qsa_truth(z.tolist(), y.tolist()))                 # (N, d')
     errs = np.linalg.norm(out[0] - want_all, axis=1)                       # (N,)
@@ -97,16 +105,17 @@ def _replay_worst(c: QSAConstruction, facts, r: Sweep, fmt: Format, attention: s
 
 
 def check_qsa(c: QSAConstruction, mode: str = "auto", fmt: Format = EXACT, attention: str = "softmax",
-              samples: int = 1000, seed: int = 0, budget=None, advance=None) -> Verdict:
+              samples: int = 1000, seed: int = 0, budget: Budget | None = None, advance=None) -> Verdict:
     """Verify ``max_i ||f(X)_i - qSA(X)_i||_2 <= eps`` (``task.qsa``) for the head ``c``.
 
-    VERIFIED needs every hypothesis of :mod:`attncheck.constructions.qsa_proof` proved from the
+    VERIFIED needs every hypothesis of :mod:`attncheck.verifiers.qsa_proof` proved from the
     arrays and the resulting bound (attention deviation + copy error + rounding) <= eps; a failed
     hypothesis or range check is UNKNOWN naming it, unless a replayed input refutes."""
     mode = pick_mode(c, mode, fmt, attention)
-    total = n_subsets(c.N, c.q)
+    budget = UNLIMITED if budget is None else budget
     if mode == "sample":
         return _check_sample(c, fmt, attention, samples, seed, budget, advance)
+    total = n_subsets(c.N, c.q)
     method = "emulator" if mode == "exhaustive" else "certificate"
     meth = Method.EXHAUSTIVE if method == "emulator" else Method.CERTIFICATE
     family = (f"all C({c.N},{c.q}) = {total} pointer sets x all z with ||z_j|| <= 1"
@@ -117,14 +126,20 @@ def check_qsa(c: QSAConstruction, mode: str = "auto", fmt: Format = EXACT, atten
     if not facts.ok and (method == "certificate" or facts.K is None):     # nothing to bound / run
         return Verdict(Status.UNKNOWN, meth, claim, total, evidence=ev,
                        reason=f"unproven from the weights: {facts.reason()}")
-    try:
-        r = sweep(c, method, fmt, attention, budget=budget, advance=advance, facts=facts)
-    except BudgetExceeded as e:
-        return Verdict(Status.UNKNOWN, meth, claim, e.progress.get("subsets_checked", 0), evidence=ev,
-                       reason=f"{e}; no violation so far")
+    loop, r = run_sweep(c, method, fmt, attention, claim=claim, budget=budget, advance=advance, facts=facts)
+    if loop.status is not Status.VERIFIED:                               # the budget ran out part way
+        return dataclasses.replace(loop, method=meth, evidence={**ev, **loop.evidence})
+    return _bound_verdict(c, facts, r, method, claim, ev, fmt, attention)
+
+
+def _bound_verdict(c: QSAConstruction, facts: HeadFacts, r: Sweep, method: str, claim: str, ev: dict,
+                   fmt: Format, attention: str) -> Verdict:
+    """The verdict of a complete pass: its sound bound against eps, else a replay of the worst set."""
+    total = r.subsets
+    meth = Method.EXHAUSTIVE if method == "emulator" else Method.CERTIFICATE
     bound, parts, problems = (exhaustive_bound(c, facts, r, fmt, attention) if method == "emulator"
                               else certificate_bound(facts, r))
-    ev.update(worst_error_bound=bound, bound_parts=parts, worst_pointer_set=[s + 1 for s in r.worst])
+    ev = {**ev, "worst_error_bound": bound, "bound_parts": parts, "worst_pointer_set": [s + 1 for s in r.worst]}
     if method == "certificate":
         ev.update(min_scaled_margin=r.min_margin, max_certificate_norm=r.max_norm or None)
     if not problems and bound <= c.eps:
@@ -146,32 +161,66 @@ def check_qsa(c: QSAConstruction, mode: str = "auto", fmt: Format = EXACT, atten
                    reason=f"{why}, but the worst-case inputs replay to {err:.3g} <= eps")
 
 
-def _check_sample(c, fmt, attention, samples, seed, budget, advance) -> Verdict:
-    """Seeded random pointer sets and z in the unit ball; an input row "disagrees" when its error
-    exceeds eps.  Inputs travel packed as (B, N, d' + q) = [z | y]."""
-    from attncheck.constructions.match import compare_family, resolve_mode
-    from attncheck.constructions.tasks import qsa as qsa_truth
-    resolve_mode("qSA", "sample", 0, 0, samples)
+# --- sampling: seeded inputs through the one check loop -------------------------------------------
+#: Size given to the (uncountable) input domain; its ``draw`` refuses, so it is never enumerated.
+UNCOUNTABLE = sys.maxsize
+
+
+def inputs(c: QSAConstruction) -> Domain:
+    """Random inputs of the head, packed as (B, N, d' + q) = [z | y]: every row a uniform q-subset
+    and a z uniform in the unit ball.  Sampled only (z is real)."""
+    N, q, d = c.N, c.q, c.d_prime
+
+    def draw(start: int, stop: int):
+        raise BadInput("qSA inputs (real z) cannot be enumerated; the exhaustive check runs the q-subsets")
+
+    def sample(rng: np.random.Generator, B: int) -> np.ndarray:
+        y = np.sort(rng.random((B, N, N)).argsort(axis=2)[..., :q], axis=2)
+        z = rng.normal(size=(B, N, d))
+        z *= (rng.random((B, N, 1)) ** (1.0 / d)) / np.linalg.norm(z, axis=2, keepdims=True)
+        return np.concatenate([z, y.astype(np.float64)], axis=2)
+
+    return Domain(UNCOUNTABLE, draw, sample, "inputs", f"qSA inputs N = {N}, q = {q}, d' = {d}")
+
+
+def _check_sample(c: QSAConstruction, fmt: Format, attention: str, samples: int, seed: int,
+                  budget: Budget, advance) -> Verdict:
+    """Seeded random inputs; an input is wrong when a row's error exceeds eps (or is NaN)."""
     d = c.d_prime
     unpack = lambda X: (X[..., :d], X[..., d:].astype(np.int64))
 
-    def draw(start, stop, rng):
-        B = stop - start
-        y = np.sort(rng.random((B, c.N, c.N)).argsort(axis=2)[..., :c.q], axis=2)
-        z = rng.normal(size=(B, c.N, d))
-        z *= (rng.random((B, c.N, 1)) ** (1.0 / d)) / np.linalg.norm(z, axis=2, keepdims=True)
-        return np.concatenate([z, y.astype(np.float64)], axis=2)
-
-    def compare(X):
+    def compare(X: np.ndarray) -> Found | None:
         z, y = unpack(X)
         out, _ = forward(c, z, y, fmt, attention)
         want = np.array([qsa_truth(zb.tolist(), yb.tolist()) for zb, yb in zip(z, y)])
-        return (np.linalg.norm(out - want, axis=2) > c.eps).astype(np.int64), np.zeros(y.shape[:2], np.int64)
-
-    def explain(x, got, want):
-        z, y = unpack(x)
-        return _counterexample(c, z, y, fmt, attention, int(np.argmax(got)))[1]
+        wrong = ~(np.linalg.norm(out - want, axis=2) <= c.eps)                  # (B, N)
+        bad = np.flatnonzero(wrong.any(axis=1))
+        if not bad.size:
+            return None
+        b = int(bad[0])
+        zb, yb = unpack(X[b])
+        return Found(b, int(bad.size), _counterexample(c, zb, yb, fmt, attention, int(np.argmax(wrong[b])))[1])
 
     claim = _claim(c, fmt, attention, f"{samples} random inputs (seed {seed})")
-    return compare_family(claim, 0, "sample", samples, seed, max(1, 100_000 // (c.N * c.N)), draw, compare,
-                          explain, budget, advance, show=lambda x: f"with pointer sets {(unpack(x)[1] + 1).tolist()}")
+    return checkloop.run(inputs(c), compare, mode="sample", claim=claim, step=max(1, 100_000 // (c.N * c.N)),
+                         samples=samples, seed=seed, budget=budget, progress=advance)
+
+
+# --- cost -----------------------------------------------------------------------------------------
+MAX_WORK = 10 ** 10            # multiply-adds an exhaustive or certificate pass may take
+
+
+def work(c: QSAConstruction) -> int:
+    """Multiply-adds of one pass over all q-subsets (one N-row of m-dim scores per subset)."""
+    return n_subsets(c.N, c.q) * c.N * (c.m + c.d_prime)
+
+
+def input_work(N: int, q: int, m: int, d_prime: int) -> int:
+    """Multiply-adds of ONE sampled input (N rows: the smallest unit between two budget checks),
+    in exact integers: per row the certificate (Gram q x q x m, the solve, q m to combine) and the
+    projections (D x (2m + 2d')), plus scores and values (N x (m + d')).  Batched q x q solves run
+    about 10x slower than BLAS products here, and a singular Gram (m < q) adds an SVD
+    pseudo-inverse, so the solve counts 10 q^3 (30 q^3 when m < q)."""
+    D = 2 * (m + d_prime)
+    solve = q ** 3 * (10 if m >= q else 30)
+    return N * (q * q * m + solve + q * m + D * (2 * m + 2 * d_prime) + N * (m + d_prime))
