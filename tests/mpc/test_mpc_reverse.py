@@ -63,3 +63,12 @@ def test_reverse_refuses_float_format():
     head, X, _ = _random_case(0, 3)
     with pytest.raises(BadInput, match="fixed-point"):
         simulate_layer(head, X, fixed(8, 6).__class__("exact"))
+
+
+def test_rows_off_the_grid_are_refused_not_rounded():
+    """The protocol's words are Format.to_words of the grid integers; 0.3 is not on fixed:8.6."""
+    head, X, fmt = _random_case(5, 3)
+    X = X.copy()
+    X[0, 0] = 0.3
+    with pytest.raises(BadInput, match="62-bit word"):
+        simulate_layer(head, X, fmt)
