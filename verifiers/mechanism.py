@@ -17,9 +17,13 @@ cycle ``0, 1, ..., |Sigma|-1, 0, 1, ...``), a constant run (fixed points) and ``
 Traces keep every attention matrix, so the batch is sized to a memory cap and the check is
 skipped (with the reason) when one trace alone would exceed it; at large N fewer inputs are
 probed (the report says how many).
+
+The mechanism is evidence of a verdict: :func:`with_mechanism` holds the rule that a VERIFIED
+whose mechanism check fails is UNKNOWN (``verify hop`` calls it; the CLI decides nothing).
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,7 +34,7 @@ from attncheck.verifiers import semantics
 from attncheck.constructions.budget import UNLIMITED, Budget
 from attncheck.verifiers.emulator import forward
 from attncheck.constructions.precision import Format
-from attncheck.constructions.verdict import BudgetExceeded
+from attncheck.constructions.verdict import BudgetExceeded, Status, Verdict
 
 TRACE_BYTES = 1 << 27          # attention kept per batch (128 MiB)
 WORK_ELEMS = 1 << 25           # attention entries over all probe inputs (fewer inputs at large N)
@@ -160,3 +164,42 @@ def check_mechanism(c: Construction, fmt: Format, attention: str = "softmax", co
     heads = tuple(HeadMechanism(l + 1, h + 1, pointer_text(plan[l][h]), s[0], s[1], s[2],
                                 s[3] / max(1, s[0]), s[5] / max(1, count), s[4]) for (l, h), s in stats.items())
     return MechanismReport(count, seed, str(fmt), attention, heads if count else (), stopped)
+
+
+# --- the mechanism as evidence of a verdict (sht24a.thm4_2) ------------------------------------
+def schedule_rows(c: Construction) -> dict[int, str]:
+    """What a k-hop construction's schedule says layer l attends to: ``i-1``, ``find^1(i)``, then
+    ``find^(2^(l-3))(i)`` (the jumps recorded in ``c.params["schedule"]``)."""
+    out = {1: "i-1", 2: "find^1(i)"}
+    for l, t in enumerate(c.params["schedule"]["jumps"], start=3):
+        out[l] = f"find^{t}(i)"
+    return out
+
+
+def hop_mechanism(c: Construction, fmt: Format, attention: str = "softmax", count: int = 32,
+                  seed: int = 0, budget: Budget = UNLIMITED) -> dict:
+    """The per-layer mechanism check of a k-hop construction (:func:`check_mechanism`), each
+    head also compared with what the schedule says; a head is ok only when it attends where its
+    promise says AND the promise is the schedule's pointer."""
+    rep = check_mechanism(c, fmt, attention, count, seed, budget).to_json()
+    says = schedule_rows(c)
+    for h in rep["heads"]:
+        h["schedule"] = says.get(h["layer"])
+        h["agrees_with_schedule"] = h["intended"] == h["schedule"]
+        h["ok"] = h["ok"] and h["agrees_with_schedule"]
+    rep["ok"] = rep["skipped"] is None and all(h["ok"] for h in rep["heads"])
+    return rep
+
+
+def with_mechanism(verdict: Verdict, mechanism: dict, **evidence) -> Verdict:
+    """``verdict`` with the mechanism report (and ``evidence``) attached.  The soundness rule:
+    a VERIFIED output claim whose mechanism check ran and failed becomes UNKNOWN -- the promises
+    the certificate relies on are then not what the trace shows.  A skipped check (no probe
+    inputs, trace over the memory cap) demotes nothing: the verdict rests on the certificate or
+    the enumeration alone, and the report says the mechanism was skipped."""
+    ev = {**verdict.evidence, "mechanism": mechanism, **evidence}
+    if verdict.status is Status.VERIFIED and mechanism["skipped"] is None and not mechanism["ok"]:
+        return dataclasses.replace(verdict, status=Status.UNKNOWN, evidence=ev,
+                                   reason=verdict.reason + "; but the attention trace does not follow"
+                                          " the promised mechanism (see evidence.mechanism)")
+    return dataclasses.replace(verdict, evidence=ev)
