@@ -20,9 +20,11 @@ import time
 import click
 
 from attncheck.bounds.sizes import COMPANIONS
+from attncheck.cli import options as opt
 from attncheck.cli import render
 from attncheck.cli.main import LazyGroup
 from attncheck.cli.options import common_options, json_option, table_format, table_format_options
+from attncheck.cli.params import BoundsParams, alias, takes
 from attncheck.constructions.verdict import EXIT_UNDECIDED, BadInput
 
 _MARKUP = re.compile(r"(\\*)(\[[a-z#/@][^[]*?])")
@@ -46,15 +48,19 @@ def _frac(ctx, param, value):
 def _param_options(f):
     """Model and problem parameters shared by ``table`` and ``sweep``."""
     opts = [
-        click.option("--D", "m", type=int, default=None, help="Width m of the model under test [default: ⌈log2 N⌉]."),
+        click.option("--D", "D", type=int, default=None,
+                     help="Residual width m of the model under test [default: ⌈log2 N⌉]."),
         click.option("--H", "H", type=int, default=None, help="Heads per layer of the model under test [default: 1]."),
-        click.option("--p", "p", type=int, default=None, help="Precision bits of the model under test [default: ⌈log2 N⌉]."),
+        click.option("--word-bits", "word_bits", type=int, default=None,
+                     help="Bits p of every stored number of the model under test [default: ⌈log2 N⌉]."),
+        alias("--p", "word_bits", type=int),
         click.option("--q", "q", type=int, default=None, help="qSA sparsity q [default: 2]."),
-        click.option("--diameter", "diam", type=int, default=None, help="Graph diameter D (cor3_3/cor3_5) [default: N]."),
-        click.option("--eps", "eps", default=None, callback=_frac, help="Exponent ε, e.g. 1/4 [default: 1/4]."),
+        click.option("--diameter", "diameter", type=int, default=None,
+                     help="Graph diameter D (cor3_3/cor3_5) [default: N]."),
+        click.option("--eps", "eps", default=None, callback=_frac, help="Exponent slack ε, e.g. 1/4 [default: 1/4]."),
         click.option("--delta", "delta", default=None, callback=_frac, help="MPC memory exponent δ [default: 1/8]."),
-        click.option("--alphabet", "alphabet", type=int, default=None, help="Alphabet size |Σ| [default: 3]."),
-        click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
+        opt.alphabet_option(help_="Alphabet size |Σ| [default: 3]."),
+        click.option("--set", "set", multiple=True, metavar="NAME=VALUE",
                      help="Any other bound parameter (see 'bounds show ID'), e.g. --set s=64."),
         click.option("--measure/--no-measure", default=True, show_default=True,
                      help="Build the matching constructions and print their sizes."),
@@ -62,6 +68,13 @@ def _param_options(f):
     for o in reversed(opts):
         f = o(f)
     return f
+
+
+def _bound_params(p: BoundsParams) -> dict:
+    """The bound parameters the options give (bound names: m, H, p, q, diam, eps, delta,
+    alphabet) plus every ``--set NAME=VALUE``."""
+    return _given(p.set, m=p.D, H=p.H, p=p.word_bits, q=p.q, diam=p.diameter, eps=p.eps, delta=p.delta,
+                  alphabet=p.alphabet)
 
 
 def _given(sets, **named) -> dict:
@@ -86,32 +99,34 @@ def bounds():
 
 @bounds.command("list")
 @json_option
-def list_cmd(as_json):
+@takes(BoundsParams)
+def list_cmd(p: BoundsParams):
     """Every registered bound: id, direction, status tag, source."""
     from attncheck.bounds.formulas import BOUNDS
     rows = [(b.id, b.direction, b.source.tag, str(b.source), b.title) for b in BOUNDS.values()]
-    obj = render.envelope("bounds list", {}, bounds=[
+    obj = render.envelope("bounds list", p.to_json(), verdict=None, bounds=[
         {"id": r[0], "direction": r[1], "status": r[2], "source": r[3], "title": r[4],
          "aliases": list(b.aliases)} for r, b in zip(rows, BOUNDS.values())])
-    render.emit(obj, as_json, lambda con: con.print(render.table(
+    render.emit(obj, p.json, lambda con: con.print(render.table(
         f"{len(rows)} bounds (docs/theorems.md ids; tags: [P] paper, [P-abs] abstract, [S] notes, [R] ours)",
         ("id", "direction", "status", "source", "title"), [tuple(_plain(c) for c in r) for r in rows])))
 
 
 @bounds.command("show")
-@click.argument("bound_id")
+@click.argument("id", metavar="BOUND_ID")
 @json_option
-def show_cmd(bound_id, as_json):
+@takes(BoundsParams)
+def show_cmd(p: BoundsParams):
     """Statement, tags, formulas (unicode and LaTeX), assumptions, how attncheck checks it."""
     from attncheck.bounds import symbolic
     from attncheck.bounds.formulas import get
-    b = get(bound_id)
+    b = get(p.id)
     desc = b.describe()
     for q, d in zip(b.quantities, desc["quantities"]):
         expr = symbolic.parse(q.expr, b.symbols)
         d["unicode"], d["latex"] = symbolic.unicode(expr), symbolic.latex(expr)
-    obj = render.envelope("bounds show", {"id": bound_id}, libraries=("sympy",), bound=desc)
-    render.emit(obj, as_json, lambda con: _draw_show(con, desc))
+    obj = render.envelope("bounds show", p.to_json(), libraries=("sympy",), verdict=None, bound=desc)
+    render.emit(obj, p.json, lambda con: _draw_show(con, desc))
 
 
 def _draw_show(con, d: dict) -> None:
@@ -139,33 +154,31 @@ def _draw_show(con, d: dict) -> None:
 
 
 @bounds.command("table")
-@click.option("--N", "n", type=int, default=64, show_default=True, help="Sequence length N (>= 2).")
-@click.option("--k", "k", type=int, default=8, show_default=True, help="Number of hops k (>= 1).")
+@opt.n_option(default=64)
+@opt.k_option(default=8)
 @_param_options
 @click.option("--only", multiple=True, metavar="ID", help="Only these bound ids (repeatable).")
 @table_format_options
 @common_options
-@click.pass_context
-def table_cmd(ctx, n, k, m, H, p, q, diam, eps, delta, alphabet, sets, measure, only, markdown, latex,
-              as_json, seed, budget):
+@takes(BoundsParams)
+def table_cmd(p: BoundsParams):
     """Every bound at the given parameters, beside the sizes of our constructions
     (--markdown / --latex: the table alone, for docs and papers)."""
     from attncheck.bounds.evaluate import table
     from attncheck.constructions.budget import Budget
-    kind = table_format(markdown, latex, as_json)
+    kind = table_format(p.markdown, p.latex, p.json)
     t0 = time.monotonic()
-    given = _given(sets, N=n, k=k, m=m, H=H, p=p, q=q, diam=diam, eps=eps, delta=delta, alphabet=alphabet)
-    with render.progress(None, "bounds table", enabled=measure):
-        result = table(given, do_measure=measure, budget=Budget(budget), ids=tuple(only) or None, seed=seed)
-    params = {key: str(v) if not isinstance(v, int) else v for key, v in given.items()}
-    params["measure"] = measure
-    obj = render.envelope("bounds table", params, seed=seed, timing={"total_s": time.monotonic() - t0},
-                          **result.to_json())
+    given = {"N": p.N, "k": p.k, **_bound_params(p)}
+    with render.progress(None, "bounds table", enabled=p.measure):
+        result = table(given, do_measure=p.measure, budget=Budget(p.budget), ids=tuple(p.only) or None,
+                       seed=p.seed)
+    obj = render.envelope("bounds table", p.to_json(), seed=p.seed, timing={"total_s": time.monotonic() - t0},
+                          verdict=None, **result.to_json())
     if kind is not None:
         render.text_table(kind, TABLE_COLUMNS, [cells for r in result.rows for cells in _row_cells(r)])
     else:
-        render.emit(obj, as_json, lambda con: _draw_table(con, result))
-    _finish(ctx, result.budget_spent, budget)
+        render.emit(obj, p.json, lambda con: _draw_table(con, result))
+    _finish(click.get_current_context(), result.budget_spent, p.budget)
 
 
 def _finish(ctx, spent: bool, budget) -> None:
@@ -224,7 +237,7 @@ def _draw_table(con, result) -> None:
     model = _model_params(result)
     if model:
         con.print(_plain("  model under test: " + ", ".join(f"{k} = {v}" for k, v in model.items())
-                         + " (override with --D --H --p)"))
+                         + " (override with --D --H --word-bits)"))
     con.print(_plain("  constructions built with |Σ| = 3 unless --alphabet; status tags per docs/theorems.md"))
 
 
@@ -236,52 +249,49 @@ def _model_params(result) -> dict:
 
 
 @bounds.command("sweep")
-@click.argument("bound_id")
-@click.option("--N", "n_range", default="16..4096", show_default=True,
+@click.argument("id", metavar="BOUND_ID")
+@click.option("--N", "N", type=opt.Range(), default="16..4096", show_default=True,
               help="N values: 64 | 16,64,256 | 16..4096 (doubling) | a..b:*r | a..b:+d.")
-@click.option("--k", "k_range", default=None,
+@click.option("--k", "k", type=opt.Range(geometric=False), default=None,
               help="k values: 8 | 1..16 (step +1) | 3,5,6 | a..b:*r  [default: 8 where the bound takes k].")
 @_param_options
-@click.option("--csv", "as_csv", is_flag=True, help="Print CSV (one row per point) for plotting.")
+@click.option("--csv", "csv", is_flag=True, help="Print CSV (one row per point) for plotting.")
 @click.option("--plot", "plot", type=click.Path(dir_okay=False), default=None,
               help="Also write the sweep as a figure, FILE.png or FILE.svg.")
 @common_options
-@click.pass_context
-def sweep_cmd(ctx, bound_id, n_range, k_range, m, H, p, q, diam, eps, delta, alphabet, sets, measure,
-              as_csv, plot, as_json, seed, budget):
+@takes(BoundsParams)
+def sweep_cmd(p: BoundsParams):
     """How a bound and our construction scale over N (and k)."""
-    from attncheck.bounds.evaluate import parse_range, sweep, sweep_columns, sweep_grid, sweep_records
+    from attncheck.bounds.evaluate import sweep, sweep_columns, sweep_grid, sweep_records
     from attncheck.bounds.formulas import get
     from attncheck.constructions.budget import Budget
     t0 = time.monotonic()
-    if as_csv and as_json:
+    if p.csv and p.json:
         raise BadInput("--csv and --json are exclusive; pick one")
-    if plot and not plot.lower().endswith((".svg", ".png")):
-        raise BadInput(f"--plot {plot!r}: the file name must end in .svg or .png")
-    b = get(bound_id)
-    Ns = parse_range(n_range, "N", geometric=True)
-    ks = parse_range(k_range, "k", geometric=False) if k_range is not None else None
-    given = _given(sets, m=m, H=H, p=p, q=q, diam=diam, eps=eps, delta=delta, alphabet=alphabet)
+    if p.plot and not p.plot.lower().endswith((".svg", ".png")):
+        raise BadInput(f"--plot {p.plot!r}: the file name must end in .svg or .png")
+    b = get(p.id)
+    Ns, ks = p.N, p.k
+    given = _bound_params(p)
     grid = sweep_grid(b.id, Ns, ks, given)[1]                   # validate every point first
-    show = measure and not (as_json or as_csv)          # render.progress draws only on a terminal
+    show = p.measure and not (p.json or p.csv)          # render.progress draws only on a terminal
     with render.progress(len(grid), f"sweep {b.id}", enabled=show) as advance:
-        s = sweep(b.id, Ns, ks, given, do_measure=measure, budget=Budget(budget), advance=advance, seed=seed)
+        s = sweep(b.id, Ns, ks, given, do_measure=p.measure, budget=Budget(p.budget), advance=advance,
+                  seed=p.seed)
     cols, recs = sweep_columns(s), sweep_records(s)
-    if plot:
-        _plot(plot, s)
-    if as_csv:
+    if p.plot:
+        _plot(p.plot, s)
+    if p.csv:
         buf = io.StringIO()
         w = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
         w.writeheader()
         w.writerows(recs)
         click.echo(buf.getvalue(), nl=False)
     else:
-        params = {"id": b.id, "N": list(Ns), "k": None if ks is None else list(ks), "measure": measure,
-                  **{key: str(v) if not isinstance(v, int) else v for key, v in given.items()}}
-        obj = render.envelope("bounds sweep", params, seed=seed, timing={"total_s": time.monotonic() - t0},
-                              **s.to_json())
-        render.emit(obj, as_json, lambda con: _draw_sweep(con, s, cols, recs))
-    _finish(ctx, s.budget_spent, budget)
+        obj = render.envelope("bounds sweep", {**p.to_json(), "id": b.id}, seed=p.seed,
+                              timing={"total_s": time.monotonic() - t0}, verdict=None, **s.to_json())
+        render.emit(obj, p.json, lambda con: _draw_sweep(con, s, cols, recs))
+    _finish(click.get_current_context(), s.budget_spent, p.budget)
 
 
 def _draw_sweep(con, s, cols, recs) -> None:

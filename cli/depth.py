@@ -21,8 +21,9 @@ import click
 
 from attncheck.cli import options as opt
 from attncheck.cli import render
-from attncheck.cli.main import LazyGroup
 from attncheck.cli.hop_cmds import residual_option
+from attncheck.cli.main import LazyGroup
+from attncheck.cli.params import DepthParams, takes
 
 MAX_ESTIMATE_S = 900.0     # refuse runs whose calibrated estimate is larger (without --budget)
 REACH_WIDTHS = (1, 2, None)
@@ -93,53 +94,51 @@ def _estimate(N: int, alphabet: int, k_max: int) -> float:
                " verdicts at --N, and the reach of one-lookup-per-layer pointer programs.")
 @click.option("--k-max", "k_max", type=int, default=16, show_default=True, help="Rows k = 1..k_max.")
 @opt.n_option(default=64)
-@click.option("--alphabet", type=int, default=None, help="Alphabet size |Σ|.  [default: min(3, N)]")
+@opt.alphabet_option(help_="Alphabet size |Σ|.  [default: min(3, N)]")
 @residual_option
 @click.option("--samples", type=click.IntRange(min=1), default=200, show_default=True,
               help="Seeded inputs searched for a counterexample to the printed recursion.")
 @click.option("--plot", type=click.Path(dir_okay=False), default=None,
               help="Also write layers against k (paper vs ours, verdicts) to FILE.png or FILE.svg.")
 @opt.common_options
-def depth_hop(k_max, n, alphabet, residual, samples, plot, as_json, seed, budget):
+@takes(DepthParams)
+def depth_hop(p: DepthParams):
+    from attncheck.constructions.budget import Budget
     from attncheck.constructions.hop import MAX_K
     from attncheck.constructions.pointer_programs import corrected_depth
-    from attncheck.constructions.budget import Budget
     from attncheck.constructions.verdict import BadInput, BudgetExceeded
-    ctx = click.get_current_context()
-    if not 1 <= k_max <= MAX_K:
-        raise BadInput(f"--k-max must be in 1..{MAX_K}, got {k_max}")
-    alphabet = opt.default_alphabet(n, alphabet)
-    if plot:
+    if not 1 <= p.k_max <= MAX_K:
+        raise BadInput(f"--k-max must be in 1..{MAX_K}, got {p.k_max}")
+    p = p.replace(alphabet=opt.default_alphabet(p.N, p.alphabet))
+    if p.plot:
         from attncheck.cli.figures import check_path
-        check_path(plot)
+        check_path(p.plot)
     t0 = time.perf_counter()
-    est = _estimate(n, alphabet, k_max)
-    limit = budget if budget is not None else MAX_ESTIMATE_S
+    est = _estimate(p.N, p.alphabet, p.k_max)
+    limit = p.budget if p.budget is not None else MAX_ESTIMATE_S
     if est > limit:
-        raise BadInput(f"depth hop --k-max {k_max} --N {n} needs about {est:.3g} s of certificates,"
-                       f" more than {'--budget' if budget else 'the limit of'} {limit:g} s; use a smaller --N or --k-max")
-    clock = Budget(budget)
+        raise BadInput(f"depth hop --k-max {p.k_max} --N {p.N} needs about {est:.3g} s of certificates, more than"
+                       f" {'--budget' if p.budget else 'the limit of'} {limit:g} s; use a smaller --N or --k-max")
+    clock = Budget(p.budget)
     rows, stopped = [], None
-    with render.progress(k_max, f"depth hop N={n}") as advance:
-        for k in range(1, k_max + 1):
+    with render.progress(p.k_max, f"depth hop N={p.N}") as advance:
+        for k in range(1, p.k_max + 1):
             try:
-                clock.check(rows_done=len(rows), of=k_max)
+                clock.check(rows_done=len(rows), of=p.k_max)
             except BudgetExceeded as e:
                 stopped = str(e)
                 break
-            rows.append(hop_row(k, n, alphabet, residual, samples, seed))
+            rows.append(hop_row(k, p.N, p.alphabet, p.residual, p.samples, p.seed))
             advance(1)
-    reach = reach_rows(corrected_depth(k_max))
-    verdict = summary(rows, reach, k_max, n, stopped)
-    report = render.envelope("depth hop", {"k_max": k_max, "N": n, "alphabet": alphabet, "residual": residual,
-                                           "samples": samples, "budget": budget},
-                             seed=seed, timing={"total_s": time.perf_counter() - t0},
+    reach = reach_rows(corrected_depth(p.k_max))
+    verdict = summary(rows, reach, p.k_max, p.N, stopped)
+    report = render.envelope("depth hop", p.to_json(), seed=p.seed, timing={"total_s": time.perf_counter() - t0},
                              theorem="sht24a.thm4_2", **verdict.to_json(), rows=rows, reach=reach)
-    if plot:
+    if p.plot:
         from attncheck.cli.figures import depth_vs_k
-        depth_vs_k(report, plot)
-    render.emit(report, as_json, _human(report))
-    ctx.exit(verdict.exit_code)
+        depth_vs_k(report, p.plot)
+    render.emit(report, p.json, _human(report))
+    click.get_current_context().exit(verdict.exit_code)
 
 
 def summary(rows: list, reach: list, k_max: int, N: int, stopped: str | None):

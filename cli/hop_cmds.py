@@ -5,11 +5,12 @@ JSON keys and exit codes as the induction head) with three hop options: ``--k``,
 (overwrite / additive) and ``--paper-part`` (which paper-literal part ``--variant paper``
 builds).  ``verify hop`` adds two things to the shared pipeline, both inside the verdict's
 ``evidence``: the mechanism check per layer (attention of position i at layer l >= 3 lands on
-``find^(2^(l-3))(i)``, read from emulator traces) and the two residual modes side by side.
+``find^(2^(l-3))(i)``, read from emulator traces) and the two residual modes side by side.  The
+rule that a failing mechanism demotes VERIFIED to UNKNOWN lives in
+:func:`attncheck.verifiers.mechanism.with_mechanism`; this module only calls it.
 """
 from __future__ import annotations
 
-import dataclasses
 import time
 
 import click
@@ -37,18 +38,10 @@ def _build_hop(**kw):
     return build_hop(**kw)
 
 
-HOP = seqtask.TaskSpec("hop", _build_hop, lambda kw: {"k": kw["k"]},
-                       extra_options=(opt.k_option(required=True), residual_option, paper_part_option),
-                       builder_keys=seqtask.TaskSpec.builder_keys + ("k", "residual", "paper_part"))
-_verify_shared, run_hop, build_hop_cmd, precision_hop = seqtask.make_commands(HOP)
-
-
-def schedule_rows(c) -> dict[int, str]:
-    """What the schedule says layer l attends to: i-1, find^1(i), then find^(2^(l-3))(i)."""
-    out = {1: "i-1", 2: "find^1(i)"}
-    for l, t in enumerate(c.params["schedule"]["jumps"], start=3):
-        out[l] = f"find^{t}(i)"
-    return out
+def mechanism_option(f):
+    return click.option("--mechanism-inputs", "mechanism_inputs", type=click.IntRange(min=0), default=32,
+                        show_default=True,
+                        help="Probe inputs for the per-layer attention (mechanism) check; 0 skips it.")(f)
 
 
 CALIBRATION_N = 256
@@ -70,60 +63,24 @@ def certificate_seconds(N: int, layers: int, alphabet: int) -> float:
     return _SECONDS_PER_LAYER[(N0, alphabet)] * layers * ((N + 1) / (N0 + 1)) ** 2
 
 
-def mechanism_evidence(c, fmt, attention: str, count: int, seed: int, budget) -> dict:
-    """The per-layer mechanism check, each layer also compared with the schedule's statement."""
-    from attncheck.verifiers.mechanism import check_mechanism
-    rep = check_mechanism(c, fmt, attention, count, seed, budget).to_json()
-    says = schedule_rows(c)
-    for h in rep["heads"]:
-        h["schedule"] = says.get(h["layer"])
-        h["agrees_with_schedule"] = h["intended"] == h["schedule"]
-        h["ok"] = h["ok"] and h["agrees_with_schedule"]
-    rep["ok"] = rep["skipped"] is None and all(h["ok"] for h in rep["heads"])
-    return rep
-
-
-def residual_modes(kw: dict) -> list[dict]:
+def residual_modes(p) -> list[dict]:
     """Sizes of the same construction in both residual modes."""
     rows = []
     for mode in ("overwrite", "additive"):
-        c = HOP.build(**{**seqtask._builder_kwargs(HOP, kw), "residual": mode})
+        c = HOP.build(**{**HOP.builder_kwargs(p), "residual": mode})
         rows.append({"residual": mode, **c.size()})
     return rows
 
 
-def combine(verdict, mech: dict, modes: list[dict]):
-    """Attach the mechanism and residual-mode evidence; a VERIFIED output claim whose mechanism
-    check fails becomes UNKNOWN (the promises the certificate relies on are then not what the
-    trace shows)."""
-    from attncheck.constructions.verdict import Status
-    ev = {**verdict.evidence, "mechanism": mech, "residual_modes": modes}
-    if verdict.status is Status.VERIFIED and mech["skipped"] is None and not mech["ok"]:
-        return dataclasses.replace(verdict, status=Status.UNKNOWN, evidence=ev,
-                                   reason=verdict.reason + "; but the attention trace does not follow"
-                                          " the promised mechanism (see evidence.mechanism)")
-    return dataclasses.replace(verdict, evidence=ev)
-
-
-def _verify_fn(**kw):
-    ctx = click.get_current_context()
+def mechanism_and_modes(c, fmt, p, budget, verdict):
+    """``verify hop`` after the output check: the mechanism per layer from traces and the two
+    residual modes, attached as evidence (the demotion rule is
+    :func:`attncheck.verifiers.mechanism.with_mechanism`)."""
+    from attncheck.verifiers.mechanism import hop_mechanism, with_mechanism
     t0 = time.perf_counter()
-    from attncheck.constructions.budget import Budget
-    budget = Budget(kw.get("budget"))
-    c = seqtask.load_or_build(HOP, kw, _NEEDED)
-    fmt = seqtask.resolve_format(kw["precision"], c)
-    t1 = time.perf_counter()
-    verdict = seqtask.run_check(HOP, c, fmt, kw, budget)
-    t2 = time.perf_counter()
-    mech = mechanism_evidence(c, fmt, kw["attention"], kw["mechanism_inputs"], kw["seed"], budget)
-    verdict = combine(verdict, mech, [] if budget.expired() else residual_modes(kw))
-    t3 = time.perf_counter()
-    report = render.envelope("verify hop", seqtask._params(kw, fmt), seed=kw["seed"],
-                             timing={"build_s": t1 - t0, "check_s": t2 - t1, "mechanism_s": t3 - t2,
-                                     "total_s": t3 - t0},
-                             **verdict.to_json(), construction=c.to_json())
-    render.emit(report, kw["as_json"], _verify_human(report))
-    ctx.exit(verdict.exit_code)
+    mech = hop_mechanism(c, fmt, p.attention, p.mechanism_inputs, p.seed, budget)
+    verdict = with_mechanism(verdict, mech, residual_modes=[] if budget.expired() else residual_modes(p))
+    return verdict, {"mechanism_s": time.perf_counter() - t0}
 
 
 def _verify_human(report):
@@ -155,12 +112,11 @@ def _verify_human(report):
     return draw
 
 
-_PARAMS = list(_verify_shared.params)
-_NEEDED = [p for p in _PARAMS if p.name in ("n", "k")]     # required unless --from gives them
-verify_hop = click.Command(
-    name="hop", callback=_verify_fn,
-    params=_PARAMS + [click.Option(
-        ["--mechanism-inputs", "mechanism_inputs"], type=click.IntRange(min=0), default=32, show_default=True,
-        help="Probe inputs for the per-layer attention (mechanism) check; 0 skips it.")],
-    help="Verify the k-hop head (sht24a.thm4_2): outputs by --mode, plus the attention mechanism per"
-         " layer from traces.  Exit 0 verified, 1 refuted, 2 bad input, 3 unknown.")
+HOP = seqtask.TaskSpec(
+    "hop", _build_hop, lambda p: {"k": p.k},
+    extra_options=(opt.k_option(required=True), residual_option, paper_part_option),
+    builder_keys=seqtask.TaskSpec.builder_keys + ("k", "residual", "paper_part"),
+    verify_options=(mechanism_option,), after_check=mechanism_and_modes, verify_human=_verify_human,
+    verify_help="Verify the k-hop head (sht24a.thm4_2): outputs by --mode, plus the attention mechanism per"
+                " layer from traces.  Exit 0 verified, 1 refuted, 2 bad input, 3 unknown.")
+verify_hop, run_hop, build_hop_cmd, precision_hop = seqtask.make_commands(HOP)

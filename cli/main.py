@@ -158,8 +158,39 @@ def _one_line(msg: str) -> str:
     return " ".join(str(msg).split())
 
 
+def command_of(args) -> str:
+    """The command path that ``args`` names (``verify induction``), as far as it resolves, without
+    importing more than that path; "" when not even the first word is a command."""
+    ctx = click.Context(cli, info_name="attncheck", resilient_parsing=True)
+    group, path = cli, []
+    for word in (a for a in args if a != "--debug"):
+        if word.startswith("-") or not isinstance(group, click.Group):
+            break
+        try:
+            sub = group.get_command(ctx, word)
+        except Exception:  # noqa: BLE001 - a module that fails to import: name what resolved
+            sub = None
+        if sub is None:
+            break
+        path.append(word)
+        group, ctx = sub, click.Context(sub, info_name=word, parent=ctx, resilient_parsing=True)
+    return " ".join(path)
+
+
+def _fail(args, message: str, rc: int, prefix: str = "error") -> int:
+    """Report a failure: one line on stderr and, when ``--json`` was asked for, one JSON object
+    on stdout (:func:`attncheck.cli.render.error_object`).  Returns the exit code."""
+    line = _one_line(message)
+    click.echo(f"attncheck: {prefix}: {line}" if prefix else f"attncheck: {line}", err=True)
+    if "--json" in args and "--help" not in args and "-h" not in args:
+        from attncheck.cli import render
+        render.print_json(render.error_object(command_of(args), line, rc))
+    return rc
+
+
 def main(argv=None) -> None:
-    """Console entry point: run the group and map every failure to one line and an exit code."""
+    """Console entry point: run the group and map every failure to one line (plus one JSON
+    object under ``--json``) and an exit code.  The one error mapping of every command."""
     args = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in args or os.environ.get("ATTNCHECK_DEBUG") == "1"
     try:
@@ -167,25 +198,20 @@ def main(argv=None) -> None:
     except click.exceptions.Exit as e:
         rc = e.exit_code
     except click.exceptions.Abort:
-        click.echo("attncheck: aborted", err=True)
-        rc = EXIT_BAD_INPUT
+        rc = _fail(args, "aborted", EXIT_BAD_INPUT, prefix="")
     except click.ClickException as e:          # usage errors, bad option values
         cmd = f" (see 'attncheck {e.ctx.command_path.split(' ', 1)[1]} --help')" if getattr(e, "ctx", None) \
             and " " in e.ctx.command_path else ""
-        click.echo(f"attncheck: error: {_one_line(e.format_message())}{cmd}", err=True)
-        rc = EXIT_BAD_INPUT
+        rc = _fail(args, f"{_one_line(e.format_message())}{cmd}", EXIT_BAD_INPUT)
     except AttncheckError as e:
-        click.echo(f"attncheck: error: {_one_line(e)}", err=True)
-        rc = e.exit_code
+        rc = _fail(args, str(e), e.exit_code)
     except KeyboardInterrupt:
-        click.echo("attncheck: interrupted", err=True)
-        rc = 130
+        rc = _fail(args, "interrupted", 130, prefix="")
     except Exception as e:  # noqa: BLE001 - the contract: never a traceback without --debug
         if debug:
             raise
-        click.echo(f"attncheck: internal error: {type(e).__name__}: {_one_line(e)}"
-                   " (rerun with --debug for the traceback)", err=True)
-        rc = EXIT_INTERNAL
+        rc = _fail(args, f"{type(e).__name__}: {_one_line(e)} (rerun with --debug for the traceback)",
+                   EXIT_INTERNAL, prefix="internal error")
     sys.exit(0 if rc is None else rc)
 
 

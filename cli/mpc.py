@@ -17,7 +17,8 @@ import click
 
 from attncheck.cli import render
 from attncheck.cli.main import LazyGroup
-from attncheck.cli.options import common_options, n_option
+from attncheck.cli.options import Range, common_options, n_option
+from attncheck.cli.params import MpcParams, alias, takes
 from attncheck.constructions.verdict import BadInput, BudgetExceeded, Method, Status, Verdict
 
 ALGO_NAMES = ("cycles", "components", "broadcast", "prefix", "sort")
@@ -34,7 +35,7 @@ def routing_options(f):
                      help="Fact B.2 matrix: auto = narrower of onehot (d = T s) and paper"
                           " (d = ceil(12 s^4 ln(T s))); random needs --slots.")(f)
     f = click.option("--slots", type=int, default=None, help="Packet slots d for --hashing random.")(f)
-    f = click.option("--s", "s_words", type=int, default=None,
+    f = click.option("--s", "s", type=int, default=None,
                      help="Local memory s in words (default: the protocol's own, 4).")(f)
     f = click.option("--codes", type=click.Choice(["poly", "random"]), default="poly", show_default=True,
                      help="Sparse-propagation codes: poly (exact ties, width 2s+2) or random signs"
@@ -80,17 +81,18 @@ def mpc():
 @n_option()
 @routing_options
 @common_options
-@click.pass_context
-def compile_cmd(ctx, algo, n, hashing, slots, s_words, codes, as_json, seed, budget):
+@takes(MpcParams)
+def compile_cmd(p: MpcParams):
     """Build the L = R + 1 layer transformer of protocol ALGO at size N; report its size."""
     from attncheck.constructions.mpc.algos import get_algo
     from attncheck.constructions.mpc.simulate import compile_protocol
     t0 = time.perf_counter()
+    algo, n = p.algo, p.N
     _check_n(n)
-    sim = compile_protocol(get_algo(algo).build(n, s_words), hashing=hashing, slots=slots, codes=codes, seed=seed)
-    params = {"algo": algo, "N": n, "s": s_words, "hashing": hashing, "slots": slots, "codes": codes}
-    report = render.envelope("mpc compile", params, seed=seed,
-                             timing={"total_s": time.perf_counter() - t0},
+    sim = compile_protocol(get_algo(algo).build(n, p.s), hashing=p.hashing, slots=p.slots, codes=p.codes,
+                           seed=p.seed)
+    report = render.envelope("mpc compile", p.to_json(), seed=p.seed,
+                             timing={"total_s": time.perf_counter() - t0}, verdict=None,
                              construction=sim.to_json(), paper=_paper_columns(sim),
                              log2_N=round(math.log2(n), 6))
 
@@ -99,17 +101,14 @@ def compile_cmd(ctx, algo, n, hashing, slots, s_words, codes, as_json, seed, bud
                                _construction_rows(sim, n)))
         for note in sim.notes:
             con.print(f"  [R] {note}")
-    render.emit(report, as_json, human)
+    render.emit(report, p.json, human)
 
 
 # --- verify mpc -----------------------------------------------------------------------------
 def _verdict_human(report: dict, sim, N: int):
     def draw(con):
-        v = report["result"] if "result" in report else report
-        style = render.STATUS_STYLE.get(v["verdict"], "bold")
-        con.print(f"[{style}]{v['verdict'].upper()}[/]  {v['claim']}")
-        con.print(f"  method: {v['method']}   cases: {v['cases']}")
-        con.print(f"  {v['reason']}")
+        v = report
+        render.headline(con, v)
         rows = _construction_rows(sim, N)
         ev = v.get("evidence") or {}
         rows.append(("instances", ev.get("instances")))
@@ -117,14 +116,15 @@ def _verdict_human(report: dict, sim, N: int):
         rows.append(("routing certificate", f"{cert.get('ok')} -- {cert.get('reason')}"))
         con.print(render.table(None, ("quantity", "value"), rows))
         ce = v.get("counterexample")
+        for line in render.counterexample_lines(v):
+            con.print(f"  {render.esc(line)}")
         if ce:
             x = ce["explanation"]
-            con.print(f"  counterexample input: {' '.join(str(t) for t in ce['tokens'])}")
             if x.get("machine") is not None:
                 when = "init routing" if x["round"] < 0 else f"protocol round {x['round']}"
                 con.print(f"  after layer {x['layer']} ({when}), machine {x['machine']}:")
-            con.print(f"    expected {x.get('expected')}")
-            con.print(f"    got      {x.get('got')}")
+            con.print(f"    expected {render.esc(render.fmt_value(x.get('expected')))}")
+            con.print(f"    got      {render.esc(render.fmt_value(x.get('got')))}")
             if x.get("attention") is not None:
                 con.print("    routing head attends to " + ", ".join(
                     f"{'start' if a['token'] < 0 else 'token ' + str(a['token'])} ({a['weight']:.3g})"
@@ -145,45 +145,46 @@ def _verdict_human(report: dict, sim, N: int):
 @click.option("--corrupt", type=click.Choice(["none", "start", "fields"]), default="none",
               show_default=True, help="Break the routing head on purpose (it must be refuted).")
 @common_options
-@click.pass_context
-def verify_mpc(ctx, algo, n, hashing, slots, s_words, codes, mode, samples, attention, corrupt, as_json,
-               seed, budget):
+@takes(MpcParams)
+def verify_mpc(p: MpcParams):
     """Run protocol ALGO and its compiled transformer side by side (sht24a.thm3_1)."""
     from attncheck.constructions.mpc.algos import get_algo
     from attncheck.verifiers.mpc_sidebyside import instances_for, side_by_side
     from attncheck.constructions.budget import Budget
     t0 = time.perf_counter()
+    n, mode, samples = p.N, p.mode, p.samples
     _check_n(n)
-    algo_ = get_algo(algo)
-    count = instances_for(algo_, n, mode, samples, seed).count if mode != "sample" else samples
-    with render.progress(count, f"verify mpc {algo}", enabled=not as_json) as advance:
-        res = side_by_side(algo_, n, mode=mode, samples=samples, seed=seed, hashing=hashing,
-                           slots=slots, codes=codes, attention=attention, corrupt=corrupt,
-                           s=s_words, budget=Budget(budget), advance=advance)
-    params = {"algo": algo, "N": n, "s": s_words, "mode": mode, "samples": samples, "hashing": hashing,
-              "slots": slots, "codes": codes, "attention": attention, "corrupt": corrupt}
-    report = render.envelope("verify mpc", params, seed=seed,
+    algo_ = get_algo(p.algo)
+    count = instances_for(algo_, n, mode, samples, p.seed).count if mode != "sample" else samples
+    with render.progress(count, f"verify mpc {p.algo}", enabled=not p.json) as advance:
+        res = side_by_side(algo_, n, mode=mode, samples=samples, seed=p.seed, hashing=p.hashing,
+                           slots=p.slots, codes=p.codes, attention=p.attention, corrupt=p.corrupt,
+                           s=p.s, budget=Budget(p.budget), advance=advance)
+    report = render.envelope("verify mpc", p.to_json(), seed=p.seed,
                              timing={"total_s": time.perf_counter() - t0},
                              **res.verdict.to_json(), construction=res.simulation.to_json(),
                              log2_N=round(math.log2(n), 6))
-    render.emit(report, as_json, _verdict_human(report, res.simulation, n))
-    ctx.exit(res.verdict.exit_code)
+    render.emit(report, p.json, _verdict_human(report, res.simulation, n))
+    click.get_current_context().exit(res.verdict.exit_code)
 
 
 # --- mpc covering ---------------------------------------------------------------------------
 @mpc.command("covering")
-@click.option("--n", "ns", type=int, multiple=True, default=(4, 8, 16), show_default=True,
-              help="Rows n (message ids); repeat the option for several.")
-@click.option("--b", "bs", type=int, multiple=True, default=(1, 2), show_default=True,
-              help="Set size bound b; repeat the option for several.")
+@click.option("--rows", "rows", type=Range(), default="4,8,16", show_default=True,
+              help="Rows n of the matrix (message ids): a list 4,8,16 or a range a..b[:*r|:+d].")
+@alias("--n", "rows", type=int, multiple=True)
+@click.option("--set-size", "set_size", type=Range(geometric=False), default="1,2", show_default=True,
+              help="Bound b on the size of the sets to isolate: a list 1,2 or a range a..b.")
+@alias("--b", "set_size", type=int, multiple=True)
 @click.option("--trials", type=int, default=20, show_default=True, help="Seeded draws per width.")
 @common_options
-@click.pass_context
-def covering_cmd(ctx, ns, bs, trials, as_json, seed, budget):
+@takes(MpcParams)
+def covering_cmd(p: MpcParams):
     """Fact B.2 by brute force: smallest working d beside ceil(12 b^2 ln n)."""
     from attncheck.verifiers.mpc_covering import covering_cost, covering_row
     from attncheck.constructions.budget import Budget
     t0 = time.perf_counter()
+    ns, bs, trials, seed = p.rows, p.set_size, p.trials, p.seed
     if trials < 1:
         raise BadInput(f"--trials must be >= 1, got {trials}")
     for n in ns:
@@ -193,7 +194,7 @@ def covering_cmd(ctx, ns, bs, trials, as_json, seed, budget):
             if covering_cost(n, b) > 200_000:
                 raise BadInput(f"n={n}, b={b}: each brute-force check examines {covering_cost(n, b)}"
                                f" (row, others) pairs; the limit is 200000")
-    bud, rows = Budget(budget), []
+    bud, rows = Budget(p.budget), []
     try:
         for n in ns:
             for b in bs:
@@ -208,21 +209,19 @@ def covering_cmd(ctx, ns, bs, trials, as_json, seed, budget):
                 " ceil(12 b^2 ln n), isolates every member of every |S| <= b",
                 sum(covering_cost(r.n, r.b) for r in rows), reason,
                 evidence={"rows": [r.to_json() for r in rows]})
-    report = render.envelope("mpc covering", {"n": list(ns), "b": list(bs), "trials": trials},
-                             seed=seed, timing={"total_s": time.perf_counter() - t0}, **v.to_json())
+    report = render.envelope("mpc covering", p.to_json(), seed=seed,
+                             timing={"total_s": time.perf_counter() - t0}, **v.to_json())
 
     def human(con):
-        style = render.STATUS_STYLE[v.status.value]
-        con.print(f"[{style}]{v.status.value.upper()}[/]  {v.claim}")
-        con.print(f"  {reason}")
+        render.headline(con, report)
         con.print(render.table("Fact B.2 covering (brute force over all |S| <= b)",
                                ("n", "b", "12 b^2 ln n", "covering draws there", "smallest random d",
                                 "exact min d [R]"),
                                [(r.n, r.b, r.paper_d, f"{round(r.paper_rate * r.trials)}/{r.trials}",
                                  f"{r.random_d} ({r.random_successes}/{r.trials})", r.exact_d or "-")
                                 for r in rows]))
-    render.emit(report, as_json, human)
-    ctx.exit(v.exit_code)
+    render.emit(report, p.json, human)
+    click.get_current_context().exit(v.exit_code)
 
 
 # --- mpc reverse ----------------------------------------------------------------------------
@@ -234,27 +233,25 @@ def covering_cmd(ctx, ns, bs, trials, as_json, seed, budget):
 @click.option("--samples", type=int, default=20, show_default=True,
               help="Inputs when |Σ|^N is too large to enumerate.")
 @common_options
-@click.pass_context
-def reverse_cmd(ctx, n, branching, attention, samples, as_json, seed, budget):
+@takes(MpcParams)
+def reverse_cmd(p: MpcParams):
     """sht24a.thm3_4: each layer of the induction head as a 2D+3-round MPC protocol."""
     from attncheck.verifiers.mpc_reverse import check_reverse
     from attncheck.constructions.budget import Budget
     t0 = time.perf_counter()
-    _check_n(n)
-    with render.progress(None, "mpc reverse", enabled=not as_json) as advance:
-        v, info = check_reverse(n, branching, attention, samples, seed, Budget(budget), advance)
-    params = {"N": n, "branching": branching, "attention": attention, "samples": samples}
-    report = render.envelope("mpc reverse", params, seed=seed,
+    _check_n(p.N)
+    with render.progress(None, "mpc reverse", enabled=not p.json) as advance:
+        v, info = check_reverse(p.N, p.branching, p.attention, p.samples, p.seed, Budget(p.budget), advance)
+    report = render.envelope("mpc reverse", p.to_json(), seed=p.seed,
                              timing={"total_s": time.perf_counter() - t0}, **v.to_json())
 
     def human(con):
-        style = render.STATUS_STYLE[v.status.value]
-        con.print(f"[{style}]{v.status.value.upper()}[/]  {v.claim}")
-        con.print(f"  method: {v.method.value}   cases: {v.cases}")
-        con.print(f"  {v.reason}")
+        render.headline(con, report)
+        for line in render.counterexample_lines(report):
+            con.print(f"  {render.esc(line)}")
         con.print(render.table(None, ("layer", "tree depth D", "rounds", "2D + 3", "machines q",
                                       "memory s", "b = floor(s/(4mH))", "max |diff|"),
                                [(r["layer"], r["depth"], r["rounds"], r["expected_rounds"], r["q"],
                                  r["s"], r["paper_branching"], r["max_diff"]) for r in info["layers"]]))
-    render.emit(report, as_json, human)
-    ctx.exit(v.exit_code)
+    render.emit(report, p.json, human)
+    click.get_current_context().exit(v.exit_code)

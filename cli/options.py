@@ -1,9 +1,15 @@
-"""Shared click options: one spelling of every option across all commands.
+"""Shared click options and option types: one spelling of every option across all commands.
 
-Option names are the contract (``--N``, ``--k``, ``--alphabet``, ``--D``, ``--precision``,
-``--attention``, ``--mode``, ``--samples``, ``--seed``, ``--budget``, ``--json``); every command
-that takes a parameter takes it under this name with this meaning.  Python parameter names are
-lower case (``--N`` -> ``n``).
+Option names are the contract (docs/cli.md has the table: ``--N``, ``--k``, ``--alphabet``,
+``--D``, ``--precision``, ``--attention``, ``--mode``, ``--samples``, ``--seed``, ``--budget``,
+``--json``, ...); every command that takes a parameter takes it under this name with this
+meaning.  The click name of an option is its long name without the dashes (``--N`` -> ``N``,
+``--paper-part`` -> ``paper_part``): the field of the parameter object
+(:mod:`attncheck.cli.params`) and the key in the JSON ``params``.  Old spellings stay as hidden
+aliases for one release (:func:`attncheck.cli.params.alias`).
+
+The option types live here too: :class:`Precision` (``declared | exact | fixed:I.F``) and
+:class:`Range` (``64``, ``5,9,13``, ``16..4096``, ``a..b:*r``, ``a..b:+d``).
 """
 from __future__ import annotations
 
@@ -17,7 +23,7 @@ def _positive_float(ctx, param, value):
 
 
 def json_option(f):
-    return click.option("--json", "as_json", is_flag=True,
+    return click.option("--json", "json", is_flag=True,
                         help="Print one JSON object (schema-versioned) instead of tables.")(f)
 
 
@@ -37,8 +43,14 @@ def common_options(f):
 
 
 def n_option(required: bool = True, default: int | None = None):
-    return click.option("--N", "n", type=int, required=required and default is None, default=default,
-                        help="Sequence length N (>= 2).")
+    return click.option("--N", "N", type=int, required=required and default is None, default=default,
+                        show_default=default is not None, help="Sequence length N (>= 2).")
+
+
+def alphabet_option(default: int | None = None, help_: str | None = None):
+    """``--alphabet``: the alphabet size |Σ| (every command spells it this way)."""
+    return click.option("--alphabet", "alphabet", type=int, default=default, show_default=default is not None,
+                        help=help_ or "Alphabet size |Σ| (>= 2).")
 
 
 def k_option(default: int | None = None, required: bool = False):
@@ -61,8 +73,7 @@ def default_alphabet(n: int | None, alphabet: int | None) -> int | None:
 def construction_options(f):
     """Options that pick a transformer construction (alphabet, encoding, variant, width).
     ``--alphabet`` defaults to None: resolve it with :func:`default_alphabet` once N is known."""
-    f = click.option("--alphabet", "alphabet", type=int, default=None,
-                     help="Alphabet size |Σ| (2 <= |Σ| <= N).  [default: min(3, N)]")(f)
+    f = alphabet_option(help_="Alphabet size |Σ| (2 <= |Σ| <= N).  [default: min(3, N)]")(f)
     f = click.option("--encoding", type=click.Choice(["sinusoidal", "random", "onehot"]),
                      default="sinusoidal", show_default=True,
                      help="Position/token codes: angles (O(1) width), random signs (D = O(log N)),"
@@ -70,8 +81,8 @@ def construction_options(f):
     f = click.option("--variant", type=click.Choice(["corrected", "paper"]), default="corrected",
                      show_default=True,
                      help="'paper' builds the paper-literal variant that attncheck refutes (errata).")(f)
-    f = click.option("--D", "d", type=int, default=None,
-                     help="Code width for --encoding random (default: derived from N).")(f)
+    f = click.option("--D", "D", type=int, default=None,
+                     help="Residual code width D for --encoding random (default: derived from N).")(f)
     return f
 
 
@@ -109,8 +120,9 @@ class Precision(click.ParamType):
         return "[" + "|".join(self.forms) + "]"
 
 
-def precision_option(forms: tuple[str, ...] = ("declared", "exact", "fixed:I.F"), help_: str | None = None):
-    return click.option("--precision", "precision", type=Precision(forms), default="declared",
+def precision_option(forms: tuple[str, ...] = ("declared", "exact", "fixed:I.F"), help_: str | None = None,
+                     default: str = "declared"):
+    return click.option("--precision", "precision", type=Precision(forms), default=default,
                         show_default=True,
                         help=help_ or "'declared' (the construction's own fixed-point format), 'exact'"
                                       " (float64) or 'fixed:I.F'.")
@@ -121,6 +133,32 @@ def arithmetic_options(f):
     f = click.option("--attention", type=click.Choice(["softmax", "hardmax"]), default="softmax",
                      show_default=True, help="Softmax at the derived temperature, or hardmax (ties averaged).")(f)
     return f
+
+
+class Range(click.ParamType):
+    """One or more integers, in one syntax everywhere: ``64``, a list ``5,9,13``, or a range
+    ``a..b`` whose step is ``geometric`` (x2, for sizes such as N) or +1 (counts such as k),
+    unless given as ``a..b:*r`` or ``a..b:+d``.  The value is a tuple of ints (parsing:
+    :func:`attncheck.bounds.evaluate.parse_range`)."""
+
+    name = "range"
+
+    def __init__(self, geometric: bool = True):
+        self.geometric = geometric
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        from attncheck.bounds.evaluate import parse_range
+        from attncheck.constructions.verdict import BadInput
+        flag = param.opts[0].lstrip("-") if param is not None else "range"
+        try:
+            return parse_range(str(value), flag, geometric=self.geometric)
+        except BadInput as e:
+            self.fail(str(e), param, ctx)
+
+    def get_metavar(self, param, ctx=None):
+        return "N|A,B,C|A..B" if self.geometric else "K|A,B,C|A..B"
 
 
 MODES = ("auto", "exhaustive", "certificate", "sample")

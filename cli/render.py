@@ -157,6 +157,14 @@ def text_table(kind: str, columns: Sequence[Any], rows: Iterable[Sequence[Any]],
     sys.stdout.write(markdown_table(columns, rows) if kind == "markdown" else latex_table(columns, rows, align))
 
 
+def error_object(command: str, message: str, exit_code: int) -> dict:
+    """The one JSON object a failing command prints under ``--json`` (besides its one stderr
+    line): the envelope with ``verdict`` "error" (or "unknown" for exit 3, a budget spent before
+    any verdict), the exit code and the message."""
+    verdict = "unknown" if exit_code == 3 else "error"
+    return envelope(command, None, verdict=verdict, exit_code=exit_code, error=message)
+
+
 def emit(obj: dict, json_mode: bool, human: Callable[[Any], None]) -> None:
     """Print ``obj`` as JSON, or call ``human(console)`` to draw it."""
     if json_mode:
@@ -177,6 +185,75 @@ def fmt_seq(seq) -> str:
     return " ".join(fmt_token(v) for v in seq)
 
 
+def fmt_value(v, symbols: bool = False) -> str:
+    """Any value of a counterexample as text, never a Python repr: None -> ⊥, a symbol code ->
+    its letter (``symbols``), a number as it is (floats to 6 significant digits), a vector as
+    ``(x, y, ...)``, a mapping as ``key=value, ...``."""
+    if v is None:
+        return BOT_GLYPH
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, int) or (hasattr(v, "dtype") and getattr(v, "ndim", 1) == 0 and v.dtype.kind in "iu"):
+        return fmt_token(v) if symbols else str(int(v))
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    if isinstance(v, dict):
+        return ", ".join(f"{k}={fmt_value(x, symbols)}" for k, x in v.items())
+    if isinstance(v, (list, tuple)) or hasattr(v, "tolist"):
+        items = v.tolist() if hasattr(v, "tolist") else v
+        return "(" + ", ".join(fmt_value(x, symbols) for x in items) + ")"
+    return str(v)
+
+
+#: What the tokens and the expected/got values of a counterexample are: symbols print as letters.
+SYMBOLS, NUMBERS = "symbols", "numbers"
+#: Commands whose counterexamples are not symbol sequences: (tokens, values, what the input is).
+#: qSA: a pointer set (positions) and output vectors; MPC: graph tokens and machine memories.
+COUNTEREXAMPLE_KIND = {"verify qsa": (NUMBERS, NUMBERS, "pointer set"),
+                       "verify mpc": (NUMBERS, NUMBERS, "input"),
+                       "reduction check": (SYMBOLS, SYMBOLS, "instance")}
+
+
+def counterexample_lines(report: dict) -> list[str]:
+    """The one way a counterexample prints, in every command (``report`` is the command's JSON
+    object, ``report["counterexample"]`` its counterexample): the input, then the wrong position
+    with what was expected and what came out.  Symbols print as letters a, b, c and "no match"
+    (None, bottom) as ⊥; positions, vertices and vectors as numbers; never a Python repr.  The
+    JSON keeps integers and null (docs/cli.md)."""
+    ce = report.get("counterexample")
+    if not ce:
+        return []
+    tokens, values, what = COUNTEREXAMPLE_KIND.get(report.get("command"), (SYMBOLS, SYMBOLS, "input"))
+    seq = ce.get("tokens") or []
+    lines = [f"counterexample {what}: " + " ".join(fmt_value(t, tokens == SYMBOLS) for t in seq)]
+    if ce.get("expected") is not None or ce.get("got") is not None:
+        sym = values == SYMBOLS
+        lines.append(f"at position {ce.get('position')}: expected {fmt_value(ce.get('expected'), sym)},"
+                     f" got {fmt_value(ce.get('got'), sym)}")
+    elif ce.get("position") is not None:
+        lines.append(f"at position {ce['position']}")
+    return lines
+
+
+def cases_text(report: dict) -> str:
+    """``cases: 12 (inputs checked up to and including the first counterexample)``: the count
+    and, when the check loop said so, what it counts."""
+    what = (report.get("evidence") or {}).get("cases_count")
+    cases = report.get("cases")
+    cases = f"{cases:,}" if isinstance(cases, int) else cases
+    return f"cases: {cases}" + (f" ({what})" if what else "")
+
+
+def headline(con, report: dict, soft_wrap: bool = False) -> None:
+    """The verdict, the claim, method and cases, and the reason: the first lines of every
+    command that judges something (``soft_wrap``: claim and reason on one line each, unwrapped)."""
+    style = STATUS_STYLE.get(report["verdict"], "bold")
+    con.print(f"[{style}]{report['verdict'].upper()}[/]  {esc(report['claim'])}", soft_wrap=soft_wrap)
+    con.print(f"  method: {report['method']}   {esc(cases_text(report))}")
+    if report.get("reason"):
+        con.print(f"  {esc(report['reason'])}", soft_wrap=soft_wrap)
+
+
 STATUS_STYLE = {"verified": "bold green", "refuted": "bold red", "unknown": "bold yellow"}
 
 
@@ -191,16 +268,12 @@ def verdict_human(report: dict) -> Callable[[Any], None]:
     def draw(con):
         v = report
         c = report.get("construction", {})
-        style = STATUS_STYLE.get(v["verdict"], "bold")
-        con.print(f"[{style}]{v['verdict'].upper()}[/]  {esc(v['claim'])}")
-        con.print(f"  method: {v['method']}   cases: {v['cases']}")
-        if v.get("reason"):
-            con.print(f"  {esc(v['reason'])}")
+        headline(con, v)
         if c:
             rows = [(k, c.get(k)) for k in ("theorem", "status", "variant", "encoding", "layers",
                                             "heads", "width", "bits", "parameters")
                     if k in c]
-            rows.append(("precision", report["params"].get("precision_used")))
+            rows.append(("precision", report.get("format")))
             rows.append(("attention", report["params"].get("attention")))
             rows.append(("alphabet", c.get("params", {}).get("alphabet")))
             if "temperatures" in c:
@@ -221,10 +294,9 @@ def verdict_human(report: dict) -> Callable[[Any], None]:
         if ev.get("composition"):
             con.print(f"  composition: {esc(ev['composition'])}")
         ce = v.get("counterexample")
+        for line in counterexample_lines(v):
+            con.print(f"  {esc(line)}")
         if ce:
-            con.print(f"  counterexample: input {fmt_seq(ce['tokens'])}")
-            con.print(f"  at position {ce['position']}: expected {fmt_token(ce['expected'])},"
-                      f" got {fmt_token(ce['got'])}")
             for layer in ce.get("explanation", {}).get("layers", []):
                 con.print(f"    layer {layer['layer']}: attends to {layer['argmax']}"
                           f" (weight {layer['weight']:.4f}); intended {layer.get('intended', '-')}")

@@ -22,6 +22,7 @@ import click
 
 from attncheck.cli import render
 from attncheck.cli.options import json_option
+from attncheck.cli.params import ReportParams, takes
 from attncheck.cli.report_checks import ALL, PAPERS
 from attncheck.constructions.verdict import BadInput
 
@@ -63,30 +64,29 @@ def prepare_out(out: str) -> str:
 @click.option("--only", multiple=True, metavar="ID",
               help="Only the checks with this name or covering this theorem id (repeatable).")
 @json_option
-@click.pass_context
-def report(ctx, paper, out, workers, budget, only, as_json):
+@takes(ReportParams)
+def report(p: ReportParams):
     from attncheck.cli.report_build import build_report, draw_figures, theorem_rows
     from attncheck.cli.report_checks import checks_for, select
     from attncheck.cli.report_run import run_all
     from attncheck.cli.report_write import write_all
-    paper = paper.lower()
-    checks = select(checks_for(paper), only)
+    p = p.replace(paper=p.paper.lower())
+    checks = select(checks_for(p.paper), p.only)
     if not checks:
-        raise BadInput(f"--only {', '.join(only)}: no check of {paper} has this name or covers this id")
-    prepare_out(out)
-    params = {"paper": paper, "out": out, "workers": workers, "budget": budget, "only": list(only)}
+        raise BadInput(f"--only {', '.join(p.only)}: no check of {p.paper} has this name or covers this id")
+    prepare_out(p.out)
     t0 = time.perf_counter()
     names = [c.name for c in checks]
-    with render.task_progress(names, f"report {paper}", enabled=not as_json) as (start, finish):
-        rows = run_all(checks, budget, workers, on_start=lambda c: start(c.name),
+    with render.task_progress(names, f"report {p.paper}", enabled=not p.json) as (start, finish):
+        rows = run_all(checks, p.budget, p.workers, on_start=lambda c: start(c.name),
                        on_done=lambda r: finish(r.check.name, f"{r.verdict.upper()}  {r.time_s:.1f} s"))
-    figures = draw_figures(rows, out)
-    obj = build_report(paper, params, rows, theorem_rows(paper, rows, subset=bool(only)), figures,
+    figures = draw_figures(rows, p.out)
+    obj = build_report(p.paper, p.to_json(), rows, theorem_rows(p.paper, rows, subset=bool(p.only)), figures,
                        time.perf_counter() - t0)
-    files = write_all(obj, out)
+    files = write_all(obj, p.out)
     obj["files"] = files
-    render.emit(obj, as_json, _human(obj))
-    ctx.exit(obj["exit_code"])
+    render.emit(obj, p.json, _human(obj))
+    click.get_current_context().exit(obj["exit_code"])
 
 
 def _human(obj: dict):

@@ -20,6 +20,8 @@ from attncheck.cli.report_checks import NOT_RUN, PAPERS, papers_of
 from attncheck.cli.report_run import Row, exit_code
 
 RESULT = {0: "as expected", 1: "refuted unexpectedly", 3: "undecided", 4: "internal error"}
+#: The report's own verdict, from its exit code: "verified" = every check reached its expected verdict.
+VERDICT = {0: "verified", 1: "refuted", 3: "unknown", 4: "error"}
 NOT_CHECKABLE = "not checkable"
 
 
@@ -160,6 +162,7 @@ def build_report(paper: str, params: dict, rows: Sequence[Row], theorems: list[d
     title = "all papers" if paper not in PAPERS else PAPERS[paper]
     return render.envelope("report", params, timing={"total_s": total_s,
                                                      "checks_s": sum(r.time_s for r in rows)},
-                           libraries=("matplotlib",), paper=paper, title=title, result=RESULT[code],
+                           libraries=("matplotlib",), paper=paper, title=title, verdict=VERDICT[code],
+                           result=RESULT[code],
                            exit_code=code, summary=summary, theorems=theorems,
                            checks=[r.to_json() for r in rows], figures=figures)

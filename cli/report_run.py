@@ -218,21 +218,20 @@ def summarize(data: dict) -> tuple[str, str, str]:
 
 
 def _fmt_tok(v) -> str:
-    if v is None:
-        return "⊥"
-    return chr(ord("a") + v) if isinstance(v, int) and 0 <= v < 26 else str(v)
+    from attncheck.cli.render import fmt_value
+    return fmt_value(v, symbols=True)
 
 
 def _verdict_summary(d: dict) -> tuple[str, str, str]:
+    from attncheck.cli.render import cases_text, counterexample_lines
     evidence = d.get("reason") or ""
     ce = d.get("counterexample")
     if isinstance(ce, dict) and "position" in ce:
         toks = ce.get("tokens") or []
-        shown = " ".join(_fmt_tok(t) for t in toks[:16]) + (" …" if len(toks) > 16 else "")
-        evidence = (f"counterexample: input {shown}; at position {ce['position']} expected "
-                    f"{_fmt_tok(ce.get('expected'))}, got {_fmt_tok(ce.get('got'))}. {evidence}")
+        short = {**d, "counterexample": {**ce, "tokens": toks[:16] + (["…"] if len(toks) > 16 else [])}}
+        evidence = "; ".join(counterexample_lines(short)) + f". {evidence}"
     if d.get("cases") not in (None, "") and d.get("method"):
-        evidence = f"{evidence} [cases: {d['cases']}]".strip()
+        evidence = f"{evidence} [{cases_text(d)}]".strip()
     return str(d.get("claim") or ""), str(d.get("method") or ""), evidence
 
 

@@ -4,7 +4,8 @@
 codes admit least-squares certificates (``sht23.thm2`` recipe, [R]) for EVERY q-subset --
 off-set scores <= theta -- and prints it beside ``q log2 N`` (the theorem's driving quantity)
 and the moment-curve width ``2q + 1`` of ``sht23.thm3`` (checked on all subsets the same way).
-Exit 0 when a width was found, 3 when none up to ``--m-max`` or the budget ran out, 2 bad input.
+Exit 0 (verdict verified) when a width was found, 3 (unknown) when none up to ``--head-width-max``
+or the budget ran out, 2 bad input.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import click
 from attncheck.cli import options as opt
 from attncheck.cli import render
 from attncheck.cli.main import LazyGroup
+from attncheck.cli.params import Sht23Params, alias, takes
 
 
 @click.group(name="search", cls=LazyGroup,
@@ -33,28 +35,33 @@ def search():
 @click.option("--theta", type=float, default=0.5, show_default=True,
               help="Off-set score bound a certificate must meet (the thm2 recipe uses 1/2).")
 @click.option("--tries", type=int, default=1, show_default=True, help="Seeds tried per width (seed, seed+1, ...).")
-@click.option("--m-max", "m_max", type=int, default=None, help="Largest width tried (default 4 x 8 q ln(N C(N,q))).")
+@click.option("--head-width-max", "head_width_max", type=int, default=None,
+              help="Largest query/key width m tried (default 4 x 8 q ln(N C(N,q))).")
+@alias("--m-max", "head_width_max", type=int)
 @opt.common_options
-def width(task, n, q, theta, tries, m_max, seed, budget, as_json):
+@takes(Sht23Params)
+def width(p: Sht23Params):
     from attncheck.constructions.qsa import (build_qsa, check_footprint, default_width, n_subsets, sci_count,
                                              validate)
     from attncheck.verifiers.qsa_check import MAX_WORK
     from attncheck.verifiers.qsa_sweep import sweep
     from attncheck.verifiers.qsa_width import smallest_width
     from attncheck.constructions.budget import Budget
-    from attncheck.constructions.verdict import BadInput, BudgetExceeded
-    ctx = click.get_current_context()
+    from attncheck.constructions.verdict import BadInput, BudgetExceeded, Status
+    n, q, theta, tries, m_max, seed = p.N, p.q, p.theta, p.tries, p.head_width_max, p.seed
     validate(n, q, 1, None, "random", None)                           # N, q and the default width
     if not 0 < theta < 1:
         raise BadInput(f"--theta must lie in (0, 1), got {theta}")
     if tries < 1 or (m_max is not None and m_max < q):
-        raise BadInput(f"--tries must be >= 1 and --m-max >= q; got --tries {tries}, --m-max {m_max}")
+        raise BadInput(f"--tries must be >= 1 and {p.flag('head_width_max')} >= q; got --tries {tries},"
+                       f" {p.flag('head_width_max')} {m_max}")
     per_width = n_subsets(n, q) * n * q
     if per_width > MAX_WORK // 10:
         raise BadInput(f"C({n},{q}) = {sci_count(n_subsets(n, q))} subsets x N x q = {sci_count(per_width)} multiply-adds"
                        f" per width (limit {MAX_WORK // 10:.0e}); use smaller N or q")
     m_top = m_max or 4 * default_width(n, q)                          # widest construction built
-    check_footprint(n, q, m_top, 1, "--m-max" if m_max else "the default --m-max (4 x 8 q ln(N C(N,q)))",
+    check_footprint(n, q, m_top, 1, p.flag("head_width_max") if m_max else
+                    "the default --head-width-max (4 x 8 q ln(N C(N,q)))",
                     rows=0)                                           # margin sweeps use the Gram matrix
     moment, moment_why = None, None
     try:
@@ -62,7 +69,7 @@ def width(task, n, q, theta, tries, m_max, seed, budget, as_json):
     except BadInput as e:                                             # too many bits: a row, not a failure
         moment_why = str(e)
     t0 = time.perf_counter()
-    b = Budget(budget)
+    b = Budget(p.budget)
     with render.progress(None, f"search width qSA N={n} q={q}") as adv:
         try:
             res = smallest_width(n, q, theta, seed, tries, m_max, b, adv)
@@ -76,13 +83,12 @@ def width(task, n, q, theta, tries, m_max, seed, budget, as_json):
              "note": f"least squares, seed {res.get('seed')}; m-1 fails: {res.get('m_minus_1_fails')}" if res["found"]
              else res.get("reason") or f"none up to m = {res.get('m_max')}"},
             _moment_row(moment, r, drive, moment_why)]
-    report = render.envelope("search width qsa", {"N": n, "q": q, "theta": theta, "tries": tries,
-                                                  "m_max": m_max, "budget": budget},
-                             seed=seed, timing={"total_s": time.perf_counter() - t0},
-                             found=res["found"], subsets=n_subsets(n, q), rows=rows,
+    status = Status.VERIFIED if res["found"] else Status.UNKNOWN
+    report = render.envelope("search width qsa", p.to_json(), seed=seed, timing={"total_s": time.perf_counter() - t0},
+                             verdict=status.value, found=res["found"], subsets=n_subsets(n, q), rows=rows,
                              checked=res.get("checked", {}), reason=res.get("reason", ""))
-    render.emit(report, as_json, _human(report))
-    ctx.exit(0 if res["found"] else 3)
+    render.emit(report, p.json, _human(report))
+    click.get_current_context().exit(status.exit_code)
 
 
 def _moment_row(moment, r, drive: float, why: str | None) -> dict:

@@ -2,8 +2,9 @@
 
 One pipeline per command, reading like the sentence it implements (STYLE.md practice 1):
 ``params -> build -> check -> render``.  :func:`make_commands` produces the four click commands
-for a task from its builder, so the k-hop head (and any later task) shares options, verdicts,
-JSON keys and exit codes with the induction head.
+for a task from its :class:`TaskSpec`, so the k-hop head (and any later task) shares options,
+verdicts, JSON keys and exit codes with the induction head.  Every command receives one
+:class:`~attncheck.cli.params.SequenceParams` (``p.N``, ``p.alphabet``, ``p.budget``, ...).
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import click
 
 from attncheck.cli import options as opt
 from attncheck.cli import render
+from attncheck.cli.params import SequenceParams, takes
 from attncheck.constructions.verdict import Status
 
 AUTO_EXHAUSTIVE_MAX = 1 << 20      # --mode auto enumerates up to ~1M inputs, else certificate
@@ -23,22 +25,28 @@ AUTO_EXHAUSTIVE_MAX = 1 << 20      # --mode auto enumerates up to ~1M inputs, el
 
 @dataclass(frozen=True)
 class TaskSpec:
-    """How the CLI builds one task's construction.  ``build(**kwargs)`` takes the builder keyword
-    arguments; ``task_params(kwargs)`` returns the ground-truth parameters (e.g. {"k": 3})."""
+    """How the CLI builds and checks one task's construction.
+
+    ``build(**kwargs)`` takes the options named in ``builder_keys`` (N, alphabet, encoding,
+    variant, D, seed, ...) as keyword arguments; ``task_params(p)`` returns the ground-truth
+    parameters (e.g. {"k": 3}); ``extra_options`` are the task's own click options (all four
+    commands), ``verify_options`` those of ``verify`` only; ``after_check(c, fmt, p, budget,
+    verdict) -> (verdict, timing)`` adds evidence to the verdict of ``verify`` (the k-hop head's
+    mechanism check), and ``verify_human(report)`` draws its report."""
 
     task: str
     build: Callable
-    task_params: Callable[[dict], dict]
+    task_params: Callable[[SequenceParams], dict]
     extra_options: tuple = ()
-    builder_keys: tuple = ("n", "alphabet", "encoding", "variant", "d", "seed")
+    builder_keys: tuple = ("N", "alphabet", "encoding", "variant", "D", "seed")
+    verify_options: tuple = ()
+    after_check: Callable | None = None
+    verify_human: Callable = render.verdict_human
+    verify_help: str = ""
 
-
-def _builder_kwargs(spec: TaskSpec, kw: dict) -> dict:
-    out = {}
-    for key in spec.builder_keys:
-        if key in kw:
-            out["N" if key == "n" else ("D" if key == "d" else key)] = kw[key]
-    return out
+    def builder_kwargs(self, p: SequenceParams) -> dict:
+        """The builder's keyword arguments: the options of ``builder_keys`` the command has."""
+        return {key: getattr(p, key) for key in self.builder_keys if key in p.meta.declared}
 
 
 def resolve_format(text: str, c):
@@ -50,212 +58,231 @@ def resolve_format(text: str, c):
     return parse_format(text)
 
 
-def _params(kw: dict, fmt) -> dict:
-    p = {("from" if k == "from_" else k): v for k, v in kw.items() if k not in ("as_json",)}
-    p["precision_used"] = str(fmt)
-    return p
-
-
-def run_check(spec: TaskSpec, c, fmt, kw: dict, budget=None):
+def run_check(spec: TaskSpec, c, fmt, p: SequenceParams, budget=None):
     """Dispatch on --mode; returns a Verdict.  ``budget``: the command's clock, started before
     the construction was built (a new one from --budget when None)."""
     from attncheck.constructions.budget import Budget
-    budget = Budget(kw.get("budget")) if budget is None else budget
-    mode = kw["mode"]
-    tparams = spec.task_params(kw)
+    budget = Budget(p.budget) if budget is None else budget
+    mode = p.mode
+    tparams = spec.task_params(p)
     if mode == "auto":
         mode = "exhaustive" if c.alphabet ** c.n <= AUTO_EXHAUSTIVE_MAX else "certificate"
         if mode == "exhaustive" and budget.seconds is not None:
             from attncheck.verifiers.exhaustive import estimate_seconds
-            if estimate_seconds(c, spec.task, tparams, fmt, kw["attention"]) > budget.seconds:
+            if estimate_seconds(c, spec.task, tparams, fmt, p.attention) > budget.seconds:
                 mode = "certificate"
     if mode == "certificate":
         from attncheck.verifiers.certificate import certify
         with render.progress(None, f"certificate {spec.task} N={c.n}"):
-            verdict = certify(c, spec.task, tparams, fmt, kw["attention"], budget)
-        if kw["mode"] == "auto" and verdict.status is Status.UNKNOWN and not budget.expired():
-            verdict = _sample_after_certificate(spec, c, fmt, kw, tparams, budget, verdict)
+            verdict = certify(c, spec.task, tparams, fmt, p.attention, budget)
+        if p.mode == "auto" and verdict.status is Status.UNKNOWN and not budget.expired():
+            verdict = _sample_after_certificate(spec, c, fmt, p, tparams, budget, verdict)
         return verdict
     if mode == "exhaustive":
         from attncheck.verifiers.exhaustive import check_exhaustive
         with render.progress(c.alphabet ** c.n, f"exhaustive {c.alphabet}^{c.n}") as adv:
-            return check_exhaustive(c, spec.task, tparams, fmt, kw["attention"], budget, adv)
+            return check_exhaustive(c, spec.task, tparams, fmt, p.attention, budget, adv)
     from attncheck.verifiers.sample import check_sample
-    with render.progress(kw["samples"], "sampling") as adv:
-        return check_sample(c, spec.task, tparams, fmt, kw["attention"], kw["samples"], kw["seed"],
-                            budget, adv)
+    with render.progress(p.samples, "sampling") as adv:
+        return check_sample(c, spec.task, tparams, fmt, p.attention, p.samples, p.seed, budget, adv)
 
 
-def _sample_after_certificate(spec: TaskSpec, c, fmt, kw: dict, tparams: dict, budget, cert):
+def _sample_after_certificate(spec: TaskSpec, c, fmt, p: SequenceParams, tparams: dict, budget, cert):
     """Auto mode, when the certificate does not close: look for a counterexample by sampling
     (--samples, --seed, what is left of --budget).  A replayed counterexample is REFUTED; none
     leaves the certificate's UNKNOWN, saying how many samples were tried."""
     from attncheck.verifiers.sample import check_sample
-    with render.progress(kw["samples"], "sampling") as adv:
-        smp = check_sample(c, spec.task, tparams, fmt, kw["attention"], kw["samples"], kw["seed"],
-                           budget, adv)
+    with render.progress(p.samples, "sampling") as adv:
+        smp = check_sample(c, spec.task, tparams, fmt, p.attention, p.samples, p.seed, budget, adv)
     if smp.status is Status.REFUTED:
         return dataclasses.replace(smp, evidence={**smp.evidence, "certificate": cert.reason})
     return dataclasses.replace(cert, reason=f"{cert.reason}; {smp.cases} seeded samples found no"
                                             " counterexample", evidence={**cert.evidence, "samples": smp.cases})
 
 
-def _add_options(f, spec: TaskSpec, *decorators):
+# --- options and the construction a command works on --------------------------------------------
+def _command(f, spec: TaskSpec, name_help: str, *decorators) -> click.Command:
+    """``f`` as the click command ``spec.task`` with --N, the task's own options and
+    ``decorators`` (outermost first)."""
     for d in reversed(decorators):
         f = d(f)
     for d in reversed(spec.extra_options):
         f = d(f)
-    return opt.n_option()(f)
+    return click.command(name=spec.task, help=name_help)(opt.n_option()(f))
 
 
-def _from_option(cmd: click.Command, spec: TaskSpec) -> list:
-    """Add ``--from FILE.npz`` to ``cmd``; the builder options it makes optional are returned
-    (they stay required when no file is given, see :func:`load_or_build`)."""
+def _from_option(cmd: click.Command, spec: TaskSpec) -> tuple[str, ...]:
+    """Add ``--from FILE.npz`` to ``cmd``; the names of the builder options it makes optional
+    are returned (they stay required when no file is given, see :func:`load_or_build`)."""
     cmd.params.append(click.Option(["--from", "from_"], type=click.Path(exists=True, dir_okay=False),
                                    default=None, help="Load a construction saved by 'build --out'"
                                    " instead of building one (its task and parameters must match)."))
-    needed = [p for p in cmd.params if p.required and p.name in spec.builder_keys]
-    for p in needed:
-        p.required = False
-    return needed
+    needed = [q for q in cmd.params if q.required and q.name in spec.builder_keys]
+    for q in needed:
+        q.required = False
+    return tuple(q.name for q in needed)
 
 
-def load_or_build(spec: TaskSpec, kw: dict, needed: list = ()):
-    """The construction a command works on: loaded from ``--from`` or built from the options.
+def load_or_build(spec: TaskSpec, p: SequenceParams, needed: tuple[str, ...] = ()):
+    """``(construction, params)``: the construction loaded from ``--from`` or built from the
+    options, and the parameters it was built with.
 
     A loaded file must hold a ``spec.task`` construction (the loader checks its metadata against
-    its weights); its build parameters fill ``kw`` (so task parameters such as k come from the
-    file), and an option given explicitly on the command line that disagrees with it is refused.
-    A built construction takes ``--alphabet`` or its default min(3, N) (filled into ``kw``)."""
-    ctx = click.get_current_context()
-    path = kw.get("from_")
-    if path is None:
-        for p in needed:
-            if kw.get(p.name) is None:
-                raise click.MissingParameter(ctx=ctx, param=p)
-        if "alphabet" in kw:
-            kw["alphabet"] = opt.default_alphabet(kw.get("n"), kw["alphabet"])
-        return spec.build(**_builder_kwargs(spec, kw))
+    its weights); its build parameters replace the options' (so task parameters such as k come
+    from the file), and an option given explicitly on the command line that disagrees with it
+    is refused.  A built construction takes ``--alphabet`` or its default min(3, N)."""
+    if p.from_ is None:
+        ctx = click.get_current_context()
+        for name in needed:
+            if getattr(p, name) is None:
+                raise click.MissingParameter(ctx=ctx, param=next(q for q in ctx.command.params if q.name == name))
+        if "alphabet" in p.meta.declared:
+            p = p.replace(alphabet=opt.default_alphabet(p.N, p.alphabet))
+        return spec.build(**spec.builder_kwargs(p)), p
     from attncheck.constructions.io import load_construction
     from attncheck.constructions.verdict import BadInput
-    c = load_construction(path)
+    c = load_construction(p.from_)
     if c.task != spec.task:
-        raise BadInput(f"{path} holds a {c.task!r} construction, not {spec.task!r}")
+        raise BadInput(f"{p.from_} holds a {c.task!r} construction, not {spec.task!r}")
+    changes = {}
     for key in spec.builder_keys:
-        pkey = {"n": "N", "d": "D"}.get(key, key)
-        if key == "seed" or key not in kw or pkey not in c.params:
+        if key == "seed" or key not in p.meta.declared or key not in c.params:
             continue                                      # --seed also seeds sampling: the user's
-        explicit = ctx.get_parameter_source(key) is click.core.ParameterSource.COMMANDLINE
-        if explicit and kw[key] != c.params[pkey]:
-            raise BadInput(f"--{pkey} {kw[key]} conflicts with {path}, built with {pkey} = {c.params[pkey]!r}")
-        kw[key] = c.params[pkey]
-    return c
+        if p.given(key) and getattr(p, key) != c.params[key]:
+            raise BadInput(f"--{key} {getattr(p, key)} conflicts with {p.from_}, built with"
+                           f" {key} = {c.params[key]!r}")
+        changes[key] = c.params[key]
+    return c, p.replace(**changes)
+
+
+# --- the four commands ------------------------------------------------------------------------
+def verify_command(spec: TaskSpec) -> click.Command:
+    """``verify TASK``: params -> build (or load) -> check by --mode -> render; exit by verdict."""
+    @takes(SequenceParams)
+    def verify(p: SequenceParams):
+        from attncheck.constructions.budget import Budget
+        t0 = time.perf_counter()
+        budget = Budget(p.budget)                         # --budget counts the build as well
+        c, p = load_or_build(spec, p, needed)
+        fmt = resolve_format(p.precision, c)
+        t1 = time.perf_counter()
+        verdict = run_check(spec, c, fmt, p, budget)
+        timing = {"build_s": t1 - t0, "check_s": time.perf_counter() - t1}
+        if spec.after_check is not None:
+            verdict, more = spec.after_check(c, fmt, p, budget, verdict)
+            timing.update(more)
+        timing["total_s"] = time.perf_counter() - t0
+        report = render.envelope(f"verify {spec.task}", p.to_json(), seed=p.seed, timing=timing,
+                                 **verdict.to_json(), format=str(fmt), construction=c.to_json())
+        render.emit(report, p.json, spec.verify_human(report))
+        click.get_current_context().exit(verdict.exit_code)
+
+    cmd = _command(verify, spec, spec.verify_help or f"Verify the {spec.task} construction (exit 0"
+                   " verified, 1 refuted, 2 bad input, 3 unknown).", opt.construction_options,
+                   opt.arithmetic_options, opt.check_options, *spec.verify_options, opt.common_options)
+    needed = _from_option(cmd, spec)
+    return cmd
+
+
+def run_command(spec: TaskSpec) -> click.Command:
+    """``run TASK --input ...``: outputs, ground truth and attention argmax on one input (exit 1
+    when they differ: that input is a counterexample)."""
+    @takes(SequenceParams)
+    def run(p: SequenceParams):
+        from attncheck.constructions.tasks import SEQ_TASKS
+        from attncheck.verifiers.emulator import BOT_CODE, forward
+        loaded, p = load_or_build(spec, p) if p.from_ else (None, p)
+        tokens = parse_input(p.input)
+        if loaded is not None and len(tokens) > loaded.n:
+            raise click.BadParameter(f"--input has {len(tokens)} tokens but {p.from_} was built at"
+                                     f" N = {loaded.n} (a shorter input runs on its first positions)",
+                                     param_hint="--input")
+        if loaded is None and p.N is not None and p.N != len(tokens):
+            raise click.BadParameter(f"--input has {len(tokens)} tokens but --N is {p.N}", param_hint="--input")
+        p = p.replace(N=len(tokens), alphabet=opt.default_alphabet(len(tokens), p.alphabet))
+        check_symbols(tokens, p.alphabet)
+        c = prefix_construction(loaded, p.N) if loaded is not None else load_or_build(spec, p)[0]
+        fmt = resolve_format(p.precision, c)
+        tr = forward(c, [tokens], fmt, p.attention, keep=True)
+        outs = [None if v == BOT_CODE else int(v) for v in tr.outputs[0]]
+        truth = SEQ_TASKS[spec.task](tokens, **spec.task_params(p))
+        attn = [[int(a) for a in w[0, 0, 1:].argmax(axis=-1)] for w in tr.attention]
+        report = render.envelope(f"run {spec.task}", p.to_json(), seed=p.seed,
+                                 **run_verdict(tokens, outs, truth), format=str(fmt), input=tokens,
+                                 outputs=outs, truth=truth, correct=outs == truth,
+                                 attention_argmax=attn, construction=c.to_json())
+        render.emit(report, p.json, _run_human(report))
+        click.get_current_context().exit(0 if report["correct"] else 1)
+
+    cmd = _command(run, spec, f"Run the {spec.task} construction on one input.",
+                   click.option("--input", "input", required=True,
+                                help="Letters (abca) or comma-separated symbol codes (0,1,2,0)."),
+                   opt.construction_options, opt.arithmetic_options, opt.json_option, opt.seed_option)
+    next(q for q in cmd.params if q.name == "N").required = False      # --N comes from the input
+    _from_option(cmd, spec)
+    return cmd
+
+
+def run_verdict(tokens: list[int], outs: list, truth: list) -> dict:
+    """The verdict keys of ``run``: one input that disagrees with the ground truth refutes the
+    construction (its first wrong position is the counterexample); one input that agrees proves
+    nothing, so the verdict is null."""
+    wrong = [i for i, (o, t) in enumerate(zip(outs, truth)) if o != t]
+    if not wrong:
+        return {"verdict": None, "counterexample": None}
+    i = wrong[0]
+    return {"verdict": Status.REFUTED.value,
+            "counterexample": {"tokens": tokens, "position": i + 1, "expected": truth[i], "got": outs[i]}}
+
+
+def build_command(spec: TaskSpec) -> click.Command:
+    """``build TASK``: size, layout and temperatures; ``--out`` saves the weights."""
+    @takes(SequenceParams)
+    def build(p: SequenceParams):
+        c, p = load_or_build(spec, p)
+        if p.out:
+            from attncheck.constructions.io import save_construction
+            save_construction(c, p.out)
+        report = render.envelope(f"build {spec.task}", p.to_json(), seed=p.seed, verdict=None,
+                                 construction=c.to_json(), saved=p.out)
+        render.emit(report, p.json, _build_human(report))
+        click.get_current_context().exit(0)
+
+    return _command(build, spec, f"Build the {spec.task} construction; print size and layout; --out saves"
+                    " weights (npz + JSON metadata).",
+                    click.option("--out", type=click.Path(dir_okay=False), default=None,
+                                 help="Save the weights to this .npz file."),
+                    opt.construction_options, opt.json_option, opt.seed_option)
+
+
+def precision_command(spec: TaskSpec) -> click.Command:
+    """``precision TASK``: the fewest fixed-point bits for which the certificate closes (verdict
+    verified when a format was found, unknown when none up to the limit or the budget)."""
+    @takes(SequenceParams)
+    def precision(p: SequenceParams):
+        from attncheck.constructions.budget import Budget
+        from attncheck.verifiers.precision_search import minimal_format
+        budget = Budget(p.budget)                         # --budget counts the build as well
+        c, p = load_or_build(spec, p)
+        t0 = time.perf_counter()
+        with render.progress(None, f"precision search {spec.task} N={c.n}"):
+            res = minimal_format(c, spec.task, spec.task_params(p), p.attention, budget)
+        status = Status.VERIFIED if res.found else Status.UNKNOWN
+        report = render.envelope(f"precision {spec.task}", p.to_json(), seed=p.seed,
+                                 timing={"total_s": time.perf_counter() - t0}, verdict=status.value,
+                                 **res.to_json(), construction=c.to_json())
+        render.emit(report, p.json, _precision_human(report))
+        click.get_current_context().exit(status.exit_code)
+
+    return _command(precision, spec, f"Fewest fixed-point bits for which the {spec.task} certificate holds.",
+                    click.option("--attention", type=click.Choice(["softmax", "hardmax"]), default="softmax",
+                                 show_default=True),
+                    opt.construction_options, opt.json_option, opt.seed_option, opt.budget_option)
 
 
 def make_commands(spec: TaskSpec):
     """(verify, run, build, precision) click commands for ``spec``."""
-
-    def verify_fn(**kw):
-        from attncheck.constructions.budget import Budget
-        ctx = click.get_current_context()
-        t0 = time.perf_counter()
-        budget = Budget(kw.get("budget"))                 # --budget counts the build as well
-        c = load_or_build(spec, kw, verify_needed)
-        fmt = resolve_format(kw["precision"], c)
-        t1 = time.perf_counter()
-        verdict = run_check(spec, c, fmt, kw, budget)
-        t2 = time.perf_counter()
-        report = render.envelope(f"verify {spec.task}", _params(kw, fmt), seed=kw["seed"],
-                                 timing={"build_s": t1 - t0, "check_s": t2 - t1, "total_s": t2 - t0},
-                                 **verdict.to_json(), construction=c.to_json())
-        render.emit(report, kw["as_json"], render.verdict_human(report))
-        ctx.exit(verdict.exit_code)
-
-    verify = click.command(name=spec.task, help=f"Verify the {spec.task} construction (exit 0 verified,"
-                           " 1 refuted, 2 bad input, 3 unknown).")(
-        _add_options(verify_fn, spec, opt.construction_options, opt.arithmetic_options,
-                     opt.check_options, opt.common_options))
-    verify_needed = _from_option(verify, spec)
-
-    def run_fn(**kw):
-        from attncheck.constructions.tasks import SEQ_TASKS
-        from attncheck.verifiers.emulator import BOT_CODE, forward
-        ctx = click.get_current_context()
-        loaded = load_or_build(spec, kw) if kw["from_"] else None        # fills kw["n"], ...
-        tokens = parse_input(kw["input_"])
-        if loaded is not None and len(tokens) > loaded.n:
-            raise click.BadParameter(f"--input has {len(tokens)} tokens but {kw['from_']} was built at"
-                                     f" N = {loaded.n} (a shorter input runs on its first positions)",
-                                     param_hint="--input")
-        if loaded is None and kw["n"] is not None and kw["n"] != len(tokens):
-            raise click.BadParameter(f"--input has {len(tokens)} tokens but --N is {kw['n']}",
-                                     param_hint="--input")
-        kw["n"] = len(tokens)
-        kw["alphabet"] = opt.default_alphabet(kw["n"], kw["alphabet"])
-        check_symbols(tokens, kw["alphabet"])
-        c = prefix_construction(loaded, kw["n"]) if loaded is not None else load_or_build(spec, kw)
-        fmt = resolve_format(kw["precision"], c)
-        tr = forward(c, [tokens], fmt, kw["attention"], keep=True)
-        outs = [None if v == BOT_CODE else int(v) for v in tr.outputs[0]]
-        truth = SEQ_TASKS[spec.task](tokens, **spec.task_params(kw))
-        attn = [[int(a) for a in w[0, 0, 1:].argmax(axis=-1)] for w in tr.attention]
-        report = render.envelope(f"run {spec.task}", _params(kw, fmt), seed=kw["seed"],
-                                 input=tokens, outputs=outs, truth=truth,
-                                 correct=outs == truth, attention_argmax=attn,
-                                 construction=c.to_json())
-        render.emit(report, kw["as_json"], _run_human(report))
-        ctx.exit(0 if report["correct"] else 1)
-
-    run = click.command(name=spec.task, help=f"Run the {spec.task} construction on one input.")(
-        click.option("--input", "input_", required=True,
-                     help="Letters (abca) or comma-separated symbol codes (0,1,2,0).")(
-            _add_options(run_fn, spec, opt.construction_options, opt.arithmetic_options,
-                         opt.json_option, opt.seed_option)))
-    # --N is optional for run (taken from the input)
-    for p in run.params:
-        if p.name == "n":
-            p.required = False
-    _from_option(run, spec)
-
-    def build_fn(**kw):
-        ctx = click.get_current_context()
-        c = load_or_build(spec, kw)
-        if kw.get("out"):
-            from attncheck.constructions.io import save_construction
-            save_construction(c, kw["out"])
-        report = render.envelope(f"build {spec.task}", {k: v for k, v in kw.items() if k != "as_json"},
-                                 seed=kw["seed"], construction=c.to_json(), saved=kw.get("out"))
-        render.emit(report, kw["as_json"], _build_human(report))
-        ctx.exit(0)
-
-    build = click.command(name=spec.task, help=f"Build the {spec.task} construction; print size and"
-                          " layout; --out saves weights (npz + JSON metadata).")(
-        click.option("--out", type=click.Path(dir_okay=False), default=None,
-                     help="Save the weights to this .npz file.")(
-            _add_options(build_fn, spec, opt.construction_options, opt.json_option, opt.seed_option)))
-
-    def precision_fn(**kw):
-        from attncheck.verifiers.precision_search import minimal_format
-        from attncheck.constructions.budget import Budget
-        ctx = click.get_current_context()
-        budget = Budget(kw.get("budget"))                 # --budget counts the build as well
-        c = load_or_build(spec, kw)
-        t0 = time.perf_counter()
-        with render.progress(None, f"precision search {spec.task} N={c.n}"):
-            res = minimal_format(c, spec.task, spec.task_params(kw), kw["attention"], budget)
-        report = render.envelope(f"precision {spec.task}", {k: v for k, v in kw.items() if k != "as_json"},
-                                 seed=kw["seed"], timing={"total_s": time.perf_counter() - t0},
-                                 **res.to_json(), construction=c.to_json())
-        render.emit(report, kw["as_json"], _precision_human(report))
-        ctx.exit(0 if res.found else 3)
-
-    precision = click.command(name=spec.task, help=f"Fewest fixed-point bits for which the {spec.task}"
-                              " certificate holds.")(
-        click.option("--attention", type=click.Choice(["softmax", "hardmax"]), default="softmax",
-                     show_default=True)(
-            _add_options(precision_fn, spec, opt.construction_options, opt.json_option, opt.seed_option,
-                         opt.budget_option)))
-    return verify, run, build, precision
+    return verify_command(spec), run_command(spec), build_command(spec), precision_command(spec)
 
 
 def parse_input(text: str, alphabet: int | None = None) -> list[int]:
@@ -306,7 +333,7 @@ def _run_human(report):
     def draw(con):
         c = report["construction"]
         con.print(render.esc(f"{c['name']}  N={len(report['input'])}  |Σ|={c['params']['alphabet']}"
-                             f"  {c['theorem']} {c['status']}  precision {report['params']['precision_used']}"))
+                             f"  {c['theorem']} {c['status']}  precision {report['format']}"))
         cols = ["i", "token", "output", "truth"] + [f"L{l + 1} argmax" for l in range(len(report["attention_argmax"]))]
         rows = []
         for i, tok in enumerate(report["input"]):
@@ -318,6 +345,8 @@ def _run_human(report):
         con.print("all positions correct" if not wrong else
                   f"[bold red]outputs differ from the ground truth[/] at {len(wrong)} of {len(report['input'])}"
                   f" positions ({', '.join(map(str, wrong[:10]))}{', ...' if len(wrong) > 10 else ''})")
+        for line in render.counterexample_lines(report):
+            con.print(f"  {render.esc(line)}")
     return draw
 
 
@@ -362,5 +391,5 @@ def _build_induction(**kw):
     return build_induction(**kw)
 
 
-INDUCTION = TaskSpec("induction", _build_induction, lambda kw: {})
+INDUCTION = TaskSpec("induction", _build_induction, lambda p: {})
 verify_induction, run_induction, build_induction_cmd, precision_induction = make_commands(INDUCTION)

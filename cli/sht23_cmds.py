@@ -15,6 +15,7 @@ import click
 
 from attncheck.cli import options as opt
 from attncheck.cli import render
+from attncheck.cli.params import Sht23Params, alias, takes
 
 #: Match2/3 and the RNNs are checked by enumeration or sampling; they have no certificate.
 NO_CERTIFICATE = ("auto", "exhaustive", "sample")
@@ -26,27 +27,23 @@ def _format(text: str, c):
     return resolve_format(text, c)
 
 
-def _check(total: int, what: str, fn):
+def _check(p: Sht23Params, total: int, what: str, fn):
     """Run ``fn(budget, advance)`` under ``--budget`` with a progress bar on stderr."""
     from attncheck.constructions.budget import Budget
-    kw = click.get_current_context().params
     with render.progress(total, what) as adv:
-        return fn(Budget(kw.get("budget")), adv)
+        return fn(Budget(p.budget), adv)
 
 
-def _finish(command: str, fmt, c, verdict, t0: float, t1: float, human, **extra) -> None:
+def _finish(p: Sht23Params, fmt, c, verdict, t0: float, t1: float, human, command: str | None = None,
+            **extra) -> None:
     """Envelope (verdict keys at the top level), print, exit with the verdict's code."""
-    ctx = click.get_current_context()
-    kw = ctx.params
-    params = {k: v for k, v in kw.items() if k != "as_json"}
-    if fmt is not None:
-        params["precision_used"] = str(fmt)
     t2 = time.perf_counter()
-    report = render.envelope(command, params, seed=kw.get("seed"),
+    fmt_key = {} if fmt is None else {"format": str(fmt)}
+    report = render.envelope(command or p.meta.command, p.to_json(), seed=p.seed,
                              timing={"build_s": t1 - t0, "check_s": t2 - t1, "total_s": t2 - t0},
-                             **verdict.to_json(), construction=c.to_json(), **extra)
-    render.emit(report, kw["as_json"], human(report))
-    ctx.exit(verdict.exit_code)
+                             **verdict.to_json(), **fmt_key, construction=c.to_json(), **extra)
+    render.emit(report, p.json, human(report))
+    click.get_current_context().exit(verdict.exit_code)
 
 
 def bound_rows(items) -> list[dict]:
@@ -69,22 +66,13 @@ def bound_rows(items) -> list[dict]:
     return rows
 
 
-def _header(con, r: dict) -> None:
-    style = render.STATUS_STYLE.get(r["verdict"], "bold")
-    con.print(f"[{style}]{r['verdict'].upper()}[/]  {render.esc(r['claim'])}")
-    con.print(f"  method: {r['method']}   cases: {r['cases']}")
-    if r.get("reason"):
-        con.print(f"  {render.esc(r['reason'])}")
-
-
-def _footer(con, r: dict, what: str = "input") -> None:
+def _footer(con, r: dict) -> None:
     ce = r.get("counterexample")
+    for line in render.counterexample_lines(r):
+        con.print(f"  {render.esc(line)}")
     if ce:
-        con.print(render.esc(f"  counterexample: {what} {ce['tokens']}, position {ce['position']}:"
-                             f" expected {ce['expected']}, got {ce['got']}"))
         ex = ce.get("explanation", {})
-        shown = ", ".join(f"{k}={round(v, 6) if isinstance(v, float) else v}" for k, v in ex.items()
-                          if k not in ("z_first_coordinate", "replayed"))
+        shown = render.fmt_value({k: v for k, v in ex.items() if k not in ("z_first_coordinate", "replayed")})
         con.print(render.esc(f"  {'replayed' if ex.get('replayed') else 'NOT replayed'}: {shown}"))
     if r.get("bounds"):
         con.print(render.table("bounds (attncheck.bounds.formulas)", ("theorem", "quantity", "formula", "value"),
@@ -106,40 +94,46 @@ def _kv_table(con, rows) -> None:
 @opt.n_option()
 @click.option("--q", "q", type=int, required=True, help="Pointer-set size q (1 <= q < N).")
 @click.option("--d-prime", "d_prime", type=int, default=1, show_default=True, help="Value dimension d'.")
-@click.option("--m", "m", type=int, default=None,
-              help="Query/key width for --codes random (default 8 q ln(N C(N,q))).")
+@click.option("--head-width", "head_width", type=int, default=None,
+              help="Query/key width m for --codes random (default 8 q ln(N C(N,q))).")
+@alias("--m", "head_width", type=int)
 @click.option("--codes", type=click.Choice(["random", "moment"]), default="random", show_default=True,
               help="random sign codes (finite precision, thm2) or moment-curve codes (real arithmetic, thm3).")
-@click.option("--eps", type=float, default=None, help="Target accuracy (default 1/(2q), the sht23.thm4 regime).")
+@click.option("--accuracy", "accuracy", type=float, default=None,
+              help="Target accuracy ε (default 1/(2q), the sht23.thm4 regime).")
+@alias("--eps", "accuracy", type=float)
 @opt.arithmetic_options
 @opt.check_options(auto="exhaustive when every q-subset fits the work limit, else sample")
 @opt.common_options
-def verify_qsa(n, q, d_prime, m, codes, eps, precision, attention, mode, samples, seed, budget, as_json):
+@takes(Sht23Params)
+def verify_qsa(p: Sht23Params):
     from attncheck.constructions.qsa import build_qsa, n_subsets
     from attncheck.verifiers.qsa_check import check_qsa
     t0 = time.perf_counter()
-    c = build_qsa(n, q, d_prime=d_prime, m=m, seed=seed, codes=codes, eps=eps)
-    fmt = _format(precision, c)
+    n, q, d_prime = p.N, p.q, p.d_prime
+    c = build_qsa(n, q, d_prime=d_prime, m=p.head_width, seed=p.seed, codes=p.codes, eps=p.accuracy)
+    fmt = _format(p.precision, c)
     t1 = time.perf_counter()
-    total = samples if mode == "sample" else n_subsets(n, q)
-    verdict = _check(total, f"qSA C({n},{q})", lambda b, adv: check_qsa(c, mode, fmt, attention, samples, seed, b, adv))
+    total = p.samples if p.mode == "sample" else n_subsets(n, q)
+    verdict = _check(p, total, f"qSA C({n},{q})",
+                     lambda b, adv: check_qsa(c, p.mode, fmt, p.attention, p.samples, p.seed, b, adv))
     bounds = bound_rows([("sht23.thm2", {"N": n, "q": q, "dprime": d_prime, "accuracy": c.eps}),
                          ("sht23.thm3", {"N": n, "q": q, "dprime": d_prime}),
                          ("sht23.thm4", {"N": n, "q": q})])
-    _finish("verify qsa", fmt, c, verdict, t0, t1, _qsa_human, bounds=bounds)
+    _finish(p, fmt, c, verdict, t0, t1, _qsa_human, bounds=bounds)
 
 
 def _qsa_human(r: dict):
     def draw(con):
-        _header(con, r)
+        render.headline(con, r)
         c = r["construction"]
         _kv_table(con, [("theorem", f"{c['theorem']} {c['status']}"), ("codes", c["params"]["codes"]),
                         ("query/key width m", c["m"]), ("embedding m + d'", c["width"]),
-                        ("precision", r["params"]["precision_used"]), ("attention", r["params"]["attention"]),
+                        ("precision", r["format"]), ("attention", r["params"]["attention"]),
                         ("temperature", f"{c['temperature']:.4g}"), ("theta (off-set score bound)", c["theta"]),
                         ("eps", f"{c['params']['eps']:.4g}"), ("largest |key entry|", f"{c['key_magnitude']:.4g}"),
                         ("m·p (sht23.thm4 compares with c·q)", c["m"] * c["bits"] if c["bits"] else "p unbounded (exact)")])
-        _footer(con, r, "pointer set")
+        _footer(con, r)
     return draw
 
 
@@ -149,23 +143,32 @@ def _match_options(f):
                      show_default=True, help="'no-threshold' drops the start-token coordinate (refuted).")(f)
     f = click.option("--allow-self/--no-allow-self", "allow_self", default=True, show_default=True,
                      help="May a matching index equal i?  (docs/theorems.md: convention unconfirmed.)")(f)
-    f = click.option("--M", "M", type=int, required=True, help="Modulus M (tokens are 0..M-1).")(f)
+    f = alias("--M", "alphabet", type=int)(f)
+    f = opt.alphabet_option(help_="Alphabet size |Σ| = M, the modulus (tokens are 0..M-1)."
+                                  "  [required]")(f)
     return opt.n_option()(f)
 
 
-def _match_run(command: str, c, precision, attention, mode, samples, seed, t0):
+def _match_run(p: Sht23Params, c, t0):
     from attncheck.constructions.match import head_of
     from attncheck.verifiers.match_check import check_match, spec_of
-    fmt = _format(precision, c)
+    fmt = _format(p.precision, c)
     t1 = time.perf_counter()
     N, M = spec_of(c)["N"], spec_of(c)["M"]
-    total = samples if mode == "sample" else M ** N
-    verdict = _check(total, f"{command} [{M}]^{N}",
-                     lambda b, adv: check_match(c, mode, fmt, attention, samples, seed, b, adv))
-    tid = "sht23.match2_ub" if command.endswith("match2") else "sht23.thm7"
+    total = p.samples if p.mode == "sample" else M ** N
+    verdict = _check(p, total, f"{p.meta.command} [{M}]^{N}",
+                     lambda b, adv: check_match(c, p.mode, fmt, p.attention, p.samples, p.seed, b, adv))
+    tid = "sht23.match2_ub" if p.meta.command.endswith("match2") else "sht23.thm7"
     bounds = bound_rows([(tid, {"N": N, "M": M} if tid == "sht23.match2_ub" else {"N": N})])
-    _finish(command, fmt, c, verdict, t0, t1, _match_human, bounds=bounds,
+    _finish(p, fmt, c, verdict, t0, t1, _match_human, bounds=bounds,
             query_key_width=int(head_of(c).W_Q.shape[-1]))
+
+
+def _alphabet_required(p: Sht23Params) -> None:
+    """Match2/Match3 have no default alphabet: --alphabet (or its old spelling --M) is required."""
+    if p.alphabet is None:
+        ctx = click.get_current_context()
+        raise click.MissingParameter(ctx=ctx, param=next(q for q in ctx.command.params if q.name == "alphabet"))
 
 
 @click.command(name="match2", help="Verify the 3-dimensional Match2 head exhaustively over [M]^N"
@@ -174,11 +177,13 @@ def _match_run(command: str, c, precision, attention, mode, samples, seed, t0):
 @opt.arithmetic_options
 @opt.check_options(modes=NO_CERTIFICATE)
 @opt.common_options
-def verify_match2(n, M, allow_self, variant, precision, attention, mode, samples, seed, budget, as_json):
+@takes(Sht23Params)
+def verify_match2(p: Sht23Params):
     from attncheck.constructions.match import build_match2
+    _alphabet_required(p)
     t0 = time.perf_counter()
-    c = build_match2(n, M, allow_self=allow_self, variant=variant)
-    _match_run("verify match2", c, precision, attention, mode, samples, seed, t0)
+    c = build_match2(p.N, p.alphabet, allow_self=p.allow_self, variant=p.variant)
+    _match_run(p, c, t0)
 
 
 @click.command(name="match3", help="Verify third-order attention for Match3 exhaustively over [M]^N"
@@ -189,23 +194,24 @@ def verify_match2(n, M, allow_self, variant, precision, attention, mode, samples
 @opt.arithmetic_options
 @opt.check_options(modes=NO_CERTIFICATE)
 @opt.common_options
-def verify_match3(n, M, allow_self, variant, allow_repeat, precision, attention, mode, samples, seed,
-                  budget, as_json):
+@takes(Sht23Params)
+def verify_match3(p: Sht23Params):
     from attncheck.constructions.match import build_match3
+    _alphabet_required(p)
     t0 = time.perf_counter()
-    c = build_match3(n, M, allow_self=allow_self, allow_repeat=allow_repeat, variant=variant)
-    _match_run("verify match3", c, precision, attention, mode, samples, seed, t0)
+    c = build_match3(p.N, p.alphabet, allow_self=p.allow_self, allow_repeat=p.allow_repeat, variant=p.variant)
+    _match_run(p, c, t0)
 
 
 def _match_human(r: dict):
     def draw(con):
-        _header(con, r)
+        render.headline(con, r)
         c = r["construction"]
         _kv_table(con, [("theorem", f"{c['theorem']} {c['status']}"),
                         ("conventions", ", ".join(f"{k}={v}" for k, v in c["params"].items()
                                                   if k.startswith("allow"))),
                         ("variant", c["params"]["variant"]), ("query/key width m", r["query_key_width"]),
-                        ("residual width", c["width"]), ("precision", r["params"]["precision_used"]),
+                        ("residual width", c["width"]), ("precision", r["format"]),
                         ("attention", r["params"]["attention"]), ("parameters", c["parameters"])])
         _footer(con, r)
     return draw
@@ -245,31 +251,33 @@ def _rnn_bounds(rnn) -> list[dict]:
                " tables, sht24a.cor5_2).")
 @click.argument("task", type=click.Choice(["induction", "index", "hop"]))
 @opt.n_option()
-@click.option("--alphabet", type=int, default=None,
-              help="|Σ| (induction/hop, default 3) or data symbols of the INDEX family (default 2).")
+@opt.alphabet_option(help_="|Σ| (induction/hop, default 3) or data symbols of the INDEX family (default 2).")
 @opt.k_option(default=1)
 @click.option("--layers", type=int, default=None, help="hop only: layers L (default k; L < k is refuted).")
 @opt.check_options(modes=NO_CERTIFICATE)
 @opt.common_options
-def verify_rnn(task, n, alphabet, k, layers, mode, samples, seed, budget, as_json):
+@takes(Sht23Params)
+def verify_rnn(p: Sht23Params):
     from attncheck.constructions.rnn import build_rnn
     from attncheck.verifiers.rnn_check import check_rnn, family_size
-    if task != "hop" and (layers is not None or k != 1):
+    task = p.task
+    if task != "hop" and (p.layers is not None or p.k != 1):
         raise click.BadParameter(f"--k/--layers apply to 'hop' only, not {task!r}", param_hint="--k")
     t0 = time.perf_counter()
-    rnn = build_rnn(task, n, alphabet, k=k, layers=layers)
+    rnn = build_rnn(task, p.N, p.alphabet, k=p.k, layers=p.layers)
     t1 = time.perf_counter()
-    total = samples if mode == "sample" else family_size(rnn)
-    verdict, measured = _check(total, f"RNN {task}", lambda b, adv: check_rnn(rnn, mode, samples, seed, b, adv))
+    total = p.samples if p.mode == "sample" else family_size(rnn)
+    verdict, measured = _check(p, total, f"RNN {task}",
+                               lambda b, adv: check_rnn(rnn, p.mode, p.samples, p.seed, b, adv))
     minimum = state_minimum(rnn) if verdict.method.value == "exhaustive" else \
         {"available": False, "note": "computed only with exhaustive coverage"}
-    _finish(f"verify rnn {task}", None, rnn, verdict, t0, t1, _rnn_human, measured=measured,
+    _finish(p, None, rnn, verdict, t0, t1, _rnn_human, command=f"verify rnn {task}", measured=measured,
             state_minimum=minimum, bounds=_rnn_bounds(rnn))
 
 
 def _rnn_human(r: dict):
     def draw(con):
-        _header(con, r)
+        render.headline(con, r)
         c, m, mn = r["construction"], r["measured"], r["state_minimum"]
         rows = [("theorem", f"{c['theorem']} {c['status']}"), ("layers", c["layers"]),
                 ("state bits per layer (declared)", c["state_bits_per_layer"]),

@@ -22,6 +22,7 @@ import click
 from attncheck.cli import options as opt
 from attncheck.cli import render
 from attncheck.cli.main import LazyGroup
+from attncheck.cli.params import SmtParams, alias, takes
 
 DEFAULT_RLIMIT = 50_000_000
 
@@ -31,18 +32,27 @@ def _rlimit_option(f):
                         help="z3 work limit (deterministic resource units) for the whole query.")(f)
 
 
+def _old_bits(given: dict) -> str:
+    """The old ``--bits b --frac F`` as the format ``fixed:(b-F).F`` of ``--precision``."""
+    b, F = given.get("--bits", 2), given.get("--frac", 0)
+    return f"fixed:{b - F}.{F}"
+
+
 def _class_options(f):
     f = click.option("--family", type=click.Choice(["full", "index"]), default="full", show_default=True,
                      help="full = every input of Σ^N; index = the INDEX embedding (N odd, |Σ| >= 3).")(f)
     f = click.option("--attention", type=click.Choice(["hardmax", "softmax"]), default="hardmax",
                      show_default=True, help="Hardmax (ties averaged) or b-bit softmax.")(f)
-    f = click.option("--frac", type=int, default=0, show_default=True,
-                     help="Fraction bits F of the format fixed:(b-F).F.")(f)
-    f = click.option("--bits", type=int, default=2, show_default=True,
-                     help="Bits b of every stored number (weights, scores, outputs).")(f)
-    f = click.option("--D", "d", type=int, default=1, show_default=True, help="Head width D.")(f)
-    f = click.option("--H", "h", type=int, default=1, show_default=True, help="Heads per layer H.")(f)
-    f = click.option("--alphabet", type=int, default=3, show_default=True, help="Alphabet size |Σ|.")(f)
+    f = alias("--frac", "precision", type=int, fold=_old_bits)(f)
+    f = alias("--bits", "precision", type=int, fold=_old_bits)(f)
+    f = opt.precision_option(("fixed:I.F",), "Number format of every stored number (weights, scores,"
+                             " outputs): fixed:I.F, I >= 2 integer bits incl. sign, I + F <= 8 bits.",
+                             default="fixed:2.0")(f)
+    f = alias("--D", "head_width", type=int)(f)
+    f = click.option("--head-width", "head_width", type=int, default=1, show_default=True,
+                     help="Width of each head's query, key and value tables.")(f)
+    f = click.option("--H", "H", type=int, default=1, show_default=True, help="Heads per layer H.")(f)
+    f = opt.alphabet_option(default=3)(f)
     f = click.option("--no-symmetry", is_flag=True, help="Do not add symmetry-breaking constraints.")(f)
     return opt.n_option()(f)
 
@@ -53,36 +63,33 @@ def _synth_options(f):
     return click.argument("task", type=click.Choice(["induction"]))(_class_options(f))
 
 
-def _limits(kw):
+def _limits(p: SmtParams):
     from attncheck.constructions.budget import Budget
     from attncheck.verifiers.smt.solver import Limits
-    return Limits(kw["seed"], kw["rlimit"], Budget(kw["budget"]))
+    return Limits(p.seed, p.rlimit, Budget(p.budget))
 
 
-def _class_and_family(kw, layers: int):
-    from attncheck.constructions.precision import fixed
+def _class_and_family(p: SmtParams, layers: int):
+    from attncheck.constructions.precision import parse_format
+    from attncheck.constructions.verdict import BadInput
     from attncheck.verifiers.smt.families import make_family
     from attncheck.verifiers.smt.tables import ModelClass
-    from attncheck.constructions.verdict import BadInput
-    if kw["bits"] - kw["frac"] < 2 or kw["frac"] < 0:
-        raise BadInput(f"--bits {kw['bits']} --frac {kw['frac']}: the format needs >= 2 integer bits"
-                       " and F >= 0")
-    if kw["bits"] > 8:
-        raise BadInput(f"--bits {kw['bits']}: the synthesis queries support at most 8 bits")
-    fam = make_family(kw["family"], kw["n"], kw["alphabet"])
-    cls = ModelClass(layers, kw["h"], kw["d"], fixed(kw["bits"] - kw["frac"], kw["frac"]), kw["attention"])
+    fmt = parse_format(p.precision)
+    if fmt.int_bits < 2:
+        raise BadInput(f"--precision {p.precision}: the format needs >= 2 integer bits (it must hold 1.0,"
+                       " the identity temperature)")
+    if fmt.int_bits + fmt.frac_bits > 8:
+        raise BadInput(f"--precision {p.precision}: the synthesis queries support at most 8 bits")
+    fam = make_family(p.family, p.N, p.alphabet)
+    cls = ModelClass(layers, p.H, p.head_width, fmt, p.attention)
     return cls, fam
 
 
-def _synthesize(cls, fam, kw, label: str):
+def _synthesize(cls, fam, p: SmtParams, label: str):
     from attncheck.verifiers.smt.cegis import synthesize
-    limits = _limits(kw)                     # validated before the progress bar starts
+    limits = _limits(p)                      # validated before the progress bar starts
     with render.progress(None, f"CEGIS {label}") as adv:
-        return synthesize(cls, fam, limits, symmetry=not kw["no_symmetry"], on_step=adv)
-
-
-def _params(kw) -> dict:
-    return {k: v for k, v in kw.items() if k != "as_json"}
+        return synthesize(cls, fam, limits, symmetry=not p.no_symmetry, on_step=adv)
 
 
 @click.group(name="smt", cls=LazyGroup)
@@ -93,19 +100,19 @@ def smt():
 # --- one-layer ------------------------------------------------------------------------------
 @smt.command(name="one-layer")
 @_synth_options
-def one_layer(task, **kw):
+@takes(SmtParams)
+def one_layer(p: SmtParams):
     """Is there ANY one-layer model of the class solving TASK at position N? UNSAT = impossible."""
     from attncheck.verifiers.smt.claims import LOWER, prediction, synth_verdict
-    ctx = click.get_current_context()
     t0 = time.perf_counter()
-    cls, fam = _class_and_family(kw, 1)
-    res = _synthesize(cls, fam, kw, "1 layer")
+    cls, fam = _class_and_family(p, 1)
+    res = _synthesize(cls, fam, p, "1 layer")
     verdict = synth_verdict(res)
-    report = render.envelope("smt one-layer", _params(kw), seed=kw["seed"], libraries=("z3-solver",),
+    report = render.envelope("smt one-layer", p.to_json(), seed=p.seed, libraries=("z3-solver",),
                              timing={"total_s": time.perf_counter() - t0}, **verdict.to_json(),
                              **_solver_keys(res), theorem=LOWER, prediction=prediction(res))
-    render.emit(report, kw["as_json"], _synth_human(report))
-    ctx.exit(verdict.exit_code)
+    render.emit(report, p.json, _synth_human(report))
+    click.get_current_context().exit(verdict.exit_code)
 
 
 def _solver_keys(res) -> dict:
@@ -118,9 +125,9 @@ def _solver_keys(res) -> dict:
 
 
 def _headline(con, report) -> None:
-    """Verdict, claim, theorem id, status tag and statement."""
-    con.print(f"[{render.STATUS_STYLE.get(report['verdict'], 'bold')}]{report['verdict'].upper()}[/]"
-              f"  {render.esc(report['claim'])}")
+    """Verdict, claim, method and cases, then theorem id, status tag and statement (the reason is
+    printed by the caller, after the solver table)."""
+    render.headline(con, {**report, "reason": ""})
     th = report["theorem"]
     con.print(render.esc(f"  {th['theorem']} [{th['status']}]: {th['statement']}"))
 
@@ -157,25 +164,25 @@ def _print_model(con, model):
 # --- separate -------------------------------------------------------------------------------
 @smt.command(name="separate")
 @_synth_options
-def separate(task, **kw):
+@takes(SmtParams)
+def separate(p: SmtParams):
     """One layer vs two layers at the same size, side by side (exit 0 iff 1 UNSAT and 2 SAT)."""
     from attncheck.verifiers.smt.claims import GAP, LOWER, UPPER, separation_verdict
-    ctx = click.get_current_context()
     t0 = time.perf_counter()
-    cls1, fam = _class_and_family(kw, 1)
-    cls2, _ = _class_and_family(kw, 2)
-    one = _synthesize(cls1, fam, kw, "1 layer")
+    cls1, fam = _class_and_family(p, 1)
+    cls2, _ = _class_and_family(p, 2)
+    one = _synthesize(cls1, fam, p, "1 layer")
     t1 = time.perf_counter()
-    two = _synthesize(cls2, fam, kw, "2 layers")
+    two = _synthesize(cls2, fam, p, "2 layers")
     verdict = separation_verdict(one, two)
-    report = render.envelope("smt separate", _params(kw), seed=kw["seed"], libraries=("z3-solver",),
+    report = render.envelope("smt separate", p.to_json(), seed=p.seed, libraries=("z3-solver",),
                              timing={"one_layer_s": t1 - t0, "two_layers_s": time.perf_counter() - t1,
                                      "total_s": time.perf_counter() - t0},
                              **verdict.to_json(), theorem=GAP,
                              one_layer={**_solver_keys(one), "theorem": LOWER},
                              two_layers={**_solver_keys(two), "theorem": UPPER})
-    render.emit(report, kw["as_json"], _separate_human(report))
-    ctx.exit(verdict.exit_code)
+    render.emit(report, p.json, _separate_human(report))
+    click.get_current_context().exit(verdict.exit_code)
 
 
 def _separate_human(report):
@@ -219,40 +226,42 @@ def comm_witness(inst) -> dict:
 @click.argument("task", type=click.Choice(["induction", "hop"]))
 @opt.n_option()
 @opt.k_option(default=1)
-@click.option("--alphabet", type=int, default=2, show_default=True, help="Alphabet size |Σ|.")
+@opt.alphabet_option(default=2)
 @click.option("--split", default="interleaved", show_default=True,
               help="interleaved, halves, block, prefix:T (Alice's positions; Bob has the rest).")
-@click.option("--B", "b", type=int, default=None,
-              help="Message bits to test; default: both sides of the witness count.")
+@click.option("--message-bits", "message_bits", type=int, default=None,
+              help="Bits B of Alice's one-way message to test; default: both sides of the witness count.")
+@alias("--B", "message_bits", type=int)
 @_rlimit_option
 @opt.common_options
-def comm(task, **kw):
+@takes(SmtParams)
+def comm(p: SmtParams):
     """UNSAT iff B < log2(#distinct rows): the one-way step of sht24b.one-layer-ih-lb."""
     from attncheck.verifiers.smt.claims import COMM
     from attncheck.verifiers.smt.comm import comm_verdict, protocol_query
-    ctx = click.get_current_context()
     t0 = time.perf_counter()
-    inst = comm_instance(task, kw["n"], kw["alphabet"], kw["split"], kw["k"])
+    inst = comm_instance(p.task, p.N, p.alphabet, p.split, p.k)
     wit = comm_witness(inst)
     bits = (wit["rows"] - 1).bit_length()
-    Bs = [kw["b"]] if kw["b"] is not None else sorted({max(bits - 1, 0), bits})
-    limits = _limits(kw)
-    if kw["b"] is not None and not 0 <= kw["b"] <= 16:
-        protocol_query(inst, kw["b"], limits)          # raises the one-line BadInput
+    B = p.message_bits
+    Bs = [B] if B is not None else sorted({max(bits - 1, 0), bits})
+    limits = _limits(p)
+    if B is not None and not 0 <= B <= 16:
+        protocol_query(inst, B, limits)                # raises the one-line BadInput
     results = []
     with render.progress(len(Bs), "z3 protocol queries") as adv:
-        for B in Bs:
-            results.append(protocol_query(inst, B, limits))
+        for b in Bs:
+            results.append(protocol_query(inst, b, limits))
             adv(1)
-    verdict = comm_verdict(inst, wit, results, kw["b"] is not None)
-    report = render.envelope("smt comm", _params(kw), seed=kw["seed"], libraries=("z3-solver",),
+    verdict = comm_verdict(inst, wit, results, B is not None)
+    report = render.envelope("smt comm", p.to_json(), seed=p.seed, libraries=("z3-solver",),
                              timing={"total_s": time.perf_counter() - t0}, **verdict.to_json(),
                              theorem=COMM, instance=inst.to_json(), witness=wit,
                              queries=[r.to_json() for r in results],
                              solver_result=[r.solver_result for r in results],
-                             rlimit=kw["rlimit"], solver_seed=kw["seed"])
-    render.emit(report, kw["as_json"], _comm_human(report))
-    ctx.exit(verdict.exit_code)
+                             rlimit=p.rlimit, solver_seed=p.seed)
+    render.emit(report, p.json, _comm_human(report))
+    click.get_current_context().exit(verdict.exit_code)
 
 
 def _comm_human(report):
@@ -278,37 +287,32 @@ def _comm_human(report):
               help="Only hardmax is encoded.")
 @_rlimit_option
 @opt.common_options
-def certify(task, **kw):
+@takes(SmtParams)
+def certify(p: SmtParams):
     """UNSAT of "some input is decoded wrongly": a third independent correctness method."""
+    from attncheck.cli.seqtask import resolve_format
     from attncheck.verifiers.smt.certify import certify_smt
-    ctx = click.get_current_context()
     t0 = time.perf_counter()
-    limits = _limits(kw)
-    kw["alphabet"] = opt.default_alphabet(kw["n"], kw["alphabet"])
-    c, params = _build_construction(task, kw)
-    fmt = _format(kw["precision"], c)
-    with render.progress(None, f"z3 certify {task} N={c.n}"):
-        verdict, ev = certify_smt(c, task, params, fmt, limits, kw["attention"])
-    report = render.envelope("smt certify", {**_params(kw), "precision_used": str(fmt)}, seed=kw["seed"],
+    limits = _limits(p)
+    p = p.replace(alphabet=opt.default_alphabet(p.N, p.alphabet))
+    c, params = _build_construction(p)
+    fmt = resolve_format(p.precision, c)
+    with render.progress(None, f"z3 certify {p.task} N={c.n}"):
+        verdict, ev = certify_smt(c, p.task, params, fmt, limits, p.attention)
+    report = render.envelope("smt certify", p.to_json(), seed=p.seed,
                              libraries=("z3-solver",), timing={"total_s": time.perf_counter() - t0},
-                             **verdict.to_json(), construction=c.to_json(),
-                             solver_result=ev["solver_result"], rlimit=kw["rlimit"],
-                             solver_seed=kw["seed"], rlimit_used=ev["rlimit_used"])
+                             **verdict.to_json(), format=str(fmt), construction=c.to_json(),
+                             solver_result=ev["solver_result"], rlimit=p.rlimit,
+                             solver_seed=p.seed, rlimit_used=ev["rlimit_used"])
     report["evidence"].pop("encode_s", None)
-    render.emit(report, kw["as_json"], render.verdict_human(report))
-    ctx.exit(verdict.exit_code)
+    render.emit(report, p.json, render.verdict_human(report))
+    click.get_current_context().exit(verdict.exit_code)
 
 
-def _build_construction(task: str, kw):
-    args = dict(N=kw["n"], alphabet=kw["alphabet"], encoding=kw["encoding"], variant=kw["variant"],
-                D=kw["d"], seed=kw["seed"])
-    if task == "hop":
+def _build_construction(p: SmtParams):
+    args = dict(N=p.N, alphabet=p.alphabet, encoding=p.encoding, variant=p.variant, D=p.D, seed=p.seed)
+    if p.task == "hop":
         from attncheck.constructions.hop import build_hop
-        return build_hop(k=kw["k"], **args), {"k": kw["k"]}
+        return build_hop(k=p.k, **args), {"k": p.k}
     from attncheck.constructions.induction import build_induction
     return build_induction(**args), {}
-
-
-def _format(text: str, c):
-    from attncheck.constructions.precision import parse_format
-    return c.fmt if text == "declared" else parse_format(text)

@@ -16,29 +16,31 @@ import click
 from attncheck.bounds import theorems as catalogue
 from attncheck.cli import render
 from attncheck.cli.options import json_option
+from attncheck.cli.params import ReportParams, takes
 from attncheck.constructions.verdict import BadInput
 
 
 @click.command("theorems")
-@click.argument("theorem_id", required=False, metavar="[ID]")
+@click.argument("id", required=False, metavar="[ID]")
 @click.option("--paper", type=click.Choice(catalogue.PAPERS, case_sensitive=False), default=None,
               help="Only the entries of this paper.")
 @json_option
-def theorems(theorem_id, paper, as_json):
+@takes(ReportParams)
+def theorems(p: ReportParams):
     """The theorem catalogue: every id with its status tag and title, or one whole entry."""
-    paper = paper.lower() if paper else None
-    params = {"id": theorem_id, "paper": paper}
-    if theorem_id is None:
+    p = p.replace(paper=p.paper.lower() if p.paper else None)
+    paper = p.paper
+    if p.id is None:
         entries = catalogue.for_paper(paper) if paper else catalogue.load_catalogue()
-        obj = render.envelope("theorems", params, count=len(entries),
+        obj = render.envelope("theorems", p.to_json(), verdict=None, count=len(entries),
                               theorems=[e.to_json() for e in entries])
-        render.emit(obj, as_json, lambda con: _draw_list(con, entries, paper))
+        render.emit(obj, p.json, lambda con: _draw_list(con, entries, paper))
         return
-    entry = catalogue.get(theorem_id)
+    entry = catalogue.get(p.id)
     if paper and entry.paper != paper:
-        raise BadInput(f"theorem {theorem_id} belongs to paper {entry.paper}, not {paper}")
-    obj = render.envelope("theorems", params, theorem=entry.to_json())
-    render.emit(obj, as_json, lambda con: _draw_entry(con, entry))
+        raise BadInput(f"theorem {p.id} belongs to paper {entry.paper}, not {paper}")
+    obj = render.envelope("theorems", p.to_json(), verdict=None, theorem=entry.to_json())
+    render.emit(obj, p.json, lambda con: _draw_entry(con, entry))
 
 
 def _draw_list(con, entries, paper) -> None:

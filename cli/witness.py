@@ -12,9 +12,11 @@ import time
 
 import click
 
+from attncheck.cli import options as opt
 from attncheck.cli import render
 from attncheck.cli.main import LazyGroup
 from attncheck.cli.options import common_options, k_option, n_option, table_format, table_format_options
+from attncheck.cli.params import WitnessParams, alias, takes
 from attncheck.constructions.verdict import BudgetExceeded, Method, Status, Verdict
 
 TASKS = click.Choice(["induction", "hop"])
@@ -22,8 +24,8 @@ MARKER = "marker"
 
 
 def _alphabet_option(f):
-    return click.option("--alphabet", "alphabet", type=int, default=3, show_default=True,
-                        help="Alphabet size |Σ| (>= 2); with --marker, the number of data symbols.")(f)
+    return opt.alphabet_option(default=3, help_="Alphabet size |Σ| (>= 2); with --marker, the number of"
+                               " data symbols.")(f)
 
 
 def _marker_option(f):
@@ -41,21 +43,16 @@ def _progress(total: int | None, what: str):
     return render.progress(total, what)
 
 
-def _finish(ctx, command: str, params: dict, verdict: Verdict, body: dict, as_json: bool,
-            seed, t0: float, human) -> None:
+def _finish(p: WitnessParams, verdict: Verdict, body: dict, t0: float, human) -> None:
     """Render the report (JSON: verdict keys at top level) and exit with the verdict's code."""
-    obj = render.envelope(command, params, seed=seed, timing={"total_s": time.perf_counter() - t0},
-                          **verdict.to_json(), **body)
-    render.emit(obj, as_json, lambda con: _human(con, verdict, human))
-    ctx.exit(verdict.exit_code)
+    obj = render.envelope(f"{p.meta.command}", p.to_json(), seed=p.seed,
+                          timing={"total_s": time.perf_counter() - t0}, **verdict.to_json(), **body)
+    render.emit(obj, p.json, lambda con: _human(con, obj, human))
+    click.get_current_context().exit(verdict.exit_code)
 
 
-def _human(con, verdict: Verdict, draw) -> None:
-    style = render.STATUS_STYLE.get(verdict.status.value, "bold")
-    con.print(f"[{style}]{verdict.status.value.upper()}[/]  {verdict.claim}", soft_wrap=True)
-    con.print(f"  method: {verdict.method.value}   cases: {verdict.cases}")
-    if verdict.reason:
-        con.print(f"  {verdict.reason}", soft_wrap=True)
+def _human(con, report: dict, draw) -> None:
+    render.headline(con, report, soft_wrap=True)
     if draw is not None:                      # UNKNOWN with a draw: the partial table (cells "?")
         draw(con)
 
@@ -80,20 +77,19 @@ def witness():
 @click.option("--method", type=click.Choice(["refine", "rows"]), default="refine", show_default=True,
               help="refine: backward refinement O(|D|); rows: hash every prefix's row per cut.")
 @common_options
-@click.pass_context
-def rnn_states(ctx, task, n, alphabet, k, marker, method, as_json, seed, budget):
+@takes(WitnessParams)
+def rnn_states(p: WitnessParams):
     """Myhill-Nerode classes of prefixes at every cut t for the answer at position N: the exact
     minimum states (and bits) of any deterministic one-pass model (sht23.rnn-ih, sht24a.cor5_2)."""
     from attncheck.bounds.witnesses.myhill_nerode import rnn_state_classes
-    k = (2 if task == "hop" else 1) if k is None else k
-    params = {"task": task, "N": n, "alphabet": alphabet, "k": k, "marker": marker, "method": method}
+    p = p.replace(k=(2 if p.task == "hop" else 1) if p.k is None else p.k)
     t0 = time.perf_counter()
-    claim = f"minimal RNN state for {task} (k={k}) at N={n}"
+    claim = f"minimal RNN state for {p.task} (k={p.k}) at N={p.N}"
     try:
-        with _progress(k + n + 1, "counting classes") as step:
-            res = rnn_state_classes(task, n, alphabet, k, marker, _budget(budget), method, step)
+        with _progress(p.k + p.N + 1, "counting classes") as step:
+            res = rnn_state_classes(p.task, p.N, p.alphabet, p.k, p.marker, _budget(p.budget), p.method, step)
     except BudgetExceeded as e:
-        return _finish(ctx, "witness rnn-states", params, _unknown(claim, e), {}, as_json, seed, t0, None)
+        return _finish(p, _unknown(claim, e), {}, t0, None)
     v = Verdict(Status.VERIFIED, Method.EXHAUSTIVE, res.claim(), res.inputs,
                 evidence={"theorem": res.theorem[0], "status_tag": res.theorem[1]})
     body = {k_: v_ for k_, v_ in res.to_json().items() if k_ in ("theorem", "status_tag", "cuts",
@@ -104,7 +100,7 @@ def rnn_states(ctx, task, n, alphabet, k, marker, method, as_json, seed, budget)
                                [(t, c, (c - 1).bit_length()) for t, c in res.cuts]))
         con.print(f"  max classes {res.max_classes} at t={res.widest_cut}: {res.bits} state bits"
                   f" (log2 = {res.log2:.3f}); inputs enumerated: {res.inputs:,}")
-    _finish(ctx, "witness rnn-states", params, v, body, as_json, seed, t0, draw)
+    _finish(p, v, body, t0, draw)
 
 
 @witness.command("one-way-cc")
@@ -117,21 +113,19 @@ def rnn_states(ctx, task, n, alphabet, k, marker, method, as_json, seed, budget)
               help="interleaved (INDEX split, default for induction), block (sht24a.propE_4, default"
                    " for hop), halves, prefix:T, disj (qsa).")
 @common_options
-@click.pass_context
-def one_way_cc(ctx, task, n, alphabet, k, marker, split, as_json, seed, budget):
+@takes(WitnessParams)
+def one_way_cc(p: WitnessParams):
     """Distinct rows of the communication matrix (Alice's half -> function of Bob's half):
     the exact deterministic one-way CC, printed beside the bound it witnesses."""
     from attncheck.bounds.witnesses.oneway import DEFAULT_SPLIT, one_way_rows
-    k = (2 if task == "hop" else 1) if k is None else k
-    split = split or DEFAULT_SPLIT[task]
-    params = {"task": task, "N": n, "alphabet": alphabet, "k": k, "split": split, "marker": marker}
+    p = p.replace(k=(2 if p.task == "hop" else 1) if p.k is None else p.k,
+                  split=p.split or DEFAULT_SPLIT[p.task])
     t0 = time.perf_counter()
     try:
-        with _progress(k + 1, "communication matrix") as step:
-            res = one_way_rows(task, n, alphabet, split, k, _budget(budget), marker, step)
+        with _progress(p.k + 1, "communication matrix") as step:
+            res = one_way_rows(p.task, p.N, p.alphabet, p.split, p.k, _budget(p.budget), p.marker, step)
     except BudgetExceeded as e:
-        return _finish(ctx, "witness one-way-cc", params, _unknown(f"one-way CC of {task} at N={n}", e),
-                       {}, as_json, seed, t0, None)
+        return _finish(p, _unknown(f"one-way CC of {p.task} at N={p.N}", e), {}, t0, None)
     v = Verdict(Status.VERIFIED, Method.EXHAUSTIVE, res.claim(), res.alice_inputs * res.bob_inputs,
                 evidence={"theorem": res.bound["theorem"], "status_tag": res.bound["status"]})
     body = {k_: v_ for k_, v_ in res.to_json().items()
@@ -150,7 +144,7 @@ def one_way_cc(ctx, task, n, alphabet, k, marker, split, as_json, seed, budget):
             con.print(render.table("one-layer models ruled out (h(m+1)p below the bound)",
                                    ("h", "m", "largest p ruled out"),
                                    [(r["h"], r["m"], r["p_max_ruled_out"]) for r in res.bound["rules_out"]]))
-    _finish(ctx, "witness one-way-cc", params, v, body, as_json, seed, t0, draw)
+    _finish(p, v, body, t0, draw)
 
 
 def _positions(pos) -> str:
@@ -167,23 +161,22 @@ def _positions(pos) -> str:
 @click.option("--fooling/--no-fooling", default=True, show_default=True,
               help="Search a largest fooling set (greedy; certified when it meets the upper bound).")
 @common_options
-@click.pass_context
-def rank_cmd(ctx, matrix, q, fooling, as_json, seed, budget):
+@takes(WitnessParams)
+def rank_cmd(p: WitnessParams):
     """Exact rank over Q and GF(2) and a largest fooling set of DISJ_q or INDEX_n
     (sht23.thm4: rank(DISJ_q) = 2^q; log-rank and fooling-set bounds on deterministic CC)."""
     from attncheck.bounds.witnesses.rank import rank_witness
-    params = {"matrix": matrix, "q": q, "fooling": fooling}
+    matrix, q = p.matrix, p.q
     t0 = time.perf_counter()
     try:
         with _progress(3, "rank and fooling set") as step:
-            res = rank_witness(matrix, q, _budget(budget), fooling, step)
+            res = rank_witness(matrix, q, _budget(p.budget), p.fooling, step)
     except BudgetExceeded as e:
-        return _finish(ctx, "witness rank", params, _unknown(f"rank of {matrix}_{q}", e), {},
-                       as_json, seed, t0, None)
+        return _finish(p, _unknown(f"rank of {matrix}_{q}", e), {}, t0, None)
     v = Verdict(Status.VERIFIED, Method.EXHAUSTIVE, res.claim(), res.shape[0] * res.shape[1],
                 evidence={"theorem": res.theorem[0], "status_tag": res.theorem[1]})
     body = res.to_json()
-    if not as_json or len(res.fooling_set or ()) > 64:
+    if not p.json or len(res.fooling_set or ()) > 64:
         body["fooling_set"] = None if res.fooling_set is None else f"{len(res.fooling_set)} pairs (omitted)"
 
     def draw(con):
@@ -195,33 +188,33 @@ def rank_cmd(ctx, matrix, q, fooling, as_json, seed, budget):
             ("fooling set (value 1)", f"{res.fooling_size} of at most {res.fooling_upper}"
                                       f"{' (largest)' if res.fooling_size == res.fooling_upper else ''}"),
             ("deterministic CC >=", f"{res.bits} bits")]))
-    _finish(ctx, "witness rank", params, v, body, as_json, seed, t0, draw)
+    _finish(p, v, body, t0, draw)
 
 
 @witness.command("ngram")
-@click.option("--n", "order", type=int, default=2, show_default=True,
-              help="Order of the model: it sees the last n tokens (|Σ|^n table entries).")
+@click.option("--order", "order", type=int, default=2, show_default=True,
+              help="Order n of the model: it sees the last n tokens (|Σ|^n table entries).")
+@alias("--n", "order", type=int)
 @n_option(default=6)
 @_alphabet_option
 @click.option("--exhaustive/--no-exhaustive", default=None,
               help="Also build the best order-n table over Σ^N and count its errors"
                    " (default: when |Σ|^N <= 2^20).")
 @common_options
-@click.pass_context
-def ngram_cmd(ctx, order, n, alphabet, exhaustive, as_json, seed, budget):
+@takes(WitnessParams)
+def ngram_cmd(p: WitnessParams):
     """The n-gram baseline: two inputs with the same last n tokens and different induction-head
     answers (ngram.ih [R]), and the exact error of the best order-n table."""
     from attncheck.bounds.witnesses.ngram import exhaustive_by_default, ngram_witness
-    if exhaustive is None:
-        exhaustive = exhaustive_by_default(n, alphabet)
-    params = {"n": order, "N": n, "alphabet": alphabet, "exhaustive": exhaustive}
+    order, n, alphabet = p.order, p.N, p.alphabet
+    if p.exhaustive is None:
+        p = p.replace(exhaustive=exhaustive_by_default(n, alphabet))
     t0 = time.perf_counter()
     try:
         with _progress(1, "n-gram table") as step:
-            res = ngram_witness(order, n, alphabet, exhaustive, _budget(budget), step)
+            res = ngram_witness(order, n, alphabet, p.exhaustive, _budget(p.budget), step)
     except BudgetExceeded as e:
-        return _finish(ctx, "witness ngram", params, _unknown("n-gram witness", e), {}, as_json,
-                       seed, t0, None)
+        return _finish(p, _unknown("n-gram witness", e), {}, t0, None)
     cases = res.table.inputs if res.table else 2
     v = Verdict(Status.VERIFIED, Method.EXHAUSTIVE if res.table else Method.REDUCTION, res.claim(),
                 cases, evidence={"theorem": "ngram.ih", "status_tag": "R"})
@@ -240,54 +233,52 @@ def ngram_cmd(ctx, order, n, alphabet, exhaustive, as_json, seed, budget):
             rows += [("best table errors", f"{t.errors:,} of {t.inputs:,} ({t.errors / t.inputs:.4f})"),
                      ("ambiguous windows", f"{t.ambiguous_windows} of {alphabet ** min(order, n)}")]
         con.print(render.table(None, ("quantity", "value"), rows))
-    _finish(ctx, "witness ngram", params, v, body, as_json, seed, t0, draw)
+    _finish(p, v, body, t0, draw)
 
 
 @witness.command("table")
-@click.option("--Ns", "ns", default="3,5,7,9,11,13", show_default=True,
-              help="Comma-separated sequence lengths (odd N also fits the marker family).")
+@click.option("--N", "N", type=opt.Range(), default="3,5,7,9,11,13", show_default=True,
+              help="Sequence lengths: a list 5,9,13 or a range a..b[:+d|:*r] (odd N also fits the"
+                   " marker family).")
+@alias("--Ns", "N", type=opt.Range())
 @table_format_options
 @click.option("--plot", type=click.Path(dir_okay=False), default=None,
               help="Also write state bits and one-way bits against N to FILE.png or FILE.svg.")
 @common_options
-@click.pass_context
-def table_cmd(ctx, ns, markdown, latex, plot, as_json, seed, budget):
+@takes(WitnessParams)
+def table_cmd(p: WitnessParams):
     """State bits and one-way CC versus N for induction and hop_2 at |Σ| = 2, 3, 4 and the
     marker alphabet, computed now (the README table: --markdown; a paper: --latex)."""
     from attncheck.bounds.witnesses.table import COLUMNS, build_table, table_rows, wide_table
-    kind = table_format(markdown, latex, as_json)
-    try:
-        Ns = [int(v) for v in ns.split(",") if v.strip()]
-    except ValueError:
-        raise click.BadParameter(f"--Ns must be comma-separated integers, got {ns!r}") from None
-    if plot:
+    kind = table_format(p.markdown, p.latex, p.json)
+    Ns = list(p.N)
+    if p.plot:
         from attncheck.cli.figures import check_path
-        check_path(plot)
-    params = {"Ns": Ns}
+        check_path(p.plot)
     t0 = time.perf_counter()
     with _progress(len(Ns) * len(COLUMNS), "witness table") as step:
-        cells, stopped = build_table(Ns, _budget(budget), step)
+        cells, stopped = build_table(Ns, _budget(p.budget), step)
     status = Status.UNKNOWN if stopped else Status.VERIFIED
     claim = ("sht23.rnn-ih [R], sht24a.cor5_2 [P], sht24b.one-layer-ih-lb [R], sht24a.propE_4 [P]:"
              " exact state bits and one-way CC versus N")
     v = Verdict(status, Method.EXHAUSTIVE, claim, len(cells),
                 "budget spent; cells marked ? were not computed" if stopped else "")
-    if plot:
+    if p.plot:
         from attncheck.cli.figures import witness_growth
-        witness_growth({"cells": cells}, plot)
+        witness_growth({"cells": cells}, p.plot)
     if kind is not None:                      # one table on stdout and nothing else
         render.text_table(kind, *wide_table(cells, Ns), align="r" * (1 + 4 * 4))
         if stopped:
-            click.echo(f"attncheck: budget of {budget:g} s spent: cells marked ? were not computed"
+            click.echo(f"attncheck: budget of {p.budget:g} s spent: cells marked ? were not computed"
                        " (UNKNOWN, exit 3)", err=True)
-        ctx.exit(v.exit_code)
+        click.get_current_context().exit(v.exit_code)
 
     def draw(con):
         for title, cols, rows in table_rows(cells, Ns):
             con.print(render.table(title, cols, rows))
         con.print("— over the enumeration cap; n/a: split or family undefined at this N;"
                   " marker = streaming INDEX family with binary data", soft_wrap=True, markup=False)
-    _finish(ctx, "witness table", params, v, {"cells": cells}, as_json, seed, t0, draw)
+    _finish(p, v, {"cells": cells}, t0, draw)
 
 
 # --- reductions -------------------------------------------------------------------------------
@@ -297,56 +288,57 @@ def reduction():
 
 
 @reduction.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def reduction_list(as_json):
+@opt.json_option
+@takes(WitnessParams)
+def reduction_list(p: WitnessParams):
     """List the reduction ids, their theorem ids and status tags."""
     from attncheck.bounds.reductions import REDUCTIONS
     rows = [{"id": r.id, "theorem": r.theorem, "status": r.status, "identity": r.identity_text,
              "options": list(r.params)} for r in REDUCTIONS.values()]
-    obj = render.envelope("reduction list", {}, reductions=rows)
-    render.emit(obj, as_json, lambda con: con.print(render.table(
+    obj = render.envelope("reduction list", p.to_json(), verdict=None, reductions=rows)
+    render.emit(obj, p.json, lambda con: con.print(render.table(
         None, ("id", "theorem [status]", "identity", "options"),
         [(r["id"], f"{r['theorem']} [{r['status']}]", r["identity"], ", ".join(r["options"]))
          for r in rows])))
 
 
 @reduction.command("check")
-@click.argument("rid", metavar="ID")
-@click.option("--n", "n_small", type=int, default=None, help="INDEX size n' or cycle length n.")
+@click.argument("id", metavar="ID")
+@click.option("--n", "n", type=int, default=None,
+              help="Size n of the source instance: INDEX length n' (index-ih, index-stream) or cycle"
+                   " length n (cycle-gluing).")
 @click.option("--q", "q", type=int, default=None, help="Layer size q (pointer-hop) or DISJ size q.")
 @k_option()
-@click.option("--N", "n", type=int, default=None, help="Sequence length / edge budget N (optional).")
+@click.option("--N", "N", type=int, default=None, help="Sequence length / edge budget N (optional).")
 @click.option("--variant", type=click.Choice(["corrected", "paper"]), default=None,
               help="cycle-gluing: 'paper' uses k = floor(N/n) copies as transcribed.")
 @click.option("--mode", type=click.Choice(["auto", "exhaustive", "sample"]), default="auto",
               show_default=True, help="auto = exhaustive up to 500,000 instances, else sample.")
 @click.option("--samples", type=int, default=1000, show_default=True, help="Instances drawn by sampling.")
 @common_options
-@click.pass_context
-def reduction_check(ctx, rid, n_small, q, k, n, variant, mode, samples, as_json, seed, budget):
+@takes(WitnessParams)
+def reduction_check(p: WitnessParams):
     """Check reduction ID (see 'attncheck reduction list') on every instance, or on seeded
     samples when there are too many (UNKNOWN: a sample is not a proof)."""
     from attncheck.bounds.reductions import REDUCTIONS, check, planned
     from attncheck.constructions.verdict import BadInput
+    rid = p.id
     if rid not in REDUCTIONS:
         raise BadInput(f"unknown reduction {rid!r}; choose one of {', '.join(REDUCTIONS)}")
-    given = {"n": n_small, "q": q, "k": k, "N": n, "variant": variant}
+    given = {"n": p.n, "q": p.q, "k": p.k, "N": p.N, "variant": p.variant}
     extra = [name for name, val in given.items() if val is not None and name not in REDUCTIONS[rid].params]
     if extra:
-        raise BadInput(f"{rid} takes {', '.join('--' + p for p in REDUCTIONS[rid].params)};"
+        raise BadInput(f"{rid} takes {', '.join('--' + o for o in REDUCTIONS[rid].params)};"
                        f" not --{', --'.join(extra)}")
-    params = {"id": rid, **{k_: v_ for k_, v_ in given.items() if v_ is not None}, "mode": mode,
-              "samples": samples}
     t0 = time.perf_counter()
-    with _progress(planned(rid, given, mode, samples), f"reduction {rid}") as step:
-        v = with_sizes(check(rid, given, mode, samples, seed, _budget(budget), on_step=step))
+    with _progress(planned(rid, given, p.mode, p.samples), f"reduction {rid}") as step:
+        v = with_sizes(check(rid, given, p.mode, p.samples, p.seed, _budget(p.budget), on_step=step))
 
     def draw(con):
-        ce = v.counterexample
-        if ce is not None:
-            con.print(f"  counterexample: expected {ce.expected}, got {ce.got}", soft_wrap=True)
-            con.print(f"  tokens: {' '.join(map(str, ce.tokens))}", soft_wrap=True)
-    _finish(ctx, "reduction check", params, v, {}, as_json, seed, t0, draw)
+        report = {"command": p.meta.command, "counterexample": v.to_json()["counterexample"]}
+        for line in render.counterexample_lines(report):
+            con.print(f"  {render.esc(line)}", soft_wrap=True)
+    _finish(p, v, {}, t0, draw)
 
 
 def with_sizes(v: Verdict) -> Verdict:

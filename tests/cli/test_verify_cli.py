@@ -18,7 +18,7 @@ def test_main_job_verifies_by_certificate(cli):
     assert j["cases"] == "3^64" and j["counterexample"] is None
     c = j["construction"]
     assert (c["layers"], c["heads"], c["width"]) == (2, 1, 13)
-    used = j["params"]["precision_used"]
+    used = j["format"]
     assert used.startswith("fixed:") and c["format"] == used
     assert c["bits"] == sum(int(b) for b in used.split(":")[1].split("."))
 

@@ -11,7 +11,8 @@ Shared by the fuzz suite (random option values) and the repro suite (same comman
   budget or allocates without bound fails the test instead of stalling the shared machine.
 * :func:`violation` checks an outcome against the CLI contract of cli/main.py: exit 0/1/2/3,
   one non-empty stderr line for 2, no traceback, one JSON object under ``--json`` whose verdict
-  (if any) agrees with the exit code.
+  (if any) agrees with the exit code -- for exit 2 the error object (verdict "error", exit_code 2,
+  the stderr line as "error").
 """
 from __future__ import annotations
 
@@ -211,12 +212,13 @@ def violation(o: Outcome) -> str | None:
         return "printed a traceback"
     if o.code not in (0, 1, 2, 3):
         return f"exit {o.code}: {o.err.strip()[:300]}"
+    wants_json = "--json" in o.argv and "--help" not in o.argv and "-h" not in o.argv
     if o.code == 2:
         lines = [l for l in o.err.splitlines() if l.strip()]
         if len(lines) != 1:
             return f"exit 2 with {len(lines)} stderr lines: {o.err[:300]!r}"
-        return None
-    if "--json" in o.argv and "--help" not in o.argv and "-h" not in o.argv:
+        return error_object_problem(o, lines[0]) if wants_json else None
+    if wants_json:
         try:
             obj = json.loads(o.out)
         except ValueError as e:
@@ -226,6 +228,20 @@ def violation(o: Outcome) -> str | None:
         v = obj.get("verdict")
         if v is not None and VERDICT_EXIT.get(v) != o.code:
             return f"verdict {v!r} but exit {o.code}"
+    return None
+
+
+def error_object_problem(o: Outcome, line: str) -> str | None:
+    """What is wrong with the JSON error object of a bad-input run under ``--json`` (None: fine)."""
+    try:
+        obj = json.loads(o.out)
+    except ValueError as e:
+        return f"exit 2 under --json without one JSON error object ({e}): {o.out[:200]!r}"
+    want = {"schema", "command", "verdict", "exit_code", "error", "timing"}
+    if not isinstance(obj, dict) or not want <= set(obj):
+        return f"--json error object lacks {sorted(want - set(obj or {}))}"
+    if obj["verdict"] != "error" or obj["exit_code"] != 2 or obj["error"] not in line:
+        return f"--json error object disagrees with the stderr line: {obj['verdict']!r}, {obj['exit_code']!r}"
     return None
 
 

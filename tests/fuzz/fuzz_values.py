@@ -13,6 +13,8 @@ import click
 import numpy as np
 from hypothesis import strategies as st
 
+from attncheck.cli.options import Range
+
 NASTY_INT = ["0", "-1", "1", "-7", "1000000", "2147483648", "99999999999999999999", "1.5", "x", "",
              "1e3", "0x10", "nan"]
 NASTY_FLOAT = ["0", "-1", "nan", "inf", "-inf", "1e-12", "1e308", "abc", ""]
@@ -23,13 +25,17 @@ PRECISIONS = ["declared", "exact", "fixed:9.11", "fixed:8.8", "fixed:4.2", "fixe
 RANGES = ["4", "4..8", "8,16", "2..6", "16..4", "x..y", "2..1000000000", "-4..4", "1e9", "4..", ""]
 
 # python name -> (small range, what "small" means for it)
-SIZES = {"n": (2, 7)}
-LETTERS = {"alphabet": (2, 4), "m": (1, 4), "M": (2, 5)}
+SIZES = {"N": (2, 7)}
+LETTERS = {"alphabet": (2, 4), "head_width": (1, 4), "old_m": (1, 4), "old_M": (2, 5), "old_D": (1, 2)}
 COUNTS = {"samples": (1, 40), "trials": (1, 20), "tries": (1, 10)}
-IDS = {"bound_id": ["sht24a.thm4_2", "sht24b.one-layer-ih-lb", "sht23.thm2", "pnp24.thm1",
-                    "sht24a.propE_4", "nosuch.bound"],
-       "rid": ["index-ih", "index-stream", "pointer-hop", "cycle-gadget", "disj-qsa", "cycle-gluing",
-               "nosuch-reduction"]}
+#: Ids a positional ``id`` argument takes, per command (the first is a valid one).
+BOUND_IDS = ["sht24a.thm4_2", "sht24b.one-layer-ih-lb", "sht23.thm2", "pnp24.thm1", "sht24a.propE_4",
+             "nosuch.bound"]
+REDUCTION_IDS = ["index-ih", "index-stream", "pointer-hop", "cycle-gadget", "disj-qsa", "cycle-gluing",
+                 "nosuch-reduction"]
+THEOREM_IDS = ["sht24a.thm4_2", "sht24b.two-layer-ub", "nosuch.theorem"]
+IDS = {("bounds", "show"): BOUND_IDS, ("bounds", "sweep"): BOUND_IDS, ("reduction", "check"): REDUCTION_IDS,
+       ("theorems",): THEOREM_IDS}
 
 
 @dataclass(frozen=True)
@@ -61,23 +67,24 @@ def make_files(tmp) -> Files:
                  str(tmp / "tampered.npz"))
 
 
-def typical(p, files: Files) -> str:
+def typical(p, files: Files, path: tuple[str, ...] = ()) -> str:
     """A plausible value for a required parameter (so the nasty value under test is the only bad one)."""
     if isinstance(p.type, click.Choice):
         return str(p.type.choices[0])
     if isinstance(p.type, click.Path):
         return files.saved
-    if p.name in IDS:
-        return IDS[p.name][0]
+    if p.name == "id" and path in IDS:
+        return IDS[path][0]
     if isinstance(p.type, click.types.IntParamType):
-        return {"n": "6", "alphabet": "3", "M": "4"}.get(p.name, "2")
+        return {"N": "6", "alphabet": "3"}.get(p.name, "2")
     return "x"
 
 
 #: Small values for options that are optional but usually wanted (sizes needed unless --from),
 #: and per command where a default or the usual small value is slow.
-SMALL = {"n": "6", "k": "2", "input_": "abcaba", "ns": "3,5", "k_max": "4"}
-SMALL_FOR = {("mpc", "reverse"): {"n": "3"}}
+SMALL = {"N": "6", "k": "2", "input": "abcaba", "k_max": "4"}
+SMALL_FOR = {("mpc", "reverse"): {"N": "3"}, ("witness", "table"): {"N": "3,5"},
+             ("verify", "match2"): {"alphabet": "3"}, ("verify", "match3"): {"alphabet": "3"}}
 
 
 def small_values(leaf) -> dict:
@@ -87,7 +94,7 @@ def small_values(leaf) -> dict:
 def base_line(leaf, files: Files, skip=(), small: bool = True, budget: str | None = "0.3") -> list[str]:
     """A command line for ``leaf`` with plausible values: positional arguments, required options,
     (with ``small``) the :data:`SMALL` options it has, and ``--budget`` when it takes one."""
-    argv = list(leaf.path) + [typical(a, files) for a in leaf.arguments]
+    argv = list(leaf.path) + [typical(a, files, leaf.path) for a in leaf.arguments]
     values = small_values(leaf)
     for p in leaf.options:
         if p.name in skip:
@@ -95,7 +102,7 @@ def base_line(leaf, files: Files, skip=(), small: bool = True, budget: str | Non
         if small and p.name in values:
             argv += [p.opts[0], values[p.name]]
         elif p.required:
-            argv += [p.opts[0], typical(p, files)]
+            argv += [p.opts[0], typical(p, files, leaf.path)]
     if budget is not None and leaf.has("budget") and "budget" not in skip:
         argv += ["--budget", budget]
     return argv
@@ -160,13 +167,13 @@ def _str_values(p: click.Parameter) -> st.SearchStrategy[str]:
     name = p.name
     if name == "precision":
         return st.sampled_from(PRECISIONS)
-    if name == "input_":
+    if name == "input":
         return st.one_of(st.text("abcdz", min_size=1, max_size=8),
                          st.lists(st.integers(-1, 4), min_size=1, max_size=8).map(lambda v: ",".join(map(str, v))),
                          st.sampled_from(["", ",", "0,,1", "a b", "a" * 200, "ab\u00e9"]))
-    if name in IDS:
-        return st.sampled_from(IDS[name] + ["", "x"])
-    if name in ("n", "k", "ns", "eps", "delta"):          # ranges and fractions given as text
+    if name == "id":
+        return st.sampled_from(BOUND_IDS + REDUCTION_IDS + THEOREM_IDS + ["", "x"])
+    if name in ("eps", "delta"):                          # fractions given as text
         return st.sampled_from(RANGES + ["1/4", "0.5", "1/0", "-1/2"])
     return st.one_of(st.sampled_from(NASTY_STR), st.text(max_size=6))
 
@@ -174,6 +181,8 @@ def _str_values(p: click.Parameter) -> st.SearchStrategy[str]:
 def values(p: click.Parameter, files: Files) -> st.SearchStrategy[str]:
     """One value (a command-line token) for parameter ``p``."""
     t = p.type
+    if isinstance(t, Range):                              # one or more integers: 64, 5,9,13, a..b
+        return st.sampled_from(RANGES)
     if isinstance(t, click.Choice):
         return st.one_of(*([st.sampled_from(list(t.choices))] * 8),
                          st.sampled_from(["banana", "", str(t.choices[0]).upper()]))
@@ -208,7 +217,7 @@ def command_lines(leaf, files: Files) -> st.SearchStrategy[list[str]]:
     args = [values(a, files) for a in leaf.arguments]
     opts = []
     for p in leaf.options:
-        if p.required or p.name in ("n", "as_json"):
+        if p.required or p.name in ("N", "json"):
             w = 9
         else:
             w = 4

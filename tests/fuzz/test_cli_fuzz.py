@@ -13,6 +13,7 @@ flags and unwritable output paths.
 """
 from __future__ import annotations
 
+import json
 import os
 
 import click
@@ -109,9 +110,9 @@ def nasty_lines(leaf, files: V.Files) -> list[list[str]]:
         return V.base_line(leaf, files, skip=skip, **kw)
     out = []
     opts = {p.name: p for p in leaf.options}
-    for name in ("n", "k", "alphabet", "samples", "q"):
+    for name in ("N", "k", "alphabet", "samples", "q"):
         if name in opts and not opts[name].is_flag:
-            nasty = ("1", "0", "-3", "4096", "2147483648", "1.5", "x", "") if name == "n" else \
+            nasty = ("1", "0", "-3", "4096", "2147483648", "1.5", "x", "") if name == "N" else \
                 ("0", "-3", "2147483648", "x")
             for v in nasty:
                 out.append(base({name}) + [opts[name].opts[0], v])
@@ -127,9 +128,9 @@ def nasty_lines(leaf, files: V.Files) -> list[list[str]]:
                 out.append(base() + [p.opts[0], v])
     if "from_" in opts:
         for v in (files.truncated, files.garbage, files.tampered, f"{files.tmp}/missing.npz"):
-            out.append(base({"n", "k"}) + ["--from", v])
+            out.append(base({"N", "k"}) + ["--from", v])
         out.append(base() + ["--from", files.saved, "--N", "7"])                       # conflicting
-        out.append(base({"n", "k"}) + ["--from", files.saved, "--alphabet", "4"])
+        out.append(base({"N", "k"}) + ["--from", files.saved, "--alphabet", "4"])
     if "seed" in opts:
         out.append(base() + ["--seed", "-1"])
     for p in leaf.options:
@@ -145,6 +146,19 @@ def test_nasty_inputs(entry, files):
     for leaf in H.leaves(entry):
         for argv in nasty_lines(leaf, files):
             check(name, argv)
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=" ".join)
+def test_every_json_object_has_a_verdict_key(entry, files):
+    """docs/cli.md: every ``--json`` object has a ``verdict`` (null for a table), and it agrees
+    with the exit code (the runnable lines of the nasty test above, cached)."""
+    for leaf in H.leaves(entry):
+        argv, _, o = V.good_base(leaf, files)
+        if o.code not in (0, 1, 3):
+            continue
+        obj = json.loads(o.out)
+        assert "verdict" in obj, f"{leaf.name}: no verdict key in {sorted(obj)}"
+        assert obj["verdict"] is None or H.VERDICT_EXIT[obj["verdict"]] == o.code, (argv, o.code)
 
 
 @pytest.mark.parametrize("path,argv,what", [(k[0], k[2], k[3]) for k in KNOWN if k[2] is not None],

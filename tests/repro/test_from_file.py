@@ -215,7 +215,7 @@ def test_from_conflicts_and_agreements(saved):
     one_line_exit_2(H.invoke(["run", "induction", "--from", saved, "--input", "abcabca"]))   # N = 6 in the file
     assert H.invoke(["run", "induction", "--from", saved, "--input", "abc"]).code == 0     # a prefix runs
     agree = H.invoke(["verify", "induction", "--from", saved, "--N", "6", "--alphabet", "3", "--json"])
-    assert agree.code == 0 and json.loads(agree.out)["params"]["n"] == 6
+    assert agree.code == 0 and json.loads(agree.out)["params"]["N"] == 6
     missing = H.invoke(["verify", "induction"])
     one_line_exit_2(missing)
     assert "--N" in missing.err
