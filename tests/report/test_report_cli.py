@@ -143,7 +143,7 @@ def test_figure_suffix_is_checked():
 
 @pytest.mark.parametrize("args", [
     ("depth", "hop", "--k-max", "3", "--N", "8"),
-    ("witness", "table", "--Ns", "5,7"),
+    ("witness", "table", "--N", "5,7"),
     ("bounds", "sweep", "sht24a.thm4_2", "--N", "16..64", "--k", "8"),
 ])
 def test_plot_options_write_images_and_refuse_other_suffixes(cli, tmp_path, args):
