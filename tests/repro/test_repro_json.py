@@ -62,12 +62,14 @@ def clockish_keys(obj, path="") -> list[str]:
     return found
 
 
+@pytest.mark.slow                  # first_runs runs every command once without a budget (~25 s)
 def test_most_commands_have_a_runnable_line(first_runs):
     names = {" ".join(a[:2]) for a in first_runs}
     assert {"verify induction", "build induction", "bounds list"} <= names, names
     H.STATS["repro: commands compared"] = len(first_runs)
 
 
+@pytest.mark.slow
 def test_no_clock_outside_timing(first_runs):
     for argv, o in first_runs.items():
         obj = json.loads(o.out)
@@ -81,6 +83,7 @@ def test_clock_detector_finds_stray_timings():
         == [".evidence.check_s", ".evidence.elapsed"]
 
 
+@pytest.mark.slow                  # and again in a fresh process (~30 s)
 def test_fresh_process_with_other_hash_seed_is_byte_identical(first_runs):
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
     proc = subprocess.run([sys.executable, str(RUNNER)], input=json.dumps([list(a) for a in first_runs]),

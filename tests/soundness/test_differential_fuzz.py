@@ -31,6 +31,7 @@ def smt_on_small(family, c, task, params, fmt):
     return certify_smt(c, task, params, fmt, Limits(rlimit=3_000_000), "hardmax")[0]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [2026, 12])
 def test_certificate_verified_implies_exhaustive_verified(seed):
     tallies = D.run(250, seed, classify=False, smt=smt_on_small)

@@ -112,6 +112,7 @@ def score_family(family: M.Family, methods: dict) -> tuple[M.Score, list[str]]:
     return score, escaped
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("family", FAMILIES, ids=[f.name for f in FAMILIES])
 def test_no_really_wrong_mutant_is_verified(family):
     if not family.available:

@@ -125,6 +125,7 @@ def small_families():
     yield "hop k=3 N=7 additive |S|=2", build_hop(7, 3, 2, residual="additive"), "hop", {"k": 3}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cls", list(EDIT_CLASSES))
 def test_no_false_verified_against_exhaustive(cls):
     wrong_seen = 0
@@ -150,6 +151,7 @@ def test_no_false_verified_against_exhaustive(cls):
         assert wrong_seen > 0, f"no edit of class {cls!r} is really wrong: the test would be vacuous"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("task,build,params", [
     ("induction", lambda: build_induction(64, 3), {}),
     ("hop", lambda: build_hop(64, 2, 3), {"k": 2}),
