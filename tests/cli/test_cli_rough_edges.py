@@ -139,13 +139,13 @@ BAD_INPUTS = [
     ("verify", "induction", "--N", "12", "--mode", "exhaustive", "--budget", "0.001"),
     ("verify", "hop", "--k", "0", "--N", "8"),
     ("verify", "qsa", "--N", "4", "--q", "0"),
-    ("verify", "match2", "--N", "3", "--M", "1", "--mode", "sample", "--samples", "0"),
+    ("verify", "match2", "--N", "3", "--alphabet", "1", "--mode", "sample", "--samples", "0"),
     ("verify", "rnn", "induction", "--N", "1"),
     ("run", "induction", "--input", "abz"),
     ("build", "induction", "--N", "0"),
     ("precision", "induction", "--N", "1"),
     ("witness", "rnn-states", "induction", "--N", "1"),
-    ("witness", "table", "--Ns", "5,x"),
+    ("witness", "table", "--N", "5,x"),
     ("reduction", "check", "nope"),
     ("reduction", "check", "index-ih", "--n", "0"),
     ("bounds", "table", "--N", "1"),
@@ -184,8 +184,8 @@ def test_progress_still_draws_on_an_interactive_stderr(monkeypatch):
 
 
 # --- 6. --mode offers only the modes a command supports ----------------------------------------
-@pytest.mark.parametrize("argv", [("verify", "rnn", "induction", "--N", "4"), ("verify", "match2", "--N", "3", "--M", "2"),
-                                  ("verify", "match3", "--N", "3", "--M", "2")], ids=" ".join)
+@pytest.mark.parametrize("argv", [("verify", "rnn", "induction", "--N", "4"), ("verify", "match2", "--N", "3", "--alphabet", "2"),
+                                  ("verify", "match3", "--N", "3", "--alphabet", "2")], ids=" ".join)
 def test_unsupported_mode_is_a_usage_error_listing_the_choices(cli, argv):
     line = one_error_line(cli(*argv, "--mode", "certificate"))
     assert "'certificate' is not one of" in line and "'exhaustive'" in line and "'sample'" in line
@@ -203,7 +203,7 @@ def test_full_mode_choice_where_the_certificate_exists(cli):
 # --- 7. --precision names all three forms ------------------------------------------------------
 @pytest.mark.parametrize("argv", [("verify", "induction", "--N", "8"), ("run", "induction", "--input", "abc"),
                                   ("verify", "qsa", "--N", "4", "--q", "1"),
-                                  ("verify", "match2", "--N", "3", "--M", "2")], ids=" ".join)
+                                  ("verify", "match2", "--N", "3", "--alphabet", "2")], ids=" ".join)
 @pytest.mark.parametrize("bad", ["bogus", "fixed:1", "fixed:a.b"])
 def test_precision_error_lists_declared_exact_and_fixed(cli, argv, bad):
     line = one_error_line(cli(*argv, "--precision", bad))
@@ -315,7 +315,7 @@ WITNESS_HEADER = ("| N | ih states \\|Σ\\|=2 | 3 | 4 | marker | ih 1-way \\|Σ\
 
 
 def test_witness_table_markdown_is_one_pure_table(cli):
-    r = cli("witness", "table", "--Ns", "3,5", "--markdown")
+    r = cli("witness", "table", "--N", "3,5", "--markdown")
     assert r.code == 0 and r.err == ""
     lines = r.out.splitlines()
     assert lines[0] == WITNESS_HEADER
@@ -325,7 +325,7 @@ def test_witness_table_markdown_is_one_pure_table(cli):
 
 
 def test_witness_table_latex_uses_booktabs_only(cli):
-    r = cli("witness", "table", "--Ns", "3,5", "--latex")
+    r = cli("witness", "table", "--N", "3,5", "--latex")
     assert r.code == 0 and r.err == ""
     for cmd in ("\\begin{tabular}", "\\toprule", "\\midrule", "\\bottomrule", "\\end{tabular}"):
         assert r.out.count(cmd) == 1, cmd
@@ -336,19 +336,19 @@ def test_witness_table_latex_uses_booktabs_only(cli):
 
 
 def test_table_formats_are_exclusive(cli):
-    one_error_line(cli("witness", "table", "--Ns", "3", "--markdown", "--latex"))
-    one_error_line(cli("witness", "table", "--Ns", "3", "--markdown", "--json"))
+    one_error_line(cli("witness", "table", "--N", "3", "--markdown", "--latex"))
+    one_error_line(cli("witness", "table", "--N", "3", "--markdown", "--json"))
 
 
 def test_witness_table_honours_the_budget(cli):
     t0 = time.perf_counter()
-    r = cli("witness", "table", "--Ns", "5,9,13", "--budget", "0.05", "--markdown")
+    r = cli("witness", "table", "--N", "5,9,13", "--budget", "0.05", "--markdown")
     elapsed = time.perf_counter() - t0
     assert r.code == 3
     assert elapsed < 0.05 * 200                      # generous: the full table takes far longer
     assert r.out.splitlines()[0] == WITNESS_HEADER and "?" in r.out
     assert r.err.count("\n") == 1 and "budget" in r.err
-    human = cli("witness", "table", "--Ns", "5,9,13", "--budget", "0.05")
+    human = cli("witness", "table", "--N", "5,9,13", "--budget", "0.05")
     assert human.code == 3 and "UNKNOWN" in human.out and "?" in human.out      # the partial table
 
 
@@ -357,7 +357,7 @@ def test_witness_table_markdown_matches_the_readme(cli):
     from pathlib import Path
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     block = readme[readme.index(WITNESS_HEADER):].split("\n\n")[0]
-    r = cli("witness", "table", "--Ns", "5,9,13", "--markdown")
+    r = cli("witness", "table", "--N", "5,9,13", "--markdown")
     assert r.code == 0 and r.out.strip() == block.strip()
 
 
@@ -376,7 +376,7 @@ def test_bounds_table_latex_and_markdown(cli):
 
 # --- 13. progress bars for the long commands ---------------------------------------------------
 @pytest.mark.parametrize("argv,what", [
-    (("witness", "table", "--Ns", "3"), "witness table"),
+    (("witness", "table", "--N", "3"), "witness table"),
     (("reduction", "check", "index-ih", "--n", "4"), "reduction index-ih"),
     (("search", "width", "qsa", "--N", "6", "--q", "2"), "search width"),
     (("depth", "hop", "--k-max", "1", "--N", "8"), "depth hop"),
