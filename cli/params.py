@@ -90,8 +90,9 @@ def _fold_aliases(ctx: click.Context, kw: dict, explicit: set, flags: dict) -> t
             renames += [(a.old, _flag(new)) for a in aliases]
             continue
         if target in explicit:
-            raise click.UsageError(f"{' and '.join(given)} is the old spelling of {_flag(new)};"
-                                   f" give only {_flag(new)}", ctx=ctx)
+            what = "is the old spelling" if len(given) == 1 else "are old spellings"
+            raise click.UsageError(f"{' and '.join(given)} {what} of {_flag(new)}; give only {_flag(new)}",
+                                   ctx=ctx)
         fold = next((a.fold for a in aliases if a.fold is not None), None)
         if fold is None:
             (value,) = given.values()

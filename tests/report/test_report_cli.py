@@ -22,6 +22,9 @@ def test_small_real_run_writes_three_valid_files(cli, tmp_path):
     r = cli("report", "sht24a", "--out", out, "--workers", "2", "--budget", "60", *SMALL, "--json")
     assert r.code == 0, (r.err, r.out[:2000])
     obj = r.json
+    assert obj["verdict"] == "verified" and obj["exit_code"] == 0          # the report judges too
+    assert obj["params"] == {"paper": "sht24a", "out": str(out), "workers": 2, "budget": 60.0,
+                             "only": list(SMALL[1::2])}
     assert json.loads((out / "report.json").read_text(encoding="utf-8"))["checks"] == obj["checks"]
     by_name = {c["name"]: c for c in obj["checks"]}
     assert by_name["ih.N64"]["verdict"] == "verified"
