@@ -21,8 +21,8 @@ import zipfile
 
 import numpy as np
 
-from attncheck.constructions.spec import (Construction, Decoder, Head, Label, Layer, Layout, Promise,
-                                          Slot, SnapMap)
+from attncheck.constructions.spec import (MASKS, Construction, Decoder, Head, Label, Layer, Layout,
+                                          Promise, Slot, SnapMap)
 from attncheck.constructions.precision import parse_format
 from attncheck.constructions.verdict import BadInput
 
@@ -34,6 +34,7 @@ LABEL_BASES = ("X", "pos")
 LABEL_OPS = ("shift", "find")
 META_KEYS = {"schema", "name", "task", "theorem", "status", "params", "format", "target", "notes",
              "layers", "layout", "decoder"}
+OPTIONAL_KEYS = {"mask"}       # absent in files written before mask kinds existed: causal
 MAX_ENTRIES = 1 << 28          # largest array we agree to load (entries)
 
 
@@ -62,11 +63,11 @@ def to_arrays(c: Construction) -> dict[str, np.ndarray]:
                        {"moves": [list(x) for x in m.moves], "clears": list(m.clears)}})
     meta = {"schema": FILE_SCHEMA, "name": c.name, "task": c.task, "theorem": c.theorem, "status": c.status,
             "params": dict(c.params), "format": str(c.fmt), "target": _label_json(c.target),
-            "notes": list(c.notes), "layers": layers,
+            "notes": list(c.notes), "layers": layers, "mask": c.mask,
             "layout": [{"name": s.name, "start": s.start, "stop": s.stop, "kind": s.kind,
                         "codebook": s.codebook, "label": _label_json(s.label)} for s in c.layout.slots],
-            "decoder": {"slot": c.decoder.slot, "codebook": c.decoder.codebook,
-                        "symbols": list(c.decoder.symbols)}}
+            "decoder": None if c.decoder is None else
+                       {"slot": c.decoder.slot, "codebook": c.decoder.codebook, "symbols": list(c.decoder.symbols)}}
     arrays["meta"] = np.array(json.dumps(meta))
     return arrays
 
@@ -215,6 +216,23 @@ def _snap(m, li: int, where: str, layout: Layout, books: dict) -> SnapMap | None
     return SnapMap(tuple(tuple(x) for x in m["moves"]), tuple(m["clears"]))
 
 
+def _decoder(dec, where: str, layout: Layout, books: dict, V: int) -> Decoder | None:
+    """The decoder (null: the model's output is read from the residual, as qSA's is)."""
+    if dec is None:
+        return None
+    _need(isinstance(dec, dict) and set(dec) == {"slot", "codebook", "symbols"}, where,
+          "decoder must have exactly slot, codebook, symbols")
+    _need(dec["slot"] in layout.names() and dec["codebook"] in books, where,
+          f"the decoder reads slot {dec['slot']!r} / codebook {dec['codebook']!r}, which do not exist")
+    _need(layout[dec["slot"]].width == books[dec["codebook"]].shape[1], where,
+          "the decoder's codebook has another width than its slot")
+    syms = dec["symbols"]
+    _need(isinstance(syms, list) and len(syms) == len(books[dec["codebook"]])
+          and all(v is None or (_is_int(v) and 0 <= v < V) for v in syms), where,
+          f"the decoder's symbols do not match codebook {dec['codebook']!r} and the alphabet 0..{V - 1}")
+    return Decoder(dec["slot"], dec["codebook"], tuple(syms))
+
+
 def from_arrays(arrays: dict, where: str = "construction file") -> Construction:
     """Build a construction from a file's arrays, validating every field (one-line BadInput)."""
     _need("meta" in arrays, where, "no 'meta' entry (not an attncheck construction file)")
@@ -226,7 +244,10 @@ def from_arrays(arrays: dict, where: str = "construction file") -> Construction:
         raise BadInput(f"{where}: metadata is not valid JSON ({e.msg} at character {e.pos})") from None
     _need(isinstance(meta, dict), where, f"metadata is a {type(meta).__name__}, not an object")
     _need(meta.get("schema") == FILE_SCHEMA, where, f"unsupported file schema {meta.get('schema')!r}")
-    _need(set(meta) == META_KEYS, where, f"metadata keys {sorted(set(meta) ^ META_KEYS)} missing or unknown")
+    missing, unknown = META_KEYS - set(meta), set(meta) - META_KEYS - OPTIONAL_KEYS
+    _need(not missing and not unknown, where, f"metadata keys {sorted(missing | unknown)} missing or unknown")
+    mask = meta.get("mask", "causal")
+    _need(mask in MASKS, where, f"unknown mask kind {mask!r} (known: {', '.join(MASKS)})")
     for key in ("name", "task", "theorem", "status"):
         _need(isinstance(meta[key], str), where, f"metadata {key!r} must be a string")
     _need(isinstance(meta["params"], dict), where, "metadata 'params' must be an object")
@@ -261,34 +282,24 @@ def from_arrays(arrays: dict, where: str = "construction file") -> Construction:
     extra = sorted(set(arrays) - expected)
     if extra:
         raise BadInput(f"{where}: unexpected array {extra[0]!r} (not named by the metadata)")
-    dec = meta["decoder"]
-    _need(isinstance(dec, dict) and set(dec) == {"slot", "codebook", "symbols"}, where,
-          "decoder must have exactly slot, codebook, symbols")
-    _need(dec["slot"] in layout.names() and dec["codebook"] in books, where,
-          f"the decoder reads slot {dec['slot']!r} / codebook {dec['codebook']!r}, which do not exist")
-    _need(layout[dec["slot"]].width == books[dec["codebook"]].shape[1], where,
-          "the decoder's codebook has another width than its slot")
-    V = tok.shape[0]
-    syms = dec["symbols"]
-    _need(isinstance(syms, list) and len(syms) == len(books[dec["codebook"]])
-          and all(v is None or (_is_int(v) and 0 <= v < V) for v in syms), where,
-          f"the decoder's symbols do not match codebook {dec['codebook']!r} and the alphabet 0..{V - 1}")
+    decoder = _decoder(meta["decoder"], where, layout, books, tok.shape[0])
     try:
         fmt = parse_format(meta["format"]) if isinstance(meta["format"], str) else None
     except BadInput as e:
         raise BadInput(f"{where}: {e}") from None
     _need(fmt is not None, where, "metadata 'format' must be a string")
     p = meta["params"]
-    _need(p.get("N", T - 1) == T - 1 and p.get("alphabet", V) == V, where,
+    _need(p.get("N", T - 1) == T - 1 and p.get("alphabet", tok.shape[0]) == tok.shape[0], where,
           f"metadata N={p.get('N')!r}, alphabet={p.get('alphabet')!r} disagrees with the weights"
-          f" (N={T - 1}, alphabet={V})")
+          f" (N={T - 1}, alphabet={tok.shape[0]})")
     if "k" in p:
         _need(_is_int(p["k"]) and p["k"] >= 1, where, f"metadata k={p['k']!r} is not an integer >= 1")
     try:
         return Construction(
             name=meta["name"], task=meta["task"], theorem=meta["theorem"], status=meta["status"],
             params=p, layout=layout, codebooks=books, tok_embed=tok, pos_embed=pos, start_row=start,
-            layers=tuple(layers), decoder=Decoder(dec["slot"], dec["codebook"], tuple(syms)),
-            fmt=fmt, target=_label(meta["target"], f"{where}: the target"), notes=tuple(meta["notes"]))
+            layers=tuple(layers), decoder=decoder,
+            fmt=fmt, target=_label(meta["target"], f"{where}: the target"), notes=tuple(meta["notes"]),
+            mask=mask)
     except ValueError as e:
         raise BadInput(f"{where}: {e}") from None

@@ -159,6 +159,8 @@ def check_layout(c: Construction) -> None:
     if c.mask != "causal":
         raise CertificateFailure(f"mask kind {c.mask!r}: the promises (lookup, last_occurrence) are"
                                  " proved under the causal mask only")
+    if c.decoder is None:
+        raise CertificateFailure("the construction has no decoder: its outputs are not symbols")
     D = c.width
     owner = np.full(D, -1)
     for i, s in enumerate(c.layout.slots):

@@ -232,3 +232,25 @@ def test_wrong_task_is_refused(saved, tmp_path):
     j = json.loads(H.invoke(["verify", "hop", "--from", hop, "--json"]).out)     # k comes from the file
     assert j["verdict"] == "verified" and j["params"]["k"] == 2
     one_line_exit_2(H.invoke(["verify", "hop", "--from", hop, "--k", "3"]))
+
+
+def test_mask_kind_and_missing_decoder_survive_a_file(tmp_path):
+    """A non-causal mask and a decoder-less model round-trip through the file; a file written
+    before mask kinds existed loads as causal; an unknown mask kind is one line, exit 2."""
+    from attncheck.constructions.io import from_arrays, to_arrays
+    c = build_induction(5, 3)
+    for mask in ("full", "causal"):
+        m = c.replace(mask=mask, decoder=None)
+        path = str(tmp_path / f"{mask}.npz")
+        save_construction(m, path)
+        back = load_construction(path)
+        assert back.mask == mask and back.decoder is None
+    arrays = to_arrays(c)
+    meta = json.loads(str(arrays["meta"]))
+    del meta["mask"]
+    arrays["meta"] = np.array(json.dumps(meta))
+    assert from_arrays(arrays).mask == "causal"
+    meta["mask"] = "sideways"
+    arrays["meta"] = np.array(json.dumps(meta))
+    with pytest.raises(BadInput, match="unknown mask kind 'sideways'"):
+        from_arrays(arrays)
