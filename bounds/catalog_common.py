@@ -1,6 +1,6 @@
 """Parameters shared by many bounds and a compact constructor for quantities.
 
-The *model under test* parameters (m, H, p) are the ``--D``, ``--H``, ``--p`` options of
+The *model under test* parameters (m, H, p) are the ``--D``, ``--H``, ``--word-bits`` options of
 ``attncheck bounds table``; when not given, m and p default to ``⌈log2 N⌉`` (the paper's
 ``p = Θ(log N)`` regime with constant 1) and H to 1, and every report prints what was used.
 """
@@ -21,7 +21,7 @@ M_WIDTH = Param("m", "m", "embedding dimension (width) of the model under test",
                 derive=lambda p: ceil_log2(p["N"]), derive_text="⌈log2 N⌉", option="--D")
 HEADS = Param("H", "H", "attention heads per layer of the model under test", lo=1, default=1)
 PREC = Param("p", "p", "bits of precision of the model under test", lo=1,
-             derive=lambda p: ceil_log2(p["N"]), derive_text="⌈log2 N⌉")
+             derive=lambda p: ceil_log2(p["N"]), derive_text="⌈log2 N⌉", option="--word-bits")
 ALPHABET = Param("alphabet", "|Σ|", "alphabet size", lo=2, default=3)
 EPS = Param("eps", "ε", "exponent slack ε", kind="frac", lo=0, hi=1, lo_open=True, hi_open=True,
             default=Fraction(1, 4))

@@ -66,7 +66,7 @@ class Param:
     default: Raw | None = None
     derive: Callable[[Params], Raw] | None = None
     derive_text: str = ""
-    option: str = ""                 # the CLI option when it is not --<name> (m is --D)
+    option: str = ""                 # the CLI option when it is not --<name> (m is --D, p is --word-bits)
 
     @property
     def spelled(self) -> str:

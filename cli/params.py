@@ -8,8 +8,9 @@ below and the key of the ``params`` object in ``--json`` output (``from_`` -> ``
 Commands never read click's keyword arguments: :func:`takes` builds the object once, in one
 place, and hands it to the command (``p.N``, ``p.alphabet``, ``p.budget``).  On the way it folds
 the old spellings of renamed options (hidden :class:`AliasOption` s, kept for one release) onto
-their new names, and it rewords the one-line errors of library code that still names an old
-spelling, so that a message names the spelling the user typed.
+their new names.  Library messages name options by their new names only; when the user typed an
+old spelling, a one-line error that names its new option says so at the end
+(``--alphabet must be an integer >= 2, got 1 (--M is the old spelling of --alphabet)``).
 """
 from __future__ import annotations
 
@@ -50,20 +51,24 @@ def alias(old: str, target: str, **kw):
 @dataclass(frozen=True)
 class Meta:
     """Where a parameter object came from: the command, the options it declares (in order),
-    those given on the command line, and the old spellings to reword in library messages
-    (``(old, new)`` pairs for the aliases the user did not type)."""
+    those given on the command line, and how each option was spelled (``flags``: click name ->
+    the spelling typed, an old one where the user used it)."""
 
     command: str = ""
     declared: tuple[str, ...] = ()
     explicit: frozenset[str] = frozenset()
-    renames: tuple[tuple[str, str], ...] = ()
     flags: Mapping[str, str] = field(default_factory=dict)
+    old: Mapping[str, str] = field(default_factory=dict)
 
-    def reword(self, message: str) -> str:
-        """``message`` with every old spelling the user did not type replaced by the new one."""
-        for old, new in self.renames:
-            message = re.sub(rf"(?<![\w-]){re.escape(old)}(?![\w-])", new, message)
-        return message
+    def old_spelling_note(self, message: str) -> str:
+        """`` (--M is the old spelling of --alphabet)`` for every old spelling the user typed
+        whose new option ``message`` names; empty when there is none."""
+        notes = []
+        for new, typed in self.old.items():
+            if re.search(rf"(?<![\w-]){re.escape(new)}(?![\w-])", message):
+                what = "are old spellings" if " " in typed else "is the old spelling"
+                notes.append(f"{typed} {what} of {new}")
+        return f" ({'; '.join(notes)})" if notes else ""
 
 
 def _flag(param: click.Parameter) -> str:
@@ -72,22 +77,21 @@ def _flag(param: click.Parameter) -> str:
     return opts[0] if opts else param.name
 
 
-def _fold_aliases(ctx: click.Context, kw: dict, explicit: set, flags: dict) -> tuple[tuple[str, str], ...]:
+def _fold_aliases(ctx: click.Context, kw: dict, explicit: set, flags: dict) -> dict[str, str]:
     """Move the values of old spellings onto the new options (in place; ``flags`` records the
-    old spelling a new option was given by); returns the renames (old, new) of the aliases that
-    were not used, for :meth:`Meta.reword`."""
+    old spelling a new option was given by); returns {new spelling: old spelling typed} of the
+    aliases that were used."""
     params = {p.name: p for p in ctx.command.params}
     groups: dict[str, list[AliasOption]] = {}
     for p in ctx.command.params:
         if isinstance(p, AliasOption):
             groups.setdefault(p.target, []).append(p)
-    renames = []
+    used = {}
     for target, aliases in groups.items():
         new = params[target]
         given = {a.old: kw.pop(a.name) for a in aliases}
         given = {old: v for old, v in given.items() if v is not None and v != ()}
         if not given:
-            renames += [(a.old, _flag(new)) for a in aliases]
             continue
         if target in explicit:
             what = "is the old spelling" if len(given) == 1 else "are old spellings"
@@ -102,8 +106,8 @@ def _fold_aliases(ctx: click.Context, kw: dict, explicit: set, flags: dict) -> t
                 value = new.callback(ctx, new, value)
         kw[target] = value
         explicit.add(target)
-        flags[target] = " ".join(given)
-    return tuple(renames)
+        flags[target] = used[_flag(new)] = " ".join(given)
+    return used
 
 
 def _plain(v):
@@ -140,11 +144,11 @@ class Params:
         kw = dict(kw)
         explicit = {n for n in kw if ctx.get_parameter_source(n) is ParameterSource.COMMANDLINE}
         flags = {p.name: _flag(p) for p in ctx.command.params}
-        renames = _fold_aliases(ctx, kw, explicit, flags)
+        old = _fold_aliases(ctx, kw, explicit, flags)
         declared = tuple(p.name for p in ctx.command.params
                          if p.expose_value and not isinstance(p, AliasOption))
         path = ctx.command_path.split(" ", 1)
-        meta = Meta(path[1] if len(path) > 1 else path[0], declared, frozenset(explicit), renames, flags)
+        meta = Meta(path[1] if len(path) > 1 else path[0], declared, frozenset(explicit), flags, old)
         return cls(meta=meta, **kw)
 
     def replace(self, **changes):
@@ -284,8 +288,9 @@ class ReportParams(Params):
 
 def takes(cls: type[Params]):
     """Decorator of a command callback ``f(p)``: click's keyword arguments become one ``cls``
-    (:meth:`Params.from_click`), and a library error that names an old spelling the user did not
-    type is reworded to the new option name."""
+    (:meth:`Params.from_click`).  A one-line error that names the new option of an old spelling
+    the user typed ends with a note saying so (:meth:`Meta.old_spelling_note`); its text is
+    otherwise the library's own."""
     from attncheck.constructions.verdict import BadInput
 
     def deco(f):
@@ -295,9 +300,9 @@ def takes(cls: type[Params]):
             try:
                 return f(p)
             except BadInput as e:
-                text = p.meta.reword(str(e))
-                if text == str(e):
+                note = p.meta.old_spelling_note(str(e))
+                if not note:
                     raise
-                raise type(e)(text) from e
+                raise type(e)(str(e) + note) from e
         return callback
     return deco

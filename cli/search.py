@@ -62,7 +62,7 @@ def width(p: Sht23Params):
     m_top = m_max or 4 * default_width(n, q)                          # widest construction built
     check_footprint(n, q, m_top, 1, p.flag("head_width_max") if m_max else
                     "the default --head-width-max (4 x 8 q ln(N C(N,q)))",
-                    rows=0)                                           # margin sweeps use the Gram matrix
+                    rows=0, lower="--head-width-max")                # margin sweeps use the Gram matrix
     moment, moment_why = None, None
     try:
         moment = build_qsa(n, q, codes="moment")

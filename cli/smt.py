@@ -75,13 +75,10 @@ def _class_and_family(p: SmtParams, layers: int):
     from attncheck.verifiers.smt.families import make_family
     from attncheck.verifiers.smt.tables import ModelClass
     fmt = parse_format(p.precision)
-    if fmt.int_bits < 2:
-        raise BadInput(f"--precision {p.precision}: the format needs >= 2 integer bits (it must hold 1.0,"
-                       " the identity temperature)")
     if fmt.int_bits + fmt.frac_bits > 8:
         raise BadInput(f"--precision {p.precision}: the synthesis queries support at most 8 bits")
-    fam = make_family(p.family, p.N, p.alphabet)
     cls = ModelClass(layers, p.H, p.head_width, fmt, p.attention)
+    fam = make_family(p.family, p.N, p.alphabet)
     return cls, fam
 
 

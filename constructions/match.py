@@ -61,9 +61,9 @@ def validate(N: int, M: int, variant: str) -> None:
     if N > MAX_N:
         raise BadInput(f"--N {N} exceeds the supported maximum {MAX_N}")
     if not isinstance(M, int) or M < 2:
-        raise BadInput(f"--M must be an integer >= 2, got {M}")
+        raise BadInput(f"--alphabet must be an integer >= 2, got {M}")
     if M > MAX_M:
-        raise BadInput(f"--M {M} exceeds the supported maximum {MAX_M}")
+        raise BadInput(f"--alphabet {M} exceeds the supported maximum {MAX_M}")
     if variant not in VARIANTS:
         raise BadInput(f"unknown variant {variant!r} ({', '.join(VARIANTS)})")
 

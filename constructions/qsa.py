@@ -212,16 +212,16 @@ def validate(N: int, q: int, d_prime: int, m: int | None, codes: str, eps: float
     if codes not in ("random", "moment"):
         raise BadInput(f"unknown codes {codes!r} (random, moment)")
     if eps is not None and not 0 < eps < 1:
-        raise BadInput(f"--eps must lie in (0, 1), got {eps}")
+        raise BadInput(f"--accuracy must lie in (0, 1), got {eps}")
     if m is not None and m < 1:
-        raise BadInput(f"--m must be >= 1, got {m}")
+        raise BadInput(f"--head-width must be >= 1, got {m}")
     if codes == "moment" and m is not None and m != 2 * q + 1:
-        raise BadInput(f"--codes moment has width m = 2q + 1 = {2 * q + 1}; got --m {m}")
+        raise BadInput(f"--codes moment has width m = 2q + 1 = {2 * q + 1}; got --head-width {m}")
     if codes == "moment" and 2 * q * math.log2(N) > 60:
         raise BadInput(f"--codes moment at N = {N}, q = {q} needs integers of about"
                        f" {2 * q * math.log2(N):.0f} bits (> 60, beyond int64)")
     width = m if m is not None else 2 * q + 1 if codes == "moment" else default_width(N, q)
-    check_footprint(N, q, width, d_prime, "--m" if m is not None else "the default width m")
+    check_footprint(N, q, width, d_prime, "--head-width" if m is not None else "the default width m")
 
 
 #: float64 entries one construction and one checking batch may hold (1 GiB); beyond, refused.
@@ -243,13 +243,16 @@ def footprint(N: int, q: int, m: int, d_prime: int, rows: int | None = None) -> 
     return N * m + 2 * D * (m + d_prime) + rows * (q * m + q * q + D)
 
 
-def check_footprint(N: int, q: int, m: int, d_prime: int, what: str = "--m", rows: int | None = None) -> None:
-    """Refuse a width / value dimension whose arrays exceed :data:`MAX_ENTRIES` (before any is built)."""
+def check_footprint(N: int, q: int, m: int, d_prime: int, what: str = "--head-width", rows: int | None = None,
+                    lower: str = "--head-width, --d-prime") -> None:
+    """Refuse a width / value dimension whose arrays exceed :data:`MAX_ENTRIES` (before any is built).
+    ``what`` names the width m in the message; ``lower``: the command's options, besides --q and
+    --N, that make the arrays smaller."""
     need = footprint(N, q, m, d_prime, rows)
     if need > MAX_ENTRIES:
-        raise BadInput(f"{what} = {m} with --d-prime {d_prime} at N = {N}, q = {q} needs about"
+        raise BadInput(f"{what} = {m} with d' = {d_prime} at N = {N}, q = {q} needs about"
                        f" {sci_count(need)} float64 entries ({sci_count(8 * need)} bytes), over the limit of"
-                       f" {MAX_ENTRIES:,}; use a smaller --m, --d-prime, --q or --N")
+                       f" {MAX_ENTRIES:,}; use a smaller {lower}, --q or --N")
 
 
 def sci_count(x: int) -> str:

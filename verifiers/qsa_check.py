@@ -65,7 +65,7 @@ def pick_mode(c: QSAConstruction, mode: str, fmt: Format, attention: str) -> str
     if mode == "sample" and one > MAX_WORK:
         raise BadInput(f"--mode sample: one input at N = {c.N}, q = {c.q}, m = {c.m} needs ~{sci_count(one)}"
                        f" multiply-adds (limit {MAX_WORK:.0e} per input, the unit between budget checks);"
-                       f" use a smaller --N, --q or --m")
+                       f" use a smaller --N, --q or --head-width")
     return mode
 
 

@@ -126,7 +126,7 @@ class NgramWitness:
 def _validate(n: int, N: int, alphabet: int) -> None:
     validate_sizes(N, alphabet)
     if not isinstance(n, int) or n < 1:
-        raise BadInput(f"--n (the model's order: tokens it sees) must be an integer >= 1, got {n!r}")
+        raise BadInput(f"--order (the tokens the model sees) must be an integer >= 1, got {n!r}")
     if N > n and N > MAX_WITNESS_N:
         raise BadInput(f"--N {N}: the explicit witness is two inputs of N tokens each ({2 * N:,} tokens,"
                        f" built, checked and printed), over the cap of N <= {MAX_WITNESS_N:,};"

@@ -155,7 +155,7 @@ def test_sweep_over_n_measures_the_induction_head(cli):
     (("table", "--N", "8", "--k", "9"), "k ≤ N"),
     (("table", "--eps", "0"), "ε"),
     (("table", "--eps", "abc"), "1/4"),
-    (("table", "--p", "0"), "p = 0"),
+    (("table", "--word-bits", "0"), "p (--word-bits) = 0"),
     (("table", "--set", "nosuch=3"), "nosuch"),
     (("table", "--set", "s=abc"), "must be a number"),
     (("table", "--set", "s"), "NAME=VALUE"),

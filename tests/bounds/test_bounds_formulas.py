@@ -155,7 +155,7 @@ def test_no_nan_or_infinity_anywhere_on_the_grid():
     ("sht24a.cor3_3", {"N": 8, "eps": 1}, "ε"),
     ("sht24a.cor3_3", {"N": 8, "diam": 0}, "diam (--diameter) = 0"),
     ("sht24a.thm4_2", {"N": 2 ** 64 + 1, "k": 1}, "N ≤ 18446744073709551616"),
-    ("sht24b.one-layer-ih-lb", {"N": 8, "p": 0}, "p = 0"),
+    ("sht24b.one-layer-ih-lb", {"N": 8, "p": 0}, "p (--word-bits) = 0"),
     ("sht24a.thm4_2", {"N": 8, "k": 2, "q": 3}, "unknown: q"),
     ("cc.oneway", {"N": 8, "error": Fraction(1, 2)}, "ε"),
 ])

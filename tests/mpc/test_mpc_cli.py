@@ -24,7 +24,7 @@ def test_verify_mpc_corrupted_head_exit_1(cli):
     (("verify", "mpc", "cycles", "--N", "8", "--s", "2"), "sends 3 words, limit s = 2"),
     (("verify", "mpc", "cycles", "--N", "8", "--hashing", "random"), "--slots"),
     (("verify", "mpc", "cycles", "--N", "12", "--mode", "exhaustive"), "instances through"),
-    (("mpc", "covering", "--n", "64", "--b", "4"), "limit is 200000"),
+    (("mpc", "covering", "--rows", "64", "--set-size", "4"), "limit is 200000"),
     (("verify", "mpc", "cycles", "--N", "1000000000", "--budget", "1"), "dense head weights"),
     (("verify", "mpc", "sort", "--N", "1000000000"), "dense head weights"),
 ])
@@ -44,7 +44,7 @@ def test_compile_reports_sizes(cli):
 
 
 def test_covering_and_reverse_commands(cli):
-    r = cli("mpc", "covering", "--n", "6", "--b", "2", "--trials", "4", "--json")
+    r = cli("mpc", "covering", "--rows", "6", "--set-size", "2", "--trials", "4", "--json")
     assert r.code == 0 and r.json["evidence"]["rows"][0]["exact_d"] == 4
     r = cli("mpc", "reverse", "--N", "3", "--json")
     assert r.code == 0 and r.json["verdict"] == "verified"

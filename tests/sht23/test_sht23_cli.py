@@ -13,11 +13,11 @@ VERIFY_KEYS = {"schema", "command", "params", "verdict", "method", "claim", "cas
 @pytest.mark.parametrize("args,code,method", [
     (["verify", "qsa", "--N", 8, "--q", 2], 0, "exhaustive"),
     (["verify", "qsa", "--N", 8, "--q", 2, "--codes", "moment", "--mode", "certificate"], 0, "certificate"),
-    (["verify", "qsa", "--N", 8, "--q", 2, "--m", 4], 1, "exhaustive"),
+    (["verify", "qsa", "--N", 8, "--q", 2, "--head-width", 4], 1, "exhaustive"),
     (["verify", "qsa", "--N", 8, "--q", 2, "--mode", "sample", "--samples", 20], 3, "sample"),
-    (["verify", "match2", "--N", 4, "--M", 5, "--no-allow-self"], 0, "exhaustive"),
-    (["verify", "match2", "--N", 4, "--M", 5, "--variant", "no-threshold"], 1, "exhaustive"),
-    (["verify", "match3", "--N", 3, "--M", 5, "--no-allow-repeat", "--attention", "hardmax"], 0, "exhaustive"),
+    (["verify", "match2", "--N", 4, "--alphabet", 5, "--no-allow-self"], 0, "exhaustive"),
+    (["verify", "match2", "--N", 4, "--alphabet", 5, "--variant", "no-threshold"], 1, "exhaustive"),
+    (["verify", "match3", "--N", 3, "--alphabet", 5, "--no-allow-repeat", "--attention", "hardmax"], 0, "exhaustive"),
     (["verify", "rnn", "hop", "--N", 6, "--k", 2], 0, "exhaustive"),
     (["verify", "rnn", "hop", "--N", 6, "--k", 2, "--layers", 1], 1, "exhaustive"),
     (["verify", "rnn", "index", "--N", 7], 0, "exhaustive"),
@@ -47,7 +47,7 @@ def test_human_output_names_theorem_status_and_format(cli):
     r = cli("verify", "qsa", "--N", 6, "--q", 2)
     assert r.code == 0 and "VERIFIED" in r.out and "sht23.thm2" in r.out and "[S]" in r.out
     assert "fixed:" in r.out and "sht23.thm4" in r.out
-    r = cli("verify", "match3", "--N", 3, "--M", 4, "--variant", "no-threshold")
+    r = cli("verify", "match3", "--N", 3, "--alphabet", 4, "--variant", "no-threshold")
     assert r.code == 1 and "REFUTED" in r.out and "counterexample" in r.out
 
 
@@ -63,8 +63,8 @@ def test_json_is_reproducible_except_timing(cli):
     (["verify", "qsa", "--N", 6, "--q", 6], "--q"),
     (["verify", "qsa", "--N", 6, "--q", 2, "--mode", "certificate", "--precision", "fixed:8.8"], "certificate"),
     (["verify", "qsa", "--N", 4000, "--q", 3, "--mode", "exhaustive"], "multiply-adds"),
-    (["verify", "match2", "--N", 4, "--M", 1], "--M"),
-    (["verify", "match3", "--N", 20, "--M", 7, "--mode", "exhaustive"], "limit"),
+    (["verify", "match2", "--N", 4, "--alphabet", 1], "--alphabet"),
+    (["verify", "match3", "--N", 20, "--alphabet", 7, "--mode", "exhaustive"], "limit"),
     (["verify", "rnn", "index", "--N", 8], "odd length"),
     (["verify", "rnn", "induction", "--N", 6, "--k", 3], "--k"),
     (["verify", "rnn", "hop", "--N", 30, "--alphabet", 4, "--mode", "exhaustive"], "limit"),
@@ -78,7 +78,7 @@ def test_bad_input_is_one_line_exit_2(cli, args, needle):
 
 
 def test_budget_gives_unknown(cli):
-    r = cli("verify", "match2", "--N", 7, "--M", 6, "--budget", "0.000001", "--json")
+    r = cli("verify", "match2", "--N", 7, "--alphabet", 6, "--budget", "0.000001", "--json")
     assert r.code == 3 and r.json["verdict"] == "unknown"
 
 

@@ -106,7 +106,7 @@ def test_sampling_never_verifies():
 
 
 @pytest.mark.parametrize("call,needle", [
-    (lambda: match.build_match2(1, 5), "--N"), (lambda: match.build_match2(4, 1), "--M"),
+    (lambda: match.build_match2(1, 5), "--N"), (lambda: match.build_match2(4, 1), "--alphabet"),
     (lambda: match.build_match3(4, 5, variant="paper"), "variant"),
     (lambda: match_check.check_match(match.build_match3(20, 7), "exhaustive"), "over the limit"),
     (lambda: match_check.check_match(match.build_match2(4, 3), "certificate"), "certificate"),

@@ -149,7 +149,7 @@ def test_smallest_width_is_a_working_width_whose_predecessor_fails():
 
 
 @pytest.mark.parametrize("kwargs,needle", [
-    (dict(N=1, q=1), "--N"), (dict(N=5, q=5), "--q"), (dict(N=5, q=2, eps=1.5), "--eps"),
+    (dict(N=1, q=1), "--N"), (dict(N=5, q=5), "--q"), (dict(N=5, q=2, eps=1.5), "--accuracy"),
     (dict(N=5, q=2, codes="moment", m=4), r"2q \+ 1"), (dict(N=5, q=2, d_prime=0), "--d-prime"),
 ])
 def test_bad_parameters_are_refused(kwargs, needle):

@@ -20,13 +20,13 @@ def test_build_refuses_q_outside_1_to_N_minus_1_before_using_it(q):
 
 def test_default_eps_still_follows_q():
     assert qsa.build_qsa(6, 2).eps == pytest.approx(0.25)
-    with pytest.raises(BadInput, match="--eps"):
+    with pytest.raises(BadInput, match="--accuracy"):
         qsa.build_qsa(6, 2, eps=0.0)
 
 
 @pytest.mark.parametrize("kw,needle", [
-    ({"m": 10 ** 9}, "--m = 1000000000"),
-    ({"d_prime": 10 ** 9}, "--d-prime 1000000000"),
+    ({"m": 10 ** 9}, "--head-width = 1000000000"),
+    ({"d_prime": 10 ** 9}, "d' = 1000000000"),
 ])
 def test_build_refuses_arrays_over_the_entry_limit(kw, needle):
     with pytest.raises(BadInput, match=needle) as e:
@@ -54,13 +54,13 @@ def test_sample_refuses_inputs_too_big_to_stop_at_the_budget():
     (["verify", "qsa", "--N", 6, "--q", -3], "got -3"),
     (["search", "width", "qsa", "--N", 6, "--q", 7], "got 7"),
     (["verify", "qsa", "--N", 4096, "--q", 2048, "--budget", 1], "float64 entries"),
-    (["verify", "qsa", "--N", 4096, "--q", 180, "--m", 1, "--mode", "exhaustive"], "pointer sets needs"),
-    (["verify", "qsa", "--N", 4096, "--q", 2048, "--m", 1, "--budget", 1], "float64 entries"),
-    (["verify", "qsa", "--N", 6, "--q", 2, "--m", 10 ** 9], "--m"),
+    (["verify", "qsa", "--N", 4096, "--q", 180, "--head-width", 1, "--mode", "exhaustive"], "pointer sets needs"),
+    (["verify", "qsa", "--N", 4096, "--q", 2048, "--head-width", 1, "--budget", 1], "float64 entries"),
+    (["verify", "qsa", "--N", 6, "--q", 2, "--head-width", 10 ** 9], "--head-width"),
     (["verify", "qsa", "--N", 6, "--q", 2, "--d-prime", 10 ** 9], "--d-prime"),
     (["verify", "qsa", "--N", 4096, "--q", 4, "--budget", 0.5], "one input"),
     (["search", "width", "qsa", "--N", 4096, "--q", 2048, "--budget", 1], "float64 entries"),
-    (["search", "width", "qsa", "--N", 6, "--q", 2, "--m-max", 10 ** 9, "--budget", 1], "--m-max"),
+    (["search", "width", "qsa", "--N", 6, "--q", 2, "--head-width-max", 10 ** 9, "--budget", 1], "--head-width-max"),
 ])
 def test_bad_sizes_are_one_line_exit_2_and_quick(cli, args, needle):
     t0 = time.perf_counter()
@@ -73,7 +73,7 @@ def test_bad_sizes_are_one_line_exit_2_and_quick(cli, args, needle):
 def test_search_width_reports_an_unbuildable_moment_row_instead_of_failing(cli):
     # q = 6 at N = 33: the moment codes need 2 q log2 N = 60.5 > 60 bits (int64); before, the
     # search ran and then failed with exit 2; now it reports the random row and says why
-    r = cli("search", "width", "qsa", "--N", 33, "--q", 6, "--m-max", 8, "--json")
+    r = cli("search", "width", "qsa", "--N", 33, "--q", 6, "--head-width-max", 8, "--json")
     assert r.code in (0, 3), r.err
     moment = r.json["rows"][1]
     assert moment["m"] is None and moment["note"].startswith("not built:") and "bits" in moment["note"]

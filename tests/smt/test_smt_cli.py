@@ -20,6 +20,17 @@ def test_one_layer_unsat_is_exit_0_with_raw_solver_result(cli):
     assert j["rlimit"] == 50_000_000 and j["solver_seed"] == 0 and j["rlimit_used"] > 0
     assert j["theorem"]["theorem"] == "sht24b.one-layer-ih-lb" and "model" not in j
     assert "fixed:2.0" in j["model_class"]["description"]
+    assert ", head width 1, " in j["claim"] and "D=" not in j["claim"]            # --head-width, not --D
+
+
+@pytest.mark.parametrize("args,option", [
+    (("--head-width", 0), "--head-width"), (("--precision", "fixed:1.1"), "--precision"),
+    (("--H", 2, "--head-width", 2, "--precision", "fixed:3.0"), "--head-width"),   # 2^(bHD) contexts
+])
+def test_model_class_errors_name_the_options(cli, args, option):
+    r = cli("smt", "separate", "induction", "--N", 3, "--alphabet", 3, *args)
+    assert r.code == 2 and r.err.count("\n") == 1 and option in r.err, r.err
+    assert not any(old in r.err for old in ("--D ", "--bits", "--frac"))
 
 
 def test_json_is_byte_reproducible(cli):
@@ -40,8 +51,8 @@ def test_spent_rlimit_is_exit_3(cli):
     assert r.code == 3 and r.json["solver_result"] == "unknown" and r.json["verdict"] == "unknown"
 
 
-@pytest.mark.parametrize("args", [("--N", 1), ("--N", 4, "--family", "index"), ("--N", 3, "--bits", 9),
-                                  ("--N", 3, "--bits", 2, "--frac", 1), ("--N", 3, "--rlimit", 0),
+@pytest.mark.parametrize("args", [("--N", 1), ("--N", 4, "--family", "index"), ("--N", 3, "--precision", "fixed:9.0"),
+                                  ("--N", 3, "--precision", "fixed:1.1"), ("--N", 3, "--rlimit", 0),
                                   ("--N", 3, "--H", 0), ("--N", 3, "--family", "index", "--alphabet", 2)])
 def test_bad_input_is_one_line_exit_2(cli, args):
     r = cli("smt", "one-layer", "induction", *args)
@@ -59,9 +70,9 @@ def test_comm_and_certify(cli):
     r = cli("smt", "comm", "induction", "--N", 5, "--alphabet", 3, "--json")
     assert r.code == 0 and r.json["witness"]["rows"] == 9
     assert [q["solver_result"] for q in r.json["queries"]] == ["unsat", "sat"]
-    r = cli("smt", "comm", "induction", "--N", 5, "--alphabet", 3, "--B", 3)
+    r = cli("smt", "comm", "induction", "--N", 5, "--alphabet", 3, "--message-bits", 3)
     assert r.code == 0
-    r = cli("smt", "comm", "induction", "--N", 5, "--alphabet", 3, "--B", 4)
+    r = cli("smt", "comm", "induction", "--N", 5, "--alphabet", 3, "--message-bits", 4)
     assert r.code == 1
     r = cli("smt", "certify", "induction", "--N", 3, "--alphabet", 2, "--json")
     assert r.code == 0 and r.json["solver_result"] == "unsat" and r.json["verdict"] == "verified"

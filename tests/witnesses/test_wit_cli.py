@@ -38,7 +38,7 @@ def test_one_way_cc_reports_rows_bits_and_split(cli):
 def test_human_output_prints_theorem_ids(cli):
     r = cli("witness", "rank", "disj", "--q", 4)
     assert r.code == 0 and "sht23.thm4 [S]" in r.out and "16 of at most 16" in r.out
-    r = cli("witness", "ngram", "--n", 2, "--N", 5, "--alphabet", 2)
+    r = cli("witness", "ngram", "--order", 2, "--N", 5, "--alphabet", 2)
     assert r.code == 0 and "ngram.ih [R]" in r.out
     r = cli("reduction", "list")
     assert r.code == 0 and "sht24a.cor4_3" in r.out
@@ -84,14 +84,14 @@ def test_reduction_verdict_line_names_sizes_and_instances(cli, rid):
 
 
 def test_witness_table_markdown_and_latex_are_one_table(cli):
-    md = cli("witness", "table", "--Ns", "3", "--markdown").out.splitlines()
+    md = cli("witness", "table", "--N", "3", "--markdown").out.splitlines()
     assert len(md) == 3 and md[0].startswith("| N | ih states")
-    tex = cli("witness", "table", "--Ns", "3", "--latex").out
+    tex = cli("witness", "table", "--N", "3", "--latex").out
     assert tex.startswith("\\begin{tabular}") and tex.rstrip().endswith("\\end{tabular}")
 
 
 def test_witness_table_small(cli):
-    r = cli("witness", "table", "--Ns", "3,5", "--json")
+    r = cli("witness", "table", "--N", "3,5", "--json")
     assert r.code == 0
     cells = r.json["cells"]
     assert len(cells) == 2 * 8

@@ -95,15 +95,15 @@ def test_ngram_huge_N_is_refused_quickly(cli):
 
 @pytest.mark.parametrize("order", [1000000, 1000000000])
 def test_ngram_huge_order_reports_the_table_size_symbolically(cli, order):
-    r = cli("witness", "ngram", "--n", order, "--budget", "0.3", "--json")
+    r = cli("witness", "ngram", "--order", order, "--budget", "0.3", "--json")
     assert r.code == 0, r.err
     assert r.json["parameters"] == f"3^{order}" and r.json["solvable"]
-    h = cli("witness", "ngram", "--n", order)
+    h = cli("witness", "ngram", "--order", order)
     assert h.code == 0 and f"3^{order}" in h.out
 
 
 def test_ngram_huge_alphabet_keeps_its_witness(cli):
-    r = cli("witness", "ngram", "--alphabet", 10 ** 9, "--n", 3, "--N", 5000, "--json")
+    r = cli("witness", "ngram", "--alphabet", 10 ** 9, "--order", 3, "--N", 5000, "--json")
     assert r.code == 0 and r.json["parameters"] == 10 ** 27 and len(r.json["x"]) == 5000
 
 
@@ -118,7 +118,7 @@ def test_ngram_huge_alphabet_keeps_its_witness(cli):
     (("witness", "rnn-states", "induction", "--N", 6, "--alphabet", 1), "--alphabet"),
     (("witness", "ngram", "--N", 65537), "--N 65537"),
     (("witness", "ngram", "--N", 30, "--exhaustive"), "over the cap"),
-    (("witness", "ngram", "--n", -5), "--n"),
+    (("witness", "ngram", "--order", -5), "--order"),
 ])
 def test_witness_bad_sizes_are_one_line_exit_2(cli, args, needle):
     _refused(cli, *args, needle=needle)

@@ -40,5 +40,5 @@ def test_best_table_errors_and_threshold(n, N, alphabet):
 
 
 def test_bad_order_refused():
-    with pytest.raises(BadInput, match="--n"):
+    with pytest.raises(BadInput, match="--order"):
         ng.ngram_witness(0, 5, 2)

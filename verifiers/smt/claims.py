@@ -46,7 +46,7 @@ def prediction(res: SynthResult) -> dict:
 
 def synth_claim(res: SynthResult) -> str:
     c = res.cls
-    return (f"no {c.layers}-layer model with H={c.heads}, D={c.width}, {c.bits}-bit {c.fmt}"
+    return (f"no {c.layers}-layer model with H={c.heads}, head width {c.width}, {c.bits}-bit {c.fmt}"
             f" {c.attention} attention and an arbitrary decoder solves induction at N={res.family.N}"
             f" on the {res.family.name} family ({res.family.size} inputs, |Σ|={res.family.alphabet})")
 
@@ -67,7 +67,7 @@ def synth_verdict(res: SynthResult) -> Verdict:
 
 def separation_verdict(one: SynthResult, two: SynthResult) -> Verdict:
     c, f = one.cls, one.family
-    claim = (f"at N={f.N}, |Σ|={f.alphabet} ({f.name} family), H={c.heads}, D={c.width},"
+    claim = (f"at N={f.N}, |Σ|={f.alphabet} ({f.name} family), H={c.heads}, head width {c.width},"
              f" {c.bits}-bit {c.fmt} {c.attention}: one layer cannot solve induction, two layers can")
     ev = {"one_layer": one.to_json(with_model=False), "two_layers": two.to_json(with_model=False)}
     r1, r2 = one.solver_result, two.solver_result

@@ -101,7 +101,7 @@ class CommResult:
 def protocol_query(inst: CommInstance, B: int, limits: Limits) -> CommResult:
     """Solve the B-bit factorization query and replay a SAT protocol on every pair."""
     if not isinstance(B, int) or not 0 <= B <= MAX_B:
-        raise BadInput(f"--B must be an integer in 0..{MAX_B}, got {B}")
+        raise BadInput(f"--message-bits must be an integer in 0..{MAX_B}, got {B}")
     with fresh_context():
         try:
             return _protocol_query(inst, B, limits)
@@ -166,7 +166,7 @@ def witness_rows(inst: CommInstance, w) -> dict:
 
 
 def comm_verdict(inst: CommInstance, wit: dict, results: list[CommResult], explicit: bool):
-    """Verdict on "no B-bit protocol" (explicit --B) or on "the one-way CC is exactly bits"."""
+    """Verdict on "no B-bit protocol" (explicit --message-bits) or on "the one-way CC is exactly bits"."""
     rows, bits = wit["rows"], wit["bits"]
     queries = []
     for r in results:

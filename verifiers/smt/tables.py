@@ -58,17 +58,19 @@ class ModelClass:
         if self.layers not in (1, 2):
             raise BadInput(f"--layers must be 1 or 2, got {self.layers}")
         if self.heads < 1 or self.width < 1:
-            raise BadInput(f"--H and --D must be >= 1, got H={self.heads}, D={self.width}")
+            raise BadInput(f"--H and --head-width must be >= 1, got --H {self.heads},"
+                           f" --head-width {self.width}")
         if self.fmt.is_exact:
             raise BadInput("the SMT model class needs a fixed-point format")
         if self.fmt.int_bits < 2:
-            raise BadInput(f"{self.fmt} cannot hold 1.0 (the identity temperature): use at least"
-                           " 2 integer bits (--bits - --frac >= 2)")
+            raise BadInput(f"--precision {self.fmt}: the format needs >= 2 integer bits (it must hold 1.0,"
+                           " the identity temperature)")
         if self.attention not in ATTENTIONS:
             raise BadInput(f"--attention must be hardmax or softmax, got {self.attention!r}")
         if self.layers == 2 and self.contexts(2) > MAX_CONTEXTS:
-            raise BadInput(f"layer-2 tables are indexed by 2^(b*H*D) = {self.contexts(2):,} context"
-                           f" codes; at most {MAX_CONTEXTS} are supported (lower --bits, --H or --D)")
+            raise BadInput(f"layer-2 tables are indexed by 2^(bits * H * head width) = {self.contexts(2):,}"
+                           f" context codes; at most {MAX_CONTEXTS} are supported (lower the bits of"
+                           " --precision, --H or --head-width)")
 
     @property
     def bits(self) -> int:
@@ -85,7 +87,7 @@ class ModelClass:
 
     def describe(self) -> str:
         att = "hardmax (ties averaged)" if self.attention == "hardmax" else f"{self.bits}-bit softmax"
-        return (f"{self.layers}-layer, H={self.heads} heads of width D={self.width}, {att},"
+        return (f"{self.layers}-layer, H={self.heads} heads, head width {self.width}, {att},"
                 f" every stored number in {self.fmt} ({self.bits} bits, half-even, saturating);"
                 " Q/K/V arbitrary tables over (position, token, earlier head outputs);"
                 " decoder arbitrary over (x_N, head outputs at N)")
