@@ -1,17 +1,19 @@
 """Precision table of the k-hop head (sht24a.thm4_2): the fewest fixed-point bits per (N, k).
 
-Run: python benchmarks/hop_precision.py [--n-max 4096 | --ns 1024,4096] [--ks 1,2,4,8,16]
+Run: python benchmarks/hop_precision.py [--N 16..4096 | --N 1024,4096] [--k 1,2,4,8,16]
      [--residual additive]
-(prints figures; no timing assertions -- machines are noisy).
+(prints figures; no timing assertions -- machines are noisy).  ``--N`` and ``--k`` take the
+CLI's range syntax (``64``, ``5,9,13``, ``16..4096``; N steps x2, k steps +1).
 
-For N = 16, 32, ..., n_max and each k, ``attncheck.verifiers.precision_search.minimal_format``
-(the search behind ``attncheck precision hop``) finds the fewest integer bits I and fraction bits
-F of ``fixed:I.F`` for which the certificate closes.  The table shows I.F and I + F beside
+For N = 16, 32, ..., 512 (or the given N) and each k,
+``attncheck.verifiers.precision_search.minimal_format`` (the search behind ``attncheck precision
+hop``) finds the fewest integer bits I and fraction bits F of ``fixed:I.F`` for which the
+certificate closes.  The table shows I.F and I + F beside
 log2 N, and a least-squares slope of bits against log2 N per k: p = O(log N) made concrete.
 
-Default n_max = 512 keeps the run to about a minute on two shared cores; each doubling of N
+The default N = 16..512 keeps the run to about a minute on two shared cores; each doubling of N
 costs up to 4x (the certificate compares every pointer value with every position): N = 1024
-and N = 2048 took about 4 minutes each on a loaded machine, ``--n-max 4096`` takes on the
+and N = 2048 took about 4 minutes each on a loaded machine, ``--N 16..4096`` takes on the
 order of an hour.
 """
 from __future__ import annotations
@@ -20,6 +22,7 @@ import argparse
 import sys
 import time
 
+from attncheck.bounds.evaluate import parse_range
 from attncheck.constructions.hop import build_hop
 from attncheck.verifiers.precision_search import minimal_format
 
@@ -32,15 +35,13 @@ def slope(xs: list[float], ys: list[float]) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--n-max", type=int, default=512)
-    ap.add_argument("--ns", default=None, help="explicit comma-separated N values (overrides --n-max)")
-    ap.add_argument("--ks", default="1,2,4,8,16")
+    ap.add_argument("--N", default="16..512", help="sequence lengths: 64, 5,9,13 or 16..4096 (x2 steps)")
+    ap.add_argument("--k", default="1,2,4,8,16", help="hops: a list or a range a..b (+1 steps)")
     ap.add_argument("--alphabet", type=int, default=3)
     ap.add_argument("--residual", choices=["overwrite", "additive"], default="overwrite")
     args = ap.parse_args()
-    ks = [int(k) for k in args.ks.split(",")]
-    Ns = [int(n) for n in args.ns.split(",")] if args.ns else \
-        [n for n in (2 ** e for e in range(4, 13)) if n <= args.n_max]
+    ks = list(parse_range(args.k, "k", geometric=False))
+    Ns = list(parse_range(args.N, "N", geometric=True))
     print(f"fewest fixed-point bits for which the certificate of hop_k holds (sht24a.thm4_2 [P] statement,"
           f" [R] construction; |Σ|={args.alphabet}, residual {args.residual}, softmax)")
     print(f"{'N':>5} {'log2N':>5} " + " ".join(f"{'k=' + str(k) + ' I.F':>12} {'bits':>4}" for k in ks)
