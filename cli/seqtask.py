@@ -201,7 +201,7 @@ def run_command(spec: TaskSpec) -> click.Command:
             raise click.BadParameter(f"--input has {len(tokens)} tokens but --N is {p.N}", param_hint="--input")
         p = p.replace(N=len(tokens), alphabet=opt.default_alphabet(len(tokens), p.alphabet))
         check_symbols(tokens, p.alphabet)
-        c = prefix_construction(loaded, p.N) if loaded is not None else load_or_build(spec, p)[0]
+        c = loaded.prefix(p.N) if loaded is not None else load_or_build(spec, p)[0]
         fmt = resolve_format(p.precision, c)
         tr = forward(c, [tokens], fmt, p.attention, keep=True)
         outs = [None if v == BOT_CODE else int(v) for v in tr.outputs[0]]
@@ -307,26 +307,6 @@ def check_symbols(tokens: list[int], alphabet: int) -> None:
     if bad:
         raise click.BadParameter(f"symbol {bad[0]} is outside the alphabet 0..{alphabet - 1}"
                                  f" (--alphabet {alphabet})", param_hint="--input")
-
-
-def prefix_construction(c, n: int):
-    """``c`` cut to its first ``n`` positions (n <= c.n): rows 0..n of the positional embedding
-    and of every index-specific weight (T, D, k).  Attention is causal (position i reads only
-    j <= i) and every other weight is position-free, so on an input of length n the cut
-    construction computes exactly what ``c`` computes on the first n positions of any longer
-    input; ``run --from`` uses it to run a file built at N on a shorter input."""
-    if n == c.n:
-        return c
-    T = n + 1
-
-    def cut(W):
-        return W[:T] if W.ndim == 3 else W                                 # (T, D, k) -> (n+1, D, k)
-
-    layers = tuple(dataclasses.replace(layer, heads=tuple(
-        h.replace(W_Q=cut(h.W_Q), W_K=cut(h.W_K), W_V=cut(h.W_V)) for h in layer.heads))
-        for layer in c.layers)
-    return c.replace(pos_embed=c.pos_embed[:T], layers=layers,                # (n+1, D)
-                     notes=tuple(c.notes) + (f"run on positions 0..{n} of a construction built at N = {c.n}",))
 
 
 def _run_human(report):

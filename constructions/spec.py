@@ -29,12 +29,13 @@ heads' promises through these labels (see :mod:`attncheck.verifiers.semantics`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Mapping
 
 import numpy as np
 
 from attncheck.constructions.precision import Format
+from attncheck.constructions.verdict import BadInput
 
 
 def _frozen_array(a, dtype=np.float64) -> np.ndarray:
@@ -354,6 +355,33 @@ class Construction:
         layers = list(self.layers)
         layers[index] = layer
         return self.replace(layers=tuple(layers))
+
+    def prefix(self, n: int) -> "Construction":
+        """This construction cut to its first ``n`` positions (1 <= n <= N): rows 0..n of the
+        positional embedding and of every index-specific weight (T, D, k).  Under the causal
+        mask position i reads only j <= i, and every other weight is position-free, so on an
+        input of length n the cut construction computes what this one computes on the first n
+        positions of any longer input (bit for bit in a fixed-point format; ``run --from`` runs a
+        file built at N on a shorter input this way).  A construction whose positions see later ones (a non-causal
+        ``mask``) has no such prefix: BadInput."""
+        if not 1 <= n <= self.n:
+            raise BadInput(f"a prefix of a construction built at N = {self.n} has 1..{self.n} positions,"
+                           f" got {n}")
+        if n == self.n:
+            return self
+        if self.mask != "causal":
+            raise BadInput(f"{self.name} has the {self.mask!r} attention mask (positions see later ones):"
+                           f" it runs only on inputs of its own length N = {self.n}, got {n}")
+        T = n + 1
+
+        def cut(W):
+            return W[:T] if W.ndim == 3 else W                             # (T, D, k) -> (n+1, D, k)
+
+        layers = tuple(replace(layer, heads=tuple(h.replace(W_Q=cut(h.W_Q), W_K=cut(h.W_K), W_V=cut(h.W_V))
+                                                  for h in layer.heads)) for layer in self.layers)
+        return self.replace(pos_embed=self.pos_embed[:T], layers=layers,           # (n+1, D)
+                            notes=tuple(self.notes)
+                            + (f"run on positions 0..{n} of a construction built at N = {self.n}",))
 
     def to_json(self) -> dict:
         return {"name": self.name, "task": self.task, "theorem": self.theorem, "status": self.status,

@@ -270,22 +270,6 @@ def test_run_from_file_refuses_longer_input(cli, tmp_path):
     assert "7" in line and "6" in line
 
 
-def test_prefix_helper_slices_index_specific_weights():
-    import numpy as np
-
-    from attncheck.cli.seqtask import prefix_construction
-    from attncheck.constructions.induction import build_induction
-    c = build_induction(8, 3)
-    layer = c.layers[0]
-    head = layer.heads[0]
-    wide = np.broadcast_to(head.W_Q, (c.n + 1,) + head.W_Q.shape)          # (T, D, dk)
-    c = c.with_layer(0, type(layer)(heads=(head.replace(W_Q=wide),) + layer.heads[1:], map=layer.map))
-    p = prefix_construction(c, 5)
-    assert p.n == 5 and p.pos_embed.shape[0] == 6
-    assert p.layers[0].heads[0].W_Q.shape[0] == 6
-    assert prefix_construction(c, 8) is c
-
-
 # --- 10. reduction verdict lines name the sizes ------------------------------------------------
 def test_reduction_verdict_names_the_sizes(cli):
     r = cli("reduction", "check", "index-ih", "--n", "6")
