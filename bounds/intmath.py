@@ -10,7 +10,8 @@ tested against these functions on grids that include ``2^m - 1, 2^m, 2^m + 1``.
 
 Identities used (all for integers):
 
-* ``⌈log2 n⌉ = (n - 1).bit_length()`` and ``⌊log2 n⌋ = n.bit_length() - 1`` for n >= 1;
+* ``⌈log2 n⌉ = (n - 1).bit_length()`` and ``⌊log2 n⌋ = n.bit_length() - 1`` for n >= 1 (the
+  arithmetic is :mod:`attncheck.constructions.intlog`'s; this module adds the argument checks);
 * ``⌈log2 log2 n⌉ = ⌈log2 ⌈log2 n⌉⌉`` for n >= 2, because ``2^t`` is an integer, so
   ``2^t >= log2 n`` iff ``2^t >= ⌈log2 n⌉``;
 * ``⌈n^(a/b)⌉`` is the least integer x with ``x^b >= n^a`` (integer roots, no floats);
@@ -24,6 +25,8 @@ import decimal
 import math
 from fractions import Fraction
 
+from attncheck.constructions import intlog
+
 Number = int | Fraction
 
 #: Decimal digits used for ``⌈c · ln n⌉``.
@@ -31,15 +34,15 @@ LN_DIGITS = 60
 
 
 def ceil_log2(n: int) -> int:
-    """``⌈log2 n⌉`` for an integer n >= 1."""
+    """``⌈log2 n⌉`` for an integer n >= 1 (TypeError / ValueError otherwise)."""
     _need_int(n, 1, "ceil_log2")
-    return (n - 1).bit_length()
+    return intlog.ceil_log2(n)
 
 
 def floor_log2(n: int) -> int:
-    """``⌊log2 n⌋`` for an integer n >= 1."""
+    """``⌊log2 n⌋`` for an integer n >= 1 (TypeError / ValueError otherwise)."""
     _need_int(n, 1, "floor_log2")
-    return n.bit_length() - 1
+    return intlog.floor_log2(n)
 
 
 def ceil_log2_log2(n: int) -> int:

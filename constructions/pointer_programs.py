@@ -38,18 +38,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import product
 
+from attncheck.constructions.intlog import ceil_log2, floor_log2
+
 #: Largest depth the k-hop builder and the reach analysis accept (k <= 2^(MAX_LAYERS - 2)).
 MAX_LAYERS = 12
-
-
-def ceil_log2(k: int) -> int:
-    """``ceil(log2 k)`` for k >= 1, in integers (STYLE.md practice 9)."""
-    return (k - 1).bit_length()
-
-
-def floor_log2(k: int) -> int:
-    """``floor(log2 k)`` for k >= 1."""
-    return k.bit_length() - 1
 
 
 def corrected_depth(k: int) -> int:
