@@ -220,8 +220,24 @@ def _id_gluing(inst, p, encode):
     ok = k >= 1 and connected == (label == 1) and diam <= n + 2 and len(e2) <= N
     detail = {"graph": f"C{label}", "N": N, "copies": k, "edges_glued": len(e2),
               "connected": connected, "max_diameter": diam}
-    return ok, [t for e in e2 for t in e], f"connected={label == 1}, diam<={n + 2}, |E'|<={N}", \
-        f"connected={connected}, diam={diam}, |E'|={len(e2)}", detail
+    return ok, [t for e in e2 for t in e], \
+        f"connected {_value_text(label == 1)}; max diameter <= {n + 2}; |E'| <= {N}", \
+        f"connected {_value_text(connected)}; max diameter {diam}; |E'| {len(e2)}", detail
+
+
+def detail_text(detail: dict) -> str:
+    """An instance's details as text for a reason line, never a Python repr: ``{"graph": "C1",
+    "edges_glued": 15, "connected": True}`` -> ``graph C1, edges glued 15, connected yes``; a
+    list prints as ``(1, 2)``.  The JSON evidence keeps the dict itself."""
+    return ", ".join(f"{key.replace('_', ' ')} {_value_text(v)}" for key, v in detail.items())
+
+
+def _value_text(v) -> str:
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, (list, tuple, set, frozenset)):
+        return "(" + ", ".join(_value_text(x) for x in v) + ")"
+    return str(v)
 
 
 # --- registry -------------------------------------------------------------------------------
@@ -344,7 +360,8 @@ def _plan(rid: str, params: dict | None, mode: str, samples: int):
     total = red.count(p)
     exhaustive = mode == "exhaustive" or (mode == "auto" and total <= EXHAUSTIVE_CAP)
     if exhaustive and total > HARD_CAP:
-        raise BadInput(f"{rid} with {p} has {total:,} instances, over the cap of {HARD_CAP:,};"
+        sizes = ", ".join(f"{k} = {v}" for k, v in p.items() if k in red.params and v is not None)
+        raise BadInput(f"{rid} with {sizes} has {total:,} instances, over the cap of {HARD_CAP:,};"
                        f" use --mode sample or smaller sizes")
     return red, p, total, exhaustive
 
@@ -378,7 +395,7 @@ def check(rid: str, params: dict | None = None, mode: str = "auto", samples: int
                 ce = Counterexample(tuple(int(t) for t in tokens), len(tokens), _plain(want),
                                     _plain(got), detail)
                 return Verdict(Status.REFUTED, Method.REDUCTION if exhaustive else Method.SAMPLE,
-                               claim, done, f"identity fails on instance {done}: {detail}", ce,
+                               claim, done, f"identity fails on instance {done}: {detail_text(detail)}", ce,
                                {"params": shown, "instances": total})
             if done % 512 == 0:
                 budget.check(checked=done)

@@ -52,6 +52,16 @@ def test_broken_encoders_are_refuted(rid, params, encoder):
     v = rd.check(rid, params, encoder=encoder)
     assert v.status is Status.REFUTED, v.reason
     assert v.counterexample is not None
+    # the reason is text (no Python dict, list or bool); the evidence keeps the structure
+    assert not any(c in v.reason for c in "{}[]'\"") and "True" not in v.reason and "False" not in v.reason
+    assert isinstance(v.counterexample.explanation, dict)
+    assert v.reason.endswith(rd.detail_text(v.counterexample.explanation))
+
+
+def test_detail_text_reads_like_the_dict():
+    assert rd.detail_text({"graph": "C1", "edges_glued": 15, "connected": True, "a": [0, 1],
+                           "edges": [[1, 2], [2, 1]]}) == \
+        "graph C1, edges glued 15, connected yes, a (0, 1), edges ((1, 2), (2, 1))"
 
 
 def test_paper_literal_gluing_breaks_the_edge_budget():
@@ -59,6 +69,8 @@ def test_paper_literal_gluing_breaks_the_edge_budget():
     v = rd.check("cycle-gluing", {"n": 6, "variant": "paper"})
     assert v.status is Status.REFUTED
     assert v.counterexample.explanation["edges_glued"] > v.counterexample.explanation["N"]
+    assert "graph C1, N 6, copies 1, edges glued 7, connected yes" in v.reason
+    assert v.counterexample.got == "connected yes; max diameter 4; |E'| 7"
 
 
 def test_sampling_is_never_verified_and_budget_gives_unknown():
@@ -82,3 +94,5 @@ def test_bad_parameters_refused(rid, params, needle):
 def test_exhaustive_mode_refuses_huge_enumerations():
     with pytest.raises(BadInput, match="cap"):
         rd.check("cycle-gadget", {"k": 8}, mode="exhaustive")
+    with pytest.raises(BadInput, match=r"^cycle-gluing with n = 10, variant = corrected has 6,785,856 instances"):
+        rd.check("cycle-gluing", {"n": 10}, mode="exhaustive")             # the sizes as text, not a dict
