@@ -190,7 +190,8 @@ def covering_cmd(p: MpcParams):
     for n in ns:
         for b in bs:
             if n < 2 or not 1 <= b <= n:
-                raise BadInput(f"need n >= 2 and 1 <= b <= n, got n={n}, b={b}")
+                raise BadInput(f"need rows n >= 2 ({p.flag('rows')}) and a set size 1 <= b <= n"
+                               f" ({p.flag('set_size')}), got n={n}, b={b}")
             if covering_cost(n, b) > 200_000:
                 raise BadInput(f"n={n}, b={b}: each brute-force check examines {covering_cost(n, b)}"
                                f" (row, others) pairs; the limit is 200000")

@@ -25,6 +25,7 @@ def test_verify_mpc_corrupted_head_exit_1(cli):
     (("verify", "mpc", "cycles", "--N", "8", "--hashing", "random"), "--slots"),
     (("verify", "mpc", "cycles", "--N", "12", "--mode", "exhaustive"), "instances through"),
     (("mpc", "covering", "--rows", "64", "--set-size", "4"), "limit is 200000"),
+    (("mpc", "covering", "--rows", "4", "--set-size", "5"), "1 <= b <= n (--set-size), got n=4, b=5"),
     (("verify", "mpc", "cycles", "--N", "1000000000", "--budget", "1"), "dense head weights"),
     (("verify", "mpc", "sort", "--N", "1000000000"), "dense head weights"),
 ])
