@@ -131,7 +131,7 @@ def _qsa_human(r: dict):
                         ("query/key width m", c["m"]), ("embedding m + d'", c["width"]),
                         ("precision", r["format"]), ("attention", r["params"]["attention"]),
                         ("temperature", f"{c['temperature']:.4g}"), ("theta (off-set score bound)", c["theta"]),
-                        ("eps", f"{c['params']['eps']:.4g}"), ("largest |key entry|", f"{c['key_magnitude']:.4g}"),
+                        ("accuracy ε", f"{c['params']['eps']:.4g}"), ("largest |key entry|", f"{c['key_magnitude']:.4g}"),
                         ("m·p (sht23.thm4 compares with c·q)", c["m"] * c["bits"] if c["bits"] else "p unbounded (exact)")])
         _footer(con, r)
     return draw
