@@ -67,7 +67,7 @@ def test_bad_sizes_are_one_line_exit_2_and_quick(cli, args, needle):
     r = cli(*args)
     assert r.code == 2 and r.out == "", (r.code, r.err[-300:])
     assert len(r.err.strip().splitlines()) == 1 and needle in r.err and "Traceback" not in r.err
-    assert time.perf_counter() - t0 < 5.0
+    assert time.perf_counter() - t0 < 20.0      # a refusal computes nothing; generous for a loaded machine
 
 
 def test_search_width_reports_an_unbuildable_moment_row_instead_of_failing(cli):

@@ -84,7 +84,7 @@ def test_ngram_default_exhaustive_never_builds_a_huge_power():
     assert ng.exhaustive_by_default(12, 3) and not ng.exhaustive_by_default(13, 3)
     t0 = time.perf_counter()
     assert not ng.exhaustive_by_default(10 ** 12, 3) and not ng.exhaustive_by_default(2, 10 ** 12)
-    assert time.perf_counter() - t0 < 0.1
+    assert time.perf_counter() - t0 < 5.0       # no huge power is built (that would never end)
 
 
 # --- through the CLI (the fuzzer's reproducers and their siblings) ----------------------------
