@@ -30,10 +30,12 @@ import numpy as np
 
 from attncheck.constructions.spec import Construction
 from attncheck.verifiers.codes import code_rows, nearest_code_rows
+from attncheck.verifiers.rowsets import RowSets
 from attncheck.constructions.precision import Format
 
-#: Relative slack covering float64 evaluation of quantities (the emulator's and ours).
-SLACK = 1e-9
+#: Relative slack covering float64 evaluation of a stored quantity (the emulator's and ours):
+#: 2^-40 is over 1000 times the error of a float64 operation chain of a few dozen steps.
+SLACK = 2.0 ** -40
 #: float64 unit roundoff: a k-term dot product is off by at most ~k * EPS64 * sum |x_i y_i|.
 EPS64 = 2.0 ** -53
 KINDS = ("const", "token", "written")
@@ -74,8 +76,8 @@ class SlotState:
     (T, w), row 0 = ``start``); ``rows`` (T,) names the codebook row of each centre (-1 none),
     or is None for slots without a codebook.
     ``kind == "codes"``: at position t >= 1 the content is ``book[r] + delta`` for some row r
-    with ``allowed[t, r]`` (``allowed`` (T, nb) bool, row 0 unused); the start content is row
-    ``start_row`` (-1: no row).
+    in ``allowed`` (:class:`~attncheck.verifiers.rowsets.RowSets`, position 0 empty); the start
+    content is row ``start_row`` (-1: no row).
     Both: ``|delta| <= radius`` (w,) coordinate-wise."""
 
     kind: str
@@ -83,28 +85,26 @@ class SlotState:
     radius: np.ndarray
     values: np.ndarray | None = None
     rows: np.ndarray | None = None
-    allowed: np.ndarray | None = None
+    allowed: RowSets | None = None
     start_row: int = -1
+
+    @property
+    def T(self) -> int:
+        return self.allowed.T if self.kind == "codes" else len(self.values)
 
     @property
     def domain(self) -> np.ndarray:
         """Rows allowed at some position t >= 1 (codes only)."""
-        return np.flatnonzero(self.allowed[1:].any(axis=0))
+        return self.allowed.domain()
 
-    def row_sets(self, nb: int) -> np.ndarray:
-        """(T, nb) bool: the codebook rows this slot may name at each position (row 0: start)."""
-        T = len(self.allowed) if self.kind == "codes" else len(self.values)
-        R = np.zeros((T, nb), bool)
+    def row_sets(self, nb: int) -> RowSets:
+        """The codebook rows this slot may name at each position (position 0: the start's)."""
         if self.kind == "codes":
-            R[1:] = self.allowed[1:]
-            if self.start_row >= 0:
-                R[0, self.start_row] = True
-        else:
-            if self.rows is None or np.any(self.rows < 0):
-                bad = 0 if self.rows is None else int(np.flatnonzero(self.rows < 0)[0])
-                raise CertificateFailure(f"position {bad} holds no code")
-            R[np.arange(T), self.rows] = True
-        return R
+            return self.allowed.at_start(self.start_row)
+        if self.rows is None or np.any(self.rows < 0):
+            bad = 0 if self.rows is None else int(np.flatnonzero(self.rows < 0)[0])
+            raise CertificateFailure(f"position {bad} holds no code")
+        return RowSets.single(self.rows, nb)
 
     def is_empty(self) -> bool:
         """Centre zero at every position t >= 1 (the slot may still carry radius)."""
@@ -227,9 +227,8 @@ def initial_state(ctx: Ctx) -> tuple[dict[str, SlotState], np.ndarray | None]:
                 rad = _crosstalk(ctx, tok, pos, book[sig], True)
             else:
                 rad = np.max(np.abs(qt - book[sig]), axis=0) + slack(np.max(np.abs(qt), axis=0))
-            allowed = np.zeros((T, len(book)), bool)
-            allowed[1:, sig] = True
-            st[s.name] = SlotState("codes", start[s.sl], rad, allowed=allowed, start_row=srow)
+            st[s.name] = SlotState("codes", start[s.sl], rad, allowed=RowSets.constant(T, sig, len(book)),
+                                   start_row=srow)
         else:
             values = np.vstack([start[None, s.sl], fmt.quantize(pos)])
             rad = np.zeros(s.width)
@@ -248,7 +247,7 @@ def _W(W: np.ndarray, sl: slice) -> np.ndarray:
 def _slot_terms(c: Construction, d: SlotState, s, Ws: np.ndarray):
     """Centre (T, k) and radius (T, k) of ``content @ Ws`` at each position t >= 1 over all
     inputs (row 0 meaningless); ``Ws`` (w, k) or index-specific (T, w, k)."""
-    T = len(d.allowed) if d.kind == "codes" else len(d.values)
+    T = d.T
     if d.kind == "table":
         ctr = d.values @ Ws if Ws.ndim == 2 else np.einsum("tw,twk->tk", d.values, Ws)
         rad = np.broadcast_to(d.radius @ np.abs(Ws), ctr.shape) if Ws.ndim == 2 else \
@@ -267,13 +266,53 @@ def _slot_terms(c: Construction, d: SlotState, s, Ws: np.ndarray):
     return 0.5 * (lo + hi), 0.5 * (hi - lo) + np.einsum("w,twk->tk", d.radius, np.abs(Ws))
 
 
-def project(ctx: Ctx, st: dict, W: np.ndarray, decl: str | None, what: str):
+@dataclass(frozen=True, eq=False)
+class Proj:
+    """Interval bounds of a stored projection ``q(x_t @ W)``, per position and per value of the
+    declared slot.  ``lo``, ``hi``: (P, A, k) and ``rows``: (P, A) (the declared slot's codebook
+    row of each value, -1 none), with P = T, or P = 2 when ``compact``: row 0 is the start token
+    and row 1 stands for every position >= 1 (the bounds are proved equal there).  ``sets``:
+    which values may occur where (None: one value per position); ``dom`` (A,): the values."""
+
+    lo: np.ndarray
+    hi: np.ndarray
+    rows: np.ndarray
+    compact: bool
+    T: int
+    sets: RowSets | None = None
+    dom: np.ndarray | None = None
+
+    def at(self, idx: np.ndarray):
+        """(lo, hi, rows) at positions ``idx`` (>= 1)."""
+        j = np.ones_like(idx) if self.compact else idx
+        return self.lo[j], self.hi[j], self.rows[j]
+
+    def valid(self, idx: np.ndarray) -> np.ndarray:
+        """(len(idx), A) bool: the value may occur at the position (idx >= 1)."""
+        A = self.rows.shape[1]
+        if self.sets is None:
+            return np.ones((len(idx), A), bool)
+        return self.sets.members(idx, self.dom)
+
+    def full(self):
+        """(lo, hi, rows, valid) materialised over all T positions (small A only); position 0
+        is the start token with its one value."""
+        idx = np.arange(1, self.T)
+        lo, hi, rows = self.at(idx)
+        valid = np.zeros((self.T, self.rows.shape[1]), bool)
+        valid[1:] = self.valid(idx)
+        valid[0, 0] = True
+        cat = lambda x0, x: np.concatenate([x0[None], x], axis=0)
+        return cat(self.lo[0], lo), cat(self.hi[0], hi), cat(self.rows[0], rows), valid
+
+
+def project(ctx: Ctx, st: dict, W: np.ndarray, decl: str | None, what: str) -> Proj:
     """Interval bounds of the stored ``q(x_t @ W)`` per position and per value of slot ``decl``.
 
     Every slot the weights read contributes: ``decl`` per value (its table centre, or each
-    allowed codebook row), every other slot its whole range.  Returns ``lo, hi`` (T, A, k),
-    ``rows`` (T, A) (codebook row of ``decl``, -1 none) and ``valid`` (T, A) (that value may
-    occur at that position).  Position 0 is the exact start row."""
+    allowed codebook row), every other slot its whole range.  Position 0 is the exact start
+    row.  When the other slots' contribution is the same at every position >= 1 and the
+    declared slot holds codes, the result is compact (one row for all positions)."""
     c, T = ctx.c, ctx.T
     k = W.shape[-1]
     base_c = np.zeros((T, k))
@@ -287,50 +326,52 @@ def project(ctx: Ctx, st: dict, W: np.ndarray, decl: str | None, what: str):
         ctr, rad = _slot_terms(c, st[s.name], s, Ws)
         base_c = base_c + ctr
         base_r = base_r + rad
-    if decl is None:
+    d = st[decl] if decl is not None else None
+    same = W.ndim == 2 and bool(np.all(base_c[1:] == base_c[1:2]) and np.all(base_r[1:] == base_r[1:2]))
+    compact = same and (d is None or d.kind == "codes")
+    if compact:
+        base_c, base_r = base_c[:2], base_r[:2]
+    P = base_c.shape[0]
+    sets, dom = None, None
+    if d is None:
         centre, rad = base_c[:, None, :], base_r[:, None, :]
-        rows = np.full((T, 1), -1)
-        valid = np.ones((T, 1), bool)
+        rows = np.full((P, 1), -1)
+    elif d.kind == "table":
+        s = c.layout[decl]
+        ctr, r = _slot_terms(c, d, s, _W(W, s.sl))
+        centre, rad = (base_c + ctr)[:, None, :], (base_r + r)[:, None, :]
+        rows = (np.full(T, -1) if d.rows is None else d.rows)[:, None].copy()
     else:
-        d, s = st[decl], c.layout[decl]
+        s = c.layout[decl]
         Wd = _W(W, s.sl)
-        if d.kind == "table":
-            ctr, r = _slot_terms(c, d, s, Wd)
-            centre, rad = (base_c + ctr)[:, None, :], (base_r + r)[:, None, :]
-            rows = (np.full(T, -1) if d.rows is None else d.rows)[:, None].copy()
-            valid = np.ones((T, 1), bool)
-        else:
-            book = c.codebooks[s.codebook]
-            dom = d.domain
-            y = book[dom] @ Wd if Wd.ndim == 2 else np.einsum("aw,twk->tak", book[dom], Wd)
-            r = d.radius @ np.abs(Wd) if Wd.ndim == 2 else np.einsum("w,twk->tk", d.radius, np.abs(Wd))
-            centre = base_c[:, None, :] + (y[None] if Wd.ndim == 2 else y)
-            rad = base_r[:, None, :] + (r[None, None, :] if Wd.ndim == 2 else r[:, None, :])
-            rows = np.broadcast_to(dom, (T, len(dom))).copy()
-            valid = d.allowed[:, dom].copy()
+        book = c.codebooks[s.codebook]
+        dom = d.domain
+        y = book[dom] @ Wd if Wd.ndim == 2 else np.einsum("aw,twk->tak", book[dom], Wd)
+        r = d.radius @ np.abs(Wd) if Wd.ndim == 2 else np.einsum("w,twk->tk", d.radius, np.abs(Wd))
+        centre = base_c[:, None, :] + (y[None] if Wd.ndim == 2 else y)
+        rad = base_r[:, None, :] + (r[None, None, :] if Wd.ndim == 2 else r[:, None, :])
+        rows = np.broadcast_to(dom, (P, len(dom))).copy()
+        sets = d.allowed
     centre = np.array(centre, dtype=float)
     rad = np.array(np.broadcast_to(rad, centre.shape), dtype=float)
     Wabs = np.abs(W) if W.ndim == 2 else np.abs(W).max(axis=0)
     rad += dot_slack(W.shape[-2], abs_hull(c, st) @ Wabs)             # float64 evaluation
-    x0 = ctx.fmt.quantize(ctx.c.start_row) @ (W if W.ndim == 2 else W[0])
-    centre[0] = x0
+    centre[0] = ctx.fmt.quantize(ctx.c.start_row) @ (W if W.ndim == 2 else W[0])
     rad[0] = 0.0
-    if decl is not None:
-        rows[0] = st[decl].start_row
-        valid[0] = False
-        valid[0, 0] = True
+    if d is not None:
+        rows[0] = d.start_row
     lo, hi = centre - rad, centre + rad
     ctx.rng(what, lo, hi)
     lo, hi = ctx.outward(lo, hi)
-    return lo, hi, rows, valid
+    return Proj(lo, hi, rows, compact, T, sets, dom)
 
 
 def hull(ctx: Ctx, st: dict, W: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray]:
     """(k,) interval containing the stored ``q(x_t @ W)`` at every position and input."""
     if W.ndim != 2:
         raise CertificateFailure(f"index-specific {what} maps are not covered by the certificate")
-    lo, hi, _, _ = project(ctx, st, W, None, what)
-    return lo.min(axis=(0, 1)), hi.max(axis=(0, 1))
+    p = project(ctx, st, W, None, what)
+    return p.lo.min(axis=(0, 1)), p.hi.max(axis=(0, 1))
 
 
 def content_range(ctx: Ctx, st: dict, M: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -115,8 +115,9 @@ def declared_write(run: _Run, head: Head, st: dict, leak: float, v: str, w: str,
                    label: Label | None) -> SlotState:
     """State of slot ``w`` after the head copies slot ``v`` from its proved target.
 
-    ``targets``: (T, T) bool (lookup: pointer p possible at i) or None (lastOccurrence: any
-    j <= i, start included)."""
+    ``targets``: the pointers the lookup's query may hold at each position (a
+    :class:`~attncheck.verifiers.rowsets.RowSets`), or None (lastOccurrence: any j <= i, start
+    included)."""
     ctx = run.ctx
     c, u = ctx.c, ctx.u
     sv, sw = c.layout[v], c.layout[w]
@@ -127,8 +128,8 @@ def declared_write(run: _Run, head: Head, st: dict, leak: float, v: str, w: str,
         raise CertificateFailure(f"layer {head_layer(run)} writes into slot {w!r}, which is not empty")
     book = c.codebooks[sv.codebook]
     d = st[v]
-    R = d.row_sets(len(book))                                          # (T, nb)
-    start_row = int(np.flatnonzero(R[0])[0]) if R[0].any() else -1
+    R = d.row_sets(len(book))
+    start_row = int(d.rows[0]) if d.kind == "table" else d.start_row
     if not _start_row_ok(run, label, sv.codebook, start_row):
         raise CertificateFailure(f"hypothesis failed: the start token's slot {v!r} (copied on a miss or at"
                                  " pointer 0) does not hold the code of position 0 / bottom")
@@ -161,14 +162,7 @@ def declared_write(run: _Run, head: Head, st: dict, leak: float, v: str, w: str,
     rad = transfer + mix + rnd + fl + slack(np.max(np.abs(book), axis=0)) + st[w].radius
     if not np.all(np.isfinite(rad)):
         raise CertificateFailure(f"layer {head_layer(run)}: the error of slot {w!r} is not bounded")
-    if targets is None:
-        allowed = np.logical_or.accumulate(R, axis=0)
-    elif np.all(targets.sum(axis=1)[1:] == 1):
-        allowed = R[np.argmax(targets, axis=1)]
-    else:
-        allowed = (targets.astype(np.float32) @ R.astype(np.float32)) > 0
-    allowed = allowed.copy()
-    allowed[0] = False
+    allowed = (R.cumulative() if targets is None else R.gather(targets)).at_start(-1).compact()
     srow = int(code_rows(st[w].start[None], book, ctx.fmt)[0])
     return SlotState("codes", st[w].start, rad, allowed=allowed, start_row=srow)
 

@@ -7,6 +7,12 @@ promised target (docs/soundness.md rows 8-11): interval scores from
 :func:`attncheck.verifiers.abstract.project`, strict gaps against every competitor an
 adversary can place, and a softmax leakage bound by prefix/suffix log-sum-exps.  A failed
 check raises :class:`~attncheck.verifiers.abstract.CertificateFailure` naming the position.
+
+lookUp has two ways to the same proof.  The general one bounds every (position, pointer,
+key) score: O(T^2) work.  The translation one (:mod:`attncheck.verifiers.translation`) first
+proves from the numbers that queries and keys are rotations of one vector each, so every score
+depends on the offset key - pointer only, up to a bound it computes; then one pass over the
+2T - 1 offsets covers every position: O(T) work, which is what lets N reach 10^5 and beyond.
 """
 from __future__ import annotations
 
@@ -15,10 +21,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from attncheck.constructions.spec import Head
-from attncheck.verifiers.abstract import SLACK, CertificateFailure, Ctx, dot_slack, project
+from attncheck.verifiers.abstract import SLACK, CertificateFailure, Ctx, Proj, dot_slack, project
+from attncheck.verifiers.rowsets import RowSets
+from attncheck.verifiers.translation import offset_scores
 
 NEG = -np.inf
 CHUNK_ELEMS = 4_000_000    # score-tensor entries per chunk
+#: Above this many (position x pointer x key) scores a lookUp tries the translation proof first.
+GENERAL_LOOKUP_MAX = 1 << 22
+#: ... and falls back to the general check, when the translation proof declines, up to this many.
+GENERAL_FALLBACK_MAX = 1 << 28
 
 
 @dataclass
@@ -39,13 +51,19 @@ class HeadReport:
 
 
 # --- scores ------------------------------------------------------------------------------------
-def scores(ctx: Ctx, head: Head, Q, K, i_idx: np.ndarray):
-    """Score intervals (len(i_idx), A, T, B) after the temperature, rounded outward.
+def temperature(ctx: Ctx, head: Head) -> float:
+    cq = float(ctx.fmt.quantize(head.temperature, "temperature"))
+    if cq <= 0:
+        raise CertificateFailure(f"temperature {head.temperature:g} rounds to {cq} in {ctx.fmt}")
+    return cq
+
+
+def scores(ctx: Ctx, head: Head, qlo, qhi, klo, khi):
+    """Score intervals (I, A, T, B) after the temperature, rounded outward, from query bounds
+    (I, A, k) and key bounds (T, B, k).
 
     Midpoint-radius interval products: for x in [m_x -+ r_x], y in [m_y -+ r_y],
     ``|xy - m_x m_y| <= |m_x| r_y + r_x |m_y| + r_x r_y``; each term is one matrix product."""
-    qlo, qhi = Q[0][i_idx], Q[1][i_idx]                               # (I, A, k)
-    klo, khi = K[0], K[1]                                             # (T, B, k)
     I, A, k = qlo.shape
     T, B, _ = klo.shape
     qm, qr = 0.5 * (qlo + qhi), 0.5 * (qhi - qlo)
@@ -59,19 +77,17 @@ def scores(ctx: Ctx, head: Head, Q, K, i_idx: np.ndarray):
         rad += qr.reshape(I * A, k) @ np.abs(km2)
         if np.any(kr):
             rad += qr.reshape(I * A, k) @ kr.reshape(T * B, k).T
-    mag = k * max(float(np.max(np.abs(Q[0]))), float(np.max(np.abs(Q[1])))) * \
+    mag = k * max(float(np.max(np.abs(qlo))), float(np.max(np.abs(qhi)))) * \
         max(float(np.max(np.abs(klo))), float(np.max(np.abs(khi))))
     rad += dot_slack(k, mag)                                          # float64 evaluation
-    cq = float(ctx.fmt.quantize(head.temperature, "temperature"))
-    if cq <= 0:
-        raise CertificateFailure(f"temperature {head.temperature:g} rounds to {cq} in {ctx.fmt}")
+    cq = temperature(ctx, head)
     lo = (cq * (centre - rad)).reshape(I, A, T, B)
     hi = (cq * (centre + rad)).reshape(I, A, T, B)
     ctx.rng("score", lo, hi)
     return ctx.outward(lo, hi)
 
 
-def _leak_from_lse(ctx: Ctx, lse, star, n_terms):
+def leak_bound(ctx: Ctx, lse, star, n_terms):
     """Upper bound on sum_j q(exp(x_j)) given log sum_j exp(x_j) = lse - star."""
     with np.errstate(over="ignore", invalid="ignore"):
         s = np.exp(lse - star) * (1.0 + SLACK)
@@ -106,43 +122,71 @@ def _note(rep: HeadReport, gap, leak, where: str) -> None:
         rep.leak = max(rep.leak, float(np.max(leak)))
 
 
-# --- promise checks ----------------------------------------------------------------------------
-def check_lookup(ctx: Ctx, head: Head, st: dict, rep: HeadReport):
-    """Promise ``lookup`` (Lemma D.1), proved at every position with the causal mask.
-
-    Returns (worst leakage E, P (T, T) bool: pointer p may occur at position i)."""
+# --- lookUp --------------------------------------------------------------------------------------
+def lookup_targets(ctx: Ctx, st: dict, head: Head, Q: Proj) -> RowSets:
+    """The pointers the query may hold at each position, after proving the lookUp's premises:
+    every pointer is a position code p <= i (so its target is visible), and the key slot holds
+    the code of its own position at every position."""
     p, T = head.promise, ctx.T
     key = st[p.key]
     if key.kind != "table" or key.rows is None or not np.array_equal(key.rows, np.arange(T)):
         raise CertificateFailure(f"hypothesis failed: lookup key slot {p.key!r} does not hold the code of"
                                  " its own position at every position")
-    Q = project(ctx, st, head.W_Q, p.query, "query")
-    K = project(ctx, st, head.W_K, p.key, "key")
-    ptr_all, qvalid = Q[2], Q[3]
-    pos = np.arange(T)[:, None]
-    live = qvalid.copy()
-    live[0] = False
-    if np.any(live & (ptr_all < 0)):
-        t = int(np.argwhere(live & (ptr_all < 0))[0][0])
+    q = st[p.query]
+    sets = q.allowed if q.kind == "codes" else RowSets.single(
+        np.full(T, -1) if q.rows is None else q.rows, len(ctx.c.codebooks[ctx.c.layout[p.query].codebook])
+        if ctx.c.layout[p.query].codebook else T)
+    top = sets.max_row()
+    pos = np.arange(T)
+    if q.kind == "table" and np.any(top[1:] < 0):
+        t = int(np.flatnonzero(top[1:] < 0)[0]) + 1
         raise CertificateFailure(f"hypothesis failed: lookup query slot {p.query!r} holds no position code"
                                  f" at position {t}")
-    if np.any(live & (ptr_all > pos)):
-        t, a = np.argwhere(live & (ptr_all > pos))[0]
+    if np.any(top[1:] > pos[1:]):
+        t = int(np.flatnonzero(top[1:] > pos[1:])[0]) + 1
         raise CertificateFailure(f"hypothesis failed: at position {t} the lookup pointer may be"
-                                 f" {ptr_all[t, a]} > {t}, a masked position")
-    # Shortcut: when each pointer value's query interval is the same at every position, the
-    # check at the last position with every position visible covers all positions (a pointer
-    # p allowed at i satisfies p <= i, proved above, and i's competitors are a subset).
-    pi = bool(np.all(Q[0][1:] == Q[0][1:2]) and np.all(Q[1][1:] == Q[1][1:2])
-              and np.all(ptr_all[1:] == ptr_all[1:2]))
-    any_valid = live.any(axis=0)[None, :]                              # (1, A)
+                                 f" {int(top[t])} > {t}, a masked position")
+    return sets
+
+
+def check_lookup(ctx: Ctx, head: Head, st: dict, rep: HeadReport):
+    """Promise ``lookup`` (Lemma D.1), proved at every position with the causal mask.
+
+    Returns (worst leakage E, the pointers the query may hold at each position)."""
+    p = head.promise
+    Q = project(ctx, st, head.W_Q, p.query, "query")
+    K = project(ctx, st, head.W_K, p.key, "key")
+    targets = lookup_targets(ctx, st, head, Q)
+    T = ctx.T
+    work = (2 if Q.compact else T) * Q.rows.shape[1] * T
+    if work > GENERAL_LOOKUP_MAX:
+        done, why = _lookup_by_offsets(ctx, head, Q, K, targets, rep)
+        if done:
+            return rep.leak, targets
+        if work > GENERAL_FALLBACK_MAX:
+            raise CertificateFailure(f"layer {rep.layer} lookup: {why}; the general check would bound"
+                                     f" {work:.3g} scores")
+    _lookup_general(ctx, head, Q, K, rep)
+    return rep.leak, targets
+
+
+def _lookup_general(ctx: Ctx, head: Head, Q: Proj, K: Proj, rep: HeadReport) -> None:
+    """Every (position, pointer, key) score bounded; O(T^2 A) work in chunks.
+
+    Shortcut: when each pointer value's query is the same at every position (``Q.compact``),
+    the check at the last position with every position visible covers all positions (a pointer
+    allowed at i is <= i, proved by :func:`lookup_targets`, and i's competitors are a subset)."""
+    T = ctx.T
+    klo, khi, _, _ = K.full()
     j = np.arange(T)
-    blocks = [np.array([T - 1])] if pi else _chunks(T, Q[0].shape[1] * T)
+    pi = Q.compact
+    blocks = [np.array([T - 1])] if pi else _chunks(T, Q.rows.shape[1] * T)
     for idx in blocks:
         ctx.tick(layer=rep.layer)
-        lo, hi = scores(ctx, head, Q, K, idx)
+        qlo, qhi, ptr = Q.at(idx)
+        lo, hi = scores(ctx, head, qlo, qhi, klo, khi)
         lo, hi = lo[..., 0], hi[..., 0]                                # (I, A, T)
-        ptr, ok = ptr_all[idx], (any_valid if pi else qvalid[idx])
+        ok = Q.valid(np.arange(1, T)).any(axis=0)[None, :] if pi else Q.valid(idx)
         vis = np.ones((len(idx), T), bool) if pi else (j[None, :] <= idx[:, None])
         pc = np.clip(ptr, 0, T - 1)
         star = np.take_along_axis(lo, pc[..., None], axis=-1)[..., 0]
@@ -150,7 +194,7 @@ def check_lookup(ctx: Ctx, head: Head, st: dict, rep: HeadReport):
         with np.errstate(invalid="ignore", divide="ignore"):
             gap = star - comp.max(axis=-1)
             lse = np.logaddexp.reduce(comp, axis=-1)
-        leak = _leak_from_lse(ctx, lse, star, vis.sum(axis=1)[:, None])
+        leak = leak_bound(ctx, lse, star, vis.sum(axis=1)[:, None])
         g, l = gap[ok], leak[ok]
         if g.size and not g.min() > 0:
             bad = np.argwhere(ok & ~(gap > 0))[0]
@@ -159,24 +203,43 @@ def check_lookup(ctx: Ctx, head: Head, st: dict, rep: HeadReport):
                 f"layer {rep.layer} lookup: at {where} the pointer {ptr[tuple(bad)]} does"
                 f" not beat every other position (gap {gap[tuple(bad)]:.4g})")
         _note(rep, g, l, "lookup")
-    P = np.zeros((T, T), bool)
-    ii, aa = np.nonzero(live)
-    P[ii, ptr_all[ii, aa]] = True
-    return rep.leak, P
 
 
-def _same_rows_everywhere(Q) -> bool:
-    """The query intervals, values and validity are the same at every position 1..N."""
-    lo, hi, rows, valid = Q
-    return bool(np.all(lo[1:] == lo[1:2]) and np.all(hi[1:] == hi[1:2])
-                and np.all(rows[1:] == rows[1:2]) and np.all(valid[1:] == valid[1:2]))
+def _lookup_by_offsets(ctx: Ctx, head: Head, Q: Proj, K: Proj, targets: RowSets, rep: HeadReport):
+    """The translation proof (module docstring).  Returns (True, "") when it closes, else
+    (False, why) so the caller may fall back to the general check."""
+    T = ctx.T
+    ptr_of = targets.max_row() if targets.kind == "single" else None
+    res = offset_scores(Q, K, T, ptr_of)
+    if res is None:
+        return False, "queries and keys are not proved to be rotations of one vector each"
+    offsets, g, delta = res                                            # offsets d = key - pointer
+    ctx.tick(layer=rep.layer)
+    cq = temperature(ctx, head)
+    mag = float(np.max(np.abs(g))) + delta
+    ctx.rng("score", -cq * mag, cq * mag)
+    lo = ctx.outward(cq * (g - delta), cq * (g - delta))[0]
+    hi = ctx.outward(cq * (g + delta), cq * (g + delta))[1]
+    zero = offsets == 0
+    star = float(lo[zero][0])
+    comp = np.where(zero, NEG, hi)
+    gap = star - float(comp.max())
+    if not gap > 0:
+        d = int(offsets[np.argmax(comp)])
+        return False, f"offset {d} scores within {gap:.4g} of the pointer (translation bound {delta:.3g})"
+    with np.errstate(over="ignore", invalid="ignore"):
+        lse = float(np.logaddexp.reduce(comp))
+    leak = leak_bound(ctx, np.array(lse), np.array(star), T)
+    _note(rep, np.array([gap]), np.atleast_1d(leak), "lookup (by offsets)")
+    return True, ""
 
 
+# --- lastOccurrence ------------------------------------------------------------------------------
 def check_last_occurrence(ctx: Ctx, head: Head, st: dict, rep: HeadReport) -> float:
     """Promise ``last_occurrence`` (Lemma D.2); returns the worst leakage E.
 
-    When the query is proved identical at every position, checking the last position with
-    every position visible covers all positions: competitors there are a superset."""
+    When the query is proved identical at every position (``Q.compact``), checking the last
+    position with every position visible covers all positions: competitors there are a superset."""
     p, T = head.promise, ctx.T
     c = ctx.c
     qs, ks = c.layout[p.query], c.layout[p.key]
@@ -185,16 +248,17 @@ def check_last_occurrence(ctx: Ctx, head: Head, st: dict, rep: HeadReport) -> fl
                                  " must both hold codes of one codebook")
     Q = project(ctx, st, head.W_Q, p.query, "query")
     K = project(ctx, st, head.W_K, p.key, "key")
-    krows, kvalid = K[2], K[3].copy()                                  # (T, B)
+    klo, khi, krows, kvalid = K.full()                                 # (T, B, k), (T, B)
     kvalid[0] = False                                                  # the start is handled apart
-    pi = _same_rows_everywhere(Q)
-    A, B = Q[0].shape[1], K[0].shape[1]
+    pi = Q.compact
+    A, B = Q.rows.shape[1], krows.shape[1]
     blocks = [np.array([T - 1])] if pi else _chunks(T, A * T * B)
     j = np.arange(T)
     for idx in blocks:
         ctx.tick(layer=rep.layer)
-        lo, hi = scores(ctx, head, Q, K, idx)                          # (I, A, T, B)
-        qr, qv = Q[2][idx], Q[3][idx]
+        qlo, qhi, qr = Q.at(idx)
+        lo, hi = scores(ctx, head, qlo, qhi, klo, khi)                 # (I, A, T, B)
+        qv = Q.valid(np.arange(1, T)).any(axis=0)[None, :] if pi else Q.valid(idx)
         vis = np.ones((len(idx), T), bool) if pi else (j[None, :] <= idx[:, None])
         vis = vis & (j[None, :] >= 1)
         match = (krows[None, None] == qr[:, :, None, None]) & kvalid[None, None] & (qr[:, :, None, None] >= 0)
@@ -214,9 +278,9 @@ def check_last_occurrence(ctx: Ctx, head: Head, st: dict, rep: HeadReport) -> fl
                                s0hi[..., None])
             feas = np.isfinite(star) & qv[..., None]
             gap = np.where(feas, star - cmax, np.inf)
-            leak = np.where(feas, _leak_from_lse(ctx, lse, star, n), 0.0)
+            leak = np.where(feas, leak_bound(ctx, lse, star, n), 0.0)
             gap0 = np.where(qv, s0lo - U.max(axis=-1), np.inf)         # target = start token
-            leak0 = np.where(qv, _leak_from_lse(ctx, np.logaddexp.reduce(U, axis=-1), s0lo, n[..., 0]), 0.0)
+            leak0 = np.where(qv, leak_bound(ctx, np.logaddexp.reduce(U, axis=-1), s0lo, n[..., 0]), 0.0)
         for g, l, what in ((gap, leak, "latest match"), (gap0, leak0, "start token (no match)")):
             if not np.min(g) > 0:
                 bad = np.unravel_index(np.argmin(g), g.shape)

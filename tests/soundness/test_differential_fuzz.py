@@ -80,3 +80,15 @@ def test_the_fuzzer_has_teeth():
     for t in D.run(200, 3, classify=False, edits=(E.edit_w_o,)).values():
         real.add(t)
     assert real.false_verified == []
+
+
+@pytest.mark.slow
+def test_offset_lookups_forced(monkeypatch):
+    """The O(T) lookUp proof by offsets (verifiers/translation.py) is the one large N uses;
+    forced for every lookUp here, it too never verifies a mutant exhaustive mode refutes."""
+    import attncheck.verifiers.promises as P
+    monkeypatch.setattr(P, "GENERAL_LOOKUP_MAX", 0)
+    total = D.Tally()
+    for t in D.run(250, 99, classify=False).values():
+        total.add(t)
+    assert total.cert_verified > 30 and total.false_verified == [], total.false_verified[:3]
