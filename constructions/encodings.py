@@ -58,13 +58,39 @@ def onehot(n: int) -> np.ndarray:
     return np.eye(n)
 
 
+GAP_CHUNK = 1 << 22      # Gram-matrix entries per chunk
+
+
+def angle_modulus(codes: np.ndarray) -> int | None:
+    """M when ``codes`` are exactly :func:`angles` (n, M) with n <= M (bit for bit), else None."""
+    n = len(codes)
+    if codes.ndim != 2 or codes.shape[1] != 2:
+        return None
+    for M in (n, n - 1, n + 1):
+        if M >= max(n, 2) and np.array_equal(codes, angles(n, M)):
+            return M
+    return None
+
+
 def gap(codes: np.ndarray) -> float:
-    """``1 - max_{a != b} <c_a, c_b>`` (codes assumed unit norm); 1.0 for a single code."""
-    if len(codes) < 2:
+    """``1 - max_{a != b} <c_a, c_b>`` (codes assumed unit norm); 1.0 for a single code.
+
+    Angle codes (:func:`angles`, n <= M distinct angles) have the closed form
+    ``1 - cos(2 pi / M)`` (neighbours on the circle are one step apart); any other codebook is
+    scanned in chunks of its Gram matrix (memory O(chunk), not O(n^2))."""
+    n = len(codes)
+    if n < 2:
         return 1.0
-    g = codes @ codes.T
-    np.fill_diagonal(g, -np.inf)
-    return float(1.0 - g.max())
+    M = angle_modulus(codes)
+    if M is not None:
+        return 1.0 - math.cos(2.0 * math.pi / M)
+    best = -np.inf
+    step = max(1, GAP_CHUNK // n)
+    for a in range(0, n, step):
+        g = codes[a:a + step] @ codes.T
+        g[np.arange(len(g)), np.arange(a, a + len(g))] = -np.inf
+        best = max(best, float(g.max()))
+    return float(1.0 - best)
 
 
 def min_distance(codes: np.ndarray) -> float:

@@ -51,6 +51,9 @@ from attncheck.verifiers.abstract import (SLACK, CertificateFailure, Ctx, SlotSt
                                           dot_slack, hull, initial_state, slack, slot_range)
 from attncheck.verifiers.codes import code_rows, decode_margin, quant_err
 from attncheck.verifiers.promises import HeadReport, check_last_occurrence, check_lookup
+from attncheck.verifiers.translation import min_code_distance
+
+PAIRWISE_DECODE_MAX = 1 << 24     # (domain x codebook) pairs checked one by one
 
 __all__ = ["certify", "CertificateFailure", "HeadReport"]
 
@@ -167,6 +170,21 @@ def declared_write(run: _Run, head: Head, st: dict, leak: float, v: str, w: str,
     return SlotState("codes", st[w].start, rad, allowed=allowed, start_row=srow)
 
 
+def proved_decode_margin(book: np.ndarray, domain: np.ndarray, radius: np.ndarray) -> tuple[float, float]:
+    """:func:`~attncheck.verifiers.codes.decode_margin`, pair by pair while that is affordable;
+    for a large codebook of rotation codes the same proof from the smallest code distance d
+    (proved in O(nb) by :func:`~attncheck.verifiers.translation.min_code_distance`): every pair
+    is at least d apart, so ``||c_a - c_b||^2 - 2 sum r|c_a - c_b| >= d (d - 2 |r|_2)``."""
+    if len(domain) * len(book) <= PAIRWISE_DECODE_MAX:
+        return decode_margin(book, domain, radius)
+    d = min_code_distance(book)
+    if d is None:
+        raise CertificateFailure(f"a {len(book)}-row codebook is too large to check decoding pair by pair"
+                                 " and its codes are not proved rotations")
+    r = float(np.linalg.norm(radius))
+    return d * (d - 2.0 * r), d / (2.0 * np.sqrt(book.shape[1]))
+
+
 def head_layer(run: _Run) -> int:
     return run.reports[-1].layer if run.reports else 0
 
@@ -227,7 +245,7 @@ def apply_snap(ctx: Ctx, smap: SnapMap, st: dict, li: int) -> dict:
         if t.codebook != s.codebook or t.width != s.width:
             raise CertificateFailure(f"layer {li} map moves {src!r} into {dst!r} of another codebook")
         book = c.codebooks[s.codebook]
-        m, _ = decode_margin(book, d.domain, d.radius)
+        m, _ = proved_decode_margin(book, d.domain, d.radius)
         if not m > SLACK * (1.0 + float(np.max(book * book, initial=0.0)) * book.shape[1]):
             raise CertificateFailure(f"layer {li} map: slot {src!r} may decode wrongly (margin {m:.4g})")
         srow = int(code_rows(st[dst].start[None], book, ctx.fmt)[0])
@@ -333,7 +351,7 @@ def certify(c: Construction, task: str, params: dict, fmt: Format, attention: st
         if d.kind != "codes":
             raise CertificateFailure(f"decoder slot {dec.slot!r} is never written")
         ctx.tick(layer="decoder")
-        m, rmax = decode_margin(book, d.domain, d.radius)
+        m, rmax = proved_decode_margin(book, d.domain, d.radius)
         evidence["decode"] = {"error": float(np.max(d.radius)), "radius": rmax, "margin": m, "ok": m > 0}
         if not m > SLACK * (1.0 + float(np.max(book * book, initial=0.0)) * book.shape[1]):
             raise CertificateFailure(f"decoder: slot {dec.slot!r} error {np.max(d.radius):.4g} exceeds"

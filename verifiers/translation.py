@@ -95,3 +95,22 @@ def offset_scores(Q: Proj, K: Proj, T: int, ptr_of_position: np.ndarray | None):
     if not np.isfinite(delta) or delta >= 0.5 * float(np.max(g) - np.min(g) + 1.0):
         return None
     return offsets, g, float(delta)
+
+
+def min_code_distance(book: np.ndarray) -> float | None:
+    """A proved lower bound on ``min_{a != b} |c_a - c_b|_2`` for a codebook whose rows are
+    rotations ``c_j ~ R^j c_0`` (2-D codes), in O(nb): with eps the largest deviation from the
+    ideal rotation and theta its angle, ``|c_a - c_b| >= 2 |c_0| |sin((a-b) theta / 2)| - 2 eps``,
+    minimised over the offsets 1..nb-1.  None when the codes are not such rotations."""
+    nb = len(book)
+    if book.ndim != 2 or book.shape[1] != 2 or nb < 2 or not np.linalg.norm(book[0]) > 0:
+        return None
+    j = np.arange(nb, dtype=float)
+    best = None
+    for theta in _candidates(book[0], book[1], nb + 1):
+        eps = _deviation(j, book, np.zeros_like(book), book[0], theta)
+        d = np.arange(1, nb, dtype=float)
+        chord = 2.0 * np.linalg.norm(book[0]) * np.abs(np.sin(d * theta / 2.0))
+        lower = float(chord.min()) - 2.0 * eps - 64 * EPS64
+        best = lower if best is None else max(best, lower)
+    return best if best is not None and best > 0 else None

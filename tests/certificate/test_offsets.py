@@ -88,3 +88,24 @@ def test_a_key_that_drifts_with_the_position_is_declined(monkeypatch):
     monkeypatch.setattr(P, "GENERAL_FALLBACK_MAX", 0)
     v = certify(m, "induction", {}, m.fmt)
     assert v.status is Status.UNKNOWN and "lookup" in v.reason
+
+
+@pytest.mark.parametrize("n", [3, 65, 700])
+def test_min_code_distance_is_a_lower_bound_on_rotation_codes(n):
+    from attncheck.constructions import encodings as enc
+    from attncheck.verifiers.translation import min_code_distance
+    for book in (enc.angles(n, n), enc.angles(n, n + 3), np.round(enc.angles(n, n) * 2 ** 20) / 2 ** 20):
+        d = np.sqrt(((book[:, None] - book[None]) ** 2).sum(-1))
+        np.fill_diagonal(d, np.inf)
+        lower = min_code_distance(book)
+        assert lower is not None and 0 < lower <= d.min()
+    assert min_code_distance(np.random.default_rng(1).normal(size=(40, 2))) is None
+
+
+def test_large_pointer_codebooks_decode_by_the_distance_bound(monkeypatch):
+    """hop's map decodes a position codebook: with the pairwise check out of reach the distance
+    bound decides, and the certificate still verifies."""
+    import attncheck.verifiers.certificate as C
+    c = build_hop(64, 4, 3)
+    monkeypatch.setattr(C, "PAIRWISE_DECODE_MAX", 0)
+    assert certify(c, "hop", {"k": 4}, c.fmt).status is Status.VERIFIED
