@@ -15,13 +15,30 @@ certificate's error bounds and the z3 encodings):
    and denominator, the division, the head output and the residual after each update.
 2. Dot products and sums use a *wide accumulator*: products and partial sums are exact and the
    result is rounded once when it is stored (a fixed-point MAC unit with a double-width
-   accumulator).  The emulator realises the accumulator in float64, which is exact while
-   ``2 (I + F) + ceil(log2 terms) <= 53``; :attr:`Format.exact_accumulator_terms` reports how
-   many terms keep it exact and reports carry it as ``accumulator_exact``.
+   accumulator).  Weights are read as the exact binary fractions their float64 values are (they
+   are never rounded); the temperature is a stored number.  The emulator realises the
+   accumulator in float64, which is exact while ``2 (I + F) + ceil(log2 terms) <= 53``;
+   :attr:`Format.exact_accumulator_terms` reports how many terms keep it exact and reports
+   carry it as ``accumulator_exact``.
 3. Rounding is round-half-to-even on the grid (``numpy.rint``).  Note z3 bit-vector division
    truncates toward zero and numpy ``//`` floors: neither is used for rounding here.
 4. Overflow policy: ``saturate`` clamps to the range (default), ``raise`` raises
    :class:`FixedPointOverflow` naming the quantity.
+
+Widths: :func:`fixed` accepts ``I + F <= MAX_FORMAT_BITS`` (256).  Up to 52 bits every grid
+value is a float64 and the float64 methods below are exact as before.  Beyond, float64 holds
+only some grid values; what each float64 method then guarantees:
+
+* :meth:`Format.quantize`, :meth:`Format.round_down`, :meth:`Format.round_up` of a float64 input
+  are exact: the result is the grid value the rule picks for that float64 number, and it is itself
+  a float64 (the scaling by ``2^F`` is exact, and a float64 of magnitude ``>= 2^(52-F)`` is already
+  on the grid).  Only saturation is approximate: the top of the range ``2^(I-1) - 2^-F`` is not a
+  float64, so values above it saturate to :attr:`Format.hi`, the largest float64 on the grid below
+  it (``2^(I-1) - 2^(I-54)``); :attr:`Format.int_hi` is the exact top.
+* :attr:`Format.ulp`, :attr:`Format.max_rounding_error` and :attr:`Format.lo` are exact powers of
+  two; :meth:`Format.from_ints` rounds a grid integer beyond ``2^53`` to the nearest float64.
+* :meth:`Format.to_ints` and :meth:`Format.quantize_ints` return int64 arrays up to 63 bits and
+  object arrays of Python ints beyond (exact); the word view stays at most 63 bits.
 
 Parsing: ``parse_format("fixed:12.10")``, ``parse_format("exact")``.  Bad strings raise
 :class:`~attncheck.constructions.verdict.BadInput`.
@@ -36,8 +53,16 @@ import numpy as np
 
 from attncheck.constructions.verdict import BadInput
 
-#: Largest total width ``I + F`` accepted.  Beyond it float64 cannot even hold the grid.
-MAX_FIXED_BITS = 52
+#: Largest total width ``I + F`` that :func:`fixed` accepts (the emulator is exact at every width).
+MAX_FORMAT_BITS = 256
+#: Widest format whose every grid value is a float64 (float64 arithmetic on its grid values is
+#: exact while sums stay below 2^53).
+FLOAT64_FORMAT_BITS = 52
+#: The limit before issue 15, kept under its old name for the callers that need float64-exact grid
+#: values (the MPC word aggregates of ``sht24a.thm3_4``, the precision search's ceiling).
+MAX_FIXED_BITS = FLOAT64_FORMAT_BITS
+#: Widest grid integers held in int64 arrays; wider formats use object arrays of Python ints.
+INT64_FORMAT_BITS = 63
 
 
 class FixedPointOverflow(ArithmeticError):
@@ -75,7 +100,12 @@ class Format:
 
     @property
     def hi(self) -> float:
-        return math.inf if self.is_exact else math.ldexp(1.0, self.int_bits - 1) - self.ulp
+        """Top of the range ``2^(I-1) - 2^-F``; beyond 53 bits, where that is no float64, the
+        largest float64 below it (a grid value; :attr:`int_hi` is exact)."""
+        if self.is_exact:
+            return math.inf
+        top = math.ldexp(1.0, self.int_bits - 1)
+        return top - self.ulp if self.int_bits + self.frac_bits <= 53 else math.nextafter(top, 0.0)
 
     @property
     def lo(self) -> float:
@@ -101,17 +131,17 @@ class Format:
     # -- arithmetic ---------------------------------------------------------------------------
     def quantize(self, x, what: str = "value"):
         """Round ``x`` (array or scalar) to the grid with half-even ties and apply the overflow
-        policy.  Identity (as float64) for ``exact``."""
+        policy.  Identity (as float64) for ``exact``.  Exact for every float64 input at every
+        width; above 53 bits saturation stops at :attr:`hi` (module docstring)."""
         a = np.asarray(x, dtype=np.float64)
         if self.is_exact:
             return a
         scale = math.ldexp(1.0, self.frac_bits)
-        q = np.rint(a * scale) / scale
+        with np.errstate(over="ignore"):                   # beyond float64: inf, then saturated
+            q = np.rint(a * scale) / scale
         if self.overflow == "raise":
             if np.any(q > self.hi) or np.any(q < self.lo):
-                worst = float(np.max(np.abs(a)))
-                raise FixedPointOverflow(f"{what} = {worst:.6g} outside the range of {self}"
-                                         f" [{self.lo:g}, {self.hi:g}]")
+                self._overflow(a, what)
             return q
         return np.clip(q, self.lo, self.hi)
 
@@ -121,7 +151,8 @@ class Format:
         if self.is_exact:
             return a
         scale = math.ldexp(1.0, self.frac_bits)
-        return np.clip(np.floor(a * scale) / scale, self.lo, self.hi)
+        with np.errstate(over="ignore"):
+            return np.clip(np.floor(a * scale) / scale, self.lo, self.hi)
 
     def round_up(self, x):
         """Smallest grid value >= x."""
@@ -129,7 +160,8 @@ class Format:
         if self.is_exact:
             return a
         scale = math.ldexp(1.0, self.frac_bits)
-        return np.clip(np.ceil(a * scale) / scale, self.lo, self.hi)
+        with np.errstate(over="ignore"):
+            return np.clip(np.ceil(a * scale) / scale, self.lo, self.hi)
 
     def representable(self, x) -> bool:
         """True iff every entry of ``x`` is on the grid and inside the range."""
@@ -154,19 +186,57 @@ class Format:
         self._need_fixed("int_hi")
         return (1 << (self.int_bits + self.frac_bits - 1)) - 1
 
+    @property
+    def int_dtype(self):
+        """dtype of this format's grid-integer arrays: int64 up to 63 bits, else object (Python ints)."""
+        self._need_fixed("int_dtype")
+        return np.int64 if self.int_bits + self.frac_bits <= INT64_FORMAT_BITS else object
+
     def to_ints(self, x) -> np.ndarray:
-        """Grid values -> their integers n (value = n * 2^-F); off-grid input raises ValueError."""
+        """Grid values -> their integers n (value = n * 2^-F); off-grid input raises ValueError.
+        int64 up to 63 bits, an object array of Python ints beyond (exact either way)."""
         self._need_fixed("to_ints")
         a = np.asarray(x, dtype=np.float64) * math.ldexp(1.0, self.frac_bits)
         n = np.rint(a)
         if np.any(n != a):
             raise ValueError(f"value not on the grid of {self}")
-        return n.astype(np.int64)
+        return _float_ints(n, self.int_dtype)
 
     def from_ints(self, n) -> np.ndarray:
-        """Integers n -> grid values ``n * 2^-F`` (float64, exact for the supported widths)."""
+        """Integers n -> grid values ``n * 2^-F`` as float64: exact while ``|n| < 2^53`` (every
+        format up to 52 bits), the nearest float64 beyond."""
         self._need_fixed("from_ints")
-        return np.asarray(n, dtype=np.float64) * math.ldexp(1.0, -self.frac_bits)
+        a = np.asarray(n)
+        if a.dtype == object:
+            a = np.array([float(v) for v in a.ravel()], dtype=np.float64).reshape(a.shape)
+        return np.asarray(a, dtype=np.float64) * math.ldexp(1.0, -self.frac_bits)
+
+    def quantize_ints(self, x, what: str = "value") -> np.ndarray:
+        """The grid integers of :meth:`quantize` of float64 ``x``, saturated (or raising) at the
+        exact ``int_lo``/``int_hi``: exact at every width (int64 up to 63 bits, else object)."""
+        self._need_fixed("quantize_ints")
+        a = np.asarray(x, dtype=np.float64)
+        with np.errstate(over="ignore"):                   # exact; a float64 >= 2^52 is an integer
+            n = np.rint(a * math.ldexp(1.0, self.frac_bits))
+        bits = self.int_bits + self.frac_bits
+        if bits <= 53:                                     # the range ends are float64: vectorised
+            over = (n < self.int_lo) | (n > self.int_hi)
+            if self.overflow == "raise" and np.any(over):
+                self._overflow(a, what)
+            return np.clip(n, self.int_lo, self.int_hi).astype(np.int64)
+        big = math.ldexp(1.0, bits)                        # beyond the range either way
+        vals = [int(v) for v in np.clip(n, -big, big).ravel()]
+        if self.overflow == "raise" and any(v < self.int_lo or v > self.int_hi for v in vals):
+            self._overflow(a, what)
+        vals = [min(max(v, self.int_lo), self.int_hi) for v in vals]
+        out = np.empty(len(vals), dtype=self.int_dtype)
+        out[:] = vals
+        return out.reshape(a.shape)
+
+    def _overflow(self, a: np.ndarray, what: str):
+        worst = float(np.max(np.abs(a)))
+        raise FixedPointOverflow(f"{what} = {worst:.6g} outside the range of {self}"
+                                 f" [{self.lo:g}, {self.hi:g}]")
 
     # -- word view: the grid integer n as an unsigned machine word (MPC protocols, sht24a.thm3_4) --
     def to_words(self, x, bits: int | None = None) -> np.ndarray:
@@ -200,6 +270,8 @@ class Format:
     def _word_bits(self, bits: int | None) -> int:
         self._need_fixed("the word view")
         own = self.int_bits + self.frac_bits
+        if own > INT64_FORMAT_BITS:
+            raise ValueError(f"the word view holds at most {INT64_FORMAT_BITS}-bit words; {self} has {own} bits")
         if bits is None:
             return own
         if type(bits) is not int or not own <= bits <= 63:
@@ -226,6 +298,15 @@ def round_ratio(num: int, den: int) -> int:
     return q
 
 
+def _float_ints(n: np.ndarray, dtype) -> np.ndarray:
+    """Integer-valued float64 array -> int64 or an object array of Python ints (exact)."""
+    if dtype is np.int64:
+        return n.astype(np.int64)
+    out = np.empty(n.size, dtype=object)
+    out[:] = [int(v) for v in n.ravel()]
+    return out.reshape(n.shape)
+
+
 EXACT = Format("exact")
 
 
@@ -235,9 +316,9 @@ def fixed(int_bits: int, frac_bits: int, overflow: str = "saturate") -> Format:
         raise BadInput(f"fixed-point format needs at least 1 integer bit (the sign), got I={int_bits}")
     if frac_bits < 0:
         raise BadInput(f"fixed-point fraction bits must be >= 0, got F={frac_bits}")
-    if int_bits + frac_bits > MAX_FIXED_BITS:
+    if int_bits + frac_bits > MAX_FORMAT_BITS:
         raise BadInput(f"fixed:{int_bits}.{frac_bits} has {int_bits + frac_bits} bits;"
-                       f" at most {MAX_FIXED_BITS} are supported")
+                       f" at most {MAX_FORMAT_BITS} are supported")
     if overflow not in ("saturate", "raise"):
         raise BadInput(f"overflow policy must be 'saturate' or 'raise', got {overflow!r}")
     return Format("fixed", int_bits, frac_bits, overflow)

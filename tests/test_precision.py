@@ -6,8 +6,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from attncheck.constructions.precision import (EXACT, FixedPointOverflow, fixed, int_bits_for,
-                                           parse_format)
+from fractions import Fraction
+
+from attncheck.constructions.precision import (EXACT, MAX_FIXED_BITS, MAX_FORMAT_BITS,
+                                               FixedPointOverflow, fixed, int_bits_for, parse_format)
 from attncheck.constructions.verdict import BadInput
 
 
@@ -33,7 +35,7 @@ def test_exact_is_identity():
     assert EXACT.ulp == 0 and EXACT.bits is None
 
 
-@pytest.mark.parametrize("text", ["fixed:8", "fixed:a.b", "fixed:0.4", "float", "fixed:40.40", "", "fixed:-1.2"])
+@pytest.mark.parametrize("text", ["fixed:8", "fixed:a.b", "fixed:0.4", "float", "fixed:200.100", "fixed:129.128", "", "fixed:-1.2"])
 def test_parse_rejects(text):
     with pytest.raises(BadInput):
         parse_format(text)
@@ -97,3 +99,80 @@ def test_word_view_round_trips(n, F, bits):
     w = f.to_words(x, bits)
     assert 0 <= int(w) < (1 << bits) and (int(w) == n if n >= 0 else int(w) == n + (1 << bits))
     assert float(f.from_words(w, bits)) == float(x)
+
+
+# --- formats beyond float64's 52 bits (issue 15): exact grids, float64 methods stay honest ---------
+def half_even(v: Fraction) -> int:
+    """Reference rounding of a rational to an integer, ties to even."""
+    fl = v.numerator // v.denominator
+    r = v - fl
+    return fl + (r > Fraction(1, 2) or (r == Fraction(1, 2) and fl % 2 == 1))
+
+
+def test_wide_formats_are_accepted_up_to_the_limit():
+    assert MAX_FORMAT_BITS >= 130 and MAX_FIXED_BITS == 52        # the old name keeps its meaning
+    for I, F in [(27, 26), (34, 33), (67, 63), (66, 64), (130, 0), (1, 255), (128, 128)]:
+        f = fixed(I, F)
+        assert f.bits == I + F and str(parse_format(str(f))) == str(f)
+    with pytest.raises(BadInput, match="at most 256"):
+        fixed(200, 57)
+
+
+@pytest.mark.parametrize("I,F", [(4, 2), (27, 26), (30, 24), (34, 33), (67, 63), (40, 90), (130, 0)])
+def test_range_constants_of_wide_formats(I, F):
+    f = fixed(I, F)
+    assert f.ulp == 2.0 ** -F and f.max_rounding_error == 2.0 ** -(F + 1) and f.lo == -2.0 ** (I - 1)
+    assert f.int_lo == -(1 << (I + F - 1)) and f.int_hi == (1 << (I + F - 1)) - 1
+    top = Fraction(f.int_hi, 1 << F)                           # the exact top of the range
+    hi = Fraction(f.hi)
+    assert hi <= top and (hi * (1 << F)).denominator == 1     # below the top, on the grid
+    assert math.nextafter(f.hi, math.inf) > top               # and the largest float64 that is
+    assert f.quantize(1e300) == f.hi and f.quantize(-1e300) == f.lo
+    assert f.quantize_ints(1e300).tolist() == f.int_hi         # the integer view saturates exactly
+
+
+@given(st.floats(-1e6, 1e6, allow_subnormal=False),
+       st.sampled_from([(8, 4), (20, 30), (27, 26), (34, 33), (40, 60), (67, 63), (12, 118)]))
+def test_float_methods_are_exact_for_float64_inputs(x, IF):
+    """quantize / round_down / round_up of a float64 pick the grid value the rule picks for that
+    exact number (checked in Fractions), below and above 52 bits."""
+    I, F = IF
+    f = fixed(I, F)
+    v = Fraction(x) * (1 << F)                                 # x in grid units, exactly
+    lo, hi = f.int_lo, f.int_hi
+    want = min(max(half_even(v), lo), hi)
+    n = f.quantize_ints(x)
+    assert int(n) == want and (n.dtype == object) == (I + F > 63)
+    q = Fraction(float(f.quantize(x))) * (1 << F)
+    if lo <= want <= hi - (1 << max(0, I + F - 54)):           # below the float64 top: exact
+        assert q == want
+        assert f.to_ints(f.quantize(x)).tolist() == want
+    fl = v.numerator // v.denominator
+    ce = -((-v.numerator) // v.denominator)
+    if lo <= fl and ce <= hi - (1 << max(0, I + F - 54)):
+        assert Fraction(float(f.round_down(x))) * (1 << F) == fl
+        assert Fraction(float(f.round_up(x))) * (1 << F) == ce
+
+
+def test_wide_integer_view_round_trips_and_word_view_refuses():
+    f = fixed(67, 63)
+    x = np.array([f.hi, f.lo, 1.0 / 3.0, -2.0 ** -63, 0.0])
+    n = f.to_ints(x)
+    assert n.dtype == object and all(isinstance(v, int) for v in n.tolist())
+    assert [Fraction(v, 1 << 63) for v in n.tolist()] == [Fraction(float(v)) for v in x]
+    assert np.array_equal(f.from_ints(n), x)                   # these are float64 grid values
+    assert float(f.from_ints(np.array([f.int_hi], dtype=object))[0]) == 2.0 ** 66   # nearest float64
+    with pytest.raises(ValueError, match="grid"):
+        fixed(67, 10).to_ints(0.1)
+    with pytest.raises(ValueError, match="63-bit"):
+        f.to_words(1.0)
+    assert fixed(40, 20).to_ints(1.5).dtype == np.int64
+
+
+def test_wide_raise_policy_names_the_quantity():
+    f = fixed(67, 63, "raise")
+    assert f.quantize_ints(2.0 ** 65).tolist() == 1 << 128
+    with pytest.raises(FixedPointOverflow, match="score"):
+        f.quantize_ints(np.array([1.0, 2.0 ** 66]), "score")
+    with pytest.raises(FixedPointOverflow, match="score"):
+        f.quantize(np.array([2.0 ** 66]), "score")
