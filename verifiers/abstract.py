@@ -24,7 +24,7 @@ with a float64 slack, and range-checked (a saturated value would break every err
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -33,9 +33,11 @@ from attncheck.verifiers.codes import code_rows, nearest_code_rows
 from attncheck.verifiers.rowsets import RowSets
 from attncheck.constructions.precision import Format
 
-#: Relative slack covering float64 evaluation of a stored quantity (the emulator's and ours):
-#: 2^-40 is over 1000 times the error of a float64 operation chain of a few dozen steps.
-SLACK = 2.0 ** -40
+#: Relative slack covering the last few float64 operations that produce a stored quantity (the
+#: emulator's and ours; 2^-50 is 8 units of float64 roundoff).  Sums and dot products carry
+#: their own bound (:func:`dot_slack`): a slack proportional to |x| would swallow the gap of
+#: scores of size 10^9..10^12 (N = 65536..10^6).
+SLACK = 2.0 ** -50
 #: float64 unit roundoff: a k-term dot product is off by at most ~k * EPS64 * sum |x_i y_i|.
 EPS64 = 2.0 ** -53
 KINDS = ("const", "token", "written")
@@ -123,6 +125,18 @@ class Ctx:
     attention: str
     budget: object = None
     max_mag: float = 0.0
+    _hulls: list = field(default_factory=list)
+
+    def abs_hull(self, st: dict) -> np.ndarray:
+        """:func:`abs_hull` of a state, computed once per state (states are never mutated
+        after a layer is applied; the dict is kept so its identity stays unique)."""
+        for key, val in self._hulls:
+            if key is st:
+                return val
+        out = abs_hull(self.c, st)
+        self._hulls.append((st, out))
+        del self._hulls[:-4]
+        return out
 
     @property
     def T(self) -> int:
@@ -266,26 +280,59 @@ def _slot_terms(c: Construction, d: SlotState, s, Ws: np.ndarray):
     return 0.5 * (lo + hi), 0.5 * (hi - lo) + np.einsum("w,twk->tk", d.radius, np.abs(Ws))
 
 
+#: Above this many (position x value x coordinate) entries a separable projection is kept in its
+#: parts and expanded only if a check asks for the full table.
+LAZY_ENTRIES = 1 << 22
+
+
 @dataclass(frozen=True, eq=False)
 class Proj:
     """Interval bounds of a stored projection ``q(x_t @ W)``, per position and per value of the
     declared slot.  ``lo``, ``hi``: (P, A, k) and ``rows``: (P, A) (the declared slot's codebook
     row of each value, -1 none), with P = T, or P = 2 when ``compact``: row 0 is the start token
     and row 1 stands for every position >= 1 (the bounds are proved equal there).  ``sets``:
-    which values may occur where (None: one value per position); ``dom`` (A,): the values."""
+    which values may occur where (None: one value per position); ``dom`` (A,): the values.
+    ``parts`` (codes slots read through a position-independent map): ``(base_c, base_r, y, r,
+    extra)`` with every stored value at position t >= 1 and value a inside
+    ``base_c[t] + y[a] -+ (base_r[t] + r + extra)`` -- the separable form the lastOccurrence
+    check uses to avoid a (position x value x value) table.  A large separable projection keeps
+    ``lo``/``hi`` unexpanded (None) until :meth:`bounds` is asked; ``start`` holds row 0."""
 
-    lo: np.ndarray
-    hi: np.ndarray
+    lo: np.ndarray | None
+    hi: np.ndarray | None
     rows: np.ndarray
     compact: bool
     T: int
     sets: RowSets | None = None
     dom: np.ndarray | None = None
+    parts: tuple | None = None
+    start: tuple | None = None
+    ctx: object = None
+    fl: object = 0.0
+
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """(lo, hi) (P, A, k), expanded from ``parts`` on first use and rounded outward exactly
+        as an eagerly built projection is."""
+        if self.lo is None:
+            base_c, base_r, y, r, _ = self.parts
+            rad = base_r[:, None, :] + r + self.fl
+            lo, hi = self.ctx.outward(base_c[:, None, :] + y[None] - rad, base_c[:, None, :] + y[None] + rad)
+            lo[0], hi[0] = self.start
+            object.__setattr__(self, "lo", lo)
+            object.__setattr__(self, "hi", hi)
+        return self.lo, self.hi
 
     def at(self, idx: np.ndarray):
         """(lo, hi, rows) at positions ``idx`` (>= 1)."""
         j = np.ones_like(idx) if self.compact else idx
-        return self.lo[j], self.hi[j], self.rows[j]
+        lo, hi = self.bounds()
+        return lo[j], hi[j], self.rows[j]
+
+    def start_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """(lo, hi) (A, k) of the start token's row."""
+        if self.lo is None:
+            return self.start
+        return self.lo[0], self.hi[0]
 
     def valid(self, idx: np.ndarray) -> np.ndarray:
         """(len(idx), A) bool: the value may occur at the position (idx >= 1)."""
@@ -302,8 +349,9 @@ class Proj:
         valid = np.zeros((self.T, self.rows.shape[1]), bool)
         valid[1:] = self.valid(idx)
         valid[0, 0] = True
+        lo0, hi0 = self.start_bounds()
         cat = lambda x0, x: np.concatenate([x0[None], x], axis=0)
-        return cat(self.lo[0], lo), cat(self.hi[0], hi), cat(self.rows[0], rows), valid
+        return cat(lo0, lo), cat(hi0, hi), cat(self.rows[0], rows), valid
 
 
 def project(ctx: Ctx, st: dict, W: np.ndarray, decl: str | None, what: str) -> Proj:
@@ -346,16 +394,21 @@ def project(ctx: Ctx, st: dict, W: np.ndarray, decl: str | None, what: str) -> P
         Wd = _W(W, s.sl)
         book = c.codebooks[s.codebook]
         dom = d.domain
-        y = book[dom] @ Wd if Wd.ndim == 2 else np.einsum("aw,twk->tak", book[dom], Wd)
-        r = d.radius @ np.abs(Wd) if Wd.ndim == 2 else np.einsum("w,twk->tk", d.radius, np.abs(Wd))
-        centre = base_c[:, None, :] + (y[None] if Wd.ndim == 2 else y)
-        rad = base_r[:, None, :] + (r[None, None, :] if Wd.ndim == 2 else r[:, None, :])
         rows = np.broadcast_to(dom, (P, len(dom))).copy()
         sets = d.allowed
+        if d.start_row >= 0:
+            rows[0] = d.start_row
+        if Wd.ndim == 2:
+            return _separable(ctx, st, W, what, base_c, base_r, book[dom] @ Wd, d.radius @ np.abs(Wd),
+                              rows, compact, sets, dom)
+        y = np.einsum("aw,twk->tak", book[dom], Wd)
+        r = np.einsum("w,twk->tk", d.radius, np.abs(Wd))
+        centre = base_c[:, None, :] + y
+        rad = base_r[:, None, :] + r[:, None, :]
     centre = np.array(centre, dtype=float)
     rad = np.array(np.broadcast_to(rad, centre.shape), dtype=float)
     Wabs = np.abs(W) if W.ndim == 2 else np.abs(W).max(axis=0)
-    rad += dot_slack(W.shape[-2], abs_hull(c, st) @ Wabs)             # float64 evaluation
+    rad += dot_slack(W.shape[-2], ctx.abs_hull(st) @ Wabs)            # float64 evaluation
     centre[0] = ctx.fmt.quantize(ctx.c.start_row) @ (W if W.ndim == 2 else W[0])
     rad[0] = 0.0
     if d is not None:
@@ -366,12 +419,32 @@ def project(ctx: Ctx, st: dict, W: np.ndarray, decl: str | None, what: str) -> P
     return Proj(lo, hi, rows, compact, T, sets, dom)
 
 
+def _separable(ctx: Ctx, st: dict, W: np.ndarray, what: str, base_c, base_r, y, r, rows, compact,
+               sets, dom) -> Proj:
+    """A codes slot read through a position-independent map: every stored value at position
+    t >= 1 and value a lies in ``base_c[t] + y[a] -+ (base_r[t] + r + extra)``, where extra
+    covers float64 evaluation and the outward rounding (a stored q(x) is within slack + u of
+    x).  The range check uses these bounds; the full table is expanded only on demand."""
+    fl = dot_slack(W.shape[-2], ctx.abs_hull(st) @ np.abs(W))         # float64 evaluation
+    mag = (np.abs(base_c[1:]) + base_r[1:]).max(axis=0) + np.abs(y).max(axis=0) + r + fl
+    ctx.rng(what, -mag, mag)
+    extra = fl + 2.0 * slack(mag) + 2.0 * ctx.u
+    x0 = ctx.fmt.quantize(ctx.c.start_row) @ W
+    ctx.rng(what, x0, x0)
+    lo0, hi0 = ctx.outward(x0, x0)
+    start = (np.broadcast_to(lo0, y.shape).copy(), np.broadcast_to(hi0, y.shape).copy())
+    p = Proj(None, None, rows, compact, ctx.T, sets, dom, (base_c, base_r, y, r, extra), start, ctx, fl)
+    if base_c.shape[0] * y.size <= LAZY_ENTRIES:
+        p.bounds()
+    return p
+
+
 def hull(ctx: Ctx, st: dict, W: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray]:
     """(k,) interval containing the stored ``q(x_t @ W)`` at every position and input."""
     if W.ndim != 2:
         raise CertificateFailure(f"index-specific {what} maps are not covered by the certificate")
-    p = project(ctx, st, W, None, what)
-    return p.lo.min(axis=(0, 1)), p.hi.max(axis=(0, 1))
+    lo, hi = project(ctx, st, W, None, what).bounds()
+    return lo.min(axis=(0, 1)), hi.max(axis=(0, 1))
 
 
 def content_range(ctx: Ctx, st: dict, M: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

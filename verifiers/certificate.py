@@ -46,7 +46,7 @@ from attncheck.constructions.precision import FixedPointOverflow, Format
 from attncheck.constructions.spec import Construction, Head, Label, Layer, SnapMap
 from attncheck.constructions.verdict import BudgetExceeded, Method, Status, Verdict
 from attncheck.verifiers import semantics
-from attncheck.verifiers.abstract import (SLACK, CertificateFailure, Ctx, SlotState, abs_hull,
+from attncheck.verifiers.abstract import (SLACK, CertificateFailure, Ctx, SlotState,
                                           check_layout, check_residual_range, content_range,
                                           dot_slack, hull, initial_state, slack, slot_range)
 from attncheck.verifiers.codes import code_rows, decode_margin, quant_err
@@ -82,7 +82,9 @@ def _value_bounds(ctx: Ctx, head: Head, st: dict, leak: float):
         eta = u * (2.0 + vmax)
     else:
         eta = np.full_like(vmax, u)
-    return vlo, vhi, vmax, eta + slack(vmax)
+    # float64 sums of the T weighted values and weights (numerator, denominator), then a division
+    fl = dot_slack(ctx.T, (1.0 + leak) * (1.0 + vmax)) + slack(vmax)
+    return vlo, vhi, vmax, eta + fl
 
 
 def stray_writes(ctx: Ctx, head: Head, st: dict, leak: float, skip: set) -> dict[str, np.ndarray]:
@@ -160,7 +162,7 @@ def declared_write(run: _Run, head: Head, st: dict, leak: float, v: str, w: str,
     else:
         mix = 0.0
         rnd = u * colsum + u
-    xabs = abs_hull(c, st)
+    xabs = ctx.abs_hull(st)
     fl = dot_slack(len(xabs) * head.W_V.shape[1], (xabs @ np.abs(head.W_V)) @ Wo)   # float64: x W_V W_O
     rad = transfer + mix + rnd + fl + slack(np.max(np.abs(book), axis=0)) + st[w].radius
     if not np.all(np.isfinite(rad)):

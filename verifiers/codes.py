@@ -14,10 +14,14 @@ from attncheck.constructions.precision import Format
 def nearest_code_rows(vals: np.ndarray, book: np.ndarray, fmt: Format | None = None) -> np.ndarray:
     """(n, w) x (nb, w) -> (n,) index of the L2-nearest row.  Values equal to a (quantized)
     code are found by hashing in O(n); only the others are searched, in chunks."""
-    keyed = (book if fmt is None else fmt.quantize(book)) + 0.0          # + 0.0: no -0.0 keys
-    index = {keyed[r].tobytes(): r for r in range(len(book) - 1, -1, -1)}
+    keyed = np.ascontiguousarray((book if fmt is None else fmt.quantize(book)) + 0.0)   # no -0.0
     vals = np.ascontiguousarray(vals, dtype=np.float64) + 0.0
-    rows = np.array([index.get(v.tobytes(), -1) for v in vals], dtype=np.int64)
+    hb, hv = _row_hash(keyed), _row_hash(vals)
+    order = np.argsort(hb, kind="stable")                 # equal hashes: the smallest row first
+    at = np.minimum(np.searchsorted(hb[order], hv), len(order) - 1)
+    cand = order[at]
+    same = (hb[cand] == hv) & np.all(keyed[cand] == vals, axis=1)   # a hash collision is a miss
+    rows = np.where(same, cand, -1).astype(np.int64)
     miss = np.flatnonzero(rows < 0)
     step = max(1, 4_000_000 // max(1, book.size))
     norms = np.sum(book * book, axis=1)
@@ -25,6 +29,15 @@ def nearest_code_rows(vals: np.ndarray, book: np.ndarray, fmt: Format | None = N
         i = miss[a:a + step]
         rows[i] = np.argmin(norms[None, :] - 2.0 * vals[i] @ book.T, axis=1)
     return rows
+
+
+def _row_hash(x: np.ndarray) -> np.ndarray:
+    """(n, w) float64 -> (n,) uint64: a wrapping polynomial hash of each row's bits."""
+    bits = x.view(np.uint64).reshape(len(x), -1)
+    h = np.zeros(len(x), dtype=np.uint64)
+    for i in range(bits.shape[1]):
+        h = h * np.uint64(1_000_003) + bits[:, i]
+    return h
 
 
 def code_rows(vals: np.ndarray, book: np.ndarray, fmt: Format) -> np.ndarray:

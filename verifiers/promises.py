@@ -235,6 +235,86 @@ def _lookup_by_offsets(ctx: Ctx, head: Head, Q: Proj, K: Proj, targets: RowSets,
 
 
 # --- lastOccurrence ------------------------------------------------------------------------------
+def _match_tables(ctx: Ctx, head: Head, qlo, qhi, qr, klo, khi, krows, kvalid):
+    """General form: from query bounds (I, A, k) and key bounds (T, B, k), per query value and
+    key position, the best score of a non-matching key (U), of any key (W) and the worst score
+    of a matching key (star), each (I, A, T); and the start token's score bounds (I, A)."""
+    lo, hi = scores(ctx, head, qlo, qhi, klo, khi)                     # (I, A, T, B)
+    match = (krows[None, None] == qr[:, :, None, None]) & kvalid[None, None] & (qr[:, :, None, None] >= 0)
+    nonm = kvalid[None, None] & ~match
+    U = np.where(nonm, hi, NEG).max(axis=-1)
+    W = np.where(kvalid[None, None], hi, NEG).max(axis=-1)
+    star = np.where(match, lo, np.inf).min(axis=-1)
+    return U, W, star, lo[:, :, 0, 0], hi[:, :, 0, 0]
+
+
+def _patterns(mask: np.ndarray):
+    """The distinct rows of a (n, B) bool mask and each row's index among them (a sort of n
+    integers instead of n rows)."""
+    B = mask.shape[1]
+    if B > 62:
+        return np.unique(mask, axis=0, return_inverse=True)
+    code = mask.astype(np.int64) @ (np.int64(1) << np.arange(B, dtype=np.int64))
+    uniq, first, which = np.unique(code, return_index=True, return_inverse=True)
+    return mask[first], which
+
+
+def _match_tables_separable(ctx: Ctx, head: Head, Q: Proj, K: Proj):
+    """The same tables for one query row (I = 1) in O(A T + A B patterns), from the key's
+    separable form ``base[t] + y[b]`` (:class:`~attncheck.verifiers.abstract.Proj` ``parts``).
+
+    Every score is inside ``c (F(a, t) + H(a, b))`` -+ its radius, where F is the query
+    against the position-dependent part and H against the value part (interval products split
+    by the triangle inequality), and the outward rounding is monotone, so the best (worst) key
+    at t is the best (worst) H among the keys valid at t, added to F.  Positions with the same
+    set of valid keys share that maximum."""
+    T = ctx.T
+    qlo, qhi, qr = Q.at(np.array([T - 1]))
+    qm, qd = 0.5 * (qlo[0] + qhi[0]), 0.5 * (qhi[0] - qlo[0])          # (A, k)
+    base_c, base_r, y, r, extra = K.parts
+    bc = np.broadcast_to(base_c[1:2], (T - 1, base_c.shape[1])) if K.compact else base_c[1:]
+    br = np.broadcast_to(base_r[1:2], (T - 1, base_r.shape[1])) if K.compact else base_r[1:]
+    Fc = qm @ bc.T                                                     # (A, T-1)
+    Fr = np.abs(qm) @ br.T + qd @ (np.abs(bc) + br).T
+    rk = r + extra
+    Hc = qm @ y.T                                                      # (A, B)
+    Hr = (np.abs(qm) @ rk)[:, None] + qd @ (np.abs(y) + rk[None, :]).T
+    cq = temperature(ctx, head)
+    k = qm.shape[1]
+    mag = (np.abs(qm) + qd).sum(axis=1).max() * (np.abs(bc).max() + br.max() + np.abs(y).max() + rk.max())
+    fl = dot_slack(4 * k, k * mag)
+    krows = K.rows[1]                                                  # (B,) key rows
+    kv = K.valid(np.arange(1, T))                                      # (T-1, B)
+    pats, which = _patterns(kv)
+    A = qm.shape[0]
+    match = (krows[None, :] == qr[0][:, None]) & (qr[0][:, None] >= 0)  # (A, B)
+    Hhi, Hlo = Hc + Hr, Hc - Hr
+    NM = np.stack([np.where(p[None, :] & ~match, Hhi, NEG).max(axis=1) for p in pats], axis=1)
+    AL = np.stack([np.where(p[None, :], Hhi, NEG).max(axis=1) for p in pats], axis=1)
+    MA = np.stack([np.where(p[None, :] & match, Hlo, np.inf).min(axis=1) for p in pats], axis=1)
+    which = which.reshape(-1)
+
+    def up(F, H):
+        x = cq * (F + H) + fl
+        return np.where(np.isfinite(x), ctx.outward(x, x)[1], x)
+
+    def down(F, H):
+        x = cq * (F + H) - fl
+        return np.where(np.isfinite(x), ctx.outward(x, x)[0], x)
+
+    with np.errstate(invalid="ignore", over="ignore"):
+        U = up(Fc + Fr, NM[:, which])
+        W = up(Fc + Fr, AL[:, which])
+        star = down(Fc - Fr, MA[:, which])
+    ctx.rng("score", np.where(np.isfinite(star), star, 0.0), np.where(np.isfinite(W), W, 0.0))
+    pad = np.full((A, 1), NEG)
+    U, W = np.concatenate([pad, U], axis=1)[None], np.concatenate([pad, W], axis=1)[None]
+    star = np.concatenate([np.full((A, 1), np.inf), star], axis=1)[None]
+    k0lo, k0hi = K.start_bounds()
+    s0lo, s0hi = scores(ctx, head, qlo, qhi, k0lo[None, :1], k0hi[None, :1])
+    return U, W, star, s0lo[:, :, 0, 0], s0hi[:, :, 0, 0], qr
+
+
 def check_last_occurrence(ctx: Ctx, head: Head, st: dict, rep: HeadReport) -> float:
     """Promise ``last_occurrence`` (Lemma D.2); returns the worst leakage E.
 
@@ -248,29 +328,30 @@ def check_last_occurrence(ctx: Ctx, head: Head, st: dict, rep: HeadReport) -> fl
                                  " must both hold codes of one codebook")
     Q = project(ctx, st, head.W_Q, p.query, "query")
     K = project(ctx, st, head.W_K, p.key, "key")
-    klo, khi, krows, kvalid = K.full()                                 # (T, B, k), (T, B)
-    kvalid[0] = False                                                  # the start is handled apart
     pi = Q.compact
-    A, B = Q.rows.shape[1], krows.shape[1]
-    blocks = [np.array([T - 1])] if pi else _chunks(T, A * T * B)
+    A = Q.rows.shape[1]
     j = np.arange(T)
+    if pi and K.parts is not None:
+        blocks = [None]
+    else:
+        klo, khi, krows, kvalid = K.full()                             # (T, B, k), (T, B)
+        kvalid[0] = False                                              # the start is handled apart
+        blocks = [np.array([T - 1])] if pi else _chunks(T, A * T * krows.shape[1])
     for idx in blocks:
         ctx.tick(layer=rep.layer)
-        qlo, qhi, qr = Q.at(idx)
-        lo, hi = scores(ctx, head, qlo, qhi, klo, khi)                 # (I, A, T, B)
-        qv = Q.valid(np.arange(1, T)).any(axis=0)[None, :] if pi else Q.valid(idx)
+        if idx is None:
+            U, W, star, s0lo, s0hi, qr = _match_tables_separable(ctx, head, Q, K)
+            idx = np.array([T - 1])
+        else:
+            qlo, qhi, qr = Q.at(idx)
+            U, W, star, s0lo, s0hi = _match_tables(ctx, head, qlo, qhi, qr, klo, khi, krows, kvalid)
+        qv = np.ones((1, A), bool) if pi else Q.valid(idx)
         vis = np.ones((len(idx), T), bool) if pi else (j[None, :] <= idx[:, None])
         vis = vis & (j[None, :] >= 1)
-        match = (krows[None, None] == qr[:, :, None, None]) & kvalid[None, None] & (qr[:, :, None, None] >= 0)
-        nonm = kvalid[None, None] & ~match
-        U = np.where(nonm, hi, NEG).max(axis=-1)                       # (I, A, T)
-        W = np.where(kvalid[None, None], hi, NEG).max(axis=-1)
-        star = np.where(match, lo, np.inf).min(axis=-1)
         hidden = ~vis[:, None, :]
         U = np.where(hidden, NEG, U)
         W = np.where(hidden, NEG, W)
         star = np.where(hidden, np.inf, star)
-        s0lo, s0hi = lo[:, :, 0, 0], hi[:, :, 0, 0]                    # start token
         n = (vis.sum(axis=1) + 1)[:, None, None]
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             cmax = np.maximum(np.maximum(_suffix(U, np.maximum), _prefix(W, np.maximum)), s0hi[..., None])

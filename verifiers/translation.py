@@ -61,20 +61,21 @@ def offset_scores(Q: Proj, K: Proj, T: int, ptr_of_position: np.ndarray | None):
     ``Q``: the query bounds, either per position with one pointer each (``ptr_of_position``
     (T,) names it) or compact with one row per pointer value (``Q.rows[1]`` names them).
     ``K``: the key bounds per position (a table slot)."""
-    if Q.lo.shape[-1] != 2 or K.lo.shape[-1] != 2 or K.compact or K.rows.shape[1] != 1:
+    (qlo, qhi), (klo, khi) = Q.bounds(), K.bounds()
+    if qlo.shape[-1] != 2 or klo.shape[-1] != 2 or K.compact or K.rows.shape[1] != 1:
         return None
-    km = 0.5 * (K.lo[:, 0, :] + K.hi[:, 0, :])                        # (T, 2)
-    kr = 0.5 * (K.hi[:, 0, :] - K.lo[:, 0, :])
+    km = 0.5 * (klo[:, 0, :] + khi[:, 0, :])                          # (T, 2)
+    kr = 0.5 * (khi[:, 0, :] - klo[:, 0, :])
     if Q.compact:
         ptr = Q.rows[1].astype(float)                                  # (A,)
-        qm = 0.5 * (Q.lo[1] + Q.hi[1])
-        qr = 0.5 * (Q.hi[1] - Q.lo[1])
+        qm = 0.5 * (qlo[1] + qhi[1])
+        qr = 0.5 * (qhi[1] - qlo[1])
     else:
         if ptr_of_position is None or Q.rows.shape[1] != 1:
             return None
         ptr = ptr_of_position[1:].astype(float)
-        qm = 0.5 * (Q.lo[1:, 0, :] + Q.hi[1:, 0, :])
-        qr = 0.5 * (Q.hi[1:, 0, :] - Q.lo[1:, 0, :])
+        qm = 0.5 * (qlo[1:, 0, :] + qhi[1:, 0, :])
+        qr = 0.5 * (qhi[1:, 0, :] - qlo[1:, 0, :])
     if np.any(ptr < 0) or not np.linalg.norm(km[0]) > 0:
         return None
     j = np.arange(T, dtype=float)
