@@ -30,8 +30,11 @@ from attncheck.constructions.verdict import BadInput
 
 #: Tasks with a per-token answer at position N (ground truth in constructions/tasks.py).
 SEQ_TASKS = ("induction", "hop")
-#: Largest M * N (input cells) we enumerate: at the cap a witness takes about 15-20 s and
-#: 1.5 GiB on the reference machine (2 cores; benchmarks/witnesses.py).
+#: Largest M * N (input cells) of a witness domain.  What enumerates the domain (``--method
+#: rows``, :func:`answers`, oneway.communication_matrix, the n-gram table) takes about 15-20 s
+#: and 1.5 GiB at the cap on the reference machine (2 cores; benchmarks/witnesses.py); the
+#: default counts walk automaton.py's reachable states instead (milliseconds at the cap), but
+#: keep the same cap, so every witness refuses the same sizes and the published tables stay.
 MAX_CELLS = 1 << 30
 
 Progress = Callable[[int], None]
@@ -153,7 +156,7 @@ def check_domain_cost(positions: int, powers, what: str, hint: str = "lower --N 
         return
     log10 = math.log10(positions) + sum(exp * math.log10(base) for base, exp in powers if exp > 0)
     raise BadInput(f"{what} needs about {approx_count(log10)} cells, over the cap of {MAX_CELLS:.2e}"
-                   f" (about 20 s and 1.5 GiB here); {hint}")
+                   f" (the witness enumeration cap); {hint}")
 
 
 def check_cost(inputs: int, positions: int, what: str) -> None:
@@ -162,7 +165,7 @@ def check_cost(inputs: int, positions: int, what: str) -> None:
     if cells > MAX_CELLS:
         raise BadInput(f"{what} has {fmt_count(inputs)} inputs x {positions} positions"
                        f" = {approx_count(math.log10(cells))} cells, over the cap of {MAX_CELLS:.2e}"
-                       f" (about 20 s and 1.5 GiB here); lower --N or --alphabet")
+                       f" (the witness enumeration cap); lower --N or --alphabet")
 
 
 def inputs(d: Domain, budget: Budget = UNLIMITED) -> np.ndarray:

@@ -14,10 +14,16 @@ the layered automaton whose states *are* the classes achieves ``c_t`` at every t
     minimum number of states = max_t c_t,   minimum state bits = ceil(log2 max_t c_t).
 
 Fast method (``refine``): backward refinement, ``u ~_t u'  iff  u a ~_{t+1} u' a`` for every
-symbol a, starting from ``c_N`` = classes of answers.  It touches each input once: O(M).
-Second method (``rows``): per cut, reshape the answer vector into the (prefix x suffix)
-matrix and count distinct rows by hashing (domain.distinct_rows): O(N M).  Tests cross-check
-both, plus a plain-Python count over tasks.py and a brute-force search over small automata.
+symbol a, starting from ``c_N`` = classes of answers, over the reachable states of hop_k's
+sufficient-state automaton (automaton.py): equal states are equivalent prefixes, so the domain
+is never enumerated and the cost is the number of reachable states (116 per layer for the
+induction head at |Σ| = 4, not 4^t).  Where that bound is no gain (the marker family, whose
+state holds every data symbol, or |Σ| large against N) the same refinement runs over the
+enumerated prefixes (:func:`refine_ids`): O(M).  Second method (``rows``): enumerate the domain, reshape
+the answer vector into the (prefix x suffix) matrix per cut and count distinct rows by hashing
+(domain.distinct_rows): O(N M).  Tests cross-check both, the enumerated refinement
+(:func:`refine_ids`, behind :func:`minimal_automaton`), a plain-Python count over tasks.py and a
+brute-force search over small automata.
 """
 from __future__ import annotations
 
@@ -26,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from attncheck.bounds.intmath import ceil_log2
+from attncheck.bounds.witnesses import automaton
 from attncheck.bounds.witnesses.domain import (Domain, Progress, answers,
                                                distinct_rows, make_domain)
 from attncheck.constructions.budget import UNLIMITED, Budget
@@ -136,17 +143,22 @@ def rnn_state_classes(task: str, N: int, alphabet: int, k: int = 1, marker: bool
     ``task`` is ``"induction"`` or ``"hop"`` (with ``k`` hops); ``marker=True`` uses the
     streaming INDEX family with ``alphabet`` data symbols (N odd).  Raises BadInput for bad
     sizes or enumerations over the cap, BudgetExceeded when ``budget`` runs out.
-    ``on_step`` is called k + N + 1 times (for a progress bar)."""
+    ``on_step(n)`` advances a progress bar by k + N + 1 in all."""
     if method not in METHODS:
         raise BadInput(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     budget = budget or UNLIMITED
     d: Domain = make_domain(task, N, alphabet, k, marker)
-    ans = answers(d, budget, on_step)
-    if method == "refine":
+    if method == "refine" and automaton.worth_it(d):
+        counts = automaton.build(d, budget=budget, on_step=on_step).class_counts()
+        if on_step:
+            on_step(k + 1)
+    elif method == "refine":                    # the marker family, or |Σ| large against N
+        ans = answers(d, budget, on_step)
         counts = [int(i.max()) + 1 for i in refine_ids(ans, d.radix, budget, on_step)]
         if on_step:
             on_step(1)
     else:
+        ans = answers(d, budget, on_step)
         counts = counts_by_rows(ans, d.radix, budget, on_step)
     return StateClasses(task, d.N, d.alphabet, d.k, d.marker, d.size,
                         tuple(enumerate(counts)), method)

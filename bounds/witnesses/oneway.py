@@ -21,6 +21,13 @@ Splits (1-indexed positions):
 * ``disj`` (task ``qsa`` only) -- the DISJ split of ``sht23.thm4`` [S]: Alice holds the pointer
   set of token 2q+1 (a in {0,1}^q), Bob the data (b in {0,1}^q); see bounds/reductions.py.
 
+Counting.  Two Alice halves have equal rows iff they are equivalent prefixes of the input read
+in the order "Alice's positions, then Bob's", so ``rows`` is the Myhill-Nerode count at that cut
+of automaton.py's layered automaton: the (A, B) matrix is never built (at |Σ| = 4, N = 13 it
+has 6.7e7 cells; the automaton a few ten thousand states).  :func:`communication_matrix` builds
+it from the enumerated answers: for the SMT query, as the tests' second method, and where the
+automaton is no gain (automaton.worth_it: the marker family).
+
 Shape glossary: A = number of Alice halves, B = number of Bob halves; the matrix is (A, B).
 """
 from __future__ import annotations
@@ -31,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from attncheck.bounds.intmath import ceil_log2
+from attncheck.bounds.witnesses import automaton
 from attncheck.bounds.witnesses.domain import (Progress, answers, check_domain_cost,
                                                distinct_rows, make_domain)
 from attncheck.constructions.budget import UNLIMITED, Budget
@@ -180,21 +188,45 @@ def one_way_rows(task: str, N: int, alphabet: int, split: str = "interleaved", k
                           ("data z_1..z_2q",), 1 << q, 1 << q, rows, None,
                           _bound(task, split, 1, N, ceil_log2(rows), None))
     d = make_domain(task, N, alphabet, k, marker)
-    mat, alice, bob = communication_matrix(task, N, alphabet, split, k, marker, budget, on_step)
-    A = mat.shape[0]
-    rows, _ = distinct_rows(mat, budget)
-    fixed = None
-    if N in bob and d.radix[N - 1] > 1:
-        last = mat.reshape(A, -1, d.radix[N - 1])                       # (A, B/|D_N|, |D_N|)
-        fixed = max(distinct_rows(last[:, :, c], budget)[0] for c in range(d.radix[N - 1]))
-    elif N in bob:
-        fixed = rows
+    alice, bob = split_positions(split, d.N, d.k)
+    order = tuple(t - 1 for t in alice + bob)                           # Alice's positions first
+    if automaton.worth_it(d, order):
+        rows, fixed = _rows_by_automaton(d, order, len(alice), budget, on_step)
+    else:                                                               # the marker family
+        rows, fixed = _rows_by_matrix(d, split, budget, on_step)
+    A = int(np.prod([d.radix[t - 1] for t in alice], dtype=object))
     if on_step:
         on_step(1)
     bits = ceil_log2(rows)
     return OneWayRows(task, d.N, d.alphabet, d.k, split, d.marker, alice, bob, A, d.size // A,
                       rows, fixed, _bound(task, split, d.k, d.N, bits,
                                           None if fixed is None else ceil_log2(fixed)))
+
+
+def _rows_by_automaton(d, order: tuple[int, ...], cut: int, budget: Budget,
+                       on_step: Progress | None) -> tuple[int, int | None]:
+    """(rows, rows with X_N fixed) as class counts at the cut after Alice's positions."""
+    layers = automaton.build(d, order, budget)
+    if on_step:
+        on_step(d.k)
+    rows = layers.class_counts()[cut]
+    if d.N - 1 not in order[cut:]:
+        return rows, None
+    if d.radix[d.N - 1] == 1:
+        return rows, rows
+    return rows, max(layers.class_counts(c)[cut] for c in range(d.radix[d.N - 1]))   # X_N read last
+
+
+def _rows_by_matrix(d, split: str, budget: Budget, on_step: Progress | None) -> tuple[int, int | None]:
+    """(rows, rows with X_N fixed) by distinct rows of the enumerated matrix."""
+    mat, alice, bob = communication_matrix(d.task, d.N, d.alphabet, split, d.k, d.marker, budget, on_step)
+    rows, _ = distinct_rows(mat, budget)
+    if d.N not in bob:
+        return rows, None
+    if d.radix[d.N - 1] == 1:
+        return rows, rows
+    last = mat.reshape(mat.shape[0], -1, d.radix[d.N - 1])             # (A, B/|D_N|, |D_N|)
+    return rows, max(distinct_rows(last[:, :, c], budget)[0] for c in range(d.radix[d.N - 1]))
 
 
 def communication_matrix(task: str, N: int, alphabet: int, split: str = "interleaved", k: int = 1,
