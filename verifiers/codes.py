@@ -11,11 +11,22 @@ import numpy as np
 from attncheck.constructions.precision import Format
 
 
-def nearest_code_rows(vals: np.ndarray, book: np.ndarray, fmt: Format | None = None) -> np.ndarray:
+NEAREST_PAIRS = 1 << 24    # (missing value x code) pairs searched by distance at the most
+
+
+def nearest_code_rows(vals: np.ndarray, book: np.ndarray, fmt: Format | None = None,
+                      search: bool = True) -> np.ndarray:
     """(n, w) x (nb, w) -> (n,) index of the L2-nearest row.  Values equal to a (quantized)
-    code are found by hashing in O(n); only the others are searched, in chunks."""
+    code are found by hashing in O(n); only the others are searched, in chunks (with
+    ``search=False``, or beyond :data:`NEAREST_PAIRS`, they get -1)."""
     keyed = np.ascontiguousarray((book if fmt is None else fmt.quantize(book)) + 0.0)   # no -0.0
     vals = np.ascontiguousarray(vals, dtype=np.float64) + 0.0
+    if 8 * len(vals) < len(book):                   # a few values: compare, do not hash the book
+        exact = np.all(keyed[None, :, :] == vals[:, None, :], axis=2)
+        first = np.where(exact.any(axis=1), np.argmax(exact, axis=1), -1)
+        norms = np.sum(book * book, axis=1)
+        near = np.argmin(norms[None, :] - 2.0 * vals @ book.T, axis=1)
+        return np.where(first >= 0, first, near).astype(np.int64)
     hb, hv = _row_hash(keyed), _row_hash(vals)
     order = np.argsort(hb, kind="stable")                 # equal hashes: the smallest row first
     at = np.minimum(np.searchsorted(hb[order], hv), len(order) - 1)
@@ -23,6 +34,8 @@ def nearest_code_rows(vals: np.ndarray, book: np.ndarray, fmt: Format | None = N
     same = (hb[cand] == hv) & np.all(keyed[cand] == vals, axis=1)   # a hash collision is a miss
     rows = np.where(same, cand, -1).astype(np.int64)
     miss = np.flatnonzero(rows < 0)
+    if not search or len(miss) * len(book) > NEAREST_PAIRS:
+        return rows
     step = max(1, 4_000_000 // max(1, book.size))
     norms = np.sum(book * book, axis=1)
     for a in range(0, len(miss), step):
@@ -44,7 +57,7 @@ def code_rows(vals: np.ndarray, book: np.ndarray, fmt: Format) -> np.ndarray:
     """Rows whose code lies within half an ulp (max-norm) of each stored value, else -1 (names
     only: every numeric check uses the values themselves)."""
     rows = nearest_code_rows(vals, book, fmt)
-    far = np.max(np.abs(book[rows] - vals), axis=1) > fmt.max_rounding_error + 1e-12
+    far = (rows < 0) | (np.max(np.abs(book[rows] - vals), axis=1) > fmt.max_rounding_error + 1e-12)
     rows[far] = -1
     return rows
 
