@@ -14,29 +14,33 @@ limits q, s, p) -- never from labels such as ``codes.kind``, ``codes.margin``, `
    dq, dq, 1, F d, F d, 1 -- so the map's writes never touch the queries the embedding placed.
 2. *structure* (every layer's head): W_Q reads only qcode, W_K only kcode, W_V only send, W_O
    writes only recv, and ``W_V[send] W_O[:, recv]`` is the identity up to ``copy_error`` (an
-   inf-norm bound, float64 rounding of the product path included).
+   inf-norm bound, float64 rounding of the product path included; computed by composing the two
+   selections when both are selections, else by the dense product).
 3. *start*: the start row's value ``start_row W_V W_O`` is exactly 0 (receivers nobody targets
    read zeros).
-4. *scores*: for every receiver token t and every destination set S (|S| <= s), computed from
-   the actual queries, keys and weights: senders (t in S) score within ``spread`` of each other,
-   the start row at least ``gap`` below every sender and every non-sender at least ``gap`` below
-   the start row (both measured, > 0) -- enumerated over all ``T * sum_k C(q, k)`` pairs.
+4. *scores* (:mod:`attncheck.verifiers.mpc_scores`): for every receiver token t and every
+   destination set S (|S| <= s), from the actual queries, keys and weights: senders (t in S)
+   score within ``spread`` of each other, the start row at least ``gap`` below every sender and
+   every non-sender at least ``gap`` below the start row (both measured, > 0) -- proved for
+   all ``T * sum_k C(q, k)`` pairs at once from the factored form of poly keys (O(q T)), or
+   enumerated pair by pair.
 5. *ids*: the hashing's message ids (src, k) of every valid message are distinct rows of A.
 6. *covering*: A isolates every message among any b = min(s^2, n) messages (Fact B.2), b
    derived from the protocol's s, not stored.
-7. *arithmetic*: float64 (``exact``) only.  Hardmax: queries, keys and the two weight blocks
-   are dyadic (integers after scaling by powers of two) and every score, so scaled, is an
-   integer sum below 2^51 (float64 then forms it exactly in any order and keeps every tie and
-   every order).  Softmax:
-   the l1 distance of attention from uniform-on-senders is at most ``2 (T+1) e^{-gap} +
-   (e^{spread} - 1)``.  Either way the per-field error of the averaged packets (attention,
-   copy error, float64 rounding; field magnitudes from q, s, p, T) stays below what
+7. *arithmetic*: float64 (``exact``) only.  Hardmax: exact ties and order, either because every
+   query and key the head can see is an integer (at most 2^53) with ``sum_d max|q_d| max|k_d|
+   <= 2^60`` -- the runtime (:mod:`attncheck.verifiers.mpc_attend`) then computes every score
+   exactly in int64 -- with spread 0 and a positive integer gap, or because queries, keys and
+   the two weight blocks are dyadic and every score, so scaled, is an integer sum below 2^51
+   (float64 forms it exactly in any order).  Softmax: the l1 distance of attention from
+   uniform-on-senders is at most ``2 (T+1) e^{-gap} + (e^{spread} - 1)``.  Either way the
+   per-field error of the averaged packets (attention, copy error, float64 rounding; field
+   magnitudes from q, s, p, T) stays below what
    :func:`~attncheck.constructions.mpc.routing.decode` tolerates: ``1/(2 s^2 + s)`` on the count
    field, ``1/(2 s)`` on the others, and every integer it rounds stays below 2^50.
 """
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass
 
@@ -45,12 +49,12 @@ import numpy as np
 from attncheck.constructions.mpc.routing import F
 from attncheck.constructions.spec import Head
 from attncheck.constructions.precision import EXACT, Format
+from attncheck.verifiers.mpc_attend import as_selection
 from attncheck.verifiers.mpc_covering import covering_cost, covers, private_columns
+from attncheck.verifiers.mpc_scores import destination_sets, score_facts  # noqa: F401 - re-exported
 
-MAX_SCORE_PAIRS = 3_000_000
 MAX_COVER_PAIRS = 2_000_000
 U64 = 2.0 ** -53
-EXACT_SUM = 2.0 ** 51
 
 
 def gamma(n: int) -> float:
@@ -123,12 +127,30 @@ def structure_check(sim, head: Head) -> dict:
              "W_V reads only send": _outside(head.W_V, lay["send"].sl, 0),
              "W_O writes only recv": _outside(head.W_O, lay["recv"].sl, 1)}
     A, B = head.W_V[lay["send"].sl], head.W_O[:, lay["recv"].sl]                 # (Fd, dv), (dv, Fd)
-    M = A @ B
-    fl = gamma(A.shape[1] + 1) * (np.abs(A) @ np.abs(B)).sum(axis=0).max(initial=0.0)
-    copy_error = float(np.abs(M - np.eye(M.shape[0])).sum(axis=0).max(initial=0.0) + fl) * (1 + 1e-12)
+    err, absum = _copy_columns(A, B)
+    fl = gamma(A.shape[1] + 1) * absum
+    copy_error = float(err + fl) * (1 + 1e-12)
     ok = all(reads.values())
     return {"ok": ok, "copy_error": copy_error, "why": ", ".join(k for k, v in reads.items() if not v)
             or "each matrix touches only its slot"}
+
+
+def _copy_columns(A: np.ndarray, B: np.ndarray) -> tuple[float, float]:
+    """``(max_f sum_k |(A B - I)_kf|, max_f sum_k (|A| |B|)_kf)``.  When A and B are signed
+    selections (proved from their entries) column f of A B is ``sB[f] sA[p] e_{colA[p]}`` with
+    ``p = colB[f]`` -- the same numbers as the dense product, in O(Fd) instead of O((Fd)^3)."""
+    sa, sb = as_selection(A), as_selection(B)
+    if sa is None or sb is None or A.shape[0] != B.shape[1]:
+        M = A @ B
+        eye = np.eye(M.shape[0], M.shape[1])
+        return (float(np.abs(M - eye).sum(axis=0).max(initial=0.0)),
+                float((np.abs(A) @ np.abs(B)).sum(axis=0).max(initial=0.0)))
+    f = np.arange(B.shape[1])
+    p = sb.col                                                                    # (Fd,)
+    sign = sb.sign * sa.sign[p]                                                   # 0 where either is empty
+    row = sa.col[p]
+    err = np.where(sign == 0, 1.0, np.where(row == f, np.abs(sign - 1.0), np.abs(sign) + 1.0))
+    return float(err.max(initial=0.0)), float(np.abs(sign).max(initial=0.0))
 
 
 def start_check(sim, head: Head) -> dict:
@@ -138,60 +160,11 @@ def start_check(sim, head: Head) -> dict:
             f"start value has {int(np.count_nonzero(v))} nonzero coordinates"}
 
 
-# --- fact 4: scores -------------------------------------------------------------------------------
-def destination_sets(sim) -> list[tuple[int, ...]]:
-    lim = sim.protocol.limits
-    return [S for k in range(min(lim.s, lim.q) + 1) for S in itertools.combinations(range(lim.q), k)]
-
-
+# --- fact 4: scores (verifiers/mpc_scores.py) -------------------------------------------------------
 def score_table(sim, head: Head) -> dict:
-    """Fact 4 over every (receiver, destination set), from the actual weights and codes; also
-    whether all factors are dyadic (``integral``) and the largest ``sum |q_i k_i|`` scaled to
-    integers (``abs_max``) for the arithmetic fact."""
-    lim, lay, C = sim.protocol.limits, sim.layout, sim.codes
-    T = sim.tokens
-    n_sets = sum(math.comb(lim.q, k) for k in range(min(lim.s, lim.q) + 1))
-    if n_sets * T > MAX_SCORE_PAIRS:
-        return {"checked": False, "pairs": n_sets * T, "limit": MAX_SCORE_PAIRS}
-    sets = destination_sets(sim)
-    Aq, Ak = head.W_Q[lay["qcode"].sl], head.W_K[lay["kcode"].sl]                # (dq, dk)
-    Q = C.queries @ Aq                                                             # (T, dk)
-    keys = np.array([C.key(S) for S in sets])                                      # (n_sets, dq)
-    c = head.temperature
-    scores = c * (Q @ (keys @ Ak).T)                                               # (T, n_sets)
-    k0 = sim.start_row[lay["kcode"].sl] @ Ak                                       # (dk,)
-    start = c * (Q @ k0)                                                           # (T,)
-    member = np.zeros(scores.shape, dtype=bool)
-    for n, S in enumerate(sets):
-        member[list(S), n] = True
-    in_s, out_s = scores[member], scores[~member]
-    lo = float(in_s.min()) if in_s.size else math.inf
-    spread = float(in_s.max() - in_s.min()) if in_s.size else 0.0
-    gap_start = lo - float(start.max())
-    gap_out = float(start.min() - out_s.max()) if out_s.size else math.inf
-    gap = min(gap_start, gap_out)
-    allk = np.vstack([keys, sim.start_row[lay["kcode"].sl][None]])                  # (n_sets+1, dq)
-    scales = [dyadic_scale(a) for a in (C.queries, Aq, allk, Ak)]
-    integral = all(x is not None for x in scales)
-    abs_max = float((np.abs(C.queries) @ np.abs(Aq) @ (np.abs(allk) @ np.abs(Ak)).T).max())
-    if integral:                                    # largest |integer| summed, after scaling to integers
-        abs_max *= float(np.prod(scales))
-    ok = bool(math.isfinite(c) and gap > 0 and np.isfinite(spread))
-    return {"checked": True, "ok": ok, "pairs": int(scores.size), "sets": len(sets),
-            "min_sender": lo, "max_non_sender": float(out_s.max()) if out_s.size else None,
-            "start_score": float(start.max()), "spread": spread, "gap": gap,
-            "integral": bool(integral), "abs_max": abs_max}
-
-
-def dyadic_scale(a: np.ndarray, max_exp: int = 30) -> float | None:
-    """Smallest ``2^e`` (e <= max_exp) with ``a 2^e`` all integers, or None (also for non-finite a)."""
-    if not np.all(np.isfinite(a)):
-        return None
-    for e in range(max_exp + 1):
-        b = a * 2.0 ** e
-        if np.array_equal(b, np.round(b)):
-            return 2.0 ** e
-    return None
+    """Fact 4 over every (receiver, destination set): the structured proof for poly codes, else
+    the enumeration (:func:`attncheck.verifiers.mpc_scores.score_facts`)."""
+    return score_facts(sim, head)
 
 
 # --- fact 7: arithmetic ---------------------------------------------------------------------------
@@ -209,10 +182,12 @@ def arithmetic_check(sim, head: Head, scores: dict, structure: dict, attention: 
     lim, T = sim.protocol.limits, sim.tokens
     cmax, vmax = field_magnitude(sim)
     if attention == "hardmax":
-        exact = scores["integral"] and scores["abs_max"] < EXACT_SUM and scores["spread"] == 0.0
+        exact = bool(scores.get("exact_order"))
         l1 = 0.0 if exact else math.inf
-        how = ("integer scores below 2^51: exact ties, exact order" if exact else
-               "hardmax ties unproven: scores are not integer sums below 2^51 with zero spread")
+        how = (("exact int64 scores (integers, sums <= 2^60): exact ties, exact order" if scores.get("int_path")
+                else "dyadic scores below 2^51: exact ties, exact order in float64") if exact else
+               "hardmax ties unproven: scores are neither exact integers with zero spread and a positive"
+               " gap nor dyadic sums below 2^51")
     else:
         gap, spread = scores["gap"], scores["spread"]
         l1 = math.inf if not (gap > 0 and spread < 30) else \

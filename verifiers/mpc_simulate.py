@@ -22,7 +22,7 @@ from attncheck.constructions.mpc.simulate import Simulation
 from attncheck.constructions.precision import EXACT, Format
 from attncheck.constructions.spec import Head
 from attncheck.constructions.verdict import BadInput
-from attncheck.verifiers.emulator import attend
+from attncheck.verifiers.mpc_attend import attend
 from attncheck.verifiers.mpc_threads import one_blas_thread
 
 
@@ -54,8 +54,7 @@ def apply_layer(sim: Simulation, li: int, X: np.ndarray, head: Head, fmt: Format
     B, T1, _ = X.shape
     X = np.stack([np.stack([X[b, 0]] + [fn(t, X[b, t + 1]) for t in range(T1 - 1)])
                   for b in range(B)])                                 # (B, T+1, D)
-    mask = np.ones((1, T1, T1), dtype=bool)                           # unmasked (Def 2.2)
-    y, w = attend(head, X, fmt, attention, mask)                      # (B, T+1, D), (B, T+1, T+1)
+    y, w = attend(head, X, fmt, attention)                            # unmasked (Def 2.2)
     X = X + y
     X[:, 0, :] = sim.start_row
     return X, w

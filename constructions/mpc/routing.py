@@ -15,9 +15,13 @@ Recipe as built here [R where noted]:
    ``K_i = (w_{S_i}, 0)`` with S_i the set of i's destinations, start key ``(0, sigma_0)``, value
    = the packet slots.  Codes (``SparseCodes``):
 
-   * ``poly`` [R, moment-curve variant of ``sht23.thm3``]: ``u_j = (1, x_j, ..., x_j^{2s})`` at x_j = j - T/2,
-     ``w_S`` = coefficients of ``-prod_{l in S} (x - x_l)^2``, so ``u_j . w_S = 0`` if j in S and ``<= -1``
-     otherwise (integers, exact ties); start score -1/2; margin 1/2.  Hardmax or softmax.
+   * ``poly`` [R, moment-curve variant of ``sht23.thm3``]: ``u_j = (1, x_j, ..., x_j^{2s})`` at the
+     integer point x_j = j - T/2, ``w_S`` = coefficients of ``-2 prod_{l in S} (x - x_l)^2``, so
+     ``u_j . w_S = -2 prod_{l in S} (x_j - x_l)^2`` is 0 if j in S and ``<= -2`` otherwise; the start
+     key (0, ..., 0, -1) scores -1; margin 1.  Every code is an integer below 2^53 (exact in the
+     float64 residual) and every score an integer sum below 2^62 (exact in int64, the arithmetic
+     ``verifiers/mpc_attend.py`` uses for integer codes), so ties are exact up to T ~ 2^(53/(2s)) + 1.
+     Hardmax or softmax.
    * ``random`` [P recipe, ``sht23.thm2``]: ``u_j`` random signs / sqrt(m), ``w_S`` the least-squares
      solution of ``U_S^T w = 1``; scores 1 on S, checked ``<= 1/2`` off S; start 3/4; margin 1/4.
      Softmax only (float ties are not exact).
@@ -40,7 +44,8 @@ from attncheck.constructions.verdict import BadInput
 
 FIELDS = ("count", "word", "src", "k", "dest")
 F = len(FIELDS)
-EXACT_INT = 2 ** 52            # float64 holds every integer below this exactly
+EXACT_INT = 2 ** 53            # float64 holds every integer up to this exactly
+EXACT_SUM = 2 ** 62            # int64 sums of products stay exact below this
 
 
 # --- hashing -------------------------------------------------------------------------------
@@ -100,7 +105,8 @@ def make_hashing(T: int, q: int, s: int, kind: str = "auto", slots: int | None =
 @dataclass(frozen=True, eq=False)
 class SparseCodes:
     """Query codes (T, dq) for rows 1..T, the key map S -> (dq,), the start key, the score a
-    receiver gives a sender that targets it, the start score and the margin between them."""
+    receiver gives a sender that targets it, the start score and the margin between them
+    (``sender_score``, ``start_score``, ``margin`` are labels: the certificate measures scores)."""
 
     kind: str
     queries: np.ndarray
@@ -110,7 +116,8 @@ class SparseCodes:
     margin: float
     max_set: int
     basis: np.ndarray | None = None        # random codes: U (T, m)
-    offset: int = 0                        # poly codes: token t sits at the point t - offset
+    points: tuple[int, ...] = ()           # poly codes: token t sits at the integer point points[t]
+    scale: int = -2                        # poly codes: w_S = scale * prod_{l in S} (x - points[l])^2
 
     @property
     def width(self) -> int:
@@ -123,11 +130,8 @@ class SparseCodes:
             raise ValueError(f"sender targets {len(S)} tokens, the codes allow {self.max_set}")
         out = np.zeros(self.width)
         if self.kind == "poly":
-            coeffs = np.array([-1.0])
-            for l in S:                                            # times (x - x_l)^2
-                x = float(l - self.offset)
-                coeffs = np.convolve(coeffs, [1.0, -2.0 * x, x * x])
-            out[:len(coeffs)] = coeffs[::-1]                        # ascending powers
+            coeffs = poly_key(self.points, self.scale, S)
+            out[:len(coeffs)] = coeffs                                  # exact: |coeff| < 2^53
             return out
         if S:
             U = self.basis[S].T                                     # (m, |S|)
@@ -136,17 +140,47 @@ class SparseCodes:
         return out
 
 
+def poly_key(points, scale: int, S) -> list[int]:
+    """Ascending coefficients of ``scale * prod_{l in S} (x - points[l])^2`` in Python integers
+    (exact).  Evaluating it at y gives ``scale * prod (y - points[l])^2``: the routing certificate
+    relies on this identity (evaluation is multiplicative), not on the enumeration of every S."""
+    coeffs = [int(scale)]
+    for l in S:
+        x = int(points[l])
+        f = (x * x, -2 * x, 1)                                          # (x - x_l)^2, ascending
+        out = [0] * (len(coeffs) + 2)
+        for i, a in enumerate(coeffs):
+            for j, b in enumerate(f):
+                out[i + j] += a * b
+        coeffs = out
+    return coeffs
+
+
+def poly_bounds(points, s: int, scale: int = -2) -> tuple[int, int, int]:
+    """(largest query entry |x|^(2s), largest key coefficient, largest sum_e |u_e w_e|) of poly
+    codes on ``points`` with sets of size <= s, exact integers: |coeff_e prod (x - x_l)^2| <=
+    coeff_e (x + a)^(2s) = C(2s, e) a^(2s-e) with a = max |x_l|, and sum_e |y|^e C(2s, e) a^(2s-e)
+    = (|y| + a)^(2s)."""
+    a = max((abs(int(x)) for x in points), default=0)
+    query = a ** (2 * s)
+    key = abs(scale) * max(math.comb(2 * s, e) * a ** (2 * s - e) for e in range(2 * s + 1))
+    score = abs(scale) * (2 * a) ** (2 * s) + 1                     # + the start flag's |1 * 1|
+    return query, key, score
+
+
 def make_codes(T: int, s: int, kind: str = "poly", seed: int = 0, width: int | None = None) -> SparseCodes:
     if kind == "poly":
-        top = max(float(max(T - 1, 1)) ** (2 * s), 4.0 ** s * float(T - T // 2) ** (2 * s))
-        if top >= EXACT_INT:
-            raise BadInput(f"poly codes need integers up to ~{top:.3g}, beyond exact float64;"
+        points = tuple(t - T // 2 for t in range(T))                     # centred integer points
+        query, key, score = poly_bounds(points, s)
+        if max(query, key) > EXACT_INT or score >= EXACT_SUM:
+            top = max(query, key, score)
+            raise BadInput(f"poly codes need integers up to ~{float(top):.3g} (2^{top.bit_length() - 1}),"
+                           f" beyond exact float64 codes (2^53) and int64 scores (2^62);"
                            f" use --codes random --attention softmax (T = {T}, s = {s})")
-        j = np.arange(T, dtype=np.float64) - T // 2                    # centred points
-        Q = np.stack([j ** e for e in range(2 * s + 1)] + [np.ones(T)], axis=1)   # (T, 2s+2)
+        Q = np.array([[float(x ** e) for e in range(2 * s + 1)] + [1.0] for x in points])   # (T, 2s+2)
         start = np.zeros(2 * s + 2)
-        start[-1] = -0.5
-        return SparseCodes("poly", Q, start, 0.0, -0.5, 0.5, s, offset=T // 2)
+        start[-1] = -1.0
+        return SparseCodes("poly", Q, start, 0.0, -1.0, 1.0, s, points=points, scale=-2)
     if kind == "random":
         m = width or max(16, int(math.ceil(8 * s * math.log(max(T, 2)))))
         rng = np.random.default_rng(seed)

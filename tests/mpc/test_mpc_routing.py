@@ -1,5 +1,6 @@
 """Lemma 3.2 routing pieces: sparse-propagation scores, packets, decoding (lemma.sht24a.3_2)."""
 import itertools
+import math
 import random
 
 import numpy as np
@@ -18,8 +19,29 @@ def test_poly_scores_are_exact_and_separated(T, s):
             inside = np.zeros(T, dtype=bool)
             inside[list(S)] = True
             assert np.all(sc[inside] == 0.0)                          # exact ties
-            assert np.all(sc[~inside] <= -1.0)
-    assert np.all(C.queries @ C.start_key == -0.5)
+            assert np.all(sc[~inside] <= -2.0)
+    assert np.all(C.queries @ C.start_key == -1.0)
+
+
+def test_poly_codes_are_integers_and_int64_scores_exact_at_N64():
+    """T = 128 (cycles at N = 64): codes are integers below 2^53, scores reach 2^57 (beyond
+    float64's 2^53) and are exact in int64 -- against Python integers on a seeded draw of sets."""
+    T, s = 128, 4
+    C = make_codes(T, s, "poly")
+    Q = C.queries.astype(np.int64)
+    assert np.array_equal(Q, C.queries) and np.abs(C.queries).max() < 2.0 ** 53
+    rng = random.Random(5)
+    beyond = 0
+    for _ in range(300):
+        S = rng.sample(range(64), rng.randint(0, s))
+        w = C.key(S)
+        assert np.array_equal(w, np.rint(w)) and np.abs(w).max() < 2.0 ** 53
+        got = Q @ w.astype(np.int64)                                       # (T,) exact int64
+        want = [-2 * math.prod((x - C.points[l]) ** 2 for l in S) for x in C.points]
+        assert got.tolist() == want
+        beyond += any(abs(v) > 2 ** 53 for v in want)
+    assert beyond > 0                                                      # float64 would round these
+    assert (Q @ C.start_key.astype(np.int64)).tolist() == [-1] * T
 
 
 def test_random_codes_separate_small_sets():
@@ -33,6 +55,7 @@ def test_random_codes_separate_small_sets():
 def test_poly_codes_refuse_inexact_sizes():
     with pytest.raises(BadInput, match="beyond exact float64"):
         make_codes(400, 4, "poly")
+    make_codes(180, 4, "poly")                                       # cycles up to N = 90 fit
 
 
 def _route(sends, q, s, H):
