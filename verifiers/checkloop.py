@@ -12,6 +12,15 @@ Verdict rules (STYLE.md practice 7): exhaustive agreement on every member is VER
 wrong member is REFUTED with its replayed counterexample; sampling, or a budget spent part
 way, is at most UNKNOWN.  ``cases`` counts the members checked (on a refutation: up to and
 including the first wrong one), and ``evidence["cases_count"]`` says so in words.
+
+Where the batches run is the executor's business (constructions/executor.py): in this process,
+or as chunks on a Dask cluster (``--workers``, ``--scheduler``).  The loop reads the chunks'
+results in enumeration order whatever order they finish in, so the verdict, ``cases`` and the
+first counterexample do not depend on it.  A chunk's result is all that comes back from a
+worker, so a family whose ``compare`` keeps state across batches (statistics gathered in a
+closure, read by an ``evidence`` callable) must run serially: its commands do not offer
+``--workers``.  A cache that only saves work (the shared-prefix runner keeps the levels a block
+shares with the previous one) is fine: each worker keeps its own.
 """
 from __future__ import annotations
 
@@ -21,6 +30,7 @@ from typing import Any, Callable
 import numpy as np
 
 from attncheck.constructions.budget import UNLIMITED, Budget
+from attncheck.constructions.executor import Executor, current
 from attncheck.constructions.verdict import (BadInput, BudgetExceeded, Counterexample, Method,
                                              Status, Verdict)
 
@@ -66,12 +76,34 @@ class Found:
     counterexample: Counterexample
 
 
+@dataclass(frozen=True)
+class DrawAndCompare:
+    """One exhaustive chunk's work, wherever it runs: ``compare(draw(start, stop))``.  A chunk
+    travels as ``(start, stop)``; this callable (the domain's ``draw`` and the family's
+    ``compare``) goes to each worker once."""
+
+    draw: Callable[[int, int], Any]
+    compare: Callable[[Any], "Found | None"]
+
+    def __call__(self, span: tuple[int, int]) -> "Found | None":
+        return self.compare(self.draw(*span))
+
+
 def run(domain: Domain, compare: Callable[[Any], Found | None], *, mode: str, claim: str, step: int,
         samples: int = 1000, seed: int = 0, budget: Budget = UNLIMITED,
         progress: Callable[[int], None] | None = None,
-        evidence: Callable[[], dict] | dict | None = None) -> Verdict:
+        evidence: Callable[[], dict] | dict | None = None,
+        executor: Executor | None = None) -> Verdict:
     """Check every member of ``domain`` (``mode="exhaustive"``) or ``samples`` seeded random
-    members (``mode="sample"``) in batches of ``step``; ``compare(batch) -> Found | None``."""
+    members (``mode="sample"``) in batches of ``step``; ``compare(batch) -> Found | None``.
+
+    The batches are the chunks of ``executor`` (default: the command's,
+    :func:`attncheck.constructions.executor.current`; serial unless ``--workers`` or
+    ``--scheduler`` asked for Dask).  Chunk i is members ``i*step .. (i+1)*step - 1`` (drawn
+    where it runs) or the i-th seeded sample batch (drawn here, in order), whoever runs it and
+    whenever it finishes; results are read in chunk order, so the verdict, ``cases``, the reason
+    and the counterexample are the serial run's.  Under Dask the evidence names the scheduler,
+    its workers and the tasks the verdict rests on (``evidence["executor"]``)."""
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
     if mode == "sample" and samples < 1:
@@ -82,40 +114,79 @@ def run(domain: Domain, compare: Callable[[Any], Found | None], *, mode: str, cl
     rng = None if exhaustive else np.random.default_rng(seed)
     step = max(1, int(step))
     extra = {} if exhaustive else {"seed": seed}
+    ex = current() if executor is None else executor
+    chunks = -(-count // step)
 
-    def ev(**more) -> dict:
+    def size(i: int) -> int:
+        return min(step, count - i * step)
+
+    if exhaustive:
+        work, item = DrawAndCompare(domain.draw, compare), lambda i: (i * step, i * step + size(i))
+    else:
+        work, item = compare, lambda i: domain.sample(rng, size(i))
+    done = 0                                    # members of the chunks found all right
+    stream = ex.stream(work, chunks, item, budget=budget,
+                       check=lambda: budget.check(inputs_checked=done, of=count))
+
+    def ev(tasks: int | None = None, **more) -> dict:
         base = evidence() if callable(evidence) else dict(evidence or {})
-        return {**base, **extra, **more}
+        return {**base, **extra, **more, **ran(tasks)}
 
-    done = 0
+    def ran(tasks: int | None) -> dict:
+        """Under Dask, ``evidence["executor"]``: the scheduler, its workers and the tasks the
+        verdict rests on (every chunk, or those up to the refuting one: the same in every run);
+        when the budget cut the run short, the tasks that finished and those cancelled."""
+        if not ex.distributed:
+            return {}
+        if tasks is not None:
+            return {"executor": {**ex.describe(), "tasks": tasks}}
+        return {"executor": {**ex.describe(), "tasks": stream.completed, "cancelled": stream.cancelled}}
+
+    def refuted(i: int, found: Found, cases: int, cases_count: str, note: str = "") -> Verdict:
+        ce, start = found.counterexample, i * step
+        which = f"{domain.unit[:-1] if domain.unit.endswith('s') else domain.unit} #{start + found.index}" \
+            if exhaustive else f"sample #{start + found.index}"
+        return Verdict(Status.REFUTED, method, claim, cases, counterexample=ce,
+                       reason=f"{which} is wrong at position {ce.position}"
+                              f" ({found.wrong} wrong in its batch of {size(i)}){note}",
+                       evidence=ev(None if note else i + 1, cases_count=cases_count))
+
+    held: dict[int, Found | None] = {}          # finished chunks not yet read in order
+    first = 0                                   # every chunk before it is all right
     try:
-        while done < count:
-            budget.check(inputs_checked=done, of=count)
-            B = min(step, count - done)
-            batch = domain.draw(done, done + B) if exhaustive else domain.sample(rng, B)
-            found = compare(batch)
-            if found is not None:
-                ce = found.counterexample
-                which = f"{domain.unit[:-1] if domain.unit.endswith('s') else domain.unit} #{done + found.index}" \
-                    if exhaustive else f"sample #{done + found.index}"
-                return Verdict(Status.REFUTED, method, claim, done + found.index + 1, counterexample=ce,
-                               reason=f"{which} is wrong at position {ce.position}"
-                                      f" ({found.wrong} wrong in its batch of {B})",
-                               evidence=ev(cases_count=f"{domain.unit} checked up to and including the"
-                                                       " first counterexample"))
-            done += B
-            if progress:
-                progress(B)
+        with stream:                            # leaving it cancels what is still running
+            for i, found in stream:
+                held[i] = found
+                if found is None:
+                    done += size(i)
+                    if progress:
+                        progress(size(i))
+                while held.get(first, False) is None:
+                    del held[first]
+                    first += 1
+                if held.get(first) is not None:
+                    break
     except BudgetExceeded as e:
+        wrong = sorted(i for i, f in held.items() if f is not None)
+        if wrong:                               # a later chunk refuted; an earlier one was cut off
+            found = held[wrong[0]]
+            return refuted(wrong[0], found, done + found.index + 1,
+                           f"{domain.unit} checked (the budget ran out before every earlier chunk finished)",
+                           f"; {e} before every earlier chunk finished, so an earlier counterexample"
+                           " may exist")
         what = f"{done:,} of {count:,} {domain.unit} checked, no counterexample so far" if exhaustive \
             else f"{done} samples checked, none wrong"
         return Verdict(Status.UNKNOWN, method, claim, done, reason=f"{e}: {what}",
                        evidence=ev(progress=e.progress, cases_count=f"{domain.unit} checked before the"
                                                                     " budget ran out"))
+    if held.get(first) is not None:             # the first counterexample in enumeration order
+        found = held[first]
+        return refuted(first, found, first * step + found.index + 1,
+                       f"{domain.unit} checked up to and including the first counterexample")
     if exhaustive:
         return Verdict(Status.VERIFIED, method, claim, domain.size,
                        reason=f"all {domain.size:,} {domain.unit} agree with the ground truth",
-                       evidence=ev(cases_count=f"every member of {domain.label or 'the domain'}"))
+                       evidence=ev(chunks, cases_count=f"every member of {domain.label or 'the domain'}"))
     return Verdict(Status.UNKNOWN, method, claim, samples,
                    reason=f"no counterexample in {samples} seeded samples (sampling never verifies)",
-                   evidence=ev(cases_count="seeded random samples, none wrong"))
+                   evidence=ev(chunks, cases_count="seeded random samples, none wrong"))
