@@ -20,6 +20,7 @@ from attncheck.bounds.records import (Bound, BoundValue, OutOfRegime, QuantityVa
                                       json_param)
 from attncheck.bounds.sizes import COMPANIONS, Measured, measure
 from attncheck.constructions.budget import UNLIMITED, Budget
+from attncheck.constructions.executor import Executor, current
 from attncheck.constructions.verdict import BadInput, BudgetExceeded
 
 #: Table-wide defaults for construction parameters that are not bound parameters.
@@ -242,21 +243,52 @@ def sweep_grid(bound_id: str, Ns: tuple[int, ...], ks: tuple[int, ...] | None,
     return b, grid
 
 
+def measured_job(job: tuple | None) -> tuple[Measured, ...]:
+    """The constructions of one sweep point, built and measured wherever the point runs:
+    ``job = (bound id, point parameters, seed)``, or None for a point not measured."""
+    if job is None:
+        return ()
+    bid, here, seed = job
+    return bound_row(BOUNDS[bid], here, True, seed).measured
+
+
 def sweep(bound_id: str, Ns: tuple[int, ...], ks: tuple[int, ...] | None, given: Mapping[str, Any],
           do_measure: bool = True, budget: Budget = UNLIMITED,
-          advance: Callable[[int], None] = lambda n=1: None, seed: int = 0) -> Sweep:
-    """The bound (and its construction) at every (N, k) of the grid, N outer."""
+          advance: Callable[[int], None] = lambda n=1: None, seed: int = 0,
+          executor: Executor | None = None) -> Sweep:
+    """The bound (and its construction) at every (N, k) of the grid, N outer.  Building the
+    constructions (the costly part) is one chunk per point on ``executor`` (default: the
+    command's, serial unless --workers/--scheduler); the rows are assembled here, in grid order.
+    Once the budget is spent, the points not yet started are not measured."""
     b, grid = sweep_grid(bound_id, Ns, ks, given)
-    points, spent = [], False
-    for here in grid:
+    ex = current() if executor is None else executor
+    measured: list = [()] * len(grid)
+    wanted = [False] * len(grid)
+    spent = False
+
+    def job(i: int) -> tuple | None:
+        nonlocal spent
         if not spent:
             try:
-                budget.check(points=len(points), total=len(grid))
+                budget.check(points=i, total=len(grid))
             except BudgetExceeded:
                 spent = True
-        points.append(bound_row(b, here, do_measure and not spent, seed))
-        advance(1)
-    return Sweep(b, tuple(points), spent)
+        wanted[i] = do_measure and not spent
+        return (b.id, grid[i], seed) if wanted[i] else None
+
+    with ex.stream(measured_job, len(grid), job) as stream:
+        for i, ms in stream:
+            measured[i] = ms
+            advance(1)
+    points = tuple(bound_row(b, here, want, seed, measure_fn=_replay(ms))
+                   for here, want, ms in zip(grid, wanted, measured))
+    return Sweep(b, points, spent)
+
+
+def _replay(measured: tuple[Measured, ...]) -> Callable[[str, Mapping[str, Any]], Measured]:
+    """A ``measure_fn`` that hands back constructions already measured (by a sweep's chunk)."""
+    done = {m.name: m for m in measured}
+    return lambda name, params: done[name]
 
 
 def sweep_columns(s: Sweep) -> list[str]:

@@ -258,6 +258,7 @@ def _model_params(result) -> dict:
 @click.option("--csv", "csv", is_flag=True, help="Print CSV (one row per point) for plotting.")
 @click.option("--plot", "plot", type=click.Path(dir_okay=False), default=None,
               help="Also write the sweep as a figure, FILE.png or FILE.svg.")
+@opt.dist_options
 @common_options
 @takes(BoundsParams)
 def sweep_cmd(p: BoundsParams):
@@ -289,7 +290,8 @@ def sweep_cmd(p: BoundsParams):
         click.echo(buf.getvalue(), nl=False)
     else:
         obj = render.envelope("bounds sweep", {**p.to_json(), "id": b.id}, seed=p.seed,
-                              timing={"total_s": time.monotonic() - t0}, verdict=None, **s.to_json())
+                              timing={"total_s": time.monotonic() - t0}, verdict=None, **s.to_json(),
+                              **opt.executor_evidence())
         render.emit(obj, p.json, lambda con: _draw_sweep(con, s, cols, recs))
     _finish(click.get_current_context(), s.budget_spent, p.budget)
 

@@ -15,6 +15,7 @@ expected one and the search matches ``{0..2^(L-2)}``; 1 if one of ours is refute
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import click
@@ -67,6 +68,31 @@ def hop_row(k: int, N: int, alphabet: int, residual: str, samples: int, seed: in
             "width_overwrite": widths["overwrite"], "width_additive": widths["additive"]}
 
 
+def _row_job(args: tuple) -> dict:
+    return hop_row(*args)
+
+
+def hop_rows(p: DepthParams, clock, advance) -> tuple[list[dict], str | None]:
+    """``hop_row`` for k = 1..k_max as the chunks of the command's executor (serial unless
+    --workers/--scheduler), in k order; (rows, why it stopped) -- the rows finished when the
+    budget ran out, and its message."""
+    from attncheck.constructions.executor import current
+    from attncheck.constructions.verdict import BudgetExceeded
+    done: dict[int, dict] = {}
+    stopped = None
+    stream = current().stream(_row_job, p.k_max,
+                              lambda i: (i + 1, p.N, p.alphabet, p.residual, p.samples, p.seed),
+                              check=lambda: clock.check(rows_done=len(done), of=p.k_max), budget=clock)
+    try:
+        with stream:
+            for i, row in stream:
+                done[i] = row
+                advance(1)
+    except BudgetExceeded as e:
+        stopped = str(e)
+    return [done[i] for i in sorted(done)], stopped
+
+
 def reach_rows(max_layers: int) -> list[dict]:
     """The exhaustive pointer-program search for L = 2..max_layers, per register width."""
     from attncheck.constructions.pointer_programs import reach, reach_closed_form
@@ -100,13 +126,14 @@ def _estimate(N: int, alphabet: int, k_max: int) -> float:
               help="Seeded inputs searched for a counterexample to the printed recursion.")
 @click.option("--plot", type=click.Path(dir_okay=False), default=None,
               help="Also write layers against k (paper vs ours, verdicts) to FILE.png or FILE.svg.")
+@opt.dist_options
 @opt.common_options
 @takes(DepthParams)
 def depth_hop(p: DepthParams):
     from attncheck.constructions.budget import Budget
     from attncheck.constructions.hop import MAX_K
     from attncheck.constructions.pointer_programs import corrected_depth
-    from attncheck.constructions.verdict import BadInput, BudgetExceeded
+    from attncheck.constructions.verdict import BadInput
     if not 1 <= p.k_max <= MAX_K:
         raise BadInput(f"--k-max must be in 1..{MAX_K}, got {p.k_max}")
     p = p.replace(alphabet=opt.default_alphabet(p.N, p.alphabet))
@@ -120,18 +147,11 @@ def depth_hop(p: DepthParams):
         raise BadInput(f"depth hop --k-max {p.k_max} --N {p.N} needs about {est:.3g} s of certificates, more than"
                        f" {'--budget' if p.budget else 'the limit of'} {limit:g} s; use a smaller --N or --k-max")
     clock = Budget(p.budget)
-    rows, stopped = [], None
     with render.progress(p.k_max, f"depth hop N={p.N}") as advance:
-        for k in range(1, p.k_max + 1):
-            try:
-                clock.check(rows_done=len(rows), of=p.k_max)
-            except BudgetExceeded as e:
-                stopped = str(e)
-                break
-            rows.append(hop_row(k, p.N, p.alphabet, p.residual, p.samples, p.seed))
-            advance(1)
+        rows, stopped = hop_rows(p, clock, advance)
     reach = reach_rows(corrected_depth(p.k_max))
     verdict = summary(rows, reach, p.k_max, p.N, stopped)
+    verdict = dataclasses.replace(verdict, evidence={**verdict.evidence, **opt.executor_evidence()})
     report = render.envelope("depth hop", p.to_json(), seed=p.seed, timing={"total_s": time.perf_counter() - t0},
                              theorem="sht24a.thm4_2", **verdict.to_json(), rows=rows, reach=reach)
     if p.plot:

@@ -2,10 +2,10 @@
 
 Option names are the contract (docs/cli.md has the table: ``--N``, ``--k``, ``--alphabet``,
 ``--D``, ``--precision``, ``--attention``, ``--mode``, ``--samples``, ``--seed``, ``--budget``,
-``--json``, ...); every command that takes a parameter takes it under this name with this
-meaning.  The click name of an option is its long name without the dashes (``--N`` -> ``N``,
-``--paper-part`` -> ``paper_part``): the field of the parameter object
-(:mod:`attncheck.cli.params`) and the key in the JSON ``params``.  Old spellings stay as hidden
+``--workers``, ``--scheduler``, ``--json``, ...); every command that takes a parameter takes it
+under this name with this meaning.  The click name of an option is its long name without the
+dashes (``--N`` -> ``N``, ``--paper-part`` -> ``paper_part``): the field of the parameter
+object (:mod:`attncheck.cli.params`) and the key in the JSON ``params``.  Old spellings stay as hidden
 aliases for one release (:func:`attncheck.cli.params.alias`).
 
 The option types live here too: :class:`Precision` (``declared | exact | fixed:I.F``) and
@@ -40,6 +40,39 @@ def budget_option(f):
 def common_options(f):
     """--json, --seed, --budget."""
     return json_option(seed_option(budget_option(f)))
+
+
+def _scheduler(ctx, param, value):
+    if value is None:
+        return None
+    from attncheck.constructions.executor import parse_scheduler
+    from attncheck.constructions.verdict import BadInput
+    try:
+        return parse_scheduler(value)
+    except BadInput:
+        raise click.BadParameter(f"must be tcp://HOST:PORT (PORT 1..65535), got {value!r}") from None
+
+
+def dist_options(f):
+    """``--workers N`` / ``--scheduler tcp://HOST:PORT``: run the command's chunks (check-loop
+    batches, sweep points, table cells) on dask.distributed, a local cluster of N worker
+    processes or a running scheduler; neither is one process, as before.  The parameter object
+    turns them into the command's executor (:func:`attncheck.cli.params.takes`)."""
+    f = click.option("--scheduler", "scheduler", default=None, callback=_scheduler, metavar="tcp://HOST:PORT",
+                     help="Run the chunks on the workers of this running Dask scheduler (needs"
+                          " attncheck[dist]).")(f)
+    f = click.option("--workers", "workers", type=click.IntRange(min=1), default=None,
+                     help="Run the chunks on a local Dask cluster of this many worker processes, one"
+                          " thread each (needs attncheck[dist]).  [default: one process, no Dask]")(f)
+    return f
+
+
+def executor_evidence() -> dict:
+    """``{"executor": {"scheduler", "workers", "tasks", "cancelled"}}`` when the command's chunks
+    ran on Dask (nothing for one process, so the JSON of a plain run is as before)."""
+    from attncheck.constructions.executor import current
+    ex = current()
+    return {"executor": ex.summary()} if ex.distributed else {}
 
 
 def n_option(required: bool = True, default: int | None = None):

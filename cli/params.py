@@ -137,6 +137,8 @@ class Params:
     latex: bool = False
     plot: str | None = None
     out: str | None = None
+    workers: int | None = None       # Dask worker processes (report: its own thread pool)
+    scheduler: str | None = None     # tcp://HOST:PORT of a running Dask scheduler
 
     @classmethod
     def from_click(cls, ctx: click.Context, kw: Mapping[str, Any]):
@@ -282,15 +284,17 @@ class ReportParams(Params):
 
     paper: str | None = None
     id: str | None = None
-    workers: int | None = None
     only: tuple[str, ...] = ()
 
 
 def takes(cls: type[Params]):
     """Decorator of a command callback ``f(p)``: click's keyword arguments become one ``cls``
-    (:meth:`Params.from_click`).  A one-line error that names the new option of an old spelling
-    the user typed ends with a note saying so (:meth:`Meta.old_spelling_note`); its text is
-    otherwise the library's own."""
+    (:meth:`Params.from_click`); for a command with ``--workers``/``--scheduler``
+    (:func:`attncheck.cli.options.dist_options`) ``f`` runs with their executor as the ambient one
+    (:func:`attncheck.constructions.executor.from_options`: check loops and sweeps pick it up; a
+    local cluster starts on first use and stops when the command ends).  A one-line error that
+    names the new option of an old spelling the user typed ends with a note saying so
+    (:meth:`Meta.old_spelling_note`); its text is otherwise the library's own."""
     from attncheck.constructions.verdict import BadInput
 
     def deco(f):
@@ -298,7 +302,11 @@ def takes(cls: type[Params]):
         def callback(**kw):
             p = cls.from_click(click.get_current_context(), kw)
             try:
-                return f(p)
+                if "scheduler" not in p.meta.declared:      # report's --workers is its thread pool
+                    return f(p)
+                from attncheck.constructions.executor import from_options
+                with from_options(p.workers, p.scheduler):  # the command's executor, closed after it
+                    return f(p)
             except BadInput as e:
                 note = p.meta.old_spelling_note(str(e))
                 if not note:

@@ -179,7 +179,8 @@ def verify_command(spec: TaskSpec) -> click.Command:
 
     cmd = _command(verify, spec, spec.verify_help or f"Verify the {spec.task} construction (exit 0"
                    " verified, 1 refuted, 2 bad input, 3 unknown).", opt.construction_options,
-                   opt.arithmetic_options, opt.check_options, *spec.verify_options, opt.common_options)
+                   opt.arithmetic_options, opt.check_options, *spec.verify_options, opt.dist_options,
+                   opt.common_options)
     needed = _from_option(cmd, spec)
     return cmd
 

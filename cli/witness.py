@@ -244,6 +244,7 @@ def ngram_cmd(p: WitnessParams):
 @table_format_options
 @click.option("--plot", type=click.Path(dir_okay=False), default=None,
               help="Also write state bits and one-way bits against N to FILE.png or FILE.svg.")
+@opt.dist_options
 @common_options
 @takes(WitnessParams)
 def table_cmd(p: WitnessParams):
@@ -262,7 +263,8 @@ def table_cmd(p: WitnessParams):
     claim = ("sht23.rnn-ih [R], sht24a.cor5_2 [P], sht24b.one-layer-ih-lb [R], sht24a.propE_4 [P]:"
              " exact state bits and one-way CC versus N")
     v = Verdict(status, Method.EXHAUSTIVE, claim, len(cells),
-                "budget spent; cells marked ? were not computed" if stopped else "")
+                "budget spent; cells marked ? were not computed" if stopped else "",
+                evidence=opt.executor_evidence())
     if p.plot:
         from attncheck.cli.figures import witness_growth
         witness_growth({"cells": cells}, p.plot)

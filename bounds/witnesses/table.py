@@ -4,7 +4,8 @@ For the induction head (``sht23.rnn-ih`` [R]; one-way under the interleaved INDE
 ``sht24b.one-layer-ih-lb`` [R]) and hop_2 (``sht24a.cor5_2`` [P]; one-way under the block split
 of ``sht24a.propE_4`` [P]) at |Sigma| = 2, 3, 4 and the marker alphabet (binary data), each
 cell is computed by myhill_nerode.rnn_state_classes and oneway.one_way_rows.  Cells over the
-enumeration cap are recorded as such, never estimated.
+enumeration cap are recorded as such, never estimated.  Cells are independent: they run as the
+chunks of the command's executor (constructions/executor.py; ``--workers``/``--scheduler``).
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Callable
 from attncheck.bounds.witnesses.myhill_nerode import rnn_state_classes
 from attncheck.bounds.witnesses.oneway import DEFAULT_SPLIT, one_way_rows
 from attncheck.constructions.budget import UNLIMITED, Budget
+from attncheck.constructions.executor import Executor, current
 from attncheck.constructions.verdict import BadInput, BudgetExceeded
 
 #: (task, k, alphabet, marker) per column group.
@@ -36,25 +38,46 @@ def _cell(task: str, k: int, alphabet, marker: bool, N: int, budget: Budget) -> 
     return cell
 
 
-def build_table(Ns, budget: Budget | None = None,
-                on_step: Callable[[int], None] | None = None) -> tuple[list[dict], bool]:
+def _unreached(task: str, k: int, alphabet, N: int) -> dict:
+    return {"task": task, "k": k, "alphabet": alphabet, "N": N, "note": "budget"}
+
+
+def cell_job(job: tuple) -> dict:
+    """One cell, wherever it runs: ``job = (task, k, alphabet, marker, N, seconds left)``; the
+    budget is rebuilt here from the seconds (a clock does not travel between machines)."""
+    task, k, a, marker, N, left = job
+    try:
+        return _cell(task, k, a, marker, N, Budget(None if left is None else max(left, 1e-9)))
+    except BudgetExceeded:
+        return _unreached(task, k, a, N)
+
+
+def build_table(Ns, budget: Budget | None = None, on_step: Callable[[int], None] | None = None,
+                executor: Executor | None = None) -> tuple[list[dict], bool]:
     """All cells for the given N values; returns (cells, stopped_by_budget).  Cells not
-    reached when the budget runs out carry ``note = "budget"``."""
+    reached when the budget runs out carry ``note = "budget"``.  The cells are the chunks of
+    ``executor`` (default: the command's, serial unless --workers/--scheduler); each is exact
+    wherever it runs, and they are put back in table order."""
     budget = budget or UNLIMITED
-    cells, stopped = [], False
-    for N in Ns:
-        for task, k, a, marker in COLUMNS:
-            if stopped:
-                cells.append({"task": task, "k": k, "alphabet": a, "N": N, "note": "budget"})
-                continue
-            try:
-                cells.append(_cell(task, k, a, marker, N, budget))
-            except BudgetExceeded:
-                stopped = True
-                cells.append({"task": task, "k": k, "alphabet": a, "N": N, "note": "budget"})
-            if on_step:
-                on_step(1)
-    return cells, stopped
+    ex = current() if executor is None else executor
+    jobs = [(task, k, a, marker, N) for N in Ns for task, k, a, marker in COLUMNS]
+    cells: list[dict | None] = [None] * len(jobs)
+    stopped = False
+    stream = ex.stream(cell_job, len(jobs), lambda i: (*jobs[i], budget.remaining), check=budget.check,
+                       budget=budget)
+    try:
+        with stream:
+            for i, cell in stream:
+                cells[i] = cell
+                if on_step:
+                    on_step(1)
+                if cell.get("note") == "budget":
+                    stopped = True
+                    break
+    except BudgetExceeded:
+        stopped = True
+    return [c if c is not None else _unreached(t, k, a, N)
+            for c, (t, k, a, _, N) in zip(cells, jobs)], stopped
 
 
 def table_rows(cells: list[dict], Ns) -> list[tuple[str, list[str], list[list[str]]]]:
