@@ -1,8 +1,12 @@
-"""Benchmark of the exact witnesses: the largest (N, |Sigma|) done within a time limit, and the
-time growth per step of N.
+"""Benchmark of the exact witnesses: the witness table's time and peak memory, the largest
+(N, |Sigma|) done within a time limit, and the time growth per step of N.
 
     python benchmarks/witnesses.py                 # limit 60 s per run, writes a JSON summary
     python benchmarks/witnesses.py --limit 5 --quick
+    python benchmarks/witnesses.py --table-only    # only the witness table runs
+
+The table runs are ``attncheck witness table --N ...`` in a fresh process each, timed by the
+wall clock, with the peak resident memory of that process (``getrusage(RUSAGE_CHILDREN)``).
 
 For each witness and alphabet, N grows by one until the domain passes the enumeration cap of
 bounds/witnesses/domain.py (MAX_CELLS, about 2^28 input cells) or until the next run is
@@ -15,6 +19,9 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import resource
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -62,6 +69,23 @@ def sweep(fn, alphabet, marker: bool, limit: float, start: int) -> dict:
             "growth_per_step": ratios, "runs": runs}
 
 
+TABLES = ("5,9,13", "3..15:+2")
+
+
+def table_run(Ns: str) -> dict:
+    """``attncheck witness table --N Ns --json`` in a fresh process: seconds and peak MiB."""
+    code = "import sys; from attncheck.cli.main import main; main(sys.argv[1:])"
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t0 = time.perf_counter()
+    r = subprocess.run([sys.executable, "-c", code, "witness", "table", "--N", Ns, "--json"],
+                       capture_output=True, text=True)
+    dt = time.perf_counter() - t0
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss       # KiB, max over children
+    cells = json.loads(r.stdout)["cells"] if r.returncode == 0 else []
+    return {"N": Ns, "seconds": round(dt, 2), "peak_mib": round(peak / 1024, 1),
+            "peak_is_this_run": peak > before, "exit_code": r.returncode, "cells": len(cells)}
+
+
 def rank_sweep(limit: float) -> dict:
     runs = []
     for q in range(1, 13):
@@ -80,11 +104,20 @@ def main() -> None:
     ap.add_argument("--limit", type=float, default=60.0, help="seconds per run")
     ap.add_argument("--quick", action="store_true", help="only |Sigma| = 2 and the marker family")
     ap.add_argument("--out", default=None, help="write the JSON summary here")
+    ap.add_argument("--table-only", action="store_true", help="only time the witness table")
     args = ap.parse_args()
     alphabets = (2,) if args.quick else (2, 3, 4)
     report = {"limit_s": args.limit, "machine": {"python": platform.python_version(),
                                                  "numpy": np.__version__, "cores": 2},
-              "witnesses": {}}
+              "table": [], "witnesses": {}}
+    for Ns in TABLES:                          # smallest first: the peak is then this run's
+        run = table_run(Ns)
+        report["table"].append(run)
+        print(f"witness table --N {Ns:9s} {run['seconds']:6.2f} s, peak {run['peak_mib']:7.1f} MiB"
+              f" ({run['cells']} cells, exit {run['exit_code']})", flush=True)
+    if args.table_only:
+        _write(args.out, report)
+        return
     for name, fn in WITNESSES.items():
         rows = [sweep(fn, a, False, args.limit, 4) for a in (alphabets[:1] if "rows" in name else alphabets)]
         if "rows" not in name:                  # the slow cross-check method: |Sigma| = 2 only
@@ -97,8 +130,12 @@ def main() -> None:
     report["rank disj"] = rank_sweep(args.limit)
     print(f"rank disj: largest q={report['rank disj']['largest_q']}"
           f" ({report['rank disj']['runs'][-1]['seconds']} s at q={report['rank disj']['runs'][-1]['q']})")
-    if args.out:
-        with open(args.out, "w") as fh:
+    _write(args.out, report)
+
+
+def _write(path: str | None, report: dict) -> None:
+    if path:
+        with open(path, "w") as fh:
             json.dump(report, fh, indent=2)
 
 
