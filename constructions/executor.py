@@ -62,8 +62,9 @@ class Stream:
     """The results of one :meth:`Executor.stream`: iterate for ``(i, result)``; ``close()``
     cancels what is outstanding.  ``completed`` and ``cancelled`` count chunks."""
 
-    def __init__(self, executor: "Executor", gen: Iterator[tuple[int, Any]]):
-        self.executor, self._gen = executor, gen
+    def __init__(self, executor: "Executor"):
+        self.executor = executor
+        self._gen: Iterator[tuple[int, Any]] = iter(())
         self.completed = 0
         self.cancelled = 0
 
@@ -115,7 +116,7 @@ class Executor:
                check: Callable[[], None] = _nothing, budget: Budget = UNLIMITED) -> Stream:
         """Chunks 0..count-1: ``check()`` then ``item(i)`` here before chunk i starts, ``fn``
         on the item wherever chunks run; yields ``(i, fn(item(i)))`` as they finish."""
-        s = Stream(self, iter(()))
+        s = Stream(self)
         s._gen = self._run(fn, count, item, check, budget, s)
         return s
 
@@ -179,6 +180,8 @@ class DaskExecutor(Executor):
         return self._client
 
     def _run(self, fn, count, item, check, budget, s: Stream):
+        if count == 0:
+            return
         check()                                                     # no cluster for a spent budget
         client = self._start()
         import distributed
