@@ -16,12 +16,17 @@ certificate's error bounds and the z3 encodings):
 2. Dot products and sums use a *wide accumulator*: products and partial sums are exact and the
    result is rounded once when it is stored (a fixed-point MAC unit with a double-width
    accumulator).  Weights are read as the exact binary fractions their float64 values are (they
-   are never rounded); the temperature is a stored number.  The emulator realises the
-   accumulator in float64, which is exact while ``2 (I + F) + ceil(log2 terms) <= 53``;
-   :attr:`Format.exact_accumulator_terms` reports how many terms keep it exact and reports
-   carry it as ``accumulator_exact``.
+   are never rounded); the temperature is a stored number.  The emulator computes every stored
+   value as its exact grid integer at every width (``verifiers/gridpass.py``: float64 or int64
+   where a bound shows they are exact, Python ints beyond), so the accumulator is exact whatever
+   the width and the number of terms.  (:attr:`Format.exact_accumulator_terms` still says how
+   many terms a float64 accumulator would hold exactly, for code that reasons about float64.)
 3. Rounding is round-half-to-even on the grid (``numpy.rint``).  Note z3 bit-vector division
-   truncates toward zero and numpy ``//`` floors: neither is used for rounding here.
+   truncates toward zero and numpy ``//`` floors: neither is used for rounding here.  The
+   max-subtracted exponential is ``exp(-d 2^-F)`` for a grid distance ``d >= 0``, rounded once
+   (:meth:`Format.exp_ints`): float64 decides where its error bound leaves one candidate,
+   interval arithmetic (mpmath) decides the rest, so ties and grids finer than float64 are
+   rounded exactly; the rules on integer arrays are in :mod:`attncheck.constructions.gridmath`.
 4. Overflow policy: ``saturate`` clamps to the range (default), ``raise`` raises
    :class:`FixedPointOverflow` naming the quantity.
 
@@ -51,6 +56,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from attncheck.constructions.gridmath import exp_ints, to_object
 from attncheck.constructions.verdict import BadInput
 
 #: Largest total width ``I + F`` that :func:`fixed` accepts (the emulator is exact at every width).
@@ -162,6 +168,18 @@ class Format:
         scale = math.ldexp(1.0, self.frac_bits)
         with np.errstate(over="ignore"):
             return np.clip(np.ceil(a * scale) / scale, self.lo, self.hi)
+
+    def exp_ints(self, d) -> np.ndarray:
+        """Grid integers of the stored max-subtracted exponential ``quantize(exp(-d * 2^-F))`` for
+        grid distances ``d >= 0`` (array of ints), rounded once and exactly
+        (:func:`attncheck.constructions.gridmath.exp_ints`), then saturated: int64 up to 63 bits,
+        else object.  The emulator and the z3 encoding both read it."""
+        self._need_fixed("exp_ints")
+        e = exp_ints(np.asarray(d), self.frac_bits)
+        if e.dtype != object:
+            e = e.astype(np.int64)
+        e = np.minimum(e, self.int_hi)
+        return e.astype(self.int_dtype) if self.int_dtype is np.int64 else to_object(e)
 
     def representable(self, x) -> bool:
         """True iff every entry of ``x`` is on the grid and inside the range."""

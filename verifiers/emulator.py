@@ -4,9 +4,11 @@ Shape glossary: B batch, N sequence length, T = N + 1 positions (0 = start token
 width, H heads, dk/dv head widths.
 
 The arithmetic follows :mod:`attncheck.constructions.precision` exactly: every stored quantity is
-put into the format (``fmt.quantize``) -- embeddings, q, k, v, scores (after the temperature),
-max-subtracted exponentials, numerator, denominator, the division, the head output after
-``W_O`` and the residual; dot products use a wide accumulator (exact, one rounding).
+put into the format -- embeddings, q, k, v, scores (after the temperature), max-subtracted
+exponentials, numerator, denominator, the division, the head output after ``W_O`` and the
+residual; dot products use a wide accumulator (exact, one rounding).  In a ``fixed:I.F`` format
+the pass runs on grid integers (:mod:`attncheck.verifiers.gridpass`), exactly at every width;
+``exact`` is plain float64.
 
 Attention is ``softmax`` at each head's temperature, or ``hardmax`` (docs/theorems.md 1.1: the
 argmax set is averaged, ties included).  The mask is the construction's kind
@@ -23,12 +25,16 @@ and counterexample reports can inspect the mechanism, not only the answer.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+import weakref
+
 from attncheck.constructions.spec import Construction, Head, SnapMap, attention_mask
 from attncheck.constructions.precision import EXACT, Format
+from attncheck.constructions.gridmath import max_abs
+from attncheck.verifiers.gridpass import Grid, PreparedHead
 
 BOT_CODE = -1   # decoded output meaning "bottom" in integer arrays
 
@@ -37,13 +43,15 @@ BOT_CODE = -1   # decoded output meaning "bottom" in integer arrays
 class Trace:
     """``residuals[l]``: (B, T, D) after layer l (index 0 = embedding); ``attention[l]``:
     (B, H, T, T) weights of layer l+1 (rows = queries); ``rows``: (B, N) decoded codebook rows;
-    ``outputs``: (B, N) symbols with ``BOT_CODE`` for bottom.  Residuals/attention are empty
-    lists when the pass ran with ``keep=False``."""
+    ``outputs``: (B, N) symbols with ``BOT_CODE`` for bottom.  ``grid[l]``: in a fixed format, the
+    residuals as exact grid integers (``residuals`` holds their float64 values, rounded beyond 53
+    bits).  Residuals/attention/grid are empty lists when the pass ran with ``keep=False``."""
 
     residuals: list
     attention: list
     rows: np.ndarray
     outputs: np.ndarray
+    grid: list = field(default_factory=list)
 
 
 def _project(X: np.ndarray, W: np.ndarray) -> np.ndarray:
@@ -56,6 +64,9 @@ def _project(X: np.ndarray, W: np.ndarray) -> np.ndarray:
 def embed(c: Construction, tokens: np.ndarray, fmt: Format = EXACT) -> np.ndarray:
     """tokens (B, N) int -> residual (B, T, D)."""
     tokens = np.asarray(tokens)
+    if not fmt.is_exact:
+        g = Grid(fmt)
+        return g.to_values(embed_grid(c, g, tokens))
     B, N = tokens.shape
     X = np.empty((B, N + 1, c.width))
     X[:, 0, :] = c.start_row
@@ -65,7 +76,12 @@ def embed(c: Construction, tokens: np.ndarray, fmt: Format = EXACT) -> np.ndarra
 
 def attend(head: Head, X: np.ndarray, fmt: Format, attention: str,
            mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """One head on residual X (B, T, D) -> (contribution (B, T, D), weights (B, T, T))."""
+    """One head on residual X (B, T, D) -> (contribution (B, T, D), weights (B, T, T)).  In a
+    fixed format X holds the float64 values of grid numbers (an off-grid X is read exactly)."""
+    if not fmt.is_exact:
+        g = Grid(fmt)
+        y, w = attend_grid(g, g.head(head), grid_residual(g, X), attention, np.asarray(mask, dtype=bool))
+        return g.to_values(y), w
     q = fmt.quantize(_project(X, head.W_Q), "query")                # (B, T, dk)
     k = fmt.quantize(_project(X, head.W_K), "key")                  # (B, T, dk)
     v = fmt.quantize(_project(X, head.W_V), "value")                # (B, T, dv)
@@ -97,6 +113,9 @@ def nearest_rows(values: np.ndarray, codes: np.ndarray) -> np.ndarray:
 
 def apply_map(c: Construction, smap: SnapMap, X: np.ndarray, fmt: Format) -> np.ndarray:
     """Element-wise snap map (spec.SnapMap): moves read the pre-map row."""
+    if not fmt.is_exact:
+        g = Grid(fmt)
+        return g.to_values(map_grid(c, g, smap, g.from_values(X, "map input")))
     out = X.copy()
     for src, dst in smap.moves:
         s, d = c.layout[src], c.layout[dst]
@@ -125,6 +144,9 @@ def forward(c: Construction, tokens, fmt: Format = EXACT, attention: str = "soft
     """Run construction ``c`` on a batch of token sequences (B, N) in format ``fmt``."""
     _check_attention(attention)
     tokens = np.atleast_2d(np.asarray(tokens, dtype=np.int64))
+    if not fmt.is_exact:
+        g = Grid(fmt)
+        return forward_grid(c, g, embed_grid(c, g, tokens), attention, keep)
     return forward_residual(c, embed(c, tokens, fmt), fmt, attention, keep)
 
 
@@ -138,6 +160,9 @@ def forward_residual(c: Construction, X: np.ndarray, fmt: Format = EXACT, attent
     """Run the layers of ``c`` on an embedded residual X (B, T, D), already in ``fmt`` (row 0 is
     the start row), under the construction's mask kind; decode when ``c`` has a decoder."""
     _check_attention(attention)
+    if not fmt.is_exact:
+        g = Grid(fmt)
+        return forward_grid(c, g, g.from_values(X, "embedding"), attention, keep)
     T = X.shape[1]
     mask = attention_mask(c.mask, T)[None]                           # (1, T, T)
     start = X[:, :1, :].copy()
@@ -172,3 +197,122 @@ def explain(c: Construction, tokens, position: int, fmt: Format = EXACT,
             layers.append({"layer": li + 1, "head": h + 1, "argmax": j, "weight": float(row[j])})
     out = tr.outputs[0, position - 1]
     return {"layers": layers, "output": None if out == BOT_CODE else int(out)}
+
+
+# --- the pass on grid integers (fixed formats; arithmetic in gridpass.py) ---------------------
+_TABLES: "weakref.WeakKeyDictionary[Construction, dict]" = weakref.WeakKeyDictionary()
+
+
+def embedding_table(c: Construction, g: Grid) -> tuple[np.ndarray, np.ndarray]:
+    """(start row (D,), table (V, N, D)): the stored embedding of every symbol at every position
+    1..N, ``q(tok_embed[x] + pos_embed[t])`` rounded once from the exact sum; cached per format."""
+    per = _TABLES.setdefault(c, {})
+    key = ("embed", str(g.fmt))
+    if key not in per:
+        start = g.from_values(c.start_row, "embedding")
+        table = g.add_exact_fraction(c.tok_embed[:, None, :], c.pos_embed[None, 1:, :], "embedding")
+        per[key] = (start, table)
+    return per[key]
+
+
+def embed_grid(c: Construction, g: Grid, tokens: np.ndarray) -> np.ndarray:
+    """tokens (B, N) -> residual (B, T, D) of grid integers."""
+    start, table = embedding_table(c, g)
+    B, N = tokens.shape
+    X = np.empty((B, N + 1, c.width), dtype=table.dtype)
+    X[:, 0, :] = start
+    X[:, 1:, :] = table[tokens, np.arange(N)[None, :]]
+    return X
+
+
+def grid_residual(g: Grid, X: np.ndarray) -> np.ndarray:
+    """float64 values -> grid integers; an off-grid X (a caller's own residual) becomes its exact
+    fractions at a finer scale, which only the object container can carry."""
+    X = np.asarray(X, dtype=np.float64)
+    scaled = X * 2.0 ** g.F
+    if np.all(scaled == np.rint(scaled)):
+        return g.from_values(X)
+    raise ValueError(f"attend: the residual is not on the grid of {g.fmt} (quantize it first)")
+
+
+def attend_grid(g: Grid, ph: PreparedHead, X: np.ndarray, attention: str,
+                mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One head on grid integers X (B, T, D) -> (stored write (B, T, D), weights (B, T, T))."""
+    q = g.project(X, ph.W_Q, "query")                               # (B, T, dk)
+    k = g.project(X, ph.W_K, "key")                                 # (B, T, dk)
+    v = g.project(X, ph.W_V, "value")                               # (B, T, dv)
+    s = g.scores(q, k, ph.temperature)                              # (B, T, T)
+    out, w = mix(g, s, v, mask, attention)
+    return g.project(out, ph.W_O, "head write"), w
+
+
+def mix(g: Grid, s: np.ndarray, v: np.ndarray, mask: np.ndarray, attention: str):
+    """Attention over the last axis of stored scores s (..., T) with values v (..., T, dv) (or one
+    query row: s (B, T), v (B, T, dv)) -> (stored head output (..., dv), weights (..., T), float64)."""
+    rows = s.ndim == v.ndim - 1
+    sm = np.where(mask, s, -np.inf if g.fast else g.lo - 1)
+    m = sm.max(axis=-1, keepdims=True)                              # (..., 1)
+    vb = max_abs(v)
+    if attention == "hardmax":
+        sel = np.equal(sm, m).astype(bool) & mask                   # ties averaged
+        cnt = sel.sum(axis=-1, keepdims=True)
+        a = sel.astype(np.float64) if g.fast else sel.astype(np.int64).astype(object)
+        num = g.exact_matmul(a, v, s.shape[-1] * vb, rows)
+        return g.ratio(num, cnt, 0, "head output"), sel / cnt
+    d = np.where(mask, m - sm, np.inf)                              # grid distances, inf masked
+    e = g.exp(d)                                                    # (..., T)
+    zr = g.rowsum(e)                                                # (..., 1) exact
+    z = g.settle(zr, "denominator")
+    if np.any(z == 0):
+        raise ValueError(f"softmax is undefined in {g.fmt}: exp(0) rounds to 0")
+    num = g.round_stored(g.exact_matmul(e, v, max_abs(zr) * vb, rows), g.F, "numerator")
+    out = g.ratio(num, z, g.F, "head output")
+    return out, g.to_values(e) / g.to_values(z)
+
+
+def map_grid(c: Construction, g: Grid, smap: SnapMap, X: np.ndarray) -> np.ndarray:
+    """Element-wise snap map on grid integers: the nearest code (decided exactly), stored."""
+    out = X.copy()
+    for src, dst in smap.moves:
+        s, d = c.layout[src], c.layout[dst]
+        codes = c.codebooks[s.codebook]
+        out[..., d.sl] = g.from_values(codes, "map output")[g.nearest(X[..., s.sl], codes)]
+    for name in smap.clears:
+        out[..., c.layout[name].sl] = 0
+    return g.settle(out, "map output")
+
+
+def decode_grid(c: Construction, g: Grid, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`decode` on grid integers, the nearest code decided exactly."""
+    dec = c.decoder
+    if dec is None:
+        empty = np.zeros((X.shape[0], 0), dtype=np.int64)
+        return empty, empty
+    codes = c.codebooks[dec.codebook]
+    rows = g.nearest(X[:, 1:, c.layout[dec.slot].sl], codes)
+    table = np.array([BOT_CODE if s is None else s for s in dec.symbols])
+    return rows, table[rows]
+
+
+def forward_grid(c: Construction, g: Grid, X: np.ndarray, attention: str, keep: bool) -> Trace:
+    """:func:`forward_residual` on grid integers X (B, T, D)."""
+    T = X.shape[1]
+    mask = attention_mask(c.mask, T)[None]                           # (1, T, T)
+    start = X[:, :1, :].copy()
+    residuals, attn, ints = ([g.to_values(X)], [], [X]) if keep else ([], [], [])
+    for layer in c.layers:
+        ys, ws = [], []
+        for head in layer.heads:
+            y, w = attend_grid(g, g.head(head), X, attention, mask)
+            ys.append(y)
+            ws.append(w)
+        X = g.total([X] + ys, "residual")
+        if layer.map is not None:
+            X = map_grid(c, g, layer.map, X)
+        X[:, :1, :] = start                                          # constant start row
+        if keep:
+            residuals.append(g.to_values(X))
+            ints.append(X)
+            attn.append(np.stack(ws, axis=1))                         # (B, H, T, T)
+    rows, outputs = decode_grid(c, g, X)
+    return Trace(residuals, attn, rows, outputs, ints)

@@ -33,6 +33,7 @@ from typing import Sequence
 
 import numpy as np
 
+from attncheck.constructions.gridmath import zero_cutoff
 from attncheck.constructions.precision import Format
 
 
@@ -74,10 +75,11 @@ def bits_for(n: int) -> int:
 
 def exp_table(fmt: Format) -> tuple[int, ...]:
     """Grid integers of ``quantize(exp(-d * ulp))`` for d = 0, 1, ... up to the span of the
-    format, truncated after the last non-zero entry (the emulator's max-subtracted exponential)."""
+    format, truncated after the last non-zero entry (the emulator's max-subtracted exponential,
+    rounded once and exactly by :meth:`Format.exp_ints`)."""
     span = fmt.int_hi - fmt.int_lo
-    d = np.arange(span + 1, dtype=np.float64)
-    e = fmt.to_ints(fmt.quantize(np.exp(-d * fmt.ulp), "exponential"))
+    last = min(span, int(zero_cutoff(fmt.frac_bits) * 2.0 ** fmt.frac_bits) + 1)   # 0 beyond
+    e = fmt.exp_ints(np.arange(last + 1, dtype=np.int64))
     nz = np.flatnonzero(e)
     return tuple(int(v) for v in e[: int(nz[-1]) + 1]) if nz.size else (0,)
 
