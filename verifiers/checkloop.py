@@ -67,6 +67,47 @@ def sequences(V: int, N: int) -> Domain:
 
 
 @dataclass(frozen=True)
+class Block:
+    """Members ``start .. stop-1`` of Sigma^N (lexicographic order, position 1 most significant),
+    drawn without materialising them: a shared-prefix evaluation (verifiers/prefix.py) reads the
+    range of prefixes each length contributes; :meth:`tokens` gives the members as a (B, N) array."""
+
+    V: int
+    N: int
+    start: int
+    stop: int
+
+    def __len__(self) -> int:
+        return self.stop - self.start
+
+    def prefixes(self, i: int) -> tuple[int, int]:
+        """The prefixes of length i of the members, as the range ``lo .. hi-1`` of their numbers in
+        Sigma^i (a prefix's number is its first completion's number divided by V^(N-i))."""
+        w = self.V ** (self.N - i)
+        return self.start // w, (self.stop - 1) // w + 1
+
+    def tokens(self) -> np.ndarray:
+        return enumerate_sequences(self.V, self.N, self.start, self.stop)
+
+
+def sequence_blocks(V: int, N: int) -> Domain:
+    """Sigma^N as :func:`sequences`, but exhaustive batches are :class:`Block` ranges (whole
+    subtrees of the prefix tree when the step is a power of V, see :func:`aligned_step`);
+    sampling draws token arrays."""
+    return Domain(V ** N, lambda a, b: Block(V, N, a, b),
+                  lambda rng, n: rng.integers(0, V, size=(n, N)), "inputs", f"{V}^{N}")
+
+
+def aligned_step(V: int, N: int, target: int) -> int:
+    """The largest power of V that is at most ``max(1, target)`` and at most V^N: batches of this
+    size start at multiples of it, so each is the set of completions of prefixes it alone has."""
+    step = 1
+    while step * V <= max(1, target) and step * V <= V ** N:
+        step *= V
+    return step
+
+
+@dataclass(frozen=True)
 class Found:
     """What ``compare`` found in a batch: the first wrong member's index in the batch, how many
     members of the batch are wrong, and the replayed counterexample."""
