@@ -6,6 +6,7 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 
 def wall(cmd, n=5):
@@ -15,6 +16,17 @@ def wall(cmd, n=5):
         subprocess.run(cmd, capture_output=True, check=True)
         ts.append(time.perf_counter() - t)
     return statistics.median(ts)
+
+
+def interleaved(cmds: dict, n: int = 15) -> dict:
+    """Medians of ``n`` rounds in which every command runs once (load drifts alike for all)."""
+    ts = {k: [] for k in cmds}
+    for _ in range(n):
+        for k, cmd in cmds.items():
+            t = time.perf_counter()
+            subprocess.run(cmd, capture_output=True, check=True)
+            ts[k].append(time.perf_counter() - t)
+    return {k: statistics.median(v) for k, v in ts.items()}
 
 
 def main():
@@ -35,6 +47,14 @@ def main():
     print(f"  attncheck --help           : {hlp:.3f}")
     print(f"  for scale: import numpy {np_:.3f}, import z3 {z3:.3f}, import sympy {sp:.3f}")
     print(f"  heavy modules loaded by the CLI import: {mods}")
+    script = Path(py).parent / "attncheck"                  # the console script a user runs
+    exe = [str(script)] if script.exists() else [py, "-m", "attncheck.cli.main"]
+    r = interleaved({"pass": [py, "-c", "pass"], "click": [py, "-c", "import click"],
+                     "help": exe + ["--help"], "version": exe + ["--version"]})
+    print(f"interleaved medians of 15 rounds: python -c pass {r['pass']:.3f}, import click {r['click']:.3f},"
+          f" --help {r['help']:.3f}, --version {r['version']:.3f}")
+    print(f"  --help / python -c pass = {r['help'] / r['pass']:.2f}x"
+          f"   (import click alone: {r['click'] / r['pass']:.2f}x)")
 
 
 if __name__ == "__main__":

@@ -51,6 +51,15 @@ def _version() -> str:
         return "0+unknown"
 
 
+def _print_version(ctx: click.Context, param, value) -> None:
+    """``--version``: the installed version, read only when asked for (importlib.metadata costs
+    more than the rest of ``attncheck --help`` together)."""
+    if not value or ctx.resilient_parsing:
+        return
+    click.echo(f"attncheck, version {_version()}", color=ctx.color)
+    ctx.exit()
+
+
 def suggestion(word: str, choices) -> str:
     """'; did you mean 'verify'?' (the closest names, difflib) or '; choose one of a, b, c'."""
     choices = sorted(choices)
@@ -116,7 +125,8 @@ class LazyGroup(click.Group):
 
 
 @click.group(cls=LazyGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(_version(), "--version", prog_name="attncheck")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_print_version,
+              help="Show the version and exit.")
 @click.option("--debug", is_flag=True, help="Show Python tracebacks for internal errors.")
 @click.pass_context
 def cli(ctx, debug):
