@@ -10,6 +10,8 @@ simulation runs (weights, codes, start row, hashing matrix, layout offsets, the 
 limits q, s, p) -- never from labels such as ``codes.kind``, ``codes.margin``, ``hashing.b`` or
 ``hashing.kind`` [R]:
 
+0. *maps*: every layer's map writes with the simulation's layout, hashing matrix and key map
+   and runs its protocol (``LocalMap`` carries them as data).
 1. *layout*: slots qcode, kcode, input, send, recv, fault are disjoint, inside D, with widths
    dq, dq, 1, F d, F d, 1 -- so the map's writes never touch the queries the embedding placed.
 2. *structure* (every layer's head): W_Q reads only qcode, W_K only kcode, W_V only send, W_O
@@ -47,6 +49,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from attncheck.constructions.mpc.routing import F
+from attncheck.constructions.mpc.simulate import RoundLocal
 from attncheck.constructions.spec import Head
 from attncheck.constructions.precision import EXACT, Format
 from attncheck.verifiers.mpc_attend import as_selection
@@ -100,6 +103,41 @@ def layout_check(sim) -> dict:
     if sim.start_row.shape != (lay.width,):
         bad.append(f"start row has shape {sim.start_row.shape}")
     return {"ok": not bad, "why": "; ".join(bad) or "disjoint slots of the needed widths"}
+
+
+def maps_check(sim) -> dict:
+    """Fact 0: every layer's map reads and writes with the simulation's own layout, hashing matrix
+    and key map (``LocalMap.layout/hashing/codes``, compared entry by entry), and a round map runs
+    the simulation's protocol -- so the facts below, read from ``sim``, are about what the maps
+    write.  (An edit of ``sim.hashing`` alone used to leave the maps writing with the old matrix
+    while the certificate checked the new one.)"""
+    bad = []
+    for li, layer in enumerate(sim.layers):
+        m = layer.map
+        if m.layout is None or m.hashing is None or m.codes is None:
+            bad.append(f"layer {li}: the map does not say what it writes with")
+            continue
+        if m.layout != sim.layout:
+            bad.append(f"layer {li}: the map's layout is not the simulation's")
+        H, G = m.hashing, sim.hashing
+        if not (H is G or (H.q, H.s) == (G.q, G.s) and np.array_equal(H.A, G.A)):
+            bad.append(f"layer {li}: the map hashes with another matrix")
+        if not _same_keys(m.codes, sim.codes):
+            bad.append(f"layer {li}: the map writes other key codes")
+        local = m.local
+        if isinstance(local, RoundLocal) and local.protocol is not sim.protocol:
+            bad.append(f"layer {li}: the map runs another protocol")
+    return {"ok": not bad, "why": "; ".join(bad) or "every map writes with the simulation's layout,"
+                                                    " hashing and key map"}
+
+
+def _same_keys(a, b) -> bool:
+    """Whether two code objects compute the same key map ``S -> w_S``."""
+    if a is b:
+        return True
+    same_basis = (a.basis is None) == (b.basis is None) and (a.basis is None or np.array_equal(a.basis, b.basis))
+    return (a.kind, a.max_set, tuple(a.points), a.scale, a.width) == \
+        (b.kind, b.max_set, tuple(b.points), b.scale, b.width) and same_basis
 
 
 def ids_check(sim) -> dict:
@@ -232,10 +270,11 @@ def _heads(sim, head: Head | None, heads) -> list[Head]:
 
 def certify(sim, head: Head | None = None, attention: str = "hardmax", fmt: Format = EXACT,
             heads=None) -> RoutingCertificate:
-    """Check facts 1-7 for every distinct head the layers run (see :func:`_heads`)."""
-    checks: dict = {"layout": layout_check(sim), "ids": ids_check(sim)}
-    if not checks["layout"]["ok"]:
-        return RoutingCertificate(False, checks, "fails: layout")
+    """Check facts 0-7 for every distinct head the layers run (see :func:`_heads`)."""
+    checks: dict = {"layout": layout_check(sim), "maps": maps_check(sim), "ids": ids_check(sim)}
+    for name in ("layout", "maps"):
+        if not checks[name]["ok"]:
+            return RoutingCertificate(False, checks, f"fails: {name}")
     per_head = []
     for h in _heads(sim, head, heads):
         st = structure_check(sim, h)

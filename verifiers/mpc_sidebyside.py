@@ -36,8 +36,11 @@ from attncheck.constructions.verdict import BadInput, Counterexample, Method, St
 from attncheck.verifiers import checkloop
 from attncheck.verifiers.checkloop import Domain, Found
 from attncheck.verifiers.mpc_certify import RoutingCertificate, certify
+from attncheck.verifiers.mpc_batch import run_batch
+from attncheck.verifiers.mpc_memo import Memories, Outboxes, Steps
+from attncheck.verifiers.mpc_engine import Engine
 from attncheck.verifiers.mpc_machine import Run, run_protocol
-from attncheck.verifiers.mpc_simulate import SimTrace, attention_at, run
+from attncheck.verifiers.mpc_simulate import SimTrace, attention_at, run_ids, trace_of
 
 EXHAUSTIVE_LIMIT = 5000          # instances the transformer side runs in 'auto' mode
 
@@ -129,26 +132,44 @@ def _first_mismatch(sim: Simulation, run_: Run, trace: SimTrace, b: int) -> dict
     return None
 
 
-def _comparer(sim: Simulation, algo: Algo, N: int, heads, fmt: Format, attention: str):
+def _comparer(sim: Simulation, algo: Algo, N: int, heads, fmt: Format, attention: str,
+              budget: Budget = UNLIMITED):
     """``compare(batch) -> Found | None`` for the check loop: the protocol against ground truth
-    first, then the transformer against the protocol, round by round."""
+    first, then the transformer against the protocol, round by round.  Both run on whole batches
+    (:func:`~attncheck.verifiers.mpc_batch.run_batch`, :class:`~attncheck.verifiers.mpc_engine.Engine`)
+    with their memories interned in one table, so comparing them is comparing ids; what a
+    mismatch reports is rebuilt for that one instance (``run_protocol``, :func:`trace_of`).  The
+    budget is also checked before every layer of a batch (batches of small instances are large)."""
     protocol = sim.protocol
+    steps = Steps(protocol, Memories(), Outboxes())
+    engine = Engine(sim, heads, fmt, attention, steps)
+    q = protocol.limits.q
 
     def compare(chunk: list[list[int]]) -> Found | None:
-        runs = [run_protocol(protocol, w) for w in chunk]
+        batch = run_batch(steps, chunk)
+        if batch is None:                          # a limit broken somewhere: the runtime says where
+            runs = [run_protocol(protocol, w) for w in chunk]
+            pmem = np.array([[[engine.memories(m) for m in layer] for layer in r_.memories] for r_ in runs],
+                            dtype=np.int64).transpose(1, 0, 2)                        # (R+1, B, q)
+            pout = [r_.outputs for r_ in runs]
+            output = [r_.output for r_ in runs]
+        else:
+            pmem, output = batch.memories, batch.output
+            pout = [tuple(steps.outs.items[o] for o in row) for row in batch.outputs.tolist()]
         truths = [tuple(algo.truth(N, w, protocol.limits.s)) for w in chunk]
-        wrong = [b for b, (r_, t) in enumerate(zip(runs, truths)) if r_.output != t]
+        wrong = [b for b, (o, t) in enumerate(zip(output, truths)) if o != t]
         if wrong:
             b = wrong[0]
             ce = Counterexample(tuple(chunk[b]), 0, None, None,
                                 {"what": "the MPC protocol itself is wrong on this input",
-                                 "expected": list(truths[b]), "got": list(runs[b].output)})
+                                 "expected": list(truths[b]), "got": list(output[b])})
             return Found(b, len(wrong), ce)
-        trace = run(sim, np.array(chunk), fmt, attention, heads)
-        found = [(b, mm) for b, r_ in enumerate(runs) if (mm := _first_mismatch(sim, r_, trace, b))]
+        ids = run_ids(engine, chunk, lambda layer: budget.check(batch=len(chunk), layer=layer))
+        found = _mismatched(engine, ids, pmem, pout, q)
         if not found:
             return None
-        b, mm = found[0]
+        b = found[0]
+        mm = _first_mismatch(sim, run_protocol(protocol, chunk[b]), trace_of(engine, ids, slice(b, b + 1)), 0)
         if mm["machine"] is not None:
             mm["attention"] = attention_at(sim, heads, chunk[b], mm["layer"], mm["machine"], fmt,
                                            attention)
@@ -157,7 +178,26 @@ def _comparer(sim: Simulation, algo: Algo, N: int, heads, fmt: Format, attention
         mm["what"] = f"transformer memory differs from the protocol at {where}"
         return Found(b, len(found), Counterexample(tuple(chunk[b]), (mm["machine"] or 0) + 1,
                                                    None, None, mm))
+    compare.engine = engine
     return compare
+
+
+def _mismatched(engine: Engine, ids, pmem: np.ndarray, pout: list, q: int) -> list[int]:
+    """Instances whose transformer memories (any layer, any token; pad tokens must hold nothing)
+    or psi outputs differ from the protocol's -- :func:`_first_mismatch`'s test, on ids."""
+    mem = ids.memories                                                  # (L, B, T)
+    bad = (mem[:, :, :q] != pmem).any(axis=(0, 2)) | (mem[:, :, q:] != engine.empty).any(axis=(0, 2))
+    items = engine.outputs.items
+    for b, row in enumerate(ids.outputs.tolist()):
+        if bad[b]:
+            continue
+        outs = [items[o] for o in row]
+        if any(outs[t] != pout[b][t] for t in range(q)) or any(o != () for o in outs[q:]):
+            got = tuple(w for out in outs if isinstance(out, tuple) and all(isinstance(x, int) for x in out)
+                        for w in out)
+            want = tuple(w for o in pout[b] for w in o)
+            bad[b] = got != want or any(not all(isinstance(x, int) for x in o) for o in outs)
+    return [int(b) for b in np.flatnonzero(bad)]
 
 
 # --- the check ------------------------------------------------------------------------------------
@@ -173,7 +213,7 @@ class SideBySide:
 def side_by_side(algo: Algo, N: int, *, mode: str = "auto", samples: int = 100, seed: int = 0,
                  hashing: str = "auto", slots: int | None = None, codes: str = "poly",
                  attention: str = "hardmax", fmt: Format = EXACT, corrupt: str = "none", s: int | None = None,
-                 budget: Budget = UNLIMITED, batch: int = 16, advance=lambda n=1: None) -> SideBySide:
+                 budget: Budget = UNLIMITED, batch: int | None = None, advance=lambda n=1: None) -> SideBySide:
     """Compile ``algo`` at size N and :func:`check_simulation` it (``corrupt`` breaks every layer's head)."""
     protocol = algo.build(N, s)
     sim = compile_protocol(protocol, hashing=hashing, slots=slots, codes=codes, seed=seed)
@@ -185,9 +225,10 @@ def side_by_side(algo: Algo, N: int, *, mode: str = "auto", samples: int = 100, 
 
 def check_simulation(sim: Simulation, algo: Algo, N: int, *, mode: str = "auto", samples: int = 100,
                      seed: int = 0, attention: str = "hardmax", fmt: Format = EXACT,
-                     budget: Budget = UNLIMITED, batch: int = 16, advance=lambda n=1: None) -> SideBySide:
+                     budget: Budget = UNLIMITED, batch: int | None = None, advance=lambda n=1: None) -> SideBySide:
     """Run ``sim`` (each layer with its own head) beside its protocol on the instances of
-    :func:`instances_for` through the check loop; certify every layer's head (:func:`certify`)."""
+    :func:`instances_for` through the check loop; certify every layer's head (:func:`certify`).
+    ``batch`` (default: :meth:`Engine.batch_size`, up to 4096 small instances) is the loop's chunk."""
     heads = tuple(layer.head for layer in sim.layers)
     cert = certify(sim, attention=attention, fmt=fmt, heads=heads)
     inst = instances_for(algo, N, mode, samples, seed)
@@ -196,8 +237,10 @@ def check_simulation(sim: Simulation, algo: Algo, N: int, *, mode: str = "auto",
              f" and both match ground truth (sht24a.thm3_1 [P]; construction [R])")
     ev = {"certificate": cert.to_json(), "instances": inst.description, "layers": L, "rounds": R,
           "log2_N": round(math.log2(N), 4)}
-    v = checkloop.run(inst.domain, _comparer(sim, algo, N, heads, fmt, attention),
-                      mode="exhaustive" if inst.exhaustive else "sample", claim=claim, step=batch,
+    compare = _comparer(sim, algo, N, heads, fmt, attention, budget)
+    step = batch if batch is not None else compare.engine.batch_size()
+    v = checkloop.run(inst.domain, compare,
+                      mode="exhaustive" if inst.exhaustive else "sample", claim=claim, step=step,
                       samples=samples, seed=seed, budget=budget, progress=advance, evidence=ev)
     return SideBySide(_conclude(v, inst, cert, algo, L, R), sim, cert, v.cases, inst.description)
 

@@ -23,6 +23,8 @@ from attncheck.constructions.precision import EXACT, Format
 from attncheck.constructions.spec import Head
 from attncheck.constructions.verdict import BadInput
 from attncheck.verifiers.mpc_attend import attend
+from attncheck.verifiers.mpc_engine import Engine, IdTrace
+from attncheck.verifiers.mpc_memo import Unhandled
 from attncheck.verifiers.mpc_threads import one_blas_thread
 
 
@@ -61,14 +63,76 @@ def apply_layer(sim: Simulation, li: int, X: np.ndarray, head: Head, fmt: Format
 
 
 def run(sim: Simulation, inputs, fmt: Format = EXACT, attention: str = "hardmax",
-        heads: tuple[Head, ...] | None = None) -> SimTrace:
+        heads: tuple[Head, ...] | None = None, engine: Engine | None = None) -> SimTrace:
     """Run the compiled transformer on a batch of inputs (B, n_in).  ``heads`` overrides the
-    routing head of each layer (used to check corrupted heads)."""
+    routing head of each layer (used to check corrupted heads).  Runs on
+    :class:`~attncheck.verifiers.mpc_engine.Engine` (the same numbers as :func:`reference_run`,
+    each distinct piece of work once); ``engine`` reuses one across batches."""
+    heads = tuple(layer.head for layer in sim.layers) if heads is None else tuple(heads)
+    eng = engine if engine is not None else Engine(sim, heads, fmt, attention)
+    return trace_of(eng, run_ids(eng, inputs))
+
+
+def run_ids(eng: Engine, inputs, tick=lambda layer: None) -> IdTrace:
+    """:meth:`Engine.run` on validated inputs (``tick`` before every layer); a simulation whose
+    maps are not built as ``read -> local -> write`` runs :func:`reference_run`, its memories
+    interned in ``eng``."""
+    inputs = _check(eng.sim, inputs, eng.attention)
+    if not eng.structured:
+        return _intern_trace(eng, reference_run(eng.sim, inputs, eng.fmt, eng.attention, eng.heads),
+                             inputs.shape[0])
+    try:
+        with one_blas_thread():
+            return eng.run(inputs, tick)
+    except Unhandled:                          # a local function returned what cannot be interned
+        tr = reference_run(eng.sim, inputs, eng.fmt, eng.attention, eng.heads)
+        return _intern_trace(eng, tr, inputs.shape[0])
+
+
+def _intern_trace(eng: Engine, tr: SimTrace, B: int) -> IdTrace:
+    """A reference trace as ids of ``eng``'s tables (an object that cannot be interned keeps a
+    fresh id of its own: it equals nothing else)."""
+    def intern(table, obj) -> int:
+        try:
+            return table(obj)
+        except TypeError:
+            table.items.append(obj)
+            return len(table.items) - 1
+    mem = np.array([[[intern(eng.memories, m) for m in row] for row in layer] for layer in tr.memories],
+                   dtype=np.int64).reshape(len(tr.memories), B, eng.sim.tokens)
+    out = np.array([[intern(eng.outputs, o) for o in row] for row in tr.outputs],
+                   dtype=np.int64).reshape(B, eng.sim.tokens)
+    return IdTrace(mem, out, tr.faults)
+
+
+def trace_of(eng: Engine, ids: IdTrace, b: slice | None = None) -> SimTrace:
+    """The :class:`SimTrace` an :class:`IdTrace` stands for (instances ``b``, default all)."""
+    b = slice(None) if b is None else b
+    mem, out = eng.memories.items, eng.outputs.items
+    memories = [[[mem[i] for i in row] for row in layer[b].tolist()] for layer in ids.memories]
+    outputs = [[out[i] for i in row] for row in ids.outputs[b].tolist()]
+    return SimTrace(memories, outputs, ids.faults[b].copy())
+
+
+def reference_run(sim: Simulation, inputs, fmt: Format = EXACT, attention: str = "hardmax",
+                  heads: tuple[Head, ...] | None = None) -> SimTrace:
+    """The definition: every layer's map on every token row (``LocalMap.fn``), then its head
+    (:func:`apply_layer`), each token's memory decoded after every layer."""
+    inputs = _check(sim, inputs, attention)
     with one_blas_thread():
-        return _run(sim, inputs, fmt, attention, heads)
+        X = embed(sim, inputs)                                        # (B, T+1, D)
+        B, T1, _ = X.shape
+        memories = []
+        for li, layer in enumerate(sim.layers):
+            X, _ = apply_layer(sim, li, X, layer.head if heads is None else heads[li], fmt, attention)
+            memories.append([[_safe_inbox(sim, t, X[b, t + 1], li == 0) for t in range(T1 - 1)]
+                             for b in range(B)])
+        outputs = [[_safe(lambda: sim.readout(t, X[b, t + 1])) for t in range(T1 - 1)] for b in range(B)]
+        faults = X[:, 1:, sim.layout["fault"].start].copy()
+    return SimTrace(memories, outputs, faults)
 
 
-def _run(sim, inputs, fmt, attention, heads) -> SimTrace:
+def _check(sim: Simulation, inputs, attention: str) -> np.ndarray:
     if attention not in ("softmax", "hardmax"):
         raise BadInput(f"attention must be softmax or hardmax, got {attention!r}")
     if sim.codes.kind == "random" and attention == "hardmax":
@@ -76,16 +140,7 @@ def _run(sim, inputs, fmt, attention, heads) -> SimTrace:
     inputs = np.atleast_2d(np.asarray(inputs, dtype=np.int64))
     if inputs.shape[1] != sim.protocol.n_in:
         raise BadInput(f"the simulation takes {sim.protocol.n_in} input words, got {inputs.shape[1]}")
-    X = embed(sim, inputs)                                            # (B, T+1, D)
-    B, T1, _ = X.shape
-    memories = []
-    for li, layer in enumerate(sim.layers):
-        X, _ = apply_layer(sim, li, X, layer.head if heads is None else heads[li], fmt, attention)
-        memories.append([[_safe_inbox(sim, t, X[b, t + 1], li == 0) for t in range(T1 - 1)]
-                         for b in range(B)])
-    outputs = [[_safe(lambda: sim.readout(t, X[b, t + 1])) for t in range(T1 - 1)] for b in range(B)]
-    faults = X[:, 1:, sim.layout["fault"].start].copy()
-    return SimTrace(memories, outputs, faults)
+    return inputs
 
 
 def attention_at(sim: Simulation, heads: tuple[Head, ...], words, layer: int, machine: int,

@@ -222,3 +222,91 @@ def decode(recv: np.ndarray, j: int, s: int, input_src: int | None = None) -> In
     if input_src is not None:
         return tuple((input_src, got[key]) for key in order)
     return tuple((src, got[(src, k)]) for src, k in order)
+
+
+# --- the same maps on many tokens at once (the runtime's fast path; tests/mpc/test_mpc_batch.py) ---
+ERRORS = ("ValueError", "OverflowError")          # what decode raises, by status code 1, 2
+ONE_BY_ONE = 3                                    # status: decode this row with decode() itself
+INT_SAFE = 2.0 ** 62                              # decoded fields are converted to int64 below this
+
+
+def decode_batch(recv: np.ndarray, j: np.ndarray, s: int, input_layer: bool = False) -> np.ndarray:
+    """:func:`decode` of n receivers at once: recv (n, w, F) averaged packet slots (any subset of
+    the d slots, in any order, as long as every slot left out is exactly zero: a zero slot is never
+    live), receivers j (n,) -> canonical memories (n, 2 + 2 m) int64: status (0; 1 + the index of
+    the error in :data:`ERRORS`; :data:`ONE_BY_ONE` for a row holding a non-finite entry or a clean
+    field beyond 2^62, which the caller decodes with :func:`decode` itself), count, then the (src,
+    word) pairs in (src, k) order, zero padded (``input_layer``: src is the receiver, as
+    ``decode(..., input_src=j)``).  The same numbers as :func:`decode`: live slots, b = round(1 /
+    min alpha), ``rint(recv * b)``, clean slots, duplicates dropped, a conflict is a ValueError."""
+    n, w, _ = recv.shape
+    j = np.asarray(j, dtype=np.int64)
+    slow = ~np.isfinite(recv).reshape(n, -1).all(axis=1)                  # (n,)
+    R = np.where(slow[:, None, None], 0.0, recv)
+    alpha = R[:, :, 0]                                                   # (n, w)
+    live = alpha > 1.0 / (2 * s + 2)
+    amin = np.where(live, alpha, np.inf).min(axis=1, initial=np.inf)     # (n,)
+    with np.errstate(divide="ignore"):
+        b = np.where(np.isfinite(amin), np.rint(1.0 / amin), 0.0)        # round(1 / min alpha)
+    fields = np.rint(R * b[:, None, None])                               # (n, w, F)
+    clean = live & (fields[:, :, 0] == 1) & (fields[:, :, 4] == j[:, None])
+    r, c = np.nonzero(clean)
+    wsk = fields[r, c, 1:4]                                              # (nnz, 3): word, src, k
+    slow[r[np.abs(wsk).max(axis=1, initial=0.0) >= INT_SAFE]] = True
+    keep = ~slow[r]
+    r, wsk = r[keep], wsk[keep].astype(np.int64)
+    word, src, k = wsk[:, 0], wsk[:, 1], wsk[:, 2]
+    order = np.lexsort((k, src, r))                                      # by (row, src, k)
+    r, word, src, k = r[order], word[order], src[order], k[order]
+    same = np.zeros(len(r), dtype=bool)                                  # the same (row, src, k) as before
+    same[1:] = (r[1:] == r[:-1]) & (src[1:] == src[:-1]) & (k[1:] == k[:-1])
+    differ = np.zeros(len(r), dtype=bool)
+    differ[1:] = word[1:] != word[:-1]
+    status = np.where(slow, ONE_BY_ONE, 0)
+    status[r[same & differ]] = 1                                         # two words: ValueError
+    ok = ~same & (status[r] == 0)
+    r, word, src = r[ok], word[ok], src[ok]
+    count = np.bincount(r, minlength=n)
+    out = np.zeros((n, 2 + 2 * int(count.max(initial=0))), dtype=np.int64)
+    out[:, 0], out[:, 1] = status, count
+    pos = np.arange(len(r)) - np.searchsorted(r, r)                      # index within its row
+    out[r, 2 + 2 * pos] = j[r] if input_layer else src
+    out[r, 3 + 2 * pos] = word
+    return out
+
+
+def memory_of(row: np.ndarray):
+    """A canonical row of :func:`decode_batch` (status 0, 1 or 2) -> the inbox it stands for, or
+    ``("error", name)`` (what the trace records when :func:`decode` raises)."""
+    if row[0]:
+        return ("error", ERRORS[int(row[0]) - 1])
+    n = int(row[1])
+    return tuple((int(row[2 + 2 * i]), int(row[3 + 2 * i])) for i in range(n))
+
+
+def decode_safe(recv: np.ndarray, j: int, s: int, input_layer: bool = False):
+    """:func:`decode`, with what it raises as ``("error", name)``, as the trace records it."""
+    try:
+        return decode(recv, j, s, input_src=j if input_layer else None)
+    except Exception as e:                 # a corrupted memory: report, do not crash
+        return ("error", type(e).__name__)
+
+
+def encode_batch(src: np.ndarray, dest: np.ndarray, word: np.ndarray, length: np.ndarray,
+                 hashing: Hashing) -> np.ndarray:
+    """:func:`encode` of n outboxes at once: senders src (n,), outboxes as dest, word (n, m) with
+    ``length`` (n,) valid entries -> packet slots (n, d, F).  The packets are added in send order
+    k = 0, 1, ..., the additions :func:`encode` makes (a slot outside a message's columns adds 0)."""
+    n, m = dest.shape
+    P = np.zeros((n, hashing.d, F))
+    src = np.asarray(src, dtype=np.int64)
+    for k in range(m):
+        has = length > k
+        if not has.any():
+            break
+        ids = np.where(src < hashing.q, src * hashing.s + k, hashing.q * hashing.s + src - hashing.q)
+        rows = hashing.A[np.where(has, ids, 0)] * has[:, None]                     # (n, d) 0/1
+        packet = np.stack([np.ones(n), word[:, k].astype(np.float64), src.astype(np.float64),
+                           np.full(n, float(k)), dest[:, k].astype(np.float64)], axis=1)   # (n, F)
+        P += rows[:, :, None] * packet[:, None, :]
+    return P

@@ -33,10 +33,10 @@ from typing import Callable
 
 import numpy as np
 
-from attncheck.constructions.mpc.routing import (F, Hashing, SparseCodes, decode, encode,
-                                                 make_codes, make_hashing)
+from attncheck.constructions.mpc.routing import (F, Hashing, SparseCodes, decode, decode_safe, encode,
+                                                 encode_batch, make_codes, make_hashing)
 from attncheck.constructions.primitives import place, select, temperature
-from attncheck.constructions.mpc.model import Inbox, Protocol
+from attncheck.constructions.mpc.model import Inbox, Limits, Protocol
 from attncheck.constructions.spec import Head, Layout, LayoutBuilder, Promise
 from attncheck.constructions.verdict import BadInput
 
@@ -47,11 +47,24 @@ MAX_DENSE = 3e8      # dense head parameters one compile may allocate (~2.4 GB o
 class LocalMap:
     """Element-wise map ``(token index t, row (D,)) -> row (D,)``: arbitrary per token (SHT24a
     Def 2.1 allows arbitrary, index-specific element-wise functions).  ``round`` is the protocol
-    round whose local function it runs (-1: init)."""
+    round whose local function it runs (-1: init).
+
+    ``fn`` is the map.  It is built as ``read -> local -> write`` and the halves are kept, so a
+    runtime can run the same map on many tokens at once: ``local(t, memory) -> (outbox, failed)``
+    with ``memory`` the token's input word (init) or its decoded memory (a round: the inbox
+    ``decode`` gives on ``layout``'s recv slot, or ``("error", name)`` when decoding raised), and
+    ``fn(t, row) == write_row(row, t, outbox, failed, layout, hashing, codes)`` (:func:`write_row`;
+    an outbox whose packets or key cannot be written counts as failed, :func:`writable`).
+    ``layout``, ``hashing``, ``codes``: what the map reads and writes with -- data, so the routing
+    certificate can check they are the simulation's own."""
 
     name: str
     round: int
     fn: Callable[[int, np.ndarray], np.ndarray]
+    local: Callable[[int, object], tuple[tuple, bool]] | None = None
+    layout: Layout | None = None
+    hashing: Hashing | None = None
+    codes: SparseCodes | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -136,46 +149,145 @@ def compile_protocol(protocol: Protocol, *, hashing: str = "auto", slots: int | 
     v_max = float(max(lim.word_max, T, lim.s)) * lim.s
     temp = temperature(C.margin, T, v_max, 1.0 / (8.0 * lim.s * v_max))
     head = routing_head(lay, temp, C.margin)
-    sl = {n: lay[n].sl for n in ("kcode", "send", "recv", "fault", "input")}
-
-    def write(row: np.ndarray, t: int, outbox) -> np.ndarray:
-        out = row.copy()
-        out[sl["recv"]] = 0.0
-        out[sl["send"]] = encode(t, outbox, H).reshape(-1)
-        out[sl["kcode"]] = C.key({dest for dest, _ in outbox})
-        return out
-
-    def init_fn(t: int, row: np.ndarray) -> np.ndarray:
-        if t >= protocol.n_in:
-            return write(row, t, ())
-        return write(row, t, ((t // lim.s, int(row[sl["input"]][0])),))
-
-    def round_fn(r: int) -> Callable[[int, np.ndarray], np.ndarray]:
-        def fn(t: int, row: np.ndarray) -> np.ndarray:
-            if t >= lim.q:
-                return write(row, t, ())
-            try:
-                inbox = decode(row[sl["recv"]].reshape(H.d, F), t, lim.s,
-                               input_src=t if r == 0 else None)
-                outbox = tuple(protocol.step(r, t, inbox))
-                if len(outbox) > lim.s or any(not 0 <= d_ < lim.q for d_, _ in outbox):
-                    raise ValueError("outbox breaks the MPC limits")
-                out = write(row, t, outbox)
-            except Exception:                      # a corrupted memory: flag it, send nothing
-                out = write(row, t, ())
-                out[sl["fault"]] = 1.0
-            return out
-        return fn
-
-    layers = [SimLayer(LocalMap("init", -1, init_fn), head)]
-    layers += [SimLayer(LocalMap(f"round {r}", r, round_fn(r)), head) for r in range(protocol.rounds)]
+    layers = [SimLayer(make_map("init", -1, InitLocal(protocol.n_in, lim.s), lim, lay, H, C), head)]
+    layers += [SimLayer(make_map(f"round {r}", r, RoundLocal(protocol, r), lim, lay, H, C), head)
+               for r in range(protocol.rounds)]
     start = np.zeros(lay.width)
-    start[sl["kcode"]] = C.start_key
+    start[lay["kcode"].sl] = C.start_key
     notes = ("one head per layer with one word per message id (beta = 1); SHT24a buckets"
              " multi-word messages over H = O(log log N) heads",
              "element-wise maps overwrite the packet slots (per-layer MLP, THEOREMS.md 11.4)",
              "output kept as one block per machine token (d_out = s), no final routing layer")
     return Simulation(protocol, lay, C, H, tuple(layers), T, start, temp, notes)
+
+
+# --- the maps: read -> local -> write ---------------------------------------------------------
+def make_map(name: str, round_: int, local, lim: Limits, lay: Layout, H: Hashing, C: SparseCodes) -> LocalMap:
+    """The element-wise map of a layer: read the token's input word (init, ``round_ = -1``) or
+    decode its memory from the recv slot (a round; machines only), run ``local``, write the
+    outbox (:func:`write_row`; an outbox it cannot write is a failed step)."""
+    sl = {n: lay[n].sl for n in ("input", "recv")}
+
+    if round_ < 0:
+        def fn(t: int, row: np.ndarray) -> np.ndarray:
+            return _write_checked(row, t, *local(t, int(row[sl["input"]][0])), lay, H, C)
+    else:
+        def fn(t: int, row: np.ndarray) -> np.ndarray:
+            if t >= lim.q:
+                return write_row(row, t, (), False, lay, H, C)
+            memory = decode_safe(row[sl["recv"]].reshape(H.d, F), t, lim.s, input_layer=round_ == 0)
+            return _write_checked(row, t, *local(t, memory), lay, H, C)
+    return LocalMap(name, round_, fn, local, lay, H, C)
+
+
+def with_hashing(sim: Simulation, hashing: Hashing) -> Simulation:
+    """The same simulation with another hashing matrix, in ``sim.hashing`` *and* in every map."""
+    lim = sim.protocol.limits
+    layers = tuple(dataclasses.replace(layer, map=make_map(layer.map.name, layer.map.round, layer.map.local,
+                                                            lim, layer.map.layout, hashing, layer.map.codes))
+                   for layer in sim.layers)
+    return dataclasses.replace(sim, hashing=hashing, layers=layers)
+
+
+# --- the local half of every map -------------------------------------------------------------
+def _is_error(memory) -> bool:
+    return bool(memory) and isinstance(memory[0], str)
+
+
+@dataclass(frozen=True, eq=False)
+class InitLocal:
+    """Layer 0's local function: token t < n_in sends its input word to machine floor(t / s)."""
+
+    n_in: int
+    s: int
+
+    def __call__(self, t: int, word: int) -> tuple[tuple, bool]:
+        return (((t // self.s, word),) if t < self.n_in else ()), False
+
+
+@dataclass(frozen=True, eq=False)
+class RoundLocal:
+    """A round map's local function: machine t's step of protocol round r on its decoded memory.
+    A corrupted memory, a step that raises, or an outbox breaking the limits the map checks
+    (more than s words, a destination outside [0, q)) is a failed step: nothing sent, the fault
+    flag set.  ``local(t, memory) == settle(tuple(protocol.step(r, t, memory)))`` for a machine
+    and a decoded memory, so a runtime holding that step's result can :meth:`settle` it."""
+
+    protocol: Protocol
+    r: int
+
+    def __call__(self, t: int, memory) -> tuple[tuple, bool]:
+        if t >= self.protocol.limits.q:
+            return (), False
+        if _is_error(memory):                      # a corrupted memory: flag it, send nothing
+            return (), True
+        try:
+            raw = tuple(self.protocol.step(self.r, t, memory))
+        except Exception:
+            return (), True
+        return self.settle(raw)
+
+    def settle(self, raw: tuple) -> tuple[tuple, bool]:
+        lim = self.protocol.limits
+        try:
+            if len(raw) > lim.s or any(not 0 <= d_ < lim.q for d_, _ in raw):
+                return (), True
+        except Exception:
+            return (), True
+        return raw, False
+
+
+# --- the write half of every map ------------------------------------------------------------
+
+
+def write_row(row: np.ndarray, t: int, outbox, failed: bool, lay: Layout, H: Hashing,
+              C: SparseCodes) -> np.ndarray:
+    """The map's output row: recv cleared, the outbox as hashed packets in send, the key code of
+    its destinations in kcode, the fault flag set when the local step failed; the rest copied."""
+    out = row.copy()
+    out[lay["recv"].sl] = 0.0
+    out[lay["send"].sl] = encode(t, outbox, H).reshape(-1)
+    out[lay["kcode"].sl] = C.key({dest for dest, _ in outbox})
+    if failed:
+        out[lay["fault"].sl] = 1.0
+    return out
+
+
+def _write_checked(row, t, outbox, failed, lay, H, C) -> np.ndarray:
+    """:func:`write_row`; an outbox it cannot write (a word float64 cannot hold, a key the codes
+    refuse) is a failed step: nothing sent, the fault flag set."""
+    try:
+        return write_row(row, t, outbox, failed, lay, H, C)
+    except Exception:
+        return write_row(row, t, (), True, lay, H, C)
+
+
+def writable(t: int, outbox, H: Hashing, C: SparseCodes, key=None) -> bool:
+    """Whether :func:`write_row` can write ``outbox`` for token t (what :func:`_write_checked`
+    tries): ``key`` (default ``C.key``) takes the destination set.  An outbox of at most s
+    (dest, word) pairs of Python integers below 2^1000 always encodes (its packets are floats, its
+    message ids rows of A), so :func:`encode` is only tried on anything else."""
+    try:
+        (key or C.key)({dest for dest, _ in outbox})
+        if len(outbox) <= (H.s if t < H.q else 1) and all(
+                type(d_) is int and type(w_) is int and abs(d_) < 2 ** 1000 and abs(w_) < 2 ** 1000
+                for d_, w_ in outbox):
+            return True
+        encode(t, outbox, H)
+        return True
+    except Exception:
+        return False
+
+
+def write_rows(X: np.ndarray, t: np.ndarray, dest: np.ndarray, word: np.ndarray, length: np.ndarray,
+               keys: np.ndarray, failed: np.ndarray, lay: Layout, H: Hashing) -> None:
+    """:func:`write_row` on n rows at once, in place: X (n, D), tokens t (n,), outboxes as dest,
+    word (n, m) with ``length`` (n,) valid entries (each writable), their key codes (n, dq) and
+    the failed flags (n,)."""
+    X[:, lay["recv"].sl] = 0.0
+    X[:, lay["send"].sl] = encode_batch(t, dest, word, length, H).reshape(len(t), -1)
+    X[:, lay["kcode"].sl] = keys
+    X[failed, lay["fault"].start] = 1.0
 
 
 # --- variants of a simulation (data edits; the checks run them) ----------------------------

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from attncheck.constructions.mpc.algos import get_algo
-from attncheck.constructions.mpc.simulate import compile_protocol, with_heads
+from attncheck.constructions.mpc.simulate import compile_protocol, with_hashing, with_heads
 from attncheck.constructions.precision import parse_format
 from attncheck.constructions.spec import Layout
 from attncheck.constructions.verdict import Method, Status
@@ -61,11 +61,11 @@ def random_edit(sim, rng):
         sl = lay["kcode"].sl if rng.random() < 0.5 else lay["send"].sl
         st[rng.integers(sl.start, sl.stop)] += float(rng.choice([1.0, -0.25, 0.5]))
         return dataclasses.replace(sim, start_row=st)
-    if what == "hashing":
+    if what == "hashing":                                              # the maps hash with it too
         A = sim.hashing.A.copy()
         i, j = rng.integers(A.shape[0]), rng.integers(A.shape[1])
         A[i, j] = 1 - A[i, j]
-        return dataclasses.replace(sim, hashing=dataclasses.replace(sim.hashing, A=A))
+        return with_hashing(sim, dataclasses.replace(sim.hashing, A=A))
     layer = int(rng.integers(len(sim.layers)))
     if what == "temperature":
         t = sim.layers[layer].head.temperature * float(rng.choice([0.02, 0.5, 2.0, -1.0]))
@@ -116,13 +116,22 @@ def _start_sends():
 
 
 def _hashing(**kw):
-    return dataclasses.replace(BASE, hashing=dataclasses.replace(BASE.hashing, **kw))
+    return with_hashing(BASE, dataclasses.replace(BASE.hashing, **kw))
 
 
 def _colliding_hashing():
     sim = build(hashing="random", slots=6, seed=0)
     A = np.ones_like(sim.hashing.A)                                    # every message in every slot
-    return dataclasses.replace(sim, hashing=dataclasses.replace(sim.hashing, A=A, b=1))
+    return with_hashing(sim, dataclasses.replace(sim.hashing, A=A, b=1))
+
+
+def _maps_hash_with_another_matrix():
+    """The maps hash messages 0 and 1 into one slot; ``sim.hashing`` (what the certificate reads)
+    is the compiled identity.  Before issue 15 the certificate checked only ``sim.hashing``."""
+    A = BASE.hashing.A.copy()
+    A[1] = A[0]
+    sim = with_hashing(BASE, dataclasses.replace(BASE.hashing, A=A))
+    return dataclasses.replace(sim, hashing=BASE.hashing)
 
 
 def _kcode_over_qcode():
@@ -145,6 +154,7 @@ TARGETED = [
     ("W_O-writes-qcode", edit_layer_head(BASE, 2, W_O=[((0, LAY["qcode"].start), 1.0)]), "hardmax", "structure", True),
     ("cold-softmax", with_heads(BASE, tuple(l.head.replace(temperature=0.05 * l.head.temperature) for l in BASE.layers)),
      "softmax", "arithmetic", False),
+    ("maps-hash-with-another-matrix", _maps_hash_with_another_matrix(), "hardmax", "maps", True),
 ]
 
 
@@ -155,7 +165,8 @@ def test_each_unproven_fact_fails_the_certificate(case):
     assert cert.ok is False and fact in cert.reason, cert.reason
 
 
-@pytest.mark.parametrize("case", [t for t in TARGETED if t[0] in ("later-layer-head-broken", "covering-b-from-metadata")],
+@pytest.mark.parametrize("case", [t for t in TARGETED if t[0] in ("later-layer-head-broken", "covering-b-from-metadata",
+                                                                   "maps-hash-with-another-matrix")],
                          ids=lambda t: t[0])
 def test_the_old_certificate_was_wrong_there(case):
     """certify(sim) said ok (layer 0 only; b from hashing.b) while an instance is routed wrongly."""
