@@ -33,7 +33,7 @@ from attncheck.verifiers.prefix import PrefixRunner
 
 MAX_INPUTS = 1 << 26          # refuse enumerations above ~67M sequences outright
 ELEMS_PER_CHUNK = 2_000_000   # B * T * T per chunk
-PREFIX_ELEMS = 4_000_000      # inputs * T * heads * layers per shared-prefix block
+PREFIX_ELEMS = 1_000_000      # inputs * T * heads * layers per shared-prefix block (cache-sized)
 
 
 def truth_table(task: str, X: np.ndarray, params: dict) -> np.ndarray:

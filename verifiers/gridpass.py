@@ -52,6 +52,11 @@ class Weight:
     colsum: np.ndarray     # sum_d |W|: (k,) or (T, k)
     msum: int              # largest column sum of |M| (Python int)
 
+    @property
+    def gain(self) -> float:
+        """Largest column sum of |W|: |x @ W| <= gain * max|x|."""
+        return float(self.colsum.max()) if self.colsum.size else 0.0
+
 
     def at(self, sl) -> "Weight":
         """The rows ``sl`` of an index-specific weight (positions), itself for a (D, k) weight."""
@@ -165,36 +170,39 @@ class Grid:
         return per[key]
 
     # -- products with a float64 weight --------------------------------------------------------
-    def project(self, X: np.ndarray, w: Weight, what) -> np.ndarray:
+    def project(self, X: np.ndarray, w: Weight, what, xb: int | None = None) -> np.ndarray:
         """Stored ``X @ W``: X (B, T, D) or (R, D) grid integers, W (D, k) or (T, D, k) with X's
         positions on axis 1.  One rounding of the exact product, then saturation.  ``what`` names
         the quantity, or is a list of (name, width) naming consecutive column blocks (one
-        product for a head's query, key and value)."""
+        product for a head's query, key and value).  ``xb``: a known bound on |X| (else the
+        format's range, or X's own largest entry when that decides more)."""
         if not self.fast:
             return self._settle_cols(round_shift(self._exact_matmul(X, w), w.e), what)
         t = X @ w.W if w.W.ndim == 2 else np.einsum("btd,tdk->btk", X, w.W)
-        xb = float(2 ** (self.bits - 1))
-        if xb * w.msum >= TWO53:
-            xb = float(max_abs(X))
+        if xb is None:
+            xb = 2 ** (self.bits - 1)
+            if xb * w.msum >= TWO53:
+                xb = max_abs(X)
+        rb = int(xb * w.gain * (1 + 2.0 ** -40)) + 2     # |result| <= rb: within range, no check
         if xb * w.msum < TWO53:                      # every partial sum is exact: t is the value
-            return self._settle_cols(np.rint(t), what)
+            return self._settle_cols(np.rint(t), what, rb)
         D = w.W.shape[-2]
-        err = (D * U / (1 - D * U)) * xb * w.colsum + D * 2.0 ** -1000   # (k,) or (T, k)
+        err = (D * U / (1 - D * U)) * float(xb) * w.colsum + D * 2.0 ** -1000   # (k,) or (T, k)
         if w.W.ndim == 3:
             err = err[None]
         n = np.rint(t)
         unsure = np.abs(t - n) >= 0.5 - err
         if np.any(unsure):
             n = self._redo(n, unsure, X, w)
-        return self._settle_cols(n, what)
+        return self._settle_cols(n, what, rb)
 
-    def _settle_cols(self, n: np.ndarray, what) -> np.ndarray:
+    def _settle_cols(self, n: np.ndarray, what, bound: int | None = None) -> np.ndarray:
         if isinstance(what, str):
-            return self.settle(n, what)
+            return self.settle(n, what, bound)
         at = 0
         for name, width in what:
             view = n[..., at:at + width]
-            done = self.settle(view, name)
+            done = self.settle(view, name, bound)
             if done is not view:                     # saturated: n is this call's own array
                 n[..., at:at + width] = done
             at += width
@@ -235,9 +243,9 @@ class Grid:
             n[idx] = float(_half_even(v))
         return self.settle(n, what)
 
-    def nearest(self, X: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    def nearest(self, X: np.ndarray, codes: np.ndarray, xb: int | None = None) -> np.ndarray:
         """Index of the L2-nearest code for each row (first on exact ties), decided exactly:
-        X (..., w) grid integers, codes (n, w) float64 -> (...)."""
+        X (..., w) grid integers, codes (n, w) float64 -> (...); ``xb`` a known bound on |X|."""
         flat = X.reshape(-1, X.shape[-1])
         if not self.fast:
             Mc, ec = dyadic(codes)
@@ -248,7 +256,7 @@ class Grid:
         G = flat @ codes.T                                        # (R, n), scaled by 2^F
         h = 0.5 * np.sum(codes * codes, axis=1) * 2.0 ** self.F   # (n,)
         S = G - h
-        xb = float(max_abs(flat)) if flat.size else 0.0
+        xb = float(max_abs(flat) if xb is None else xb)
         err = (w + 4) * 2.0 ** -52 * (xb * np.abs(codes).sum(axis=1) + np.abs(h)) + 2.0 ** -1000
         best = np.argmax(S, axis=1)
         r = np.arange(len(best))
@@ -273,8 +281,8 @@ class Grid:
         int64, Python ints beyond."""
         s2 = 2 * self.F
         bound = (pb * abs(c) >> s2) + 1
-        if self.fast and pb * abs(c) < 2 ** 53:
-            return self.settle(np.rint((P * float(c)) * 2.0 ** -s2), "score", bound)
+        if self.fast and pb * abs(c) < 2 ** 53:             # c P exact, then an exact power of 2
+            return self.settle(np.rint(P * (float(c) * 2.0 ** -s2)), "score", bound)
         if self.fast and pb < 2 ** 63 and s2 <= 60:
             return self.settle(round_mul_shift(P, c, s2, self.lo, self.hi), "score", bound)
         return self.settle(round_shift(self.as_object(P) * c, s2), "score", bound)
@@ -299,27 +307,32 @@ class Grid:
             return self.settle(np.rint(P * 2.0 ** -shift), what, b)
         return self.settle(round_shift(P, shift), what, b)
 
-    def rowsum(self, e: np.ndarray) -> np.ndarray:
-        """Exact sums over the last axis, kept (..., 1)."""
-        if e.dtype == np.float64 and e.shape[-1] * max_abs(e) >= 2 ** 53:
+    def rowsum(self, e: np.ndarray, eb: int | None = None) -> np.ndarray:
+        """Exact sums over the last axis, kept (..., 1); ``eb`` a known bound on the entries."""
+        if e.dtype == np.float64 and e.shape[-1] * (max_abs(e) if eb is None else eb) >= 2 ** 53:
             return e.astype(np.int64).sum(axis=-1, keepdims=True)
         return e.sum(axis=-1, keepdims=True)
 
-    def ratio(self, num: np.ndarray, den: np.ndarray, shift: int, what: str) -> np.ndarray:
-        """Stored ``num * 2^shift / den`` (den > 0): the head output of softmax and hardmax."""
-        if self.fast and (max_abs(num) << shift) < 2 ** 62 and max_abs(den) < 2 ** 62:
+    def ratio(self, num: np.ndarray, den: np.ndarray, shift: int, what: str,
+              nb: int | None = None, db: int | None = None) -> np.ndarray:
+        """Stored ``num * 2^shift / den`` (den > 0): the head output of softmax and hardmax;
+        ``nb``, ``db`` known bounds on |num| and den."""
+        nb = max_abs(num) if nb is None else nb
+        db = max_abs(den) if db is None else db
+        if self.fast and (nb << shift) < 2 ** 62 and db < 2 ** 62:
             n = round_ratio_array(num.astype(np.int64) << shift, den.astype(np.int64))
         else:
             n = round_ratio_array(self.as_object(num) * (1 << shift), self.as_object(den))
         return self.settle(n, what)
 
-    def total(self, parts: list, what: str) -> np.ndarray:
-        """Stored sum of stored values (the residual update): exact, then saturated."""
+    def total(self, parts: list, what: str, bound: int | None = None) -> np.ndarray:
+        """Stored sum of stored values (the residual update): exact, then saturated; ``bound`` a
+        known bound on |sum|."""
         if self.fast and len(parts) * 2.0 ** (self.bits - 1) < TWO53:
             out = parts[0]
             for p in parts[1:]:
                 out = out + p
-            return self.settle(out, what)
+            return self.settle(out, what, bound)
         conv = (lambda p: p.astype(np.int64)) if self.fast and self.bits < 60 else self.as_object
         out = conv(parts[0])
         for p in parts[1:]:

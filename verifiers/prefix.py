@@ -45,9 +45,9 @@ def applies(c: Construction, fmt, task: str) -> bool:
 @dataclass(eq=False)
 class Level:
     """The prefixes ``lo .. hi-1`` of length i (numbers in Sigma^i, lexicographic): per layer and
-    head the key and value history (P, i + 1, dk|dv) (None at the last level), the decoded output
-    at position i (P,), whether a prefix (or an ancestor) is already wrong (P,), and the truth's
-    state."""
+    head the key and value history (P, i + 1, dk|dv) with bounds on their entries (empty at the
+    last level), the decoded output at position i (P,), whether a prefix (or an ancestor) is
+    already wrong (P,), and the truth's state."""
 
     i: int
     lo: int
@@ -77,6 +77,10 @@ class PrefixRunner:
                             for w, what in ((ph.W_Q, "query"), (ph.W_K, "key"), (ph.W_V, "value")))
                       for ph in self.heads[0]]
         self.fixed_rows = [bool(np.all(q == q[:1]) and np.all(k == k[:1])) for q, k, _ in self.first]
+        self.xb0 = max(max_abs(self.table), max_abs(self.start))         # |embedding| <= xb0
+        self.emax = min(1 << g.F, g.hi)                                  # a stored exponential
+        if attention == "softmax" and self.emax < 1:
+            raise ValueError(f"softmax is undefined in {fmt}: exp(0) rounds to 0")
         self.levels: dict[int, Level] = {}
 
     # -- levels ----------------------------------------------------------------------------------
@@ -84,8 +88,13 @@ class PrefixRunner:
         """Level 0: the start token alone; its key and value rows are constant in every layer
         (the start row is never updated)."""
         g, X = self.g, self.start[None, :]                                # (1, D)
-        hist = [[(g.project(X, ph.W_K.at(0), "key")[:, None, :], g.project(X, ph.W_V.at(0), "value")[:, None, :])
-                 for ph in layer] for layer in self.heads]
+        hist = []
+        for layer in self.heads:
+            lh = []
+            for ph in layer:
+                k, v = g.project(X, ph.W_K.at(0), "key"), g.project(X, ph.W_V.at(0), "value")
+                lh.append((k[:, None, :], v[:, None, :], max_abs(k), max_abs(v)))
+            hist.append(lh)
         return Level(0, 0, 1, hist, np.zeros(1, dtype=np.int64), np.zeros(1, dtype=bool), self.truth.root())
 
     def extend(self, parent: Level, lo: int, hi: int, last: bool) -> Level:
@@ -98,65 +107,71 @@ class PrefixRunner:
         sym = num % V                                                     # (C,)
         whole = lo == parent.lo * V and hi == parent.hi * V
         X = self.table[sym, i - 1]                                        # (C, D)
+        xb = self.xb0                                                     # |X| <= xb
         hist = []
         for l, layer in enumerate(self.c.layers):
-            ys, lh = [], []
+            ys, lh, yb = [], [], 0
             for h, ph in enumerate(self.heads[l]):
                 if l == 0:
                     q, k, v = (t[sym, i - 1] for t in self.first[h])       # (C, dk|dv)
                 else:
                     dk, dv = ph.W_Q.W.shape[-1], ph.W_V.W.shape[-1]
-                    qkv = g.project(X, self.qkv[l][h].at(i), [("query", dk), ("key", dk), ("value", dv)])
+                    qkv = g.project(X, self.qkv[l][h].at(i), [("query", dk), ("key", dk), ("value", dv)], xb)
                     q, k, v = qkv[:, :dk], qkv[:, dk:2 * dk], qkv[:, 2 * dk:]
-                Kp, Vp = parent.hist[l][h]                                # (P, i, dk), (P, i, dv)
+                Kp, Vp, kb, vb = parent.hist[l][h]                        # (P, i, dk), (P, i, dv)
+                kb, vb = max(kb, max_abs(k)), max(vb, max_abs(v))         # bounds over positions 0..i
                 if not whole:
                     Kp, Vp = Kp[par], Vp[par]                             # (C, i, dk|dv)
                 fixed = l == 0 and self.fixed_rows[h]
-                out = self.attend_row(ph, q, k, v, Kp, Vp, fixed, i)       # (C, dv)
-                ys.append(g.project(out, ph.W_O, "head write"))           # (C, D)
+                out = self.attend_row(ph, q, k, v, Kp, Vp, kb, vb, fixed, i)   # (C, dv)
+                ob = max_abs(out)
+                ys.append(g.project(out, ph.W_O, "head write", ob))       # (C, D)
+                yb += int(ob * ph.W_O.gain * (1 + 2.0 ** -40)) + 2
                 if not last:
                     Kf, Vf = (Kp[par], Vp[par]) if whole else (Kp, Vp)
                     lh.append((np.concatenate([Kf, k[:, None, :]], axis=1),
-                               np.concatenate([Vf, v[:, None, :]], axis=1)))
-            X = g.total([X] + ys, "residual")
+                               np.concatenate([Vf, v[:, None, :]], axis=1), kb, vb))
+            xb += yb
+            X = g.total([X] + ys, "residual", xb)
+            xb = min(xb, max(g.hi, -g.lo))
             if layer.map is not None:
                 X = map_grid(self.c, g, layer.map, X)
+                xb = max_abs(X)
             hist.append(lh)
-        out = self.symbols[g.nearest(X[:, self.dec_sl], self.codes)]       # (C,)
+        out = self.symbols[g.nearest(X[:, self.dec_sl], self.codes, xb)]   # (C,)
         truth, want = self.truth.extend(parent.truth, par, sym, i, last)
         wrong = parent.wrong[par] | (out != want)
         return Level(i, lo, hi, hist, out, wrong, truth)
 
-    def attend_row(self, ph, q, k, v, Kh, Vh, fixed: bool, i: int) -> np.ndarray:
+    def attend_row(self, ph, q, k, v, Kh, Vh, kb: int, vb: int, fixed: bool, i: int) -> np.ndarray:
         """One head at the newest position i of C children in G groups of S = C / G: q, k, v
-        (C, dk|dv) its own rows, Kh, Vh (G, i, dk|dv) the groups' histories of positions 0..i-1
-        -> the stored head output (C, dv).  The arithmetic of emulator.mix on one query row."""
+        (C, dk|dv) its own rows, Kh, Vh (G, i, dk|dv) the groups' histories of positions 0..i-1,
+        kb, vb bounds on every key and value entry -> the stored head output (C, dv).  The
+        arithmetic of emulator.mix on one query row."""
         g, C, G = self.g, q.shape[0], Kh.shape[0]
         S, dk = C // G, q.shape[1]
-        pb = dk * max_abs(q) * max(max_abs(Kh), max_abs(k))
+        pb = dk * max_abs(q) * kb
         if not (g.fast and pb < 2 ** 53):                                  # exact products in ints
             qk = self._exact_qk(q, k, Kh, fixed, pb)
         elif fixed:                                                        # one row for everyone
             qk = np.concatenate([Kh[:1] @ q[0], [[q[0] @ k[0]]]], axis=1)  # (1, i + 1)
         else:
-            qh = q.reshape(G, S, dk) @ np.swapaxes(Kh, 1, 2)               # (G, S, i)
-            qk = np.concatenate([qh.reshape(C, i), np.sum(q * k, axis=1)[:, None]], axis=1)
+            qk = np.empty((C, i + 1))
+            qk[:, :i] = (q.reshape(G, S, dk) @ np.swapaxes(Kh, 1, 2)).reshape(C, i)   # (G, S, i)
+            qk[:, i] = np.einsum("cd,cd->c", q, k)
         s = g.scale_scores(qk, ph.temperature, pb)                        # (C|1, i + 1)
-        vb = max(max_abs(Vh), max_abs(v))
         if self.attention == "hardmax":
             w = (s == s.max(axis=1, keepdims=True))
             cnt = w.sum(axis=1, keepdims=True)
             a = w.astype(np.float64) if g.fast else w.astype(np.int64).astype(object)
             num = self._mix(a, Vh, v, G, S, (i + 1) * vb)
-            return g.ratio(num, np.broadcast_to(cnt, (C, 1)), 0, "head output")
+            return g.ratio(num, np.broadcast_to(cnt, (C, 1)), 0, "head output", (i + 1) * vb, i + 1)
         e = g.exp(s.max(axis=1, keepdims=True) - s)                        # (C|1, i + 1)
-        zr = g.rowsum(e)
-        z = g.settle(zr, "denominator")
-        if np.any(z == 0):
-            raise ValueError(f"softmax is undefined in {g.fmt}: exp(0) rounds to 0")
-        bound = max_abs(zr) * vb
+        zb = (i + 1) * self.emax                                           # |sum e| <= zb
+        z = g.settle(g.rowsum(e, self.emax), "denominator", zb)
+        bound = zb * vb
         num = g.round_stored(self._mix(e, Vh, v, G, S, bound), g.F, "numerator", bound)
-        return g.ratio(num, np.broadcast_to(z, (C, 1)), g.F, "head output")
+        return g.ratio(num, np.broadcast_to(z, (C, 1)), g.F, "head output", (bound >> g.F) + 1, zb)
 
     def _mix(self, a, Vh, v, G: int, S: int, bound: int) -> np.ndarray:
         """Exact ``sum_j a_j v_j`` over positions 0..i for every child: a (C|1, i + 1) weights
@@ -166,10 +181,9 @@ class PrefixRunner:
         if a.shape[0] == 1:                                               # shared row
             hist = g.exact_matmul(np.broadcast_to(a[0, :i], (G, i)), Vh, bound, rows=True)   # (G, dv)
             hist = np.repeat(hist, S, axis=0) if S > 1 else hist
-            own = g.exact_matmul(np.broadcast_to(a[0, i:], (C, 1)), v[:, None, :], bound, rows=True)
         else:
             hist = g.exact_matmul(a[:, :i].reshape(G, S, i), Vh, bound).reshape(C, -1)
-            own = g.exact_matmul(a[:, i:], v[:, None, :], bound, rows=True)
+        own = a[:, i:] * v if (g.fast and bound < 2 ** 53) else g.exact_matmul(a[:, i:], v[:, None, :], bound, rows=True)
         return hist + own
 
     def _exact_qk(self, q, k, Kh, fixed: bool, pb: int) -> np.ndarray:
