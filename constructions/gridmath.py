@@ -139,8 +139,8 @@ def exp_ints(d, F: int) -> np.ndarray:
     if F <= FLOAT_EXP_BITS:
         if d.dtype == object:
             d = np.array([float(v) if v < (1 << 53) else math.inf for v in d.ravel()]).reshape(d.shape)
-        df = d.astype(np.float64)
-        return _exp_float(np.where(df < TWO53, df, math.inf), F)
+        # a distance of 2^53 or more (possibly rounded to float64) is beyond the zero cutoff
+        return _exp_float(d if d.dtype == np.float64 else d.astype(np.float64), F)
     out = np.empty(d.size, dtype=object)
     cache: dict[int, int] = {}
     cut = zero_cutoff(F)
@@ -163,17 +163,13 @@ def _exp_float(d: np.ndarray, F: int) -> np.ndarray:
         table = exp_table(F)
         return table[np.minimum(d, len(table) - 1).astype(np.intp)]
     x = d * 2.0 ** -F                                          # exact
-    small = x <= zero_cutoff(F)
-    with np.errstate(over="ignore", invalid="ignore"):
-        t = np.where(small, np.exp(-np.where(small, x, 0.0)) * 2.0 ** F, 0.0)
-    n = np.rint(t)
-    unsure = small & (np.abs(t - n) >= 0.5 - (t * EXP_REL_ERR + 2.0 ** -1000))
-    if np.any(unsure):
-        idx = np.flatnonzero(unsure.ravel())
-        flat = n.ravel()
-        for i in idx.tolist():
-            flat[i] = float(exp_round(int(d.ravel()[i]), F))
-        n = flat.reshape(n.shape)
+    near = np.flatnonzero(x <= zero_cutoff(F))                 # the rest (and masked inf) are 0
+    t = np.exp(-x.ravel()[near]) * 2.0 ** F
+    m = np.rint(t)
+    for j in np.flatnonzero(np.abs(t - m) >= 0.5 - (t * EXP_REL_ERR + 2.0 ** -1000)).tolist():
+        m[j] = float(exp_round(int(d.ravel()[near[j]]), F))
+    n = np.zeros(d.shape)
+    n.ravel()[near] = m
     return n
 
 

@@ -364,12 +364,14 @@ def round_mul_shift(P: np.ndarray, c: int, s: int, lo: int, hi: int) -> np.ndarr
     product each rounded once) decides every entry that lies farther than its error from a
     half-integer; the others get the exact remainder ``c P - n0 2^s`` computed modulo 2^64 (int64
     wraps), which is the true remainder since it is below ``6 * 2^60``.  Returns float64."""
-    est = (float(c) * P.astype(np.float64)) * 2.0 ** -s
-    n = np.rint(np.clip(est, lo - 16.0, hi + 16.0))
-    unsure = np.abs(est - n) >= 0.5 - 4 * U * np.abs(est)
+    est = np.asarray(P, dtype=np.float64) * (float(c) * 2.0 ** -s)   # c 2^-s exact: error < 2u
+    n = np.rint(est)
+    top = max(-lo, hi) + 16.0                     # beyond it an entry saturates whatever its rounding
+    unsure = np.abs(est - n) >= 0.5 - 4 * U * top
     if np.any(unsure):
         idx = np.nonzero(unsure)
-        Pu, n0 = P[idx].astype(np.int64), n[idx].astype(np.int64)
+        idx = tuple(a[np.abs(est[idx]) <= top] for a in idx)
+        Pu, n0 = np.asarray(P[idx]).astype(np.int64), n[idx].astype(np.int64)
         cm = np.int64(((c + (1 << 63)) % (1 << 64)) - (1 << 63))   # c modulo 2^64, signed
         with np.errstate(over="ignore"):
             R = Pu * cm - (n0 << s)                                  # exact: |R| < 6 * 2^s
@@ -380,8 +382,7 @@ def round_mul_shift(P: np.ndarray, c: int, s: int, lo: int, hi: int) -> np.ndarr
             r = R - (q << s)
             half = np.int64(1 << (s - 1))
             exact = n0 + q + ((r > half) | ((r == half) & (((n0 + q) & 1) == 1)))
-        inside = np.abs(est[idx]) <= max(-lo, hi) + 16.0              # else saturated either way
-        n[idx] = np.where(inside, exact, n[idx]).astype(np.float64)
+        n[idx] = exact.astype(np.float64)
     return np.clip(n, lo, hi)
 
 
