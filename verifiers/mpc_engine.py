@@ -100,7 +100,7 @@ class Engine:
         self.steps = steps
         self.memories = steps.memories if steps is not None else Memories()
         self.outboxes = steps.outboxes if steps is not None else Outboxes()
-        self.outputs = Interner()
+        self.outputs = steps.outs if steps is not None else Interner()
         self.empty = self.memories(())
         self._local: dict = {}                    # (layer, t, memory id or word) -> (outbox id, failed)
         self._settle: dict = {}                   # (layer, raw outbox id) -> (outbox id, failed)
@@ -178,30 +178,49 @@ class Engine:
         """(outbox ids (B, T), failed (B, T)) of layer li's map, once per distinct (token,
         memory id or input word)."""
         uniq, inv = unique_rows(np.stack([t_idx.reshape(-1), vals.reshape(-1)], axis=1))
-        oids = np.empty(len(uniq), dtype=np.int64)
-        fails = np.empty(len(uniq), dtype=bool)
-        for n, (t, v) in enumerate(zip(t_idx.reshape(-1)[uniq].tolist(), vals.reshape(-1)[uniq].tolist())):
-            got = self._local.get((li, t, v))
-            if got is None:
-                got = self._local[(li, t, v)] = self._local_of(li, t, v)
-            oids[n], fails[n] = got
-        return oids[inv].reshape(t_idx.shape), fails[inv].reshape(t_idx.shape)
+        pairs = zip(t_idx.reshape(-1)[uniq].tolist(), vals.reshape(-1)[uniq].tolist())
+        local = self.sim.layers[li].map.local
+        if self.steps is not None and isinstance(local, RoundLocal) and local.protocol is self.steps.protocol:
+            got = self._settled(li, local, pairs)
+        else:
+            memo = self._local
+            got = []
+            for t, v in pairs:
+                g = memo.get((li, t, v))
+                if g is None:
+                    g = memo[(li, t, v)] = self._written(t, *local(t, v if li == 0 else self.memories.items[v]))
+                got.append(g)
+        arr = np.array(got, dtype=np.int64).reshape(-1, 2)
+        return arr[inv, 0].reshape(t_idx.shape), arr[inv, 1].astype(bool).reshape(t_idx.shape)
 
-    def _local_of(self, li: int, t: int, v: int) -> tuple[int, bool]:
-        local, q = self.sim.layers[li].map.local, self.sim.protocol.limits.q
-        memory = v if li == 0 else self.memories.items[v]
-        shared = (self.steps is not None and isinstance(local, RoundLocal) and local.protocol is self.steps.protocol
-                  and t < q and not (memory and isinstance(memory[0], str)))
-        if shared:                                 # local(t, memory) == settle(step(r, t, memory))
-            raw = self.steps.raw(local.r, t, v)
-            if raw is None:
-                return self.outboxes(()), True
-            got = self._settle.get((li, raw))
-            if got is None:
-                outbox, failed = local.settle(self.outboxes.items[raw])
-                got = self._settle[(li, raw)] = self._written(t, outbox, failed)
-            return got
-        return self._written(t, *local(t, memory))
+    def _settled(self, li: int, local: RoundLocal, pairs) -> list[tuple[int, bool]]:
+        """A round map whose local function is the protocol side's step:
+        ``local(t, memory) == settle(step(r, t, memory))`` for a machine's decoded memory, so its
+        result is the step the protocol side took (``Steps.raw``), settled once per outbox."""
+        q, r, items = self.sim.protocol.limits.q, local.r, self.memories.items
+        raw_memo, raw = self.steps._step, self.steps.raw
+        settle = self._settle
+        empty = self.outboxes(())
+        out = []
+        for t, v in pairs:
+            if t >= q:
+                out.append((empty, False))
+                continue
+            memory = items[v]
+            if memory and isinstance(memory[0], str):                    # a corrupted memory
+                out.append((empty, True))
+                continue
+            o = raw_memo.get((r, t, v), -1)
+            if o == -1:
+                o = raw(r, t, v)
+            if o is None:                                                # the step raised
+                out.append((empty, True))
+                continue
+            g = settle.get((li, o))
+            if g is None:
+                g = settle[(li, o)] = self._written(t, *local.settle(self.outboxes.items[o]))
+            out.append(g)
+        return out
 
     def _written(self, t: int, outbox, failed: bool) -> tuple[int, bool]:
         """(outbox id, failed) as the map writes it: an outbox it cannot write is a failed step."""
@@ -391,7 +410,14 @@ def _sum_rows(slots: np.ndarray, vals: np.ndarray, members: np.ndarray, z: np.nd
     (nk, w', F), zero padded.  The sums are of integers below 2^53 (checked by the caller), so
     they are the numbers of ``w @ v`` in any order."""
     nk, w = members.shape[0], slots.shape[1]
-    key_idx, mem_idx = np.nonzero(members >= 0)
+    has = members >= 0
+    rows = np.where(has, members, 0)
+    S = np.where(has[:, :, None], slots[rows], -1).reshape(nk, -1)      # (nk, m w) slots, -1 = none
+    Ss = np.sort(S, axis=1)
+    if not ((Ss[:, 1:] == Ss[:, :-1]) & (Ss[:, 1:] >= 0)).any():        # no slot filled twice: no sums
+        V = np.where(has[:, :, None, None], vals[rows], 0.0).reshape(nk, -1, F)
+        return V / z[:, None, None].astype(np.float64) + 0.0
+    key_idx, mem_idx = np.nonzero(has)
     rows = members[key_idx, mem_idx]
     e_key = np.repeat(key_idx, w)
     e_slot = slots[rows].reshape(-1)

@@ -83,41 +83,45 @@ class Memories(Interner):
         self._bytes: dict = {}
 
     def rows(self, rows: np.ndarray) -> np.ndarray:
-        """Ids (n,) of canonical rows (n, 2 + 2 m) with status 0, 1 or 2."""
+        """Ids (n,) of canonical rows (n, 2 + 2 m) with status 0, 1 or 2 (zero padded: the bytes
+        without trailing zeros are a key whatever m is, since the count is in the row)."""
         first, inv = unique_rows(rows)
-        ids = np.empty(len(first), dtype=np.int64)
-        for n, f in enumerate(first.tolist()):
-            row = rows[f]
-            key = row[:2 + 2 * int(row[1])].tobytes() if row[0] == 0 else row[:2].tobytes()
-            i = self._bytes.get(key)
+        u = np.ascontiguousarray(rows[first], dtype=np.int64)
+        blob, width = u.tobytes(), 8 * u.shape[1]
+        get, ids = self._bytes.get, np.empty(len(first), dtype=np.int64)
+        for n in range(len(first)):
+            key = blob[n * width:(n + 1) * width].rstrip(b"\0")
+            i = get(key)
             if i is None:
-                i = self._bytes[key] = self(memory_of(row))
+                i = self._bytes[key] = self(memory_of(u[n]))
             ids[n] = i
         return ids[inv]
 
 
 class Outboxes(Interner):
-    """Outboxes ``((dest, word), ...)`` by id, with their messages as int64 arrays when every field
-    is a Python int of magnitude below 2^62 (``plain``)."""
+    """Outboxes ``((dest, word), ...)`` by id, with their messages as int64 arrays when every
+    message is a pair of Python ints of magnitude below 2^62 (``plain``)."""
 
     def __init__(self):
         super().__init__()
         self.plain: list[bool] = []
-        self._rows: list = []
+        self._flat: list[int] = []                 # plain outboxes' fields, appended
+        self._at: list[int] = []                   # where each outbox's fields start in _flat
+        self._len: list[int] = []
         self._table = None
+        self._done = 0                             # outboxes already in _table
 
     def __call__(self, obj) -> int:
         n = len(self.items)
         i = super().__call__(obj)
         if i == n:
-            try:
-                ok = all(type(d_) is int and type(w_) is int and -PLAIN < d_ < PLAIN and -PLAIN < w_ < PLAIN
-                         for d_, w_ in obj)
-            except (TypeError, ValueError):
-                ok = False
+            flat = [x for msg in obj for x in msg] if all(type(m) is tuple and len(m) == 2 for m in obj) else None
+            ok = flat is not None and all(type(x) is int and -PLAIN < x < PLAIN for x in flat)
             self.plain.append(ok)
-            self._rows.append(obj if ok else ())
-            self._table = None
+            self._at.append(len(self._flat))
+            self._len.append(len(obj) if ok else 0)
+            if ok:
+                self._flat.extend(flat)
         return i
 
     def plain_array(self) -> np.ndarray:
@@ -126,14 +130,19 @@ class Outboxes(Interner):
 
     def arrays(self, ids: np.ndarray):
         """dest, word (n, m) int64 and length (n,) of plain outboxes ``ids`` (n,)."""
-        if self._table is None:
-            m = max((len(r) for r in self._rows), default=0)
-            dest = np.zeros((len(self._rows), max(m, 1)), dtype=np.int64)
-            word = np.zeros_like(dest)
-            for n, r in enumerate(self._rows):
-                for k, (d_, w_) in enumerate(r):
-                    dest[n, k], word[n, k] = d_, w_
-            self._table = (dest, word, np.array([len(r) for r in self._rows], dtype=np.int64))
+        n = len(self.items)
+        if self._table is None or self._done < n:
+            flat = np.array(self._flat, dtype=np.int64)
+            length = np.array(self._len, dtype=np.int64)
+            at = np.array(self._at, dtype=np.int64)
+            m = max(int(length.max(initial=0)), 1)
+            k = np.arange(m)
+            has = k[None, :] < length[:, None]
+            pos = np.where(has, at[:, None] + 2 * k[None, :], 0)
+            take = flat if len(flat) else np.zeros(2, dtype=np.int64)
+            dest = np.where(has, take[np.minimum(pos, len(take) - 2)], 0)
+            word = np.where(has, take[np.minimum(pos, len(take) - 2) + 1], 0)
+            self._table, self._done = (dest, word, length), n
         dest, word, length = self._table
         return dest[ids], word[ids], length[ids]
 

@@ -151,10 +151,10 @@ def _comparer(sim: Simulation, algo: Algo, N: int, heads, fmt: Format, attention
             runs = [run_protocol(protocol, w) for w in chunk]
             pmem = np.array([[[engine.memories(m) for m in layer] for layer in r_.memories] for r_ in runs],
                             dtype=np.int64).transpose(1, 0, 2)                        # (R+1, B, q)
-            pout = [r_.outputs for r_ in runs]
+            pout, pout_ids = [r_.outputs for r_ in runs], None
             output = [r_.output for r_ in runs]
         else:
-            pmem, output = batch.memories, batch.output
+            pmem, output, pout_ids = batch.memories, batch.output, batch.outputs
             pout = [tuple(steps.outs.items[o] for o in row) for row in batch.outputs.tolist()]
         truths = [tuple(algo.truth(N, w, protocol.limits.s)) for w in chunk]
         wrong = [b for b, (o, t) in enumerate(zip(output, truths)) if o != t]
@@ -165,7 +165,7 @@ def _comparer(sim: Simulation, algo: Algo, N: int, heads, fmt: Format, attention
                                  "expected": list(truths[b]), "got": list(output[b])})
             return Found(b, len(wrong), ce)
         ids = run_ids(engine, chunk, lambda layer: budget.check(batch=len(chunk), layer=layer))
-        found = _mismatched(engine, ids, pmem, pout, q)
+        found = _mismatched(engine, ids, pmem, pout, q, pout_ids)
         if not found:
             return None
         b = found[0]
@@ -182,21 +182,26 @@ def _comparer(sim: Simulation, algo: Algo, N: int, heads, fmt: Format, attention
     return compare
 
 
-def _mismatched(engine: Engine, ids, pmem: np.ndarray, pout: list, q: int) -> list[int]:
+def _mismatched(engine: Engine, ids, pmem: np.ndarray, pout: list, q: int,
+                pout_ids: np.ndarray | None = None) -> list[int]:
     """Instances whose transformer memories (any layer, any token; pad tokens must hold nothing)
-    or psi outputs differ from the protocol's -- :func:`_first_mismatch`'s test, on ids."""
+    or psi outputs differ from the protocol's -- :func:`_first_mismatch`'s test, on ids (psi
+    outputs and the protocol's share one table, ``pout_ids`` (B, q); where an id differs the
+    concatenated words are compared, as ``_first_mismatch`` does)."""
     mem = ids.memories                                                  # (L, B, T)
     bad = (mem[:, :, :q] != pmem).any(axis=(0, 2)) | (mem[:, :, q:] != engine.empty).any(axis=(0, 2))
+    if pout_ids is not None:
+        empty = engine.outputs(())
+        differ = (ids.outputs[:, :q] != pout_ids).any(axis=1) | (ids.outputs[:, q:] != empty).any(axis=1)
+    else:
+        differ = np.ones(len(bad), dtype=bool)
     items = engine.outputs.items
-    for b, row in enumerate(ids.outputs.tolist()):
-        if bad[b]:
-            continue
-        outs = [items[o] for o in row]
-        if any(outs[t] != pout[b][t] for t in range(q)) or any(o != () for o in outs[q:]):
-            got = tuple(w for out in outs if isinstance(out, tuple) and all(isinstance(x, int) for x in out)
-                        for w in out)
-            want = tuple(w for o in pout[b] for w in o)
-            bad[b] = got != want or any(not all(isinstance(x, int) for x in o) for o in outs)
+    for b in np.flatnonzero(differ & ~bad).tolist():
+        outs = [items[o] for o in ids.outputs[b].tolist()]
+        got = tuple(w for out in outs if isinstance(out, tuple) and all(isinstance(x, int) for x in out)
+                    for w in out)
+        want = tuple(w for o in pout[b] for w in o)
+        bad[b] = got != want or any(not all(isinstance(x, int) for x in o) for o in outs)
     return [int(b) for b in np.flatnonzero(bad)]
 
 

@@ -280,8 +280,8 @@ def memory_of(row: np.ndarray):
     ``("error", name)`` (what the trace records when :func:`decode` raises)."""
     if row[0]:
         return ("error", ERRORS[int(row[0]) - 1])
-    n = int(row[1])
-    return tuple((int(row[2 + 2 * i]), int(row[3 + 2 * i])) for i in range(n))
+    it = iter(row[2:2 + 2 * int(row[1])].tolist())
+    return tuple(zip(it, it))
 
 
 def decode_safe(recv: np.ndarray, j: int, s: int, input_layer: bool = False):

@@ -43,6 +43,15 @@ def test_engine_is_the_reference(name, attention):
     assert same(run(sim, W, attention=attention, engine=eng), reference_run(sim, W, attention=attention))
 
 
+@pytest.mark.parametrize("slots", [6, 12, 40])
+def test_random_hashing_sums_shared_slots_like_the_reference(slots):
+    """Bernoulli hashing puts several senders' packets in one slot: the sparse sums add them."""
+    sim = compile_protocol(get_algo("cycles").build(8, None), hashing="random", slots=slots, seed=1)
+    W = instances("cycles", 8, 16, slots)
+    eng = Engine(sim, [layer.head for layer in sim.layers], EXACT, "hardmax")
+    assert eng.sparse and same(run(sim, W, engine=eng), reference_run(sim, W))
+
+
 @pytest.mark.parametrize("kind", ["start", "fields"])
 def test_corrupted_heads_run_the_same(kind):
     sim = compile_protocol(get_algo("cycles").build(6, None))
