@@ -24,7 +24,8 @@ This module runs such a head with the same arithmetic as :func:`attncheck.verifi
 * **Sparse hardmax sums.** With integer values whose sums stay below 2^53, ``w @ v`` is the sum
   of the rows of the argmax set (exact in any order, so equal to the product).
 
-Anything else (a fixed-point format, c <= 0, non-integer codes) runs
+Without exact integer scores the scores are the emulator's ``c * (q @ k^T)`` (on the same q and
+k, so the same numbers); a fixed-point format, c <= 0 or index-specific weights run
 :func:`attncheck.verifiers.emulator.attend` itself.
 """
 from __future__ import annotations
@@ -143,17 +144,15 @@ def attend(head: Head, X: np.ndarray, fmt: Format, attention: str) -> tuple[np.n
     q = project(X, head.W_Q, p.q, finite)                                # (B, T, dk)
     k = project(X, head.W_K, p.k, finite)                                # (B, T, dk)
     v = project(X, head.W_V, p.v, finite)                                # (B, T, dv)
-    a = int_scores(q, k)                                                 # (B, T, T) or None
-    if a is None:
-        mask = np.ones((1, X.shape[1], X.shape[1]), dtype=bool)
-        return emulator.attend(head, X, fmt, attention, mask)
+    a = int_scores(q, k)                                                 # (B, T, T) exact, or None
+    s = c * (a.astype(np.float64) if a is not None else q @ np.swapaxes(k, 1, 2))   # the emulator's scores
     if attention == "hardmax":
-        w = (a == a.max(axis=2, keepdims=True)).astype(np.float64)      # ties averaged
+        top = a if a is not None else s                                  # exact integers decide ties
+        w = (top == top.max(axis=2, keepdims=True)).astype(np.float64)   # ties averaged
         z = w.sum(axis=2, keepdims=True)
         out = hardmax_sum(w, v) / z
         weights = w / z
     else:
-        s = c * a.astype(np.float64)                                     # (B, T, T)
         e = np.exp(s - s.max(axis=2, keepdims=True))
         z = e.sum(axis=2, keepdims=True)
         out = (e @ v) / z

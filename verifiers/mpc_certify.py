@@ -54,7 +54,7 @@ from attncheck.constructions.spec import Head
 from attncheck.constructions.precision import EXACT, Format
 from attncheck.verifiers.mpc_attend import as_selection
 from attncheck.verifiers.mpc_covering import covering_cost, covers, private_columns
-from attncheck.verifiers.mpc_scores import destination_sets, score_facts  # noqa: F401 - re-exported
+from attncheck.verifiers.mpc_scores import score_facts
 
 MAX_COVER_PAIRS = 2_000_000
 U64 = 2.0 ** -53

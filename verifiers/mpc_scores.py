@@ -170,7 +170,7 @@ def _dot(u, v) -> int:
 # --- enumeration -----------------------------------------------------------------------------------
 def enumerated_scores(sim, head) -> dict:
     """Every (receiver, destination set) pair, computed as the runtime computes it."""
-    lim, lay, C = sim.protocol.limits, sim.layout, sim.codes
+    lay, C = sim.layout, sim.codes
     T = sim.tokens
     n = count_sets(sim)
     if n * T > MAX_SCORE_PAIRS:

@@ -2,6 +2,7 @@
 computes (``sht24a.thm3_1``): the same memories after every layer, the same psi outputs and fault
 flags, on seeded instances of every protocol, for compiled and hand-edited heads; its sparse
 routing is taken only where the numbers allow it."""
+import dataclasses
 import random
 
 import numpy as np
@@ -9,10 +10,11 @@ import pytest
 
 from attncheck.constructions.mpc.algos import ALGOS, get_algo
 from attncheck.constructions.mpc.model import Limits, Protocol
-from attncheck.constructions.mpc.simulate import compile_protocol, corrupt_head, with_heads
+from attncheck.constructions.mpc.simulate import compile_protocol, corrupt_head
 from attncheck.constructions.precision import EXACT
 from attncheck.verifiers.mpc_batch import run_batch
-from attncheck.verifiers.mpc_engine import Engine, sparse_plan
+from attncheck.verifiers.mpc_engine import Engine
+from attncheck.verifiers.mpc_sparse import sparse_plan
 from attncheck.verifiers.mpc_memo import Memories, Outboxes, Steps
 from attncheck.verifiers.mpc_simulate import reference_run, run, run_ids, trace_of
 from test_routing_soundness import random_edit
@@ -101,7 +103,6 @@ def test_the_sparse_path_hands_a_batch_to_the_dense_one_when_values_are_not_inte
     sim = compile_protocol(get_algo("broadcast").build(4, 2))
     st = sim.start_row.copy()
     st[sim.layout["send"].start] = 0.5                             # the start row's value: 1/2
-    import dataclasses
     sim2 = dataclasses.replace(sim, start_row=st)
     W = instances("broadcast", 4, 6)
     eng = Engine(sim2, [layer.head for layer in sim2.layers], EXACT, "hardmax")
