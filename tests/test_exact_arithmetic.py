@@ -329,3 +329,38 @@ def test_embedding_sums_round_once_from_the_exact_sum(seed, IF):
     for idx in np.ndindex(A.shape):
         exact = (Fraction(float(A[idx])) + Fraction(float(B[idx]))) * (1 << IF[1])
         assert int(got[idx]) == min(max(half_even(exact), g.lo), g.hi)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 2 ** 31), st.sampled_from(["fixed:6.10", "fixed:30.40", "fixed:67.63"]),
+       st.sampled_from(["softmax", "hardmax"]))
+def test_attend_reads_an_off_grid_residual_exactly(seed, fmt_name, attention):
+    """emulator.attend (the per-head entry other runtimes call) on a residual that is not on the
+    grid: its products are those of the exact binary fractions, as for the reference."""
+    from attncheck.constructions.precision import parse_format
+    fmt = parse_format(fmt_name)
+    rng = np.random.default_rng(seed)
+    T, D, dk, dv = 3, 3, 2, 2
+    h = Head(rng.normal(size=(D, dk)), rng.normal(size=(D, dk)), rng.normal(size=(D, dv)),
+             rng.normal(size=(dv, D)), float(rng.uniform(0.5, 4)))
+    X = rng.normal(size=(1, T, D)) / 3                                 # off the grid
+    mask = np.tril(np.ones((T, T), dtype=bool))[None]
+    y, _ = emulator.attend(h, X, fmt, attention, mask)
+    ref = Ref(None, fmt, attention)
+    q, k, v = ([[ref.store(sum((Fraction(float(X[0, t, d])) * Fraction(float(W[d, j])) for d in range(D)),
+                               Fraction(0))) for j in range(W.shape[1])] for t in range(T)]
+               for W in (h.W_Q, h.W_K, h.W_V))
+    temp = ref.store(Fraction(float(h.temperature)))
+    for i in range(T):
+        s = [ref.store(ref.val(temp) * sum(ref.val(a) * ref.val(b) for a, b in zip(q[i], k[j]))) for j in range(i + 1)]
+        m = max(s)
+        if attention == "hardmax":
+            sel = [j for j in range(i + 1) if s[j] == m]
+            out = [ref.store(sum(ref.val(v[j][d]) for j in sel) / len(sel)) for d in range(dv)]
+        else:
+            e = [min(ref_exp(m - sj, ref.F), ref.hi) for sj in s]
+            z = min(sum(e), ref.hi)
+            num = [ref.store(sum(ref.val(e[j]) * ref.val(v[j][d]) for j in range(i + 1))) for d in range(dv)]
+            out = [ref.store(ref.val(n) / ref.val(z)) for n in num]
+        want = ref.proj(out, h.W_O, 0)
+        assert y[0, i].tolist() == [float(Fraction(n, 1 << ref.F)) for n in want]   # nearest float64

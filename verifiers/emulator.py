@@ -25,16 +25,15 @@ and counterexample reports can inspect the mechanism, not only the answer.
 """
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
 
-import weakref
-
-from attncheck.constructions.spec import Construction, Head, SnapMap, attention_mask
+from attncheck.constructions.gridmath import dyadic, max_abs, round_shift
 from attncheck.constructions.precision import EXACT, Format
-from attncheck.constructions.gridmath import max_abs
-from attncheck.verifiers.gridpass import Grid, PreparedHead
+from attncheck.constructions.spec import Construction, Head, SnapMap, attention_mask
+from attncheck.verifiers.gridpass import Grid, PreparedHead, Weight
 
 BOT_CODE = -1   # decoded output meaning "bottom" in integer arrays
 
@@ -79,8 +78,15 @@ def attend(head: Head, X: np.ndarray, fmt: Format, attention: str,
     """One head on residual X (B, T, D) -> (contribution (B, T, D), weights (B, T, T)).  In a
     fixed format X holds the float64 values of grid numbers (an off-grid X is read exactly)."""
     if not fmt.is_exact:
-        g = Grid(fmt)
-        y, w = attend_grid(g, g.head(head), grid_residual(g, X), attention, np.asarray(mask, dtype=bool))
+        g, X = Grid(fmt), np.asarray(X, dtype=np.float64)
+        ph, mask = g.head(head), np.asarray(mask, dtype=bool)
+        scaled = X * 2.0 ** g.F
+        if np.all(scaled == np.rint(scaled)):
+            y, w = attend_grid(g, ph, g.from_values(X), attention, mask)
+        else:                                      # a caller's own off-grid residual, read exactly
+            qkv = [project_fractions(g, X, wt, what)
+                   for wt, what in ((ph.W_Q, "query"), (ph.W_K, "key"), (ph.W_V, "value"))]
+            y, w = attend_grid(g, ph, None, attention, mask, qkv)
         return g.to_values(y), w
     q = fmt.quantize(_project(X, head.W_Q), "query")                # (B, T, dk)
     k = fmt.quantize(_project(X, head.W_K), "key")                  # (B, T, dk)
@@ -225,22 +231,24 @@ def embed_grid(c: Construction, g: Grid, tokens: np.ndarray) -> np.ndarray:
     return X
 
 
-def grid_residual(g: Grid, X: np.ndarray) -> np.ndarray:
-    """float64 values -> grid integers; an off-grid X (a caller's own residual) becomes its exact
-    fractions at a finer scale, which only the object container can carry."""
-    X = np.asarray(X, dtype=np.float64)
-    scaled = X * 2.0 ** g.F
-    if np.all(scaled == np.rint(scaled)):
-        return g.from_values(X)
-    raise ValueError(f"attend: the residual is not on the grid of {g.fmt} (quantize it first)")
+def project_fractions(g: Grid, X: np.ndarray, w: Weight, what: str) -> np.ndarray:
+    """Stored ``X @ W`` for float64 values X (B, T, D) off the grid: both as exact binary fractions
+    (Python ints), one rounding.  Slow; only callers' own residuals take it."""
+    Mx, ex = dyadic(X)
+    P = Mx @ w.M if w.M.ndim == 2 else np.stack([Mx[:, t] @ w.M[t] for t in range(Mx.shape[1])], axis=1)
+    shift = ex + w.e - g.F                                          # P is held at 2^-(ex + e)
+    return g.settle(round_shift(P, shift) if shift >= 0 else P * (1 << -shift), what)
 
 
 def attend_grid(g: Grid, ph: PreparedHead, X: np.ndarray, attention: str,
-                mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """One head on grid integers X (B, T, D) -> (stored write (B, T, D), weights (B, T, T))."""
-    q = g.project(X, ph.W_Q, "query")                               # (B, T, dk)
-    k = g.project(X, ph.W_K, "key")                                 # (B, T, dk)
-    v = g.project(X, ph.W_V, "value")                               # (B, T, dv)
+                mask: np.ndarray, qkv: list | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """One head on grid integers X (B, T, D) -> (stored write (B, T, D), weights (B, T, T));
+    ``qkv``: the stored queries, keys and values when the caller computed them."""
+    if qkv is None:
+        qkv = [g.project(X, ph.W_Q, "query"),                       # (B, T, dk)
+               g.project(X, ph.W_K, "key"),                         # (B, T, dk)
+               g.project(X, ph.W_V, "value")]                       # (B, T, dv)
+    q, k, v = qkv
     s = g.scores(q, k, ph.temperature)                              # (B, T, T)
     out, w = mix(g, s, v, mask, attention)
     return g.project(out, ph.W_O, "head write"), w
@@ -261,12 +269,14 @@ def mix(g: Grid, s: np.ndarray, v: np.ndarray, mask: np.ndarray, attention: str)
         return g.ratio(num, cnt, 0, "head output"), sel / cnt
     d = np.where(mask, m - sm, np.inf)                              # grid distances, inf masked
     e = g.exp(d)                                                    # (..., T)
-    zr = g.rowsum(e)                                                # (..., 1) exact
-    z = g.settle(zr, "denominator")
-    if np.any(z == 0):
+    emax = min(1 << g.F, g.hi)                                      # exp(0), stored
+    if emax < 1:
         raise ValueError(f"softmax is undefined in {g.fmt}: exp(0) rounds to 0")
-    num = g.round_stored(g.exact_matmul(e, v, max_abs(zr) * vb, rows), g.F, "numerator")
-    out = g.ratio(num, z, g.F, "head output")
+    zb = s.shape[-1] * emax                                         # z >= exp(0) > 0, z <= zb
+    z = g.settle(g.rowsum(e, emax), "denominator", zb)              # (..., 1) exact, then stored
+    bound = zb * vb
+    num = g.round_stored(g.exact_matmul(e, v, bound, rows), g.F, "numerator", bound)
+    out = g.ratio(num, z, g.F, "head output", (bound >> g.F) + 1, zb)
     return out, g.to_values(e) / g.to_values(z)
 
 

@@ -256,14 +256,17 @@ class Grid:
         G = flat @ codes.T                                        # (R, n), scaled by 2^F
         h = 0.5 * np.sum(codes * codes, axis=1) * 2.0 ** self.F   # (n,)
         S = G - h
-        xb = float(max_abs(flat) if xb is None else xb)
-        err = (w + 4) * 2.0 ** -52 * (xb * np.abs(codes).sum(axis=1) + np.abs(h)) + 2.0 ** -1000
+        if xb is None:                                           # the range, unless too coarse
+            xb = 2 ** (self.bits - 1)
+            if (w + 4) * 2.0 ** -52 * xb * float(np.abs(codes).sum(axis=1).max(initial=0.0)) > 2.0 ** -8:
+                xb = max_abs(flat)
+        err = float(((w + 4) * 2.0 ** -52 * (float(xb) * np.abs(codes).sum(axis=1) + np.abs(h))).max(initial=0.0))
+        err += 2.0 ** -1000                                      # |S - exact| <= err for every code
         best = np.argmax(S, axis=1)
-        r = np.arange(len(best))
-        top = S[r, best] - err[best]
-        rest = S + err
-        rest[r, best] = -np.inf
-        unsure = ~(top > rest.max(axis=1)) if S.shape[1] > 1 else np.zeros(len(best), dtype=bool)
+        if S.shape[1] > 1:                                       # another code within 2 err: unsure
+            unsure = np.count_nonzero(S >= (S.max(axis=1) - 2 * err)[:, None], axis=1) > 1
+        else:
+            unsure = np.zeros(len(best), dtype=bool)
         for i in np.flatnonzero(unsure).tolist():
             best[i] = _nearest_exact(flat[i], codes, self.F)
         return best.reshape(X.shape[:-1])
