@@ -9,11 +9,12 @@ chunk i starts (so a seeded sample is drawn in the same order whoever runs it), 
 business: the executor runs, waits and cancels.
 
 * :data:`SERIAL` runs every chunk here, one after another, in order: the single-process loop.
-* :class:`DaskExecutor` keeps up to ``window`` chunks submitted to a ``dask.distributed``
+* :class:`DaskExecutor` keeps up to ``window`` tasks submitted to a ``dask.distributed``
   cluster (``--workers N``: a ``LocalCluster(n_workers=N, threads_per_worker=1)`` of worker
-  processes; ``--scheduler tcp://HOST:PORT``: a running scheduler and its workers), yields them as
-  they finish, and cancels what is outstanding when the caller stops early (a counterexample) or
-  the budget runs out (``check`` raises
+  processes; ``--scheduler tcp://HOST:PORT``: a running scheduler and its workers), each task a
+  run of consecutive chunks (about :data:`TASKS_PER_WORKER` tasks per worker), yields the chunks'
+  results as tasks finish, and cancels what is outstanding when the caller stops early (a
+  counterexample) or the budget runs out (``check`` raises
   :class:`~attncheck.constructions.verdict.BudgetExceeded`; the wait for a result never outlasts
   the budget).  The cluster starts, or the connection opens, on first use, so a command that
   never reaches a loop starts none.
@@ -60,11 +61,13 @@ def _nothing() -> None:
 
 class Stream:
     """The results of one :meth:`Executor.stream`: iterate for ``(i, result)``; ``close()``
-    cancels what is outstanding.  ``completed`` and ``cancelled`` count chunks."""
+    cancels what is outstanding.  A task runs ``size`` consecutive chunks; ``completed`` and
+    ``cancelled`` count tasks."""
 
     def __init__(self, executor: "Executor"):
         self.executor = executor
         self._gen: Iterator[tuple[int, Any]] = iter(())
+        self.size = 1
         self.completed = 0
         self.cancelled = 0
 
@@ -72,14 +75,17 @@ class Stream:
         return self
 
     def __next__(self) -> tuple[int, Any]:
-        i, result = next(self._gen)
-        self.completed += 1
-        self.executor.completed += 1
-        return i, result
+        return next(self._gen)
 
-    def _cancelled(self, n: int) -> None:
-        self.cancelled += n
-        self.executor.cancelled += n
+    def tasks_for(self, chunks: int) -> int:
+        """The tasks that chunks 0..chunks-1 took."""
+        return -(-chunks // self.size)
+
+    def _count(self, completed: int = 0, cancelled: int = 0) -> None:
+        self.completed += completed
+        self.cancelled += cancelled
+        self.executor.completed += completed
+        self.executor.cancelled += cancelled
 
     def close(self) -> None:
         self._gen.close()
@@ -93,7 +99,7 @@ class Stream:
 
 class Executor:
     """Runs chunks: in order here (:data:`SERIAL`) or on a cluster (:class:`DaskExecutor`).
-    ``completed`` and ``cancelled`` count the chunks of every stream it ran."""
+    ``completed`` and ``cancelled`` count the tasks of every stream it ran."""
 
     scheduler = "serial"
     workers = 1
@@ -113,17 +119,24 @@ class Executor:
                 **({"cancelled": self.cancelled} if self.cancelled else {})}
 
     def stream(self, fn: Callable[[Any], Any], count: int, item: Callable[[int], Any], *,
-               check: Callable[[], None] = _nothing, budget: Budget = UNLIMITED) -> Stream:
+               check: Callable[[], None] = _nothing, budget: Budget = UNLIMITED,
+               stop: Callable[[Any], bool] | None = None, group: bool = True) -> Stream:
         """Chunks 0..count-1: ``check()`` then ``item(i)`` here before chunk i starts, ``fn``
-        on the item wherever chunks run; yields ``(i, fn(item(i)))`` as they finish."""
+        on the item wherever chunks run; yields ``(i, fn(item(i)))`` as they finish.
+
+        A Dask task may run several consecutive chunks (``group``; leave it off when items are
+        large, e.g. sampled batches drawn here); it skips the rest of its chunks once ``stop``
+        holds for a result (a counterexample: the caller reads nothing after it)."""
         s = Stream(self)
-        s._gen = self._run(fn, count, item, check, budget, s)
+        s._gen = self._run(fn, count, item, check, budget, s, stop, group)
         return s
 
-    def _run(self, fn, count, item, check, budget, s: Stream):
+    def _run(self, fn, count, item, check, budget, s: Stream, stop, group):
         for i in range(count):
             check()
-            yield i, fn(item(i))
+            result = fn(item(i))
+            s._count(completed=1)
+            yield i, result
 
     def close(self) -> None:
         pass
@@ -132,8 +145,19 @@ class Executor:
 SERIAL = Executor()
 
 
-def _apply(fn, item):
-    return fn(item)
+#: Tasks per worker a stream of many chunks is cut into (consecutive chunks share a task: less
+#: scheduling, and a worker's caches, such as the shared-prefix levels, serve the next chunk).
+TASKS_PER_WORKER = 4
+
+
+def _apply_all(fn, items: list, stop) -> list:
+    """One task: ``fn`` on each item in order, until ``stop`` holds for a result."""
+    out = []
+    for item in items:
+        out.append(fn(item))
+        if stop is not None and stop(out[-1]):
+            break
+    return out
 
 
 class DaskExecutor(Executor):
@@ -142,8 +166,10 @@ class DaskExecutor(Executor):
 
     distributed = True
 
-    def __init__(self, workers: int | None = None, address: str | None = None, window: int | None = None):
+    def __init__(self, workers: int | None = None, address: str | None = None, window: int | None = None,
+                 per_worker: int | None = TASKS_PER_WORKER):
         super().__init__()
+        self.per_worker = per_worker            # None: one chunk per task
         if (workers is None) == (address is None):
             raise ValueError("give exactly one of workers and address")
         self.scheduler = "local" if address is None else address
@@ -179,24 +205,28 @@ class DaskExecutor(Executor):
         self.workers = len(self._client.scheduler_info().get("workers", {}))
         return self._client
 
-    def _run(self, fn, count, item, check, budget, s: Stream):
+    def _run(self, fn, count, item, check, budget, s: Stream, stop, group):
         if count == 0:
             return
         check()                                                     # no cluster for a spent budget
         client = self._start()
         import distributed
         window = self._window or 2 * max(1, self.workers)
+        if group and self.per_worker:
+            s.size = max(1, -(-count // (self.per_worker * max(1, self.workers))))
         tag = uuid.uuid4().hex[:12]
         fn_f = client.scatter(fn, broadcast=True, hash=False)
-        running: dict = {}                                          # future -> chunk index
+        running: dict = {}                                          # future -> its first chunk
         nxt = 0
         try:
             while nxt < count or running:
                 while nxt < count and len(running) < window:
                     check()
-                    fut = client.submit(_apply, fn_f, item(nxt), pure=False, key=f"attncheck-{tag}-{nxt}")
+                    last = min(count, nxt + s.size)
+                    fut = client.submit(_apply_all, fn_f, [item(i) for i in range(nxt, last)], stop,
+                                        pure=False, key=f"attncheck-{tag}-{nxt}")
                     running[fut] = nxt
-                    nxt += 1
+                    nxt = last
                 left = budget.remaining
                 try:
                     done, _ = distributed.wait(list(running), return_when="FIRST_COMPLETED",
@@ -205,11 +235,14 @@ class DaskExecutor(Executor):
                     check()
                     continue
                 for fut in sorted(done, key=running.get):
-                    i = running.pop(fut)
-                    yield i, fut.result()                           # a chunk's error is raised here
+                    first = running.pop(fut)
+                    results = fut.result()                          # a chunk's error is raised here
+                    s._count(completed=1)
+                    for j, result in enumerate(results):
+                        yield first + j, result
         finally:
             if running:
-                s._cancelled(len(running))
+                s._count(cancelled=len(running))
                 client.cancel(list(running))
             client.cancel([fn_f])
 

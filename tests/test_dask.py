@@ -90,15 +90,21 @@ def local2():
 
 
 @pytest.mark.parametrize("mode", ["exhaustive", "sample"])
-def test_late_chunks_finishing_first_change_nothing(local2, mode):
+@pytest.mark.parametrize("per_worker", [None, 4])          # one chunk per task, or runs of chunks
+def test_late_chunks_finishing_first_change_nothing(local2, mode, per_worker, monkeypatch):
+    monkeypatch.setattr(local2, "per_worker", per_worker)
     kw = dict(mode=mode, claim="c", step=4, samples=200, seed=1)
     serial = checkloop.run(checkloop.sequences(3, 6), _late_first, executor=SERIAL, **kw)
     dist = checkloop.run(checkloop.sequences(3, 6), _late_first, executor=local2, **kw)
     assert serial.status is Status.REFUTED
     assert (dist.status, dist.cases, dist.reason, dist.counterexample) == \
         (serial.status, serial.cases, serial.reason, serial.counterexample)
-    # the tasks the verdict rests on: the chunks up to the refuting one, the same in every run
-    assert dist.evidence["executor"] == {"scheduler": "local", "workers": 2, "tasks": (serial.cases - 1) // 4 + 1}
+    # the tasks the verdict rests on: those of the chunks up to the refuting one (sampled
+    # batches are drawn here, one per task), the same in every run
+    chunks, size = (serial.cases - 1) // 4 + 1, 1
+    if per_worker and mode == "exhaustive":
+        size = -(-(3 ** 6 // 4 + 1) // (per_worker * 2))
+    assert dist.evidence["executor"] == {"scheduler": "local", "workers": 2, "tasks": -(-chunks // size)}
 
 
 def test_budget_cancels_the_outstanding_chunks(local2):

@@ -25,7 +25,7 @@ class Shuffled(Executor):
         super().__init__()
         self.seed, self.stop_after = seed, stop_after
 
-    def _run(self, fn, count, item, check, budget, s):
+    def _run(self, fn, count, item, check, budget, s, stop, group):
         results = [(i, fn(item(i))) for i in range(count)]
         order = np.random.default_rng(self.seed).permutation(count)
         for n, i in enumerate(order):
@@ -89,7 +89,7 @@ def test_budget_out_of_order_is_unknown_with_what_was_checked():
 def test_budget_with_a_later_counterexample_in_hand_refutes_and_says_it_may_not_be_first():
     # chunk 42 (inputs 714..728) holds the only wrong member, 222222; it finishes, then time runs out
     class LateFirst(Shuffled):
-        def _run(self, fn, count, item, check, budget, s):
+        def _run(self, fn, count, item, check, budget, s, stop, group):
             yield 42, fn(item(42))
             raise BudgetExceeded("budget of 1 s spent", {})
     v = run(LateFirst(), target=12)

@@ -130,6 +130,10 @@ class DrawAndCompare:
         return self.compare(self.draw(*span))
 
 
+def _found(result: Found | None) -> bool:
+    return result is not None
+
+
 def run(domain: Domain, compare: Callable[[Any], Found | None], *, mode: str, claim: str, step: int,
         samples: int = 1000, seed: int = 0, budget: Budget = UNLIMITED,
         progress: Callable[[int], None] | None = None,
@@ -166,7 +170,7 @@ def run(domain: Domain, compare: Callable[[Any], Found | None], *, mode: str, cl
     else:
         work, item = compare, lambda i: domain.sample(rng, size(i))
     done = 0                                    # members of the chunks found all right
-    stream = ex.stream(work, chunks, item, budget=budget,
+    stream = ex.stream(work, chunks, item, budget=budget, stop=_found, group=exhaustive,
                        check=lambda: budget.check(inputs_checked=done, of=count))
 
     def ev(tasks: int | None = None, **more) -> dict:
@@ -175,12 +179,13 @@ def run(domain: Domain, compare: Callable[[Any], Found | None], *, mode: str, cl
 
     def ran(tasks: int | None) -> dict:
         """Under Dask, ``evidence["executor"]``: the scheduler, its workers and the tasks the
-        verdict rests on (every chunk, or those up to the refuting one: the same in every run);
-        when the budget cut the run short, the tasks that finished and those cancelled."""
+        verdict rests on (those of every chunk, or of the chunks up to the refuting one: the same
+        in every run); when the budget cut the run short, the tasks that finished and those
+        cancelled.  ``tasks`` counts chunks here."""
         if not ex.distributed:
             return {}
         if tasks is not None:
-            return {"executor": {**ex.describe(), "tasks": tasks}}
+            return {"executor": {**ex.describe(), "tasks": stream.tasks_for(tasks)}}
         return {"executor": {**ex.describe(), "tasks": stream.completed, "cancelled": stream.cancelled}}
 
     def refuted(i: int, found: Found, cases: int, cases_count: str, note: str = "") -> Verdict:
