@@ -1,15 +1,28 @@
 """MPC <-> transformer figures: layers, width and run time of compiled protocols versus N.
 
-Run: python benchmarks/mpc.py [--quick]   (prints tables; times are wall clock on this machine)
+Run: python benchmarks/mpc.py [--quick] [--before TREE]   (prints tables; wall clock on this machine)
+     TREE: an older checkout to time beside this one, e.g.
+     mkdir -p /tmp/old/attncheck && git archive <commit> | tar -x -C /tmp/old/attncheck; --before /tmp/old
 
+Table 0 (issue 15): ``attncheck verify mpc cycles --N 8`` (exhaustive, 2,835 graphs), ``--N 16``
+and ``--N 32`` (100 samples + routing certificate) as commands, interleaved medians measured in
+one run (with ``--before``: the older tree's commands in the same rounds), so ratios are fair on a
+loaded machine; ``--N 64`` with default options, with softmax, with random codes (verdict and
+method); then where the time of one in-process check goes (compile, certificate, protocol side,
+transformer side, ground truth).
 Table 1 (sht24a.thm3_1): for each protocol and N, rounds R, layers L = R + 1 beside log2 N,
 residual width D, packet slots d (one-hot) beside the Fact B.2 width ceil(12 s^4 ln n), time to
 compile, and transformer time per instance (hardmax, exact arithmetic, batches of 8).
 Table 2 (sht24a.thm3_4): rounds, machines and memory of one attention layer of the induction head.
 """
 import argparse
+import json
 import math
+import os
 import random
+import statistics
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -22,6 +35,63 @@ from attncheck.constructions.mpc.simulate import compile_protocol
 from attncheck.verifiers.mpc_simulate import run
 from attncheck.verifiers.emulator import embed
 from attncheck.verifiers.mpc_machine import run_protocol
+from attncheck.constructions.precision import EXACT
+from attncheck.verifiers.mpc_batch import run_batch
+from attncheck.verifiers.mpc_certify import certify
+from attncheck.verifiers.mpc_engine import Engine
+from attncheck.verifiers.mpc_memo import Memories, Outboxes, Steps
+from attncheck.verifiers.mpc_sidebyside import instances_for
+from attncheck.verifiers.mpc_simulate import run_ids
+
+
+def cli(*args: str, tree: str | None = None) -> tuple[list[str], dict | None]:
+    """The command, run with this checkout's attncheck or with the package tree at ``tree`` (a
+    directory holding ``attncheck/``, e.g. ``git archive <commit>`` unpacked into ``<tree>/attncheck``)."""
+    env = None if tree is None else {**os.environ, "PYTHONPATH": tree}
+    return [sys.executable, "-m", "attncheck.cli.main", *args], env
+
+
+def interleaved(cmds: dict, n: int) -> dict:
+    """Median wall time of ``n`` rounds in which every command runs once (load drifts alike for
+    all of them), and the verdict of each (its --json; an error object reads as its exit code)."""
+    ts, verdicts = {k: [] for k in cmds}, {}
+    for _ in range(n):
+        for k, (cmd, env) in cmds.items():
+            t = time.perf_counter()
+            out = subprocess.run(cmd, capture_output=True, text=True, env=env)
+            ts[k].append(time.perf_counter() - t)
+            j = json.loads(out.stdout or "{}")
+            verdicts[k] = (j.get("verdict") or f"exit {out.returncode}", j.get("method") or "-", j.get("cases") or 0)
+    return {k: (statistics.median(v), verdicts[k]) for k, v in ts.items()}
+
+
+def breakdown(N: int) -> dict:
+    """Where one in-process ``verify mpc cycles --N N`` spends its time (seconds)."""
+    a = get_algo("cycles")
+    out = {}
+    t = time.perf_counter()
+    sim = compile_protocol(a.build(N, None))
+    out["compile"] = time.perf_counter() - t
+    t = time.perf_counter()
+    cert = certify(sim)
+    out["certificate"] = time.perf_counter() - t
+    inst = instances_for(a, N, "auto", 100, 0)
+    words = inst.domain.draw(0, inst.count) if inst.exhaustive else \
+        inst.domain.sample(np.random.default_rng(0), inst.count)
+    steps = Steps(sim.protocol, Memories(), Outboxes())
+    eng = Engine(sim, [layer.head for layer in sim.layers], EXACT, "hardmax", steps)
+    t = time.perf_counter()
+    run_batch(steps, words)
+    out["protocol"] = time.perf_counter() - t
+    t = time.perf_counter()
+    truth = [a.truth(N, w, 4) for w in words]
+    out["truth"] = time.perf_counter() - t
+    t = time.perf_counter()
+    run_ids(eng, words)
+    out["transformer"] = time.perf_counter() - t
+    out.update(instances=len(words), distinct_steps=len(steps._step), memories=len(steps.memories.items),
+               certified=cert.ok, how=cert.checks["scores"].get("how"), truth_ok=len(truth) == len(words))
+    return out
 
 
 def compiled_row(algo: str, N: int, batch: int = 8, seed: int = 0) -> dict:
@@ -51,10 +121,44 @@ def compiled_row(algo: str, N: int, batch: int = 8, seed: int = 0) -> dict:
             "compile_s": t_compile, "run_s": t_run, "mpc_s": t_mpc, "agree": agree}
 
 
+def issue15(quick: bool, before: str | None) -> None:
+    rounds = 3 if quick else 7
+    trees = {"": None} if before is None else {"": None, "before ": before}
+    cmds = {f"{tag}--N {n}": cli("verify", "mpc", "cycles", "--N", str(n), "--json", tree=tree)
+            for n in (8, 16, 32) for tag, tree in trees.items()}
+    res = interleaved(cmds, rounds)
+    print(f"verify mpc cycles as commands, median of {rounds} interleaved rounds (load average"
+          f" {open('/proc/loadavg').read().split()[0]})")
+    print(f"{'command':>16} {'verdict':>9} {'method':>12} {'cases':>6} {'seconds':>8}")
+    for k, (sec, (v, m, c)) in res.items():
+        print(f"{k:>16} {v:>9} {m:>12} {c:>6} {sec:>8.2f}")
+    for tag in trees:
+        print(f"  {tag or 'now '}ratio --N 8 / --N 16: {res[tag + '--N 8'][0] / res[tag + '--N 16'][0]:.2f}")
+    big = {f"{tag}--N 64": cli("verify", "mpc", "cycles", "--N", "64", "--json", tree=tree) for tag, tree in trees.items()}
+    big["--N 64 --attention softmax"] = cli("verify", "mpc", "cycles", "--N", "64", "--attention", "softmax", "--json")
+    big["--N 64 --codes random --attention softmax"] = cli("verify", "mpc", "cycles", "--N", "64", "--codes", "random",
+                                                          "--attention", "softmax", "--json")
+    for k, (sec, (v, m, c)) in interleaved(big, 1 if quick else 3).items():
+        print(f"{k:>16} {v:>9} {m:>12} {c:>6} {sec:>8.2f}")
+    print()
+    print("in process, seconds: compile, certificate, protocol side, ground truth, transformer side")
+    print(f"{'N':>4} {'inst.':>6} {'compile':>8} {'cert':>6} {'protocol':>9} {'truth':>6} {'transf.':>8}"
+          f" {'steps':>6} {'memories':>9}  certificate")
+    for N in (8, 16) if quick else (8, 16, 32, 64):
+        b = breakdown(N)
+        print(f"{N:>4} {b['instances']:>6} {b['compile']:>8.3f} {b['certificate']:>6.3f} {b['protocol']:>9.3f}"
+              f" {b['truth']:>6.3f} {b['transformer']:>8.3f} {b['distinct_steps']:>6} {b['memories']:>9}"
+              f"  {b['certified']} ({b['how']})")
+    print()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--before", help="a package tree to time beside this checkout (a directory"
+                                     " holding attncheck/, e.g. git archive <commit> unpacked there)")
     args = ap.parse_args()
+    issue15(args.quick, args.before)
     plan = {"cycles": [6, 8, 16] if args.quick else [6, 8, 12, 16, 24, 32, 48],
             "components": [8] if args.quick else [8, 16, 32],
             "prefix": [8] if args.quick else [8, 32, 64],
