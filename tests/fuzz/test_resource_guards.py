@@ -50,7 +50,8 @@ def test_a_run_that_overruns_stops_unknown_with_progress():
     v = exhaustive.check_exhaustive(c, "induction", {}, c.fmt, "softmax", late)
     assert v.status is Status.UNKNOWN
     p = v.evidence["progress"]
-    assert p["of"] == total and 0 <= p["inputs_checked"] < total and p["inputs_checked"] % exhaustive.chunk_size(c) == 0
+    step = exhaustive.block_size(c) if v.evidence["evaluation"] == "shared prefixes" else exhaustive.chunk_size(c)
+    assert p["of"] == total and 0 <= p["inputs_checked"] < total and p["inputs_checked"] % step == 0
     assert f"of {total:,} inputs checked" in v.reason and v.cases == p["inputs_checked"]
 
 
@@ -103,8 +104,10 @@ def test_chunks_bound_the_attention_tensor(N):
 
 
 def test_peak_memory_does_not_grow_with_the_number_of_inputs(monkeypatch):
-    """Same N, 38x more inputs (2^9 vs 3^9), small chunks: the traced peak stays within 2x."""
+    """Same N, 38x more inputs (2^9 vs 3^9), small chunks (and small shared-prefix blocks): the
+    traced peak stays within 2x."""
     monkeypatch.setattr(exhaustive, "ELEMS_PER_CHUNK", 20_000)
+    monkeypatch.setattr(exhaustive, "PREFIX_ELEMS", 20_000)
     peaks = {}
     for S in (2, 3):
         c = build_induction(9, S)
