@@ -10,9 +10,9 @@ Two formats (docs/theorems.md section 9.3):
 Semantics of the bounded-precision forward pass (shared by the numpy emulator, the
 certificate's error bounds and the z3 encodings):
 
-1. Every *stored* quantity is put into the format by :meth:`Format.quantize`: embeddings,
-   weights, queries, keys, values, scores, max-subtracted exponentials, the softmax numerator
-   and denominator, the division, the head output and the residual after each update.
+1. Every *stored* quantity is put into the format (:meth:`Format.quantize`'s rule): embeddings,
+   the temperature, queries, keys, values, scores, max-subtracted exponentials, the softmax
+   numerator and denominator, the division, the head output and the residual after each update.
 2. Dot products and sums use a *wide accumulator*: products and partial sums are exact and the
    result is rounded once when it is stored (a fixed-point MAC unit with a double-width
    accumulator).  Weights are read as the exact binary fractions their float64 values are (they
