@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from attncheck.constructions.spec import Construction
 from attncheck.constructions.budget import UNLIMITED, Budget
 from attncheck.verifiers.certificate import certify
-from attncheck.constructions.precision import MAX_FIXED_BITS, fixed
+from attncheck.constructions.precision import MAX_FORMAT_BITS, fixed
 from attncheck.constructions.verdict import Status
 
 
@@ -73,7 +73,7 @@ def _search(c, task, params, attention, budget, probes) -> PrecisionResult:
 
     I, F = c.fmt.int_bits, c.fmt.frac_bits
     while not ok(I, F, "start"):
-        if I + F + 2 > MAX_FIXED_BITS:
+        if I + F + 2 > MAX_FORMAT_BITS:
             return PrecisionResult(False, I, F, str(c.fmt), probes[-1]["reason"], tuple(probes))
         I, F = I + 1, F + 1
     F = _smallest(0, F, lambda f: ok(I, f, "fraction bits"))
