@@ -87,10 +87,11 @@ def _value_bounds(ctx: Ctx, head: Head, st: dict, leak: float):
     return vlo, vhi, vmax, eta + fl
 
 
-def stray_writes(ctx: Ctx, head: Head, st: dict, leak: float, skip: set) -> dict[str, np.ndarray]:
+def stray_writes(ctx: Ctx, head: Head, vb, skip: set) -> dict[str, np.ndarray]:
     """Bounds (per slot, (w,)) on what the head adds to every column outside its declared
-    writes ``skip``: ``|q(out @ W_O)|`` with ``out`` in the value hull widened by eta."""
-    vlo, vhi, _, eta = _value_bounds(ctx, head, st, leak)
+    writes ``skip``: ``|q(out @ W_O)|`` with ``out`` in the value hull ``vb`` (from
+    :func:`_value_bounds`) widened by eta."""
+    vlo, vhi, _, eta = vb
     olo, ohi = vlo - eta, vhi + eta
     ctx.rng("head output", olo, ohi)
     W = head.W_O                                                      # (dv, D)
@@ -116,7 +117,7 @@ def _start_row_ok(run: _Run, label: Label | None, book: str | None, row: int) ->
     return book == run.tok_book and row == run.none_row and row >= 0
 
 
-def declared_write(run: _Run, head: Head, st: dict, leak: float, v: str, w: str, targets,
+def declared_write(run: _Run, head: Head, st: dict, leak: float, eta, v: str, w: str, targets,
                    label: Label | None) -> SlotState:
     """State of slot ``w`` after the head copies slot ``v`` from its proved target.
 
@@ -156,7 +157,6 @@ def declared_write(run: _Run, head: Head, st: dict, leak: float, v: str, w: str,
     colsum = Wo.sum(axis=0)
     if ctx.attention == "softmax":
         ylo, yhi = content_range(ctx, st, Mw)
-        _, _, _, eta = _value_bounds(ctx, head, st, leak)
         mix = (leak / (1.0 + leak - u)) * ((yhi - ylo) + 2.0 * u * colsum)
         rnd = u * colsum + eta @ Wo + u
     else:
@@ -222,10 +222,11 @@ def apply_layer(run: _Run, li: int, layer: Layer, st: dict, labels: dict) -> dic
             raise CertificateFailure(f"overflow possible: softmax denominator up to {1 + leak:.4g}"
                                      f" > {ctx.fmt.hi:g} (range of {ctx.fmt})")
         ctx.tick(layer=li)
+        vb = _value_bounds(ctx, head, st, leak)                        # shared by both kinds of write
         for v, w in zip(p.values, p.writes):
-            new[w] = declared_write(run, head, st, leak, v, w, targets, labels.get(v))
+            new[w] = declared_write(run, head, st, leak, vb[3], v, w, targets, labels.get(v))
         rep.out_error = float(max((np.max(new[w].radius) for w in p.writes), default=0.0))
-        for name, r in stray_writes(ctx, head, st, leak, set(p.writes)).items():
+        for name, r in stray_writes(ctx, head, vb, set(p.writes)).items():
             stray[name] = stray.get(name, 0.0) + r
     for name, r in stray.items():
         if not np.all(np.isfinite(r)):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from attncheck.constructions.precision import Format
+from attncheck.verifiers.emulator import nearest_rows
 
 
 NEAREST_PAIRS = 1 << 24    # (missing value x code) pairs searched by distance at the most
@@ -24,9 +25,7 @@ def nearest_code_rows(vals: np.ndarray, book: np.ndarray, fmt: Format | None = N
     if 8 * len(vals) < len(book):                   # a few values: compare, do not hash the book
         exact = np.all(keyed[None, :, :] == vals[:, None, :], axis=2)
         first = np.where(exact.any(axis=1), np.argmax(exact, axis=1), -1)
-        norms = np.sum(book * book, axis=1)
-        near = np.argmin(norms[None, :] - 2.0 * vals @ book.T, axis=1)
-        return np.where(first >= 0, first, near).astype(np.int64)
+        return np.where(first >= 0, first, nearest_rows(vals, book)).astype(np.int64)
     hb, hv = _row_hash(keyed), _row_hash(vals)
     order = np.argsort(hb, kind="stable")                 # equal hashes: the smallest row first
     at = np.minimum(np.searchsorted(hb[order], hv), len(order) - 1)
@@ -37,10 +36,9 @@ def nearest_code_rows(vals: np.ndarray, book: np.ndarray, fmt: Format | None = N
     if not search or len(miss) * len(book) > NEAREST_PAIRS:
         return rows
     step = max(1, 4_000_000 // max(1, book.size))
-    norms = np.sum(book * book, axis=1)
     for a in range(0, len(miss), step):
         i = miss[a:a + step]
-        rows[i] = np.argmin(norms[None, :] - 2.0 * vals[i] @ book.T, axis=1)
+        rows[i] = nearest_rows(vals[i], book)
     return rows
 
 

@@ -24,7 +24,6 @@ it (one half-even rounding of the exact value, then saturation), for every width
 """
 from __future__ import annotations
 
-import math
 import weakref
 from dataclasses import dataclass
 from fractions import Fraction

@@ -123,7 +123,7 @@ def _note(rep: HeadReport, gap, leak, where: str) -> None:
 
 
 # --- lookUp --------------------------------------------------------------------------------------
-def lookup_targets(ctx: Ctx, st: dict, head: Head, Q: Proj) -> RowSets:
+def lookup_targets(ctx: Ctx, st: dict, head: Head) -> RowSets:
     """The pointers the query may hold at each position, after proving the lookUp's premises:
     every pointer is a position code p <= i (so its target is visible), and the key slot holds
     the code of its own position at every position."""
@@ -133,9 +133,10 @@ def lookup_targets(ctx: Ctx, st: dict, head: Head, Q: Proj) -> RowSets:
         raise CertificateFailure(f"hypothesis failed: lookup key slot {p.key!r} does not hold the code of"
                                  " its own position at every position")
     q = st[p.query]
-    sets = q.allowed if q.kind == "codes" else RowSets.single(
-        np.full(T, -1) if q.rows is None else q.rows, len(ctx.c.codebooks[ctx.c.layout[p.query].codebook])
-        if ctx.c.layout[p.query].codebook else T)
+    if q.kind == "codes":
+        sets = q.allowed
+    else:                                   # one pointer per position (its code's row, or none)
+        sets = RowSets.single(np.full(T, -1) if q.rows is None else q.rows, T)
     top = sets.max_row()
     pos = np.arange(T)
     if q.kind == "table" and np.any(top[1:] < 0):
@@ -156,7 +157,7 @@ def check_lookup(ctx: Ctx, head: Head, st: dict, rep: HeadReport):
     p = head.promise
     Q = project(ctx, st, head.W_Q, p.query, "query")
     K = project(ctx, st, head.W_K, p.key, "key")
-    targets = lookup_targets(ctx, st, head, Q)
+    targets = lookup_targets(ctx, st, head)
     T = ctx.T
     work = (2 if Q.compact else T) * Q.rows.shape[1] * T
     if work > GENERAL_LOOKUP_MAX:
