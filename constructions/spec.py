@@ -7,7 +7,8 @@ Model (docs/theorems.md ``model.sht24a``, Def 2.1/2.2 and App. A.1):
 
 * Residual rows ``X_i = tok_embed[x_i] + pos_embed[i]`` for i = 1..N; ``X_0 = start_row``.
   The start token is a *constant* row: it provides a default key and value (App. A.1) and is
-  not updated by the layers.
+  not updated by the layers.  Weights read from the exchange format (docs/format.md) run the
+  plain pass instead, which updates row 0 like every row (``Construction.start = "token"``).
 * Each layer adds its heads: ``X <- X + sum_h softmax(c_h (X W_Q)(X W_K)^T + Gamma)(X W_V) W_O``
   with the causal mask Gamma (i attends to j <= i, including itself and the start token).
   ``W_Q``/``W_K``/``W_V`` may be *index-specific* (shape (T, D, d)): SHT24a allows Q/K/V to
@@ -17,7 +18,8 @@ Model (docs/theorems.md ``model.sht24a``, Def 2.1/2.2 and App. A.1):
   per-layer MLP of docs/theorems.md section 4.2 "Residual bookkeeping" option (iii), a finite
   table whose size is reported.
 * A decoder reads one slot at positions 1..N and returns the nearest code of a codebook,
-  mapped to an output symbol (``None`` = bottom).
+  mapped to an output symbol (``None`` = bottom); or (``Decoder.kind = "linear"``, the exchange
+  format's read-out) the argmax of ``x W_U + b_U`` over the whole residual row.
 * The attention mask is a named *kind* (:data:`MASKS`, :func:`attention_mask`): ``causal`` for
   the sequence tasks; the SHT23 heads (qSA, Match2) see the whole sequence
   (docs/theorems.md section 5).  The start row sees only itself under every kind.
@@ -155,6 +157,8 @@ MASKS: Mapping[str, str] = {
     "full": "every token row j = 1..N, not the start row (qSA, sht23.thm2: no default key)",
     "full+start": "the start row and every token row (Match2, sht23.match2_ub, j = i allowed)",
     "full+start-self": "the start row and every token row except i (Match2, j != i)",
+    "causal-nostart": "rows 1 <= j <= i, not the start row (weights of the exchange format without a start"
+                      " token, docs/format.md: row 0 is a zero placeholder nobody reads)",
 }
 
 
@@ -165,6 +169,10 @@ def attention_mask(kind: str, T: int) -> np.ndarray:
         raise ValueError(f"unknown mask kind {kind!r} (known: {', '.join(MASKS)})")
     if kind == "causal":
         return np.tril(np.ones((T, T), dtype=bool))
+    if kind == "causal-nostart":
+        mask = np.tril(np.ones((T, T), dtype=bool))
+        mask[1:, 0] = False
+        return mask
     mask = np.zeros((T, T), dtype=bool)
     mask[0, 0] = True                                                # start row: itself only
     mask[1:, 1:] = True
@@ -173,6 +181,15 @@ def attention_mask(kind: str, T: int) -> np.ndarray:
     if kind != "full":
         mask[1:, 0] = True
     return mask
+
+
+#: What the layers do to row 0 (:attr:`Construction.start`).
+START_KINDS: Mapping[str, str] = {
+    "constant": "row 0 is start_row after every layer (SHT24a App. A.1: the layers do not update it)",
+    "token": "row 0 is the start token's embedding and every layer updates it like any row (the plain"
+             " pass of the exchange format, docs/format.md); it sees only itself, so it is still the"
+             " same for every input",
+}
 
 
 # --- heads, layers, maps -------------------------------------------------------------------
@@ -253,14 +270,40 @@ class Layer:
     map: SnapMap | None = None
 
 
+#: ``Decoder.symbols`` entry of a read-out column whose id is neither a symbol nor bottom
+#: (exchange models, docs/format.md): an output that is always wrong.
+NEITHER = -2
+
+
 @dataclass(frozen=True, eq=False)
 class Decoder:
     """Read slot ``slot`` at positions 1..N, pick the nearest row of ``codebook`` (L2) and output
-    ``symbols[row]`` (None = bottom)."""
+    ``symbols[row]`` (None = bottom).
+
+    ``kind="linear"`` (weights from the exchange format, docs/format.md): the output column is the
+    argmax of ``x @ W_U + b_U`` over the whole residual row x (D,) (``W_U`` (D, n), ``b_U`` (n,),
+    first maximum on ties, as numpy's argmax) and the output is ``symbols[column]`` (None bottom,
+    :data:`NEITHER` an id that means neither).  ``slot`` then names a slot for display only and
+    ``codebook`` is empty.  The nearest-code decoder is the special case ``W_U = codes^T`` on the
+    slot's coordinates, ``b_U = -|code|^2 / 2``."""
 
     slot: str
     codebook: str
     symbols: tuple[int | None, ...]
+    kind: str = "nearest"
+    W_U: np.ndarray | None = None
+    b_U: np.ndarray | None = None
+
+    def __post_init__(self):
+        if self.kind not in ("nearest", "linear"):
+            raise ValueError(f"unknown decoder kind {self.kind!r} (known: nearest, linear)")
+        if self.kind == "linear":
+            W, b = _frozen_array(self.W_U), _frozen_array(self.b_U)
+            if W.ndim != 2 or b.shape != (W.shape[1],) or len(self.symbols) != W.shape[1]:
+                raise ValueError(f"linear decoder: W_U {W.shape}, b_U {b.shape} and {len(self.symbols)}"
+                                 " symbols disagree")
+            object.__setattr__(self, "W_U", W)
+            object.__setattr__(self, "b_U", b)
 
 
 @dataclass(frozen=True, eq=False)
@@ -274,6 +317,8 @@ class Construction:
     the task (checked by the certificate's composition step).  ``decoder`` None: the output is
     read from the residual (qSA's real vectors).  ``mask``: the attention mask kind
     (:data:`MASKS`; the sequence-task certificate proves ``causal`` constructions only).
+    ``start``: ``"constant"`` (row 0 stays ``start_row``) or ``"token"`` (the layers update row 0,
+    :data:`START_KINDS`; weights from the exchange format, which the certificate does not prove).
     """
 
     name: str
@@ -292,6 +337,7 @@ class Construction:
     target: Label
     notes: tuple[str, ...] = field(default_factory=tuple)
     mask: str = "causal"
+    start: str = "constant"
 
     def __post_init__(self):
         for name in ("tok_embed", "pos_embed", "start_row"):
@@ -303,6 +349,11 @@ class Construction:
             raise ValueError(f"embedding widths disagree with the layout width {D}")
         if self.mask not in MASKS:
             raise ValueError(f"unknown mask kind {self.mask!r} (known: {', '.join(MASKS)})")
+        if self.start not in START_KINDS:
+            raise ValueError(f"unknown start kind {self.start!r} (known: {', '.join(START_KINDS)})")
+        dec = self.decoder
+        if dec is not None and dec.kind == "linear" and dec.W_U.shape[0] != D:
+            raise ValueError(f"linear decoder W_U has {dec.W_U.shape[0]} rows, the layout width is {D}")
 
     # -- sizes -----------------------------------------------------------------------------
     @property
@@ -369,7 +420,7 @@ class Construction:
                            f" got {n}")
         if n == self.n:
             return self
-        if self.mask != "causal":
+        if self.mask not in ("causal", "causal-nostart"):
             raise BadInput(f"{self.name} has the {self.mask!r} attention mask (positions see later ones):"
                            f" it runs only on inputs of its own length N = {self.n}, got {n}")
         T = n + 1
@@ -388,4 +439,6 @@ class Construction:
                 "params": dict(self.params), **self.size(),
                 "temperatures": [h.temperature for l in self.layers for h in l.heads],
                 "layout": self.layout.to_json(), "target": str(self.target),
-                "notes": list(self.notes), **({} if self.mask == "causal" else {"mask": self.mask})}
+                "notes": list(self.notes), **({} if self.mask == "causal" else {"mask": self.mask}),
+                **({} if self.start == "constant" else {"start": self.start}),
+                **({} if self.decoder is None or self.decoder.kind == "nearest" else {"decoder": "linear"})}

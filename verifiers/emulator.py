@@ -14,7 +14,10 @@ Attention is ``softmax`` at each head's temperature, or ``hardmax`` (docs/theore
 argmax set is averaged, ties included).  The mask is the construction's kind
 (:func:`attncheck.constructions.spec.attention_mask`: causal j <= i for the sequence tasks, the
 whole sequence for the SHT23 heads); the start token (row 0) is a constant key/value row that
-the layers do not update.
+the layers do not update -- except for weights read from the exchange format
+(``Construction.start == "token"``, docs/format.md), whose plain pass updates row 0 like every
+row (row 0 sees only itself, so it is the same for every input), and whose read-out is the
+argmax of ``x W_U + b_U`` (``Decoder.kind == "linear"``; in a fixed format decided exactly).
 
 Two entry points run the same pass: :func:`forward` embeds tokens and calls
 :func:`forward_residual`, which runs a residual that is already embedded (qSA's rows are real
@@ -139,10 +142,18 @@ def decode(c: Construction, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if dec is None:
         empty = np.zeros((X.shape[0], 0), dtype=np.int64)
         return empty, empty
-    codes = c.codebooks[dec.codebook]
-    rows = nearest_rows(X[:, 1:, c.layout[dec.slot].sl], codes)
-    table = np.array([BOT_CODE if s is None else s for s in dec.symbols])
-    return rows, table[rows]
+    if dec.kind == "linear":                                        # argmax of x W_U + b_U
+        rows = np.argmax(X[:, 1:, :] @ dec.W_U + dec.b_U, axis=-1)
+    else:
+        codes = c.codebooks[dec.codebook]
+        rows = nearest_rows(X[:, 1:, c.layout[dec.slot].sl], codes)
+    return rows, symbol_table(dec)[rows]
+
+
+def symbol_table(dec) -> np.ndarray:
+    """The decoder's output per codebook row (or read-out column): symbols, BOT_CODE for bottom,
+    spec.NEITHER (-2) for an exchange id that means neither."""
+    return np.array([BOT_CODE if s is None else s for s in dec.symbols], dtype=np.int64)
 
 
 def forward(c: Construction, tokens, fmt: Format = EXACT, attention: str = "softmax",
@@ -183,7 +194,8 @@ def forward_residual(c: Construction, X: np.ndarray, fmt: Format = EXACT, attent
         X = fmt.quantize(X + total, "residual")
         if layer.map is not None:
             X = apply_map(c, layer.map, X, fmt)
-        X[:, :1, :] = start                                          # constant start row
+        if c.start == "constant":
+            X[:, :1, :] = start                                      # constant start row
         if keep:
             residuals.append(X)
             attn.append(np.stack(ws, axis=1))                         # (B, H, T, T)
@@ -298,10 +310,17 @@ def decode_grid(c: Construction, g: Grid, X: np.ndarray) -> tuple[np.ndarray, np
     if dec is None:
         empty = np.zeros((X.shape[0], 0), dtype=np.int64)
         return empty, empty
-    codes = c.codebooks[dec.codebook]
-    rows = g.nearest(X[:, 1:, c.layout[dec.slot].sl], codes)
-    table = np.array([BOT_CODE if s is None else s for s in dec.symbols])
-    return rows, table[rows]
+    rows = decode_rows_grid(c, g, X[:, 1:])
+    return rows, symbol_table(dec)[rows]
+
+
+def decode_rows_grid(c: Construction, g: Grid, X: np.ndarray, xb: int | None = None) -> np.ndarray:
+    """Decoded codebook rows (or read-out columns) of residual rows X (..., D) of grid integers,
+    decided exactly; ``xb`` a known bound on |X| (nearest-code decoders)."""
+    dec = c.decoder
+    if dec.kind == "linear":
+        return g.argmax_affine(X, dec.W_U, dec.b_U)
+    return g.nearest(X[..., c.layout[dec.slot].sl], c.codebooks[dec.codebook], xb)
 
 
 def forward_grid(c: Construction, g: Grid, X: np.ndarray, attention: str, keep: bool) -> Trace:
@@ -319,10 +338,29 @@ def forward_grid(c: Construction, g: Grid, X: np.ndarray, attention: str, keep: 
         X = g.total([X] + ys, "residual")
         if layer.map is not None:
             X = map_grid(c, g, layer.map, X)
-        X[:, :1, :] = start                                          # constant start row
+        if c.start == "constant":
+            X[:, :1, :] = start                                      # constant start row
         if keep:
             residuals.append(g.to_values(X))
             ints.append(X)
             attn.append(np.stack(ws, axis=1))                         # (B, H, T, T)
     rows, outputs = decode_grid(c, g, X)
     return Trace(residuals, attn, rows, outputs, ints)
+
+
+def start_trajectory(c: Construction, g: Grid, attention: str = "softmax") -> list:
+    """Row 0 as grid integers (D,) at the input of every layer and after the last: L + 1 rows.
+    Row 0 sees only itself, so it is input-independent; under ``start == "constant"`` every entry
+    is the stored start row, under ``"token"`` the pass computes it (shared-prefix runs read it)."""
+    X = embedding_table(c, g)[0][None, None, :].copy()               # (1, 1, D)
+    out = [X[0, 0]]
+    if c.start == "constant":
+        return out * (len(c.layers) + 1)
+    mask = attention_mask(c.mask, 1)[None]
+    for layer in c.layers:
+        ys = [attend_grid(g, g.head(h), X, attention, mask)[0] for h in layer.heads]
+        X = g.total([X] + ys, "residual")
+        if layer.map is not None:
+            X = map_grid(c, g, layer.map, X)
+        out.append(X[0, 0])
+    return out

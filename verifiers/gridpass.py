@@ -270,6 +270,28 @@ class Grid:
             best[i] = _nearest_exact(flat[i], codes, self.F)
         return best.reshape(X.shape[:-1])
 
+    def argmax_affine(self, X: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Column of the largest ``x @ W + b`` for each row (first on exact ties, as numpy's
+        argmax), decided exactly: X (..., D) grid integers, W (D, n) and b (n,) float64 (exact
+        binary fractions) -> (...).  The linear read-out of exchange models (docs/format.md)."""
+        flat = X.reshape(-1, X.shape[-1])
+        if not self.fast or flat.shape[0] == 0:
+            return _argmax_affine_exact(flat, W, b, self.F).reshape(X.shape[:-1])
+        S = flat @ W + b * 2.0 ** self.F                          # (R, n), scaled by 2^F
+        D = W.shape[0]
+        xb = float(max_abs(flat))
+        err = float(((D + 4) * 2.0 ** -52 * (xb * np.abs(W).sum(axis=0) + np.abs(b) * 2.0 ** self.F)).max(initial=0.0))
+        err += 2.0 ** -1000                                       # |S - exact| <= err per entry
+        best = np.argmax(S, axis=1)
+        if S.shape[1] > 1:
+            unsure = np.count_nonzero(S >= (S.max(axis=1) - 2 * err)[:, None], axis=1) > 1
+        else:
+            unsure = np.zeros(len(best), dtype=bool)
+        idx = np.flatnonzero(unsure)
+        if idx.size:
+            best[idx] = _argmax_affine_exact(flat[idx], W, b, self.F)
+        return best.reshape(X.shape[:-1])
+
     # -- products of stored values ------------------------------------------------------------
     def scores(self, q: np.ndarray, k: np.ndarray, c: int) -> np.ndarray:
         """Stored ``c * (q . k)`` for every pair: q, k (B, T, dk) -> (B, T, T) (value scale 2^-3F,
@@ -403,3 +425,16 @@ def _nearest_exact(x: np.ndarray, codes: np.ndarray, F: int) -> int:
         if best is None or s > best:
             best, arg = s, r
     return arg
+
+
+def _argmax_affine_exact(flat: np.ndarray, W: np.ndarray, b: np.ndarray, F: int) -> np.ndarray:
+    """Exact :meth:`Grid.argmax_affine` in Python integers: with ``x = n 2^-F``, ``W = M 2^-e``,
+    ``b = m 2^-f``, the score times ``2^(F+e+f)`` is ``(n @ M) 2^f + m 2^(F+e)``."""
+    M, e = dyadic(W)
+    m, f = dyadic(b)
+    n = to_object(np.asarray(flat)) if np.asarray(flat).dtype != object else flat
+    if n.shape[0] == 0:
+        return np.zeros(0, dtype=np.int64)
+    S = (n @ M) * (1 << f) + m * (1 << (F + e))
+    return np.array([max(range(S.shape[1]), key=lambda j, r=r: (r[j], -j)) for r in S.tolist()],
+                    dtype=np.int64)

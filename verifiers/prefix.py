@@ -31,7 +31,8 @@ import numpy as np
 from attncheck.constructions.spec import Construction
 from attncheck.verifiers.checkloop import Block
 from attncheck.constructions.gridmath import max_abs
-from attncheck.verifiers.emulator import BOT_CODE, embedding_table, map_grid
+from attncheck.verifiers.emulator import (decode_rows_grid, embedding_table, map_grid, start_trajectory,
+                                          symbol_table)
 from attncheck.verifiers.gridpass import Grid, joined
 from attncheck.verifiers.prefix_truth import TRUTHS
 
@@ -68,9 +69,8 @@ class PrefixRunner:
         self.start, self.table = embedding_table(c, g)                  # (D,), (V, N, D)
         self.heads = [[g.head(h) for h in layer.heads] for layer in c.layers]
         self.qkv = [[joined(ph.W_Q, ph.W_K, ph.W_V) for ph in layer] for layer in self.heads]
-        self.codes = c.codebooks[c.decoder.codebook]
-        self.dec_sl = c.layout[c.decoder.slot].sl
-        self.symbols = np.array([BOT_CODE if s is None else s for s in c.decoder.symbols])
+        self.symbols = symbol_table(c.decoder)
+        self.row0 = start_trajectory(c, g, attention)                   # row 0 entering each layer
         # layer 1: q, k, v of every (symbol, position) -- (V, N, k) each; a head whose queries and
         # keys do not depend on the symbol has one score row per position, shared by all inputs
         self.first = [tuple(g.project(self.table, w.at(slice(1, N + 1)), what)
@@ -85,11 +85,12 @@ class PrefixRunner:
 
     # -- levels ----------------------------------------------------------------------------------
     def root(self) -> Level:
-        """Level 0: the start token alone; its key and value rows are constant in every layer
-        (the start row is never updated)."""
-        g, X = self.g, self.start[None, :]                                # (1, D)
+        """Level 0: the start token alone; its key and value rows in every layer (the start row
+        is constant, or for ``start == "token"`` the input-independent row the pass computes)."""
+        g = self.g
         hist = []
-        for layer in self.heads:
+        for l, layer in enumerate(self.heads):
+            X = self.row0[l][None, :]                                     # (1, D)
             lh = []
             for ph in layer:
                 k, v = g.project(X, ph.W_K.at(0), "key"), g.project(X, ph.W_V.at(0), "value")
@@ -138,7 +139,7 @@ class PrefixRunner:
                 X = map_grid(self.c, g, layer.map, X)
                 xb = max_abs(X)
             hist.append(lh)
-        out = self.symbols[g.nearest(X[:, self.dec_sl], self.codes, xb)]   # (C,)
+        out = self.symbols[decode_rows_grid(self.c, g, X, xb)]             # (C,)
         truth, want = self.truth.extend(parent.truth, par, sym, i, last)
         wrong = parent.wrong[par] | (out != want)
         return Level(i, lo, hi, hist, out, wrong, truth)
