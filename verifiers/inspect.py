@@ -43,7 +43,8 @@ is no claim and its pair is left out):
 
 A head's *best* role has the highest alignment (ties: the order of :func:`role_names`); it is
 *claimed* only when that alignment reaches the threshold (:data:`CLAIM`): a head that spreads
-its attention (uniform, random weights) claims nothing.
+its attention (uniform, random weights) claims nothing.  A head with a promise *agrees* when its
+claimed role is the one the promise intends.
 """
 from __future__ import annotations
 
@@ -192,7 +193,9 @@ class HeadRoles:
 
     @property
     def agrees(self) -> bool | None:
-        return None if self.intended_role is None else self.best == self.intended_role
+        """Whether the claimed role is the one the promise intends (None without promises; a
+        head that claims nothing does not agree)."""
+        return None if self.intended_role is None else self.claimed == self.intended_role
 
     def to_json(self) -> dict:
         return {"layer": self.layer, "head": self.head, "kind": self.kind, "best": self.best,
