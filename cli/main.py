@@ -39,6 +39,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "search": ("attncheck.cli.search", "search", "Search the smallest size for which a construction works."),
     "report": ("attncheck.cli.report", "report", "Run every check of a paper; write report.md/.html/.json."),
     "theorems": ("attncheck.cli.theorems_cmd", "theorems", "The theorem catalogue: ids, status tags, statements."),
+    "export": ("attncheck.cli.export", "export", "Write a construction as safetensors weights + attncheck.json (docs/format.md)."),
     "inspect": ("attncheck.cli.inspect_cmd", "inspect", "Where each head attends, against the roles of the SHT constructions."),
     "help": ("attncheck.cli.main", "help_cmd", "Show the help of a command: attncheck help verify induction."),
 }

@@ -114,13 +114,21 @@ def _command(f, spec: TaskSpec, name_help: str, *decorators) -> click.Command:
 def _from_option(cmd: click.Command, spec: TaskSpec) -> tuple[str, ...]:
     """Add ``--from FILE.npz`` to ``cmd``; the names of the builder options it makes optional
     are returned (they stay required when no file is given, see :func:`load_or_build`)."""
-    cmd.params.append(click.Option(["--from", "from_"], type=click.Path(exists=True, dir_okay=False),
-                                   default=None, help="Load a construction saved by 'build --out'"
-                                   " instead of building one (its task and parameters must match)."))
+    cmd.params.append(click.Option(["--from", "from_"], type=click.Path(exists=True, dir_okay=True),
+                                   default=None, help="Load a construction saved by 'build --out' (.npz), or"
+                                   " a directory in the exchange format (docs/format.md: weights attncheck"
+                                   " did not build), instead of building one (its task and parameters must"
+                                   " match)."))
     needed = [q for q in cmd.params if q.required and q.name in spec.builder_keys]
     for q in needed:
         q.required = False
     return tuple(q.name for q in needed)
+
+
+def is_outside(c) -> bool:
+    """Whether ``c`` was read from the exchange format (docs/format.md)."""
+    from attncheck.constructions.exchange import is_exchange
+    return is_exchange(c)
 
 
 def load_or_build(spec: TaskSpec, p: SequenceParams, needed: tuple[str, ...] = ()):
@@ -139,11 +147,12 @@ def load_or_build(spec: TaskSpec, p: SequenceParams, needed: tuple[str, ...] = (
         if "alphabet" in p.meta.declared:
             p = p.replace(alphabet=opt.default_alphabet(p.N, p.alphabet))
         return spec.build(**spec.builder_kwargs(p)), p
-    from attncheck.constructions.io import load_construction
+    from attncheck.constructions.exchange import load_model
     from attncheck.constructions.verdict import BadInput
-    c = load_construction(p.from_)
+    c = load_model(p.from_)
     if c.task != spec.task:
-        raise BadInput(f"{p.from_} holds a {c.task!r} construction, not {spec.task!r}")
+        raise BadInput(f"{p.from_} holds a {c.task!r} {'model' if is_outside(c) else 'construction'},"
+                       f" not {spec.task!r}")
     changes = {}
     for key in spec.builder_keys:
         if key == "seed" or key not in p.meta.declared or key not in c.params:
@@ -168,13 +177,14 @@ def verify_command(spec: TaskSpec) -> click.Command:
         t1 = time.perf_counter()
         verdict = run_check(spec, c, fmt, p, budget)
         timing = {"build_s": t1 - t0, "check_s": time.perf_counter() - t1}
-        if spec.after_check is not None:
+        outside = is_outside(c)            # exchange weights: no promises, schedule or layout to report
+        if spec.after_check is not None and not outside:
             verdict, more = spec.after_check(c, fmt, p, budget, verdict)
             timing.update(more)
         timing["total_s"] = time.perf_counter() - t0
         report = render.envelope(f"verify {spec.task}", p.to_json(), seed=p.seed, timing=timing,
                                  **verdict.to_json(), format=str(fmt), construction=c.to_json())
-        render.emit(report, p.json, spec.verify_human(report))
+        render.emit(report, p.json, (render.verdict_human if outside else spec.verify_human)(report))
         click.get_current_context().exit(verdict.exit_code)
 
     cmd = _command(verify, spec, spec.verify_help or f"Verify the {spec.task} construction (exit 0"

@@ -312,12 +312,35 @@ def check_symbols(c: Construction, run: _Run) -> None:
         raise CertificateFailure("decoder does not map the start token's code to bottom")
 
 
+def outside_hypotheses(c: Construction) -> str:
+    """Why the certificate cannot be tried on ``c`` (empty when it can): weights read from the
+    exchange format (docs/format.md) update row 0 by the pass, may hide the start token, and read
+    out by argmax over the whole residual; they carry no promises or slot layout either -- all
+    hypotheses the certificate needs and does not prove from the weights."""
+    gaps = []
+    if c.start != "constant":
+        gaps.append("a constant start row (this model's layers update row 0)")
+    if c.mask == "causal-nostart":
+        gaps.append("a start token every position attends to (this model has none)")
+    if c.decoder is not None and c.decoder.kind != "nearest":
+        gaps.append("a nearest-code decoder on one slot (this model reads out by argmax of x W_U + b_U)")
+    if not gaps:
+        return ""
+    if not any(h.promise is not None for l in c.layers for h in l.heads):
+        gaps.insert(0, "each head's promise and a slot layout (this model has none)")
+    return "the certificate needs " + "; ".join(gaps) + ": use --mode exhaustive or sample"
+
+
 def certify(c: Construction, task: str, params: dict, fmt: Format, attention: str = "softmax",
             budget: Budget = UNLIMITED) -> Verdict:
     """Prove ``decode(T(X)) = task(X)`` for all X in Sigma^N, or return UNKNOWN naming the gap
     (or the layer at which ``budget`` ran out)."""
     claim = f"{c.name} computes {task} for all {c.alphabet}^{c.n} inputs in {fmt} with {attention}"
     cases = f"{c.alphabet}^{c.n}"
+    missing = outside_hypotheses(c)
+    if missing:                                   # weights from the exchange format (issue 16)
+        return Verdict(Status.UNKNOWN, Method.CERTIFICATE, claim, cases, reason=missing,
+                       evidence={"format": str(fmt), "attention": attention})
     ctx = Ctx(c, fmt, attention, budget)
     run = _Run(ctx, None, None, -1, [])
     evidence: dict = {"format": str(fmt), "attention": attention}
