@@ -235,11 +235,46 @@ def intended_pointers(c: Construction) -> list[list | None] | None:
     return plan
 
 
+def _reads(W: np.ndarray) -> np.ndarray:
+    """(D,) bool: the residual coordinates a projection (D, k) or (T, D, k) reads."""
+    return np.any(W != 0, axis=-1) if W.ndim == 2 else np.any(W != 0, axis=(0, 2))
+
+
 def head_kinds(c: Construction) -> list[list[str | None]]:
-    """Per layer, per head: what a converter added the head for (e.g. ``start keeper``, ``bias``),
-    read from ``c.params["extra_heads"]`` (a list of ``{"layer", "head", "kind"}``, 1-indexed);
-    None for the model's own heads."""
-    kinds = [[None] * len(layer.heads) for layer in c.layers]
+    """Per layer, per head: a head a converter adds (the exchange format's, docs/format.md), told
+    from exact facts about its weights; None for every other head.
+
+    * ``no output``: W_V or W_O is zero (a padding head);
+    * ``bias``: query, key and value read only coordinates that hold one value on every row the
+      layers never write (the exchange format's constant ``one``): its attention is fixed and
+      its values equal, so it adds a constant (a ``b_O``);
+    * ``start keeper``: a query constant on the token rows, and values that vanish on every token
+      row -- they read only coordinates that are zero in every token and position embedding and
+      that no head writes -- but not on the start row: its output is about row 0 only.
+    ``c.params["extra_heads"]`` (``{"layer", "head", "kind"}``, 1-indexed) overrides."""
+    written = np.zeros(c.width, dtype=bool)
+    for layer in c.layers:
+        for h in layer.heads:
+            written |= np.any(h.W_O != 0, axis=0)
+    maps = any(layer.map is not None for layer in c.layers)
+    tok, pos = c.tok_embed, c.pos_embed[1:]                                  # (V, D), (N, D)
+    steady = ~written & ~maps & np.all(tok == tok[0], axis=0) & np.all(pos == pos[0], axis=0)   # (D,)
+    same = steady & (c.start_row == tok[0] + pos[0])                       # also on the start row
+    quiet = steady & ~np.any(tok != 0, axis=0) & ~np.any(pos != 0, axis=0)
+    kinds: list[list[str | None]] = []
+    for layer in c.layers:
+        row = []
+        for h in layer.heads:
+            q, k, v = _reads(h.W_Q), _reads(h.W_K), _reads(h.W_V)
+            if not v.any() or not np.any(h.W_O):
+                row.append("no output")
+            elif not ((q | k | v) & ~same).any():
+                row.append("bias")
+            elif not (q & ~steady).any() and not (v & ~quiet).any() and np.any(c.start_row[v]):
+                row.append("start keeper")
+            else:
+                row.append(None)
+        kinds.append(row)
     for e in (c.params or {}).get("extra_heads") or ():
         l, h = int(e["layer"]) - 1, int(e["head"]) - 1
         if 0 <= l < len(kinds) and 0 <= h < len(kinds[l]):
