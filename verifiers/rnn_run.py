@@ -44,10 +44,22 @@ def _index_step(cell: Cell, st: dict, x: np.ndarray, v: np.ndarray) -> np.ndarra
     return out
 
 
+def _table_step(cell: Cell, st: dict, x: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Step of a ``table`` cell (constructions/rnn_table.py, a Mealy machine): read the input
+    stream v_i (the token in layer 1), output ``out[state][v_i]``, move to ``delta[state][v_i]``."""
+    delta, out = cell.params["delta"], cell.params["out"]
+    d, o = np.asarray(delta, dtype=np.int64), np.asarray(out, dtype=np.int64)
+    s = st["state"]
+    y = o[s, v]
+    st["state"] = d[s, v]
+    return y
+
+
 #: kind -> (initial value of every field, step function).
 STEPS: dict[str, tuple[Callable[[Cell], int], Callable]] = {
     "successor": (lambda cell: cell.params["alphabet"], _successor_step),
     "index": (lambda cell: 0, _index_step),
+    "table": (lambda cell: 0, _table_step),
 }
 
 
