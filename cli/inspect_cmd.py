@@ -25,6 +25,7 @@ class InspectParams(SequenceParams):
     """``inspect TASK``: the construction options of ``verify`` and the inspection's own."""
 
     inputs: int | None = None
+    probes: str | None = None
     picture: str | None = None
     layer: int | None = None
     head: int | None = None
@@ -44,8 +45,11 @@ def inspect_options(f):
     f = click.option("--input", "input", default=None,
                      help="The input of --picture: letters (abca) or codes (0,1,2,0), at most N long"
                           " [default: the first probe input].")(f)
+    f = click.option("--probes", "probes", type=click.Choice(["uniform", "no-repeat"]), default="uniform",
+                     show_default=True, help="Probe distribution: every sequence, or no two equal consecutive"
+                     " tokens (the multi-hop inputs of SHT24a App. G.1, on which issue 18 trains).")(f)
     f = click.option("--inputs", "inputs", type=click.IntRange(min=1), default=64, show_default=True,
-                     help="Probe inputs: structured ones, then seeded uniform ones.")(f)
+                     help="Probe inputs: structured ones, then seeded ones of --probes.")(f)
     return f
 
 
@@ -94,8 +98,7 @@ def inspect_command(spec: seqtask.TaskSpec) -> click.Command:
         from attncheck.cli.heatmap import check_picture_path
         from attncheck.constructions.budget import Budget
         from attncheck.constructions.verdict import BudgetExceeded
-        from attncheck.verifiers.inspect import inspect_model
-        from attncheck.verifiers.mechanism import probe_inputs
+        from attncheck.verifiers.inspect import inspect_model, probe_set
         t0 = time.perf_counter()
         budget = Budget(p.budget)
         if p.picture is not None:
@@ -109,12 +112,12 @@ def inspect_command(spec: seqtask.TaskSpec) -> click.Command:
         tokens = picture_input(p, c)
         heads = picture_heads(c, p.layer, p.head) if p.picture else []
         rep = inspect_model(c, spec.task, spec.task_params(p), fmt, p.attention, p.inputs, p.seed,
-                            p.threshold, budget)
+                            p.threshold, budget, p.probes)
         if rep.inputs == 0:
             raise BudgetExceeded(f"{rep.stopped}: nothing to report")
         picture = None
         if p.picture:
-            first = probe_inputs(c.n, c.alphabet, 1, p.seed)[0].tolist()
+            first = probe_set(c.n, c.alphabet, 1, p.seed, p.probes)[0].tolist()
             picture = draw_picture(c, fmt, p, rep, heads, tokens if tokens is not None else first)
         report = render.envelope(f"inspect {spec.task}", p.to_json(), seed=p.seed,
                                  timing={"total_s": time.perf_counter() - t0},
@@ -142,7 +145,8 @@ def inspect_human(report: dict):
         con.print(render.esc(f"{c['name']}  N={c['params'].get('N')}  |Σ|={c['params'].get('alphabet')}"
                              f"  {c['layers']} layers  precision {report['format']}  {ins['attention']}"
                              f"  start row: {ins['start']}"))
-        con.print(render.esc(f"{ins['inputs']} probe inputs (seed {ins['seed']}; {ins['requested']} asked);"
+        con.print(render.esc(f"{ins['inputs']} {ins['probes']} probe inputs (seed {ins['seed']};"
+                             f" {ins['requested']} asked);"
                              f" a role is claimed at alignment >= {ins['threshold']}"))
         if ins["stopped"]:
             con.print(f"[bold yellow]stopped early[/]: {render.esc(ins['stopped'])}")
@@ -155,7 +159,7 @@ def inspect_human(report: dict):
                          h["kind"] or ""))
         con.print(render.table("heads (best role by SHT24a G.2 alignment)",
                                ("layer", "head", "role", "alignment", "mass", "argmax", "intended",
-                                "agrees", "added by converter"), rows))
+                                "agrees", "converter head"), rows))
         roles = list(ins["roles"])
         con.print(render.table("alignment per role", ["layer", "head"] + roles,
                                [[h["layer"], h["head"]] + [_fmt(h["roles"][r]["alignment"]) for r in roles]

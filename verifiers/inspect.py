@@ -22,9 +22,10 @@ position ``g(i)`` in 0..N (0 = the start row).  The roles of the SHT constructio
   i.e. ``j* + 1`` when j* exists, else 0.  SHT24a Lemma D.2's layer-2 head of the induction
   construction (``lemma.sht24a.D2``) attends here, one position after the last occurrence (the
   key it matches is ``X[j-1]``, written by the prev head); its value there is the answer.
-* ``find^t = find^1 o find^(t-1)`` (0 absorbing), for the k-hop task t = 2^m, m = 1..ceil(log2 k):
-  layer l >= 3 of the (2 + ceil(log2 k))-layer construction attends ``find^(2^(l-3))(i)``
-  (``sht24a.thm4_2``; layers 1 and 2 are prev and find^1).
+* ``find^t = find^1 o find^(t-1)`` (0 absorbing), for the k-hop task t = 2^m, m = 1..max(ceil(log2 k),
+  L - 2): layer l >= 3 of the (2 + ceil(log2 k))-layer construction attends ``find^(2^(l-3))(i)``
+  (``sht24a.thm4_2``; layers 1 and 2 are prev and find^1), and SHT24a Claim G.2 (``sht24a.emp``)
+  pairs layer l of a trained L-layer model with ``find^(2^(l-2))``.
 
 A construction whose heads carry promises (ours) adds any other pointer a promise intends
 (:func:`attncheck.verifiers.semantics.compose`) as a role of its own name.
@@ -61,7 +62,8 @@ from attncheck.verifiers.emulator import forward
 from attncheck.verifiers.mechanism import pointer_text, probe_inputs
 
 CLAIM = 0.5                     # alignment a best role needs to be claimed
-TRACE_BYTES = 1 << 28           # attention kept per batch (256 MiB)
+TRACE_BYTES = 1 << 28           # largest attention trace of one input (256 MiB), else refused
+BATCH_BYTES = 1 << 24           # attention kept per batch (16 MiB; one input when it is larger)
 WORK_ELEMS = 1 << 26            # attention entries over all probe inputs (fewer inputs at large N)
 
 #: Definitions printed with the report (docs/inspect.md has the sources).
@@ -75,14 +77,40 @@ ROLE_TEXT = {
 
 
 # --- roles as pointers (pure numpy, cross-checked against constructions.tasks) -------------
-def role_names(task: str, params: dict | None = None) -> tuple[str, ...]:
+def role_names(task: str, params: dict | None = None, layers: int = 0) -> tuple[str, ...]:
     """The roles of ``task``: prev, self, start, last_occurrence, find^1, and for ``hop`` also
-    find^(2^m) for m = 1..ceil(log2 k)."""
+    find^(2^m) for m = 1..max(ceil(log2 k), layers - 2) -- the powers our construction's layers
+    use, and those SHT24a Claim G.2 pairs with layer l of a trained model (find^(2^(l-2)))."""
     names = ["prev", "self", "start", "last_occurrence", "find^1"]
     if task == "hop":
         k = int((params or {}).get("k", 1))
-        names += [f"find^{1 << m}" for m in range(1, max(0, k - 1).bit_length() + 1)]
+        top = max(max(0, k - 1).bit_length(), layers - 2)
+        names += [f"find^{1 << m}" for m in range(1, top + 1)]
     return tuple(names)
+
+
+#: Probe distributions: ``uniform`` (every sequence) and ``no-repeat`` (no two equal consecutive
+#: tokens, the input distribution of ``task.hopk.multi``, SHT24a App. G.1).
+PROBES = ("uniform", "no-repeat")
+
+
+def probe_set(N: int, V: int, count: int, seed: int, probes: str = "uniform") -> np.ndarray:
+    """(count, N) probe inputs: :func:`attncheck.verifiers.mechanism.probe_inputs` (structured,
+    then seeded uniform), or for ``no-repeat`` the cycle 0, 1, ..., V-1, 0, ... then seeded
+    sequences whose every token differs from the one before (uniform among the V - 1 others)."""
+    if probes == "uniform":
+        return probe_inputs(N, V, count, seed)
+    if probes != "no-repeat":
+        raise BadInput(f"probes must be one of {', '.join(PROBES)}, got {probes!r}")
+    if V < 2:
+        raise BadInput("no-repeat probes need an alphabet of at least 2 symbols")
+    rng = np.random.default_rng(seed)
+    X = np.empty((count, N), dtype=np.int64)
+    X[0] = np.arange(N) % V
+    X[1:, 0] = rng.integers(0, V, size=count - 1)
+    for t in range(1, N):
+        X[1:, t] = (X[1:, t - 1] + 1 + rng.integers(0, V - 1, size=count - 1)) % V
+    return X
 
 
 def ops_role(ops) -> str:
@@ -216,9 +244,11 @@ class InspectReport:
     roles: tuple[str, ...]
     heads: tuple[HeadRoles, ...]
     stopped: str | None = None
+    probes: str = "uniform"
 
     def to_json(self) -> dict:
-        return {"inputs": self.inputs, "requested": self.requested, "seed": self.seed, "format": self.fmt,
+        return {"inputs": self.inputs, "requested": self.requested, "seed": self.seed, "probes": self.probes,
+                "format": self.fmt,
                 "attention": self.attention, "threshold": self.threshold, "start": self.start,
                 "roles": {r: ROLE_TEXT.get(r, "a pointer a promise intends") for r in self.roles},
                 "stopped": self.stopped, "heads": [h.to_json() for h in self.heads]}
@@ -291,7 +321,7 @@ def start_kind(c: Construction) -> str:
 
 
 def _roles(c: Construction, task: str, tparams: dict, plan) -> tuple[tuple[str, ...], dict]:
-    names, extra = list(role_names(task, tparams)), {}
+    names, extra = list(role_names(task, tparams, c.n_layers)), {}
     for layer in plan or ():
         for ops in layer:
             r = ops_role(ops)
@@ -348,10 +378,10 @@ def _head(l: int, h: int, st: np.ndarray, roles: tuple[str, ...], threshold: flo
 
 def inspect_model(c: Construction, task: str, tparams: dict, fmt: Format, attention: str = "softmax",
                   count: int = 64, seed: int = 0, threshold: float = CLAIM,
-                  budget: Budget = UNLIMITED) -> InspectReport:
-    """Run ``count`` probe inputs (structured ones first, then seeded uniform ones:
-    :func:`attncheck.verifiers.mechanism.probe_inputs`) through ``c`` with traces, in batches
-    under :data:`TRACE_BYTES`, and score every head against every role.  When ``budget`` runs
+                  budget: Budget = UNLIMITED, probes: str = "uniform") -> InspectReport:
+    """Run ``count`` probe inputs (:func:`probe_set`: structured ones first, then seeded ones of
+    the ``probes`` distribution) through ``c`` with traces, in batches
+    under :data:`BATCH_BYTES`, and score every head against every role.  When ``budget`` runs
     out between batches the report covers the inputs done and says so (``stopped``)."""
     if count < 1:
         raise BadInput(f"--inputs must be >= 1, got {count}")
@@ -363,10 +393,10 @@ def inspect_model(c: Construction, task: str, tparams: dict, fmt: Format, attent
     requested, count = count, max(1, min(count, WORK_ELEMS // (T * T * L * H)))
     plan = intended_pointers(c)
     roles, extra = _roles(c, task, tparams, plan)
-    X = probe_inputs(c.n, c.alphabet, count, seed)                        # (count, N)
+    X = probe_set(c.n, c.alphabet, count, seed, probes)                   # (count, N)
     may = attention_mask(c.mask, T)[1:]                                   # (N, T)
     stats = [np.zeros((len(layer.heads), len(roles), 5)) for layer in c.layers]
-    step, stopped, done = max(1, TRACE_BYTES // per_input), None, 0
+    step, stopped, done = max(1, BATCH_BYTES // per_input), None, 0
     for start in range(0, count, step):
         try:
             budget.check(probe_inputs_done=start, of=count)
@@ -385,7 +415,7 @@ def inspect_model(c: Construction, task: str, tparams: dict, fmt: Format, attent
     heads = tuple(_head(l, h, stats[l][h], roles, threshold, kinds[l][h], plan)
                   for l in range(L) for h in range(len(c.layers[l].heads)))
     return InspectReport(done, requested, seed, str(fmt), attention, threshold, start_kind(c), roles,
-                         heads if done else (), stopped)
+                         heads if done else (), stopped, probes)
 
 
 def attention_on(c: Construction, tokens, fmt: Format, attention: str = "softmax") -> list[np.ndarray]:
@@ -403,7 +433,7 @@ def picture_panels(c: Construction, tokens, fmt: Format, attention: str, report:
     n = X.shape[1]
     may = attention_mask(c.mask, n + 1)[1:]                               # (n, T)
     by = {(h.layer, h.head): h for h in report.heads}
-    extra = {r: ops for r, ops in _roles(c, "", {}, intended_pointers(c))[1].items()}
+    extra = _roles(c, "", {}, intended_pointers(c))[1]
     out = []
     for l, h in heads:
         info = by.get((l, h))

@@ -69,6 +69,21 @@ def test_role_names_of_hop_are_the_doubling_powers():
     assert insp.role_names("hop", {"k": 1})[-1] == "find^1"
     assert insp.role_names("hop", {"k": 4})[-2:] == ("find^2", "find^4")
     assert insp.role_names("hop", {"k": 5})[-3:] == ("find^2", "find^4", "find^8")     # ceil(log2 5) = 3
+    # SHT24a Claim G.2 pairs layer l of a trained L-layer model with find^(2^(l-2)): up to find^16 at L = 6
+    assert insp.role_names("hop", {"k": 2}, layers=6)[-4:] == ("find^2", "find^4", "find^8", "find^16")
+    assert insp.role_names("hop", {"k": 8}, layers=3) == insp.role_names("hop", {"k": 8})
+
+
+@pytest.mark.parametrize("V", [2, 3, 5])
+def test_no_repeat_probes_follow_the_multi_hop_rule(V):
+    X = insp.probe_set(13, V, 300, 7, "no-repeat")
+    assert X.shape == (300, 13) and X.min() >= 0 and X.max() < V
+    assert all(tasks.hop_multi_sample_ok(x) for x in X.tolist())
+    assert np.array_equal(X, insp.probe_set(13, V, 300, 7, "no-repeat"))
+    # every allowed transition a -> b (a != b) occurs: the draw is not stuck on a cycle
+    pairs = {(a, b) for x in X.tolist() for a, b in zip(x, x[1:])}
+    assert pairs == {(a, b) for a in range(V) for b in range(V) if a != b}
+    assert np.array_equal(insp.probe_set(6, 3, 5, 1), probe_inputs(6, 3, 5, 1))
 
 
 # --- the alignment score --------------------------------------------------------------------------

@@ -27,6 +27,13 @@ def test_json_names_every_head_and_role(cli):
     assert all(set(h["roles"]) == set(ins["roles"]) for h in ins["heads"])
 
 
+def test_no_repeat_probes_on_a_hop_model(cli):
+    r = cli("inspect", "hop", "--k", "2", "--N", "9", "--probes", "no-repeat", "--inputs", "12", "--json")
+    assert r.code == 0, r.err
+    assert r.json["inspection"]["probes"] == "no-repeat"
+    assert [h["claimed"] for h in r.json["inspection"]["heads"]] == ["prev", "find^1", "find^1"]
+
+
 def test_human_table_names_the_roles(cli):
     r = cli("inspect", "induction", "--N", "8", "--inputs", "8")
     assert r.code == 0, r.err
