@@ -250,6 +250,13 @@ class WitnessParams(Params):
     fooling: bool | None = None
     exhaustive: bool | None = None
     variant: str | None = None
+    layers: int | None = None          # reduction check rnn-* / reduction collide (cli/reduction_seq.py)
+    model: str | None = None
+    state_bits: int | None = None
+    players: int | None = None
+    cot: int | None = None
+    H: int | None = None
+    search: str | None = None
 
 
 @dataclass(frozen=True)

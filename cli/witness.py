@@ -17,6 +17,7 @@ from attncheck.cli import render
 from attncheck.cli.main import LazyGroup
 from attncheck.cli.options import common_options, k_option, n_option, table_format, table_format_options
 from attncheck.cli.params import WitnessParams, alias, takes
+from attncheck.cli.reduction_seq import SEQ_IDS, run_seq_check, seq_given, seq_options
 from attncheck.constructions.verdict import BudgetExceeded, Method, Status, Verdict
 
 TASKS = click.Choice(["induction", "hop"])
@@ -284,7 +285,8 @@ def table_cmd(p: WitnessParams):
 
 
 # --- reductions -------------------------------------------------------------------------------
-@click.group(name="reduction", cls=LazyGroup)
+@click.group(name="reduction", cls=LazyGroup, lazy={"collide": (
+    "attncheck.cli.reduction_seq", "reduction_collide", "Refute a multi-layer RNN on hop_k from transcript collisions.")})
 def reduction():
     """Reductions behind the lower bounds, checked as finite identities (docs/theorems.md 9.1)."""
 
@@ -295,8 +297,9 @@ def reduction():
 def reduction_list(p: WitnessParams):
     """List the reduction ids, their theorem ids and status tags."""
     from attncheck.bounds.reductions import REDUCTIONS
+    from attncheck.bounds.seq_reductions import REDUCTIONS as SEQ
     rows = [{"id": r.id, "theorem": r.theorem, "status": r.status, "identity": r.identity_text,
-             "options": list(r.params)} for r in REDUCTIONS.values()]
+             "options": list(r.params)} for r in (*REDUCTIONS.values(), *SEQ.values())]
     obj = render.envelope("reduction list", p.to_json(), verdict=None, reductions=rows)
     render.emit(obj, p.json, lambda con: con.print(render.table(
         None, ("id", "theorem [status]", "identity", "options"),
@@ -317,6 +320,8 @@ def reduction_list(p: WitnessParams):
 @click.option("--mode", type=click.Choice(["auto", "exhaustive", "sample"]), default="auto",
               show_default=True, help="auto = exhaustive up to 500,000 instances, else sample.")
 @click.option("--samples", type=int, default=1000, show_default=True, help="Instances drawn by sampling.")
+@opt.alphabet_option(help_="rnn-multipass: input alphabet size |Σ| [default: 3].")
+@seq_options
 @common_options
 @takes(WitnessParams)
 def reduction_check(p: WitnessParams):
@@ -325,13 +330,15 @@ def reduction_check(p: WitnessParams):
     from attncheck.bounds.reductions import REDUCTIONS, check, planned
     from attncheck.constructions.verdict import BadInput
     rid = p.id
+    if rid in SEQ_IDS:
+        return run_seq_check(p, _finish, with_sizes, _progress)
     if rid not in REDUCTIONS:
-        raise BadInput(f"unknown reduction {rid!r}; choose one of {', '.join(REDUCTIONS)}")
-    given = {"n": p.n, "q": p.q, "k": p.k, "N": p.N, "variant": p.variant}
+        raise BadInput(f"unknown reduction {rid!r}; choose one of {', '.join((*REDUCTIONS, *SEQ_IDS))}")
+    given = {**seq_given(p), "variant": p.variant}
     extra = [name for name, val in given.items() if val is not None and name not in REDUCTIONS[rid].params]
     if extra:
         raise BadInput(f"{rid} takes {', '.join('--' + o for o in REDUCTIONS[rid].params)};"
-                       f" not --{', --'.join(extra)}")
+                       f" not --{', --'.join(e.replace('_', '-') for e in extra)}")
     t0 = time.perf_counter()
     with _progress(planned(rid, given, p.mode, p.samples), f"reduction {rid}") as step:
         v = with_sizes(check(rid, given, p.mode, p.samples, p.seed, _budget(p.budget), on_step=step))
