@@ -391,7 +391,8 @@ def _model_from(meta: dict, t: dict, wpath: str) -> ExchangeModel:
             _need(default_zero, wpath, f"tensor {name!r} is missing")
             return np.zeros(shape)
         a = t[name]
-        _need(a.shape == shape, wpath, f"tensor {name!r} has shape {a.shape}, expected {shape} (from attncheck.json)")
+        _need(a.shape == shape, wpath, f"tensor {name!r} has shape {a.shape}, expected {shape} from attncheck.json's"
+              " n_heads, d_model, d_head, d_vocab, d_vocab_out")
         _need(bool(np.all(np.isfinite(a))), wpath, f"tensor {name!r} holds a non-finite number")
         return a
 
