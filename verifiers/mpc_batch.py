@@ -56,10 +56,10 @@ def run_batch(steps: Steps, inputs: list[list[int]]) -> BatchRun | None:
         out = [mem]
         for r in range(protocol.rounds):
             uniq, inv = _distinct(mem)
-            oids = [steps.raw(r, i, m) for i, m in uniq]
-            if any(o is None or not steps.valid(o) for o in oids):
+            oids = steps.many(r, uniq)
+            if oids is None:
                 return None
-            dest, word, length = steps.outboxes.arrays(np.array(oids, dtype=np.int64)[inv])
+            dest, word, length = steps.outboxes.arrays(oids[inv])
             valid = np.arange(dest.shape[1])[None, :] < length[:, None]
             mem = _deliver(steps.memories, dest.reshape(B, q, -1), word.reshape(B, q, -1),
                            valid.reshape(B, q, -1), q, s)

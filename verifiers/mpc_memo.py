@@ -88,14 +88,27 @@ class Memories(Interner):
         first, inv = unique_rows(rows)
         u = np.ascontiguousarray(rows[first], dtype=np.int64)
         blob, width = u.tobytes(), 8 * u.shape[1]
-        get, ids = self._bytes.get, np.empty(len(first), dtype=np.int64)
+        get, ids = self._bytes.get, [0] * len(first)
+        new = []
         for n in range(len(first)):
             key = blob[n * width:(n + 1) * width].rstrip(b"\0")
             i = get(key)
             if i is None:
-                i = self._bytes[key] = self(memory_of(u[n]))
-            ids[n] = i
-        return ids[inv]
+                new.append((n, key))
+            else:
+                ids[n] = i
+        if new:                                    # the new rows' inboxes, from one tolist()
+            for (n, key), row in zip(new, u[[n for n, _ in new]].tolist()):
+                ids[n] = self._bytes[key] = self(_inbox(row))
+        return np.array(ids, dtype=np.int64)[inv]
+
+
+def _inbox(row: list[int]):
+    """:func:`~attncheck.constructions.mpc.routing.memory_of` of a row given as a list."""
+    if row[0]:
+        return memory_of(np.array(row, dtype=np.int64))
+    it = iter(row[2:2 + 2 * row[1]])
+    return tuple(zip(it, it))
 
 
 class Outboxes(Interner):
@@ -112,11 +125,19 @@ class Outboxes(Interner):
         self._done = 0                             # outboxes already in _table
 
     def __call__(self, obj) -> int:
+        i = self.ids.get(obj)
+        if i is not None:
+            return i
         n = len(self.items)
         i = super().__call__(obj)
         if i == n:
-            flat = [x for msg in obj for x in msg] if all(type(m) is tuple and len(m) == 2 for m in obj) else None
-            ok = flat is not None and all(type(x) is int and -PLAIN < x < PLAIN for x in flat)
+            flat, ok = [], True
+            for m in obj:
+                if type(m) is not tuple or len(m) != 2 or type(m[0]) is not int or type(m[1]) is not int \
+                        or not (-PLAIN < m[0] < PLAIN and -PLAIN < m[1] < PLAIN):
+                    ok = False
+                    break
+                flat += m
             self.plain.append(ok)
             self._at.append(len(self._flat))
             self._len.append(len(obj) if ok else 0)
@@ -170,6 +191,40 @@ class Steps:
                 out = None
             got = self._step[key] = None if out is None else self.outboxes.intern(out)
         return got
+
+    def many(self, r: int, pairs) -> np.ndarray | None:
+        """Outbox ids (n,) of :meth:`raw` of round r for every (machine, memory id) of ``pairs``,
+        or None when one raised or broke a limit (:meth:`valid`, checked here on the outboxes'
+        int64 arrays at once): the loop of :func:`~attncheck.verifiers.mpc_batch.run_batch`."""
+        table, step, items, intern = self._step, self.protocol.step, self.memories.items, self.outboxes.intern
+        get, out = table.get, []
+        for i, m in pairs:
+            key = (r, i, m)
+            o = get(key, -1)
+            if o == -1:                                    # :meth:`raw`, written out
+                try:
+                    got = tuple(step(r, i, items[m]))
+                except Exception:
+                    got = None
+                o = table[key] = None if got is None else intern(got)
+            if o is None:
+                return None
+            out.append(o)
+        ids = np.array(out, dtype=np.int64)
+        return ids if self.all_valid(ids) else None
+
+    def all_valid(self, ids: np.ndarray) -> bool:
+        """Whether :meth:`valid` holds for every outbox of ``ids`` (n,), from the int64 arrays."""
+        if not len(ids):
+            return True
+        plain = np.array(self.outboxes.plain, dtype=bool)[ids]
+        if not plain.all():
+            return False
+        lim = self.protocol.limits
+        dest, word, length = self.outboxes.arrays(ids)
+        live = np.arange(dest.shape[1])[None, :] < length[:, None]
+        inside = (dest >= 0) & (dest < lim.q) & (word >= 0) & (word <= lim.word_max)
+        return bool((length <= lim.s).all() and (inside | ~live).all())
 
     def valid(self, oid: int) -> bool:
         ok = self._valid.get(oid)

@@ -43,6 +43,8 @@ from attncheck.verifiers.mpc_machine import Run, run_protocol
 from attncheck.verifiers.mpc_simulate import SimTrace, attention_at, run_ids, trace_of
 
 EXHAUSTIVE_LIMIT = 5000          # instances the transformer side runs in 'auto' mode
+SPOT_CHECK = 16                  # instances of a certified exhaustive run the transformer still runs
+TRANSFORMER = ("auto", "every")  # check_simulation: the certificate may stand for the transformer, or not
 
 
 # --- the instances as a check-loop domain ---------------------------------------------------------
@@ -133,13 +135,20 @@ def _first_mismatch(sim: Simulation, run_: Run, trace: SimTrace, b: int) -> dict
 
 
 def _comparer(sim: Simulation, algo: Algo, N: int, heads, fmt: Format, attention: str,
-              budget: Budget = UNLIMITED):
+              budget: Budget = UNLIMITED, covered: bool = False, spot: int = SPOT_CHECK):
     """``compare(batch) -> Found | None`` for the check loop: the protocol against ground truth
     first, then the transformer against the protocol, round by round.  Both run on whole batches
     (:func:`~attncheck.verifiers.mpc_batch.run_batch`, :class:`~attncheck.verifiers.mpc_engine.Engine`)
     with their memories interned in one table, so comparing them is comparing ids; what a
     mismatch reports is rebuilt for that one instance (``run_protocol``, :func:`trace_of`).  The
-    budget is also checked before every layer of a batch (batches of small instances are large)."""
+    budget is also checked before every layer of a batch (batches of small instances are large).
+
+    ``covered``: the routing certificate holds, so the transformer equals the protocol on every
+    input on which the protocol keeps the MPC limits (docs/mpc.md, "Exhaustive runs with a
+    certificate"); a batch whose protocol run kept them (``run_batch`` returned) then needs the
+    transformer only on its first ``spot`` instances (a spot check of the engine, the same in
+    every chunk whoever runs it; it adds evidence and costs little).  Without ``covered`` (or when a limit broke) every
+    instance runs through the transformer."""
     protocol = sim.protocol
     steps = Steps(protocol, Memories(), Outboxes())
     engine = Engine(sim, heads, fmt, attention, steps)
@@ -155,7 +164,8 @@ def _comparer(sim: Simulation, algo: Algo, N: int, heads, fmt: Format, attention
             output = [r_.output for r_ in runs]
         else:
             pmem, output, pout_ids = batch.memories, batch.output, batch.outputs
-            pout = [tuple(steps.outs.items[o] for o in row) for row in batch.outputs.tolist()]
+            rows = batch.outputs[:spot] if covered else batch.outputs    # what the transformer runs on
+            pout = [tuple(steps.outs.items[o] for o in row) for row in rows.tolist()]
         truths = [tuple(algo.truth(N, w, protocol.limits.s)) for w in chunk]
         wrong = [b for b, (o, t) in enumerate(zip(output, truths)) if o != t]
         if wrong:
@@ -164,7 +174,13 @@ def _comparer(sim: Simulation, algo: Algo, N: int, heads, fmt: Format, attention
                                 {"what": "the MPC protocol itself is wrong on this input",
                                  "expected": list(truths[b]), "got": list(output[b])})
             return Found(b, len(wrong), ce)
-        ids = run_ids(engine, chunk, lambda layer: budget.check(batch=len(chunk), layer=layer))
+        n = len(chunk)
+        if covered and batch is not None:
+            n = min(n, spot)
+            if n == 0:
+                return None
+            pmem, pout, pout_ids = pmem[:, :n], pout[:n], pout_ids[:n]
+        ids = run_ids(engine, chunk[:n], lambda layer: budget.check(batch=n, layer=layer))
         found = _mismatched(engine, ids, pmem, pout, q, pout_ids)
         if not found:
             return None
@@ -230,33 +246,55 @@ def side_by_side(algo: Algo, N: int, *, mode: str = "auto", samples: int = 100, 
 
 def check_simulation(sim: Simulation, algo: Algo, N: int, *, mode: str = "auto", samples: int = 100,
                      seed: int = 0, attention: str = "hardmax", fmt: Format = EXACT,
-                     budget: Budget = UNLIMITED, batch: int | None = None, advance=lambda n=1: None) -> SideBySide:
+                     budget: Budget = UNLIMITED, batch: int | None = None, advance=lambda n=1: None,
+                     transformer: str = "auto") -> SideBySide:
     """Run ``sim`` (each layer with its own head) beside its protocol on the instances of
     :func:`instances_for` through the check loop; certify every layer's head (:func:`certify`).
-    ``batch`` (default: :meth:`Engine.batch_size`, up to 4096 small instances) is the loop's chunk."""
+    ``batch`` (default: :meth:`Engine.batch_size`, up to 4096 small instances) is the loop's chunk.
+
+    ``transformer="auto"``: on an exhaustive run whose routing certificate holds, the certificate
+    stands for the transformer side (every instance still runs through the protocol and the ground
+    truth, which also discharges the certificate's one assumption, that the protocol keeps the
+    limits on it; the transformer runs on :data:`SPOT_CHECK` instances per chunk); the verdict,
+    ``cases`` and any counterexample are those of ``"every"``, which runs the transformer on every
+    instance (the differential tests of the certificate use it)."""
+    if transformer not in TRANSFORMER:
+        raise ValueError(f"transformer must be one of {TRANSFORMER}, got {transformer!r}")
     heads = tuple(layer.head for layer in sim.layers)
     cert = certify(sim, attention=attention, fmt=fmt, heads=heads)
     inst = instances_for(algo, N, mode, samples, seed)
+    covered = transformer == "auto" and inst.exhaustive and cert.ok is True
     L, R = len(sim.layers), sim.protocol.rounds
     claim = (f"the {L}-layer transformer equals the {R}-round {algo.name} protocol round by round"
              f" and both match ground truth (sht24a.thm3_1 [P]; construction [R])")
     ev = {"certificate": cert.to_json(), "instances": inst.description, "layers": L, "rounds": R,
           "log2_N": round(math.log2(N), 4)}
-    compare = _comparer(sim, algo, N, heads, fmt, attention, budget)
+    compare = _comparer(sim, algo, N, heads, fmt, attention, budget, covered=covered)
     step = batch if batch is not None else compare.engine.batch_size()
+    if covered:
+        ev["transformer_vs_protocol"] = {
+            "method": "certificate", "spot_check": f"the first {min(SPOT_CHECK, step)} instances of"
+                                                  f" each chunk of {step} also run through the transformer"}
     v = checkloop.run(inst.domain, compare,
                       mode="exhaustive" if inst.exhaustive else "sample", claim=claim, step=step,
                       samples=samples, seed=seed, budget=budget, progress=advance, evidence=ev)
-    return SideBySide(_conclude(v, inst, cert, algo, L, R), sim, cert, v.cases, inst.description)
+    return SideBySide(_conclude(v, inst, cert, algo, L, R, covered), sim, cert, v.cases, inst.description)
 
 
-def _conclude(v: Verdict, inst: Instances, cert: RoutingCertificate, algo: Algo, L: int, R: int) -> Verdict:
+def _conclude(v: Verdict, inst: Instances, cert: RoutingCertificate, algo: Algo, L: int, R: int,
+              covered: bool = False) -> Verdict:
     """The loop's verdict, with what a refutation found named in the reason and, for a sample
     that agrees, the routing certificate deciding between VERIFIED (certificate) and UNKNOWN."""
     if v.status is Status.REFUTED:
         return dataclasses.replace(v, reason=f"{v.reason}: {v.counterexample.explanation['what']}")
     sampled_all = not inst.exhaustive and v.cases == inst.count and "progress" not in v.evidence
-    if v.status is Status.VERIFIED:
+    if v.status is Status.VERIFIED and covered:
+        v = dataclasses.replace(v, reason=f"{v.reason}: the protocol against truth on each, and the"
+                                          f" routing certificate, which holds for every layer's head,"
+                                          f" makes the transformer equal the protocol round by round"
+                                          f" on each (the protocol kept the MPC limits on every one;"
+                                          f" a spot check ran the transformer too)")
+    elif v.status is Status.VERIFIED:
         v = dataclasses.replace(v, reason=f"{v.reason}, round by round (every layer's memories, then"
                                           f" the outputs) and protocol against truth")
     if v.status is Status.VERIFIED or sampled_all:

@@ -28,7 +28,7 @@ import math
 import random
 from typing import Iterator, Sequence
 
-from attncheck.constructions.mpc.model import Inbox, Limits, Protocol, pack, unpack
+from attncheck.constructions.mpc.model import Inbox, Limits, Protocol, pack
 from attncheck.constructions.verdict import BadInput
 
 S_WORDS = 4     # local memory of the doubling protocols
@@ -144,17 +144,23 @@ def _doubling(N: int, D: int, report: bool, name: str, theorem: str, s: int = S_
     lim = Limits(N, s, 1 + 2 * h)
     n_in = 2 * N
 
+    mask = (1 << h) - 1
+
     def state(r: int, v: int, inbox: Inbox) -> tuple[list[int], int]:
-        """(far pair, M(v)) at the start of round r >= 1."""
+        """(far pair, M(v)) at the start of round r >= 1 (words read as ``unpack(w, 3, h)``,
+        the shifts written out: this runs once per distinct memory of a check)."""
         if r == 1:
             nbrs = [w for _, w in inbox if w != NONE]
             return nbrs, min([v, *nbrs])
         far, M = [], v
         for _, w in inbox:
-            tag, y, m = unpack(w, 3, h)
-            M = min(M, m)
-            if tag == 0 and y != NONE:
-                far.append(y)
+            m = w & mask
+            if m < M:
+                M = m
+            if not w >> (2 * h) & mask:                  # tag 0: a far vertex y (or NONE)
+                y = (w >> h) & mask
+                if y != NONE:
+                    far.append(y)
         return far, M
 
     def step(r: int, v: int, inbox: Inbox):

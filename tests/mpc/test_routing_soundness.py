@@ -4,7 +4,8 @@
 * Differential: seeded single-entry edits of a compiled simulation (any layer's W_Q, W_K, W_V,
   W_O or temperature, a query code, the start row, a bit of the hashing matrix); whenever the
   certificate holds, running the edited simulation on every instance of the domain agrees with
-  the protocol round by round (``check_simulation``, mode exhaustive).
+  the protocol round by round (``check_simulation``, mode exhaustive, the transformer run on
+  every instance: ``transformer="every"``, so the certificate never stands in for the check of it).
 * Targeted: one edit per fact of ``verifiers/mpc_certify.py``; the certificate must fail.
   Comments say what ``certify(sim)`` answered before issue 12.
 """
@@ -27,7 +28,8 @@ def build(algo="broadcast", N=4, s=2, **kw):
 
 
 def exhaustive(sim, algo="broadcast", N=4, attention="hardmax"):
-    return check_simulation(sim, get_algo(algo), N, mode="exhaustive", attention=attention).verdict
+    return check_simulation(sim, get_algo(algo), N, mode="exhaustive", attention=attention,
+                            transformer="every").verdict
 
 
 def edit_layer_head(sim, layer, **changes):
