@@ -38,6 +38,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "mpc": ("attncheck.cli.mpc", "mpc", "MPC protocols and their transformer simulations."),
     "search": ("attncheck.cli.search", "search", "Search the smallest size for which a construction works."),
     "report": ("attncheck.cli.report", "report", "Run every check of a paper; write report.md/.html/.json."),
+    "refute": ("attncheck.cli.refute", "refute", "Find the failing input of a small model from a lower bound (exit 1/3)."),
     "theorems": ("attncheck.cli.theorems_cmd", "theorems", "The theorem catalogue: ids, status tags, statements."),
     "export": ("attncheck.cli.export", "export", "Write a construction as safetensors weights + attncheck.json (docs/format.md)."),
     "inspect": ("attncheck.cli.inspect_cmd", "inspect", "Where each head attends, against the roles of the SHT constructions."),

@@ -57,7 +57,7 @@ import numpy as np
 from attncheck.constructions import tasks
 from attncheck.constructions.budget import UNLIMITED, Budget
 from attncheck.constructions.precision import Format
-from attncheck.constructions.spec import Construction
+from attncheck.constructions.spec import Construction, attention_mask
 from attncheck.constructions.verdict import (BadInput, BudgetExceeded, Counterexample, Method,
                                              Status, Verdict)
 from attncheck.verifiers.emulator import BOT_CODE, embedding_table, forward
@@ -115,7 +115,8 @@ def head_scores(c: Construction, g: Grid, head, N: int) -> tuple[np.ndarray, np.
     """Stored scores and values of one head, from the emulator's own arithmetic.
 
     Returns ``S`` (V, V, T) object ints: ``S[c, x, j]`` = score of row N holding symbol c against
-    row j holding x (row 0: the start row, the same for every x); and ``vals`` (V, T, dv) object
+    row j holding x (row 0: the start row, the same for every x; in one layer its key and value
+    come from its embedding under either ``Construction.start`` mode); and ``vals`` (V, T, dv) object
     ints: the stored value of x at row j."""
     start, table = embedding_table(c, g)                            # (D,), (V, N, D)
     V = table.shape[0]
@@ -139,13 +140,14 @@ def build_messages(c: Construction, fmt: Format, attention: str, N: int,
     ``choices[t-1]``: the symbols allowed at position t (the task's domain)."""
     g = Grid(fmt)
     queries = choices[N - 1]
+    sees_start = bool(attention_mask(c.mask, N + 1)[N, 0])            # causal: yes; causal-nostart: no
     segs, per_pos = [], [[] for _ in alice]
     offset = 0
     for hi, head in enumerate(c.layers[0].heads):
         S, vals = head_scores(c, g, head, N)
         dv = vals.shape[-1]
         for qc in queries:
-            base = max(S[qc, 0, 0], S[qc, qc, N])                   # the start row and row N itself
+            base = max(S[qc, 0, 0], S[qc, qc, N]) if sees_start else S[qc, qc, N]   # constant rows
             a_scores = {S[qc, x, j] for j in alice for x in choices[j - 1]}
             b_scores = {S[qc, x, j] for j in bob if j != N for x in choices[j - 1]}
             cand = sorted({base} | {s for s in a_scores | b_scores if s >= base})
@@ -351,8 +353,8 @@ def check_model(c: Construction, fmt: Format, N: int, alphabet: int) -> None:
     for ``N`` positions and ``alphabet`` symbols."""
     if c.n_layers != 1:
         raise BadInput(f"refute one-layer needs a model with exactly one layer; {c.name} has {c.n_layers}")
-    if c.mask != "causal":
-        raise BadInput(f"refute one-layer needs the causal mask (the split argument), {c.name} uses {c.mask!r}")
+    if c.mask not in ("causal", "causal-nostart"):
+        raise BadInput(f"refute one-layer needs a causal mask (the split argument), {c.name} uses {c.mask!r}")
     if c.decoder is None:
         raise BadInput(f"{c.name} has no decoder: its outputs are not symbols to compare with the task")
     if fmt.is_exact:
