@@ -267,13 +267,15 @@ def test_float32_gives_the_same_outputs_on_every_input(exported, task):
 
 
 # --- 5. the default install never loads torch --------------------------------------------------
-def test_verify_and_export_never_import_torch(exported, tmp_path):
+def test_verify_export_run_inspect_never_import_torch(exported, tmp_path):
     code = (
         "import sys\n"
         "from attncheck.cli.main import main\n"
         f"for argv in ({['verify', 'induction', '--N', '8']!r}, "
         f"{['verify', 'induction', '--from', str(exported['induction']), '--mode', 'exhaustive']!r}, "
-        f"{['export', 'induction', '--N', '4', '--out', str(tmp_path / 'e')]!r}):\n"
+        f"{['export', 'induction', '--N', '4', '--out', str(tmp_path / 'e')]!r}, "
+        f"{['run', 'induction', '--input', 'abcab', '--from', str(exported['induction'])]!r}, "
+        f"{['inspect', 'induction', '--from', str(exported['induction'])]!r}):\n"
         "    try:\n"
         "        main(argv)\n"
         "    except SystemExit as e:\n"
@@ -292,3 +294,19 @@ def test_meta_and_cfg_agree():
             model.cfg.d_vocab, model.cfg.d_vocab_out) == tuple(m.sizes()[k] for k in (
                 "n_layers", "n_heads", "d_model", "d_head", "n_ctx", "d_vocab", "d_vocab_out"))
     assert model.cfg_attn_scale == pytest.approx(1.0 / m.attn_scale)
+
+
+def test_activation_cache_helpers_add_up_to_the_residual():
+    """TransformerLens's cache helpers work on this module: the decomposition into embeddings and
+    layer outputs, and into per-head results plus the b_O's, sums to the final residual."""
+    m = random_model(8, True)
+    model = HookedAttnOnly(m, use_attn_result=True)
+    ids = torch.as_tensor(m.input_ids(np.random.default_rng(4).integers(0, 3, size=(6, m.N))))
+    _, cache = model.run_with_cache(ids)
+    final = cache["resid_post", -1]
+    torch.testing.assert_close(cache.decompose_resid(apply_ln=False).sum(0), final)
+    torch.testing.assert_close(cache.accumulated_resid()[-1], final)
+    heads = cache.stack_head_results(apply_ln=False)                    # (L H, B, T, D)
+    assert heads.shape[0] == m.n_layers * m.n_heads
+    b_O = sum(torch.tensor(b.b_O) for b in m.blocks)
+    torch.testing.assert_close(heads.sum(0) + b_O + cache["hook_embed"] + cache["hook_pos_embed"], final)
