@@ -202,8 +202,9 @@ def consequences(rid: str, p: dict, premise: int, total: int) -> dict:
         n = p["n"]
         return {"embedding": {"N": 2 * n + 1, "M": match3_embed.modulus(n), "query": 3 * n},
                 "bound": {"id": "sht23.thm7", "status": "R",
-                          "text": f"one layer, H heads: H(m+1)p >= n = (N-1)/2 = {n} (deterministic one-way"
-                                  " cost of DISJ_n, rank 2^n); [S] m p H <= c N / log log N fails",
+                          "text": f"one layer, H heads: H(m+1)p >= n = (N-1)/2 = {n} (Alice's partial sums"
+                                  " decide DISJ_n, whose one-way cost is n: rank 2^n); the [S] statement"
+                                  " is m p H > c N / log log N",
                           "reading": "Alice's tokens depend on a only, Bob's on b only, the query is fixed"}}
     if rid == "cot-rounds":
         s = cot_rounds.message_bits(p["_cot"], p["_spans"])
