@@ -139,3 +139,25 @@ def test_fixed_format_linear_readout_is_exact(seed):
     for x, col in zip(X.tolist(), got.tolist()):
         s = [sum(Fraction(int(a), 256) * Fraction(w) for a, w in zip(x, W[:, j])) + Fraction(b[j]) for j in range(4)]
         assert col == s.index(max(s))
+
+
+@pytest.mark.parametrize("seed,attention", [(0, "softmax"), (1, "softmax"), (2, "hardmax")])
+def test_shared_prefix_runs_equal_the_emulator(seed, attention):
+    """Exhaustive runs that share prefixes (verifiers/prefix.py) on a model whose row 0 the layers
+    update and whose read-out is linear: every input's outputs equal emulator.forward's, bit for
+    bit, in a fixed format."""
+    import itertools
+    from attncheck.constructions.precision import parse_format
+    from attncheck.verifiers import prefix
+    from attncheck.verifiers.checkloop import Block
+    m = random_model(seed, H=2, d_head=3, start=True, biases=True, N=5, alphabet=3, precision="fixed:9.10")
+    c = ex.to_construction(m)
+    fmt = parse_format(m.precision)
+    assert prefix.applies(c, fmt, "induction") and c.start == "token"
+    runner = prefix.PrefixRunner(c, "induction", {}, fmt, attention)
+    total = 3 ** 5
+    levels = runner.levels_of(Block(3, 5, 0, total))
+    X = np.array(list(itertools.product(range(3), repeat=5)))
+    want = forward(c, X, fmt, attention).outputs
+    got = np.array([runner.outputs(levels, i) for i in range(total)])
+    np.testing.assert_array_equal(got, want)
