@@ -126,7 +126,7 @@ def inspect_command(spec: seqtask.TaskSpec) -> click.Command:
         render.emit(report, p.json, inspect_human(report))
         click.get_current_context().exit(3 if rep.stopped else 0)
 
-    cmd = seqtask._command(inspect, spec, f"Where each head of a {spec.task} model attends: mean mass, unique-argmax"
+    cmd = seqtask._command(inspect, spec, f"Where each head of a model for the {spec.task} task attends: mean mass, unique-argmax"
                            " agreement and the SHT24a App. G.2 alignment against the roles prev, self, start,"
                            " last_occurrence, find^t; --picture draws one input's attention.  Exit 0 (2 bad"
                            " input, 3 budget spent).", opt.construction_options, opt.arithmetic_options,
