@@ -98,7 +98,8 @@ def inspect_command(spec: seqtask.TaskSpec) -> click.Command:
         from attncheck.cli.heatmap import check_picture_path
         from attncheck.constructions.budget import Budget
         from attncheck.constructions.verdict import BudgetExceeded
-        from attncheck.verifiers.inspect import inspect_model, probe_set
+        from attncheck.verifiers.inspect import inspect_model
+        from attncheck.verifiers.roles import probe_set
         t0 = time.perf_counter()
         budget = Budget(p.budget)
         if p.picture is not None:

@@ -1,4 +1,4 @@
-"""verifiers/inspect.py: roles, the App. G.2 alignment score and the per-head report (issue 16).
+"""verifiers/roles.py and verifiers/inspect.py: roles, the App. G.2 alignment score and the per-head report (issue 16).
 
 The role targets are cross-checked against the plain-Python ground truth (constructions.tasks),
 the batched statistics against a direct per-input computation from emulator traces, and the
@@ -20,6 +20,7 @@ from attncheck.constructions.induction import build_induction
 from attncheck.constructions.precision import EXACT
 from attncheck.constructions.spec import MASKS, attention_mask
 from attncheck.verifiers import inspect as insp
+from attncheck.verifiers import roles
 from attncheck.verifiers.emulator import forward
 from attncheck.verifiers.mechanism import probe_inputs
 
@@ -45,45 +46,45 @@ def plain_last_occurrence(x, i):
 def test_role_targets_match_the_ground_truth(x, t):
     X = np.array([x])
     N = len(x)
-    assert insp.role_targets("last_occurrence", X)[0].tolist() == [plain_last_occurrence(x, i) for i in range(1, N + 1)]
-    assert insp.find_table(X)[0].tolist() == tasks.find1_table(x)
-    assert insp.role_targets("find^1", X)[0].tolist() == [tasks.find1(x, i) for i in range(1, N + 1)]
-    assert insp.role_targets(f"find^{t}", X)[0].tolist() == [tasks.find(x, i, t) for i in range(1, N + 1)]
-    assert insp.role_targets("prev", X)[0].tolist() == list(range(N))
-    assert insp.role_targets("self", X)[0].tolist() == list(range(1, N + 1))
-    assert insp.role_targets("start", X)[0].tolist() == [0] * N
+    assert roles.role_targets("last_occurrence", X)[0].tolist() == [plain_last_occurrence(x, i) for i in range(1, N + 1)]
+    assert roles.find_table(X)[0].tolist() == tasks.find1_table(x)
+    assert roles.role_targets("find^1", X)[0].tolist() == [tasks.find1(x, i) for i in range(1, N + 1)]
+    assert roles.role_targets(f"find^{t}", X)[0].tolist() == [tasks.find(x, i, t) for i in range(1, N + 1)]
+    assert roles.role_targets("prev", X)[0].tolist() == list(range(N))
+    assert roles.role_targets("self", X)[0].tolist() == list(range(1, N + 1))
+    assert roles.role_targets("start", X)[0].tolist() == [0] * N
 
 
 def test_find1_is_one_after_the_last_occurrence_and_hop_reads_find_k():
     rng = np.random.default_rng(5)
     X = rng.integers(0, 3, size=(200, 12))
-    lo, f1 = insp.role_targets("last_occurrence", X), insp.role_targets("find^1", X)
+    lo, f1 = roles.role_targets("last_occurrence", X), roles.role_targets("find^1", X)
     assert np.array_equal(f1, np.where(lo > 0, lo + 1, 0))
-    for x, f4 in zip(X.tolist(), insp.role_targets("find^4", X)):
+    for x, f4 in zip(X.tolist(), roles.role_targets("find^4", X)):
         want = tasks.hop(x, 4)
         assert [None if p == 0 else x[p - 1] for p in f4.tolist()] == want
 
 
 def test_role_names_of_hop_are_the_doubling_powers():
-    assert insp.role_names("induction") == ("prev", "self", "start", "last_occurrence", "find^1")
-    assert insp.role_names("hop", {"k": 1})[-1] == "find^1"
-    assert insp.role_names("hop", {"k": 4})[-2:] == ("find^2", "find^4")
-    assert insp.role_names("hop", {"k": 5})[-3:] == ("find^2", "find^4", "find^8")     # ceil(log2 5) = 3
+    assert roles.role_names("induction") == ("prev", "self", "start", "last_occurrence", "find^1")
+    assert roles.role_names("hop", {"k": 1})[-1] == "find^1"
+    assert roles.role_names("hop", {"k": 4})[-2:] == ("find^2", "find^4")
+    assert roles.role_names("hop", {"k": 5})[-3:] == ("find^2", "find^4", "find^8")     # ceil(log2 5) = 3
     # SHT24a Claim G.2 pairs layer l of a trained L-layer model with find^(2^(l-2)): up to find^16 at L = 6
-    assert insp.role_names("hop", {"k": 2}, layers=6)[-4:] == ("find^2", "find^4", "find^8", "find^16")
-    assert insp.role_names("hop", {"k": 8}, layers=3) == insp.role_names("hop", {"k": 8})
+    assert roles.role_names("hop", {"k": 2}, layers=6)[-4:] == ("find^2", "find^4", "find^8", "find^16")
+    assert roles.role_names("hop", {"k": 8}, layers=3) == roles.role_names("hop", {"k": 8})
 
 
 @pytest.mark.parametrize("V", [2, 3, 5])
 def test_no_repeat_probes_follow_the_multi_hop_rule(V):
-    X = insp.probe_set(13, V, 300, 7, "no-repeat")
+    X = roles.probe_set(13, V, 300, 7, "no-repeat")
     assert X.shape == (300, 13) and X.min() >= 0 and X.max() < V
     assert all(tasks.hop_multi_sample_ok(x) for x in X.tolist())
-    assert np.array_equal(X, insp.probe_set(13, V, 300, 7, "no-repeat"))
+    assert np.array_equal(X, roles.probe_set(13, V, 300, 7, "no-repeat"))
     # every allowed transition a -> b (a != b) occurs: the draw is not stuck on a cycle
     pairs = {(a, b) for x in X.tolist() for a, b in zip(x, x[1:])}
     assert pairs == {(a, b) for a in range(V) for b in range(V) if a != b}
-    assert np.array_equal(insp.probe_set(6, 3, 5, 1), probe_inputs(6, 3, 5, 1))
+    assert np.array_equal(roles.probe_set(6, 3, 5, 1), probe_inputs(6, 3, 5, 1))
 
 
 # --- the alignment score --------------------------------------------------------------------------
@@ -91,7 +92,7 @@ def test_no_repeat_probes_follow_the_multi_hop_rule(V):
 def test_alignment_of_a_01_pattern_with_itself_is_one(n, m, seed):
     B = (np.random.default_rng(seed).random((n, m)) < 0.4).astype(float)
     B[0, 0] = 1.0
-    assert insp.alignment(B, B) == pytest.approx(1.0, abs=1e-12)
+    assert roles.alignment(B, B) == pytest.approx(1.0, abs=1e-12)
 
 
 @given(st.integers(1, 9), st.integers(1, 9), st.integers(0, 2**32 - 1))
@@ -99,8 +100,8 @@ def test_alignment_lies_in_0_1_for_weights_in_0_1(n, m, seed):
     rng = np.random.default_rng(seed)
     A = rng.random((n, m)) ** 3
     B = (rng.random((n, m)) < 0.5).astype(float)
-    assert 0.0 <= insp.alignment(A, B) <= 1.0 + 1e-12
-    assert insp.alignment(np.zeros((n, m)), B) == 0.0
+    assert 0.0 <= roles.alignment(A, B) <= 1.0 + 1e-12
+    assert roles.alignment(np.zeros((n, m)), B) == 0.0
 
 
 def test_report_alignment_equals_the_formula_on_each_trace():
@@ -112,12 +113,12 @@ def test_report_alignment_equals_the_formula_on_each_trace():
     tr = forward(c, X, EXACT, keep=True)
     hm = head_map(rep)
     for role in rep.roles:
-        tg = insp.role_targets(role, X)
+        tg = roles.role_targets(role, X)
         for l, w in enumerate(tr.attention):
             A = w[:, 0, 1:, :]                                               # (B, N, T)
             B = np.zeros_like(A)
             B[np.arange(len(X))[:, None], np.arange(c.n)[None, :], tg] = 1.0
-            want = np.mean([insp.alignment(A[b], B[b]) for b in range(len(X))])
+            want = np.mean([roles.alignment(A[b], B[b]) for b in range(len(X))])
             mass = A[np.arange(len(X))[:, None], np.arange(c.n)[None, :], tg]
             s = next(s for s in hm[(l + 1, 1)].scores if s.role == role)
             assert s.alignment == pytest.approx(want, rel=1e-12, abs=1e-15)
@@ -220,5 +221,5 @@ def test_without_a_start_row_pointers_to_0_are_no_claim():
         prev = next(s for s in h.scores if s.role == "prev")
         assert prev.pairs == 8 * 7                                     # position 1 points at row 0
         lo = next(s for s in h.scores if s.role == "last_occurrence")
-        assert lo.pairs == int((insp.role_targets("last_occurrence", X) > 0).sum())
+        assert lo.pairs == int((roles.role_targets("last_occurrence", X) > 0).sum())
     assert not attention_mask(c.mask, 9)[1:, 0].any()
