@@ -71,6 +71,8 @@ def run_check(spec: TaskSpec, c, fmt, p: SequenceParams, budget=None):
             from attncheck.verifiers.exhaustive import estimate_seconds
             if estimate_seconds(c, spec.task, tparams, fmt, p.attention) > budget.seconds:
                 mode = "certificate"
+    if mode == "certificate" and p.mode == "auto" and is_outside(c):
+        mode = "sample"                   # exchange weights: the certificate lacks its hypotheses
     if mode == "certificate":
         from attncheck.verifiers.certificate import certify
         with render.progress(None, f"certificate {spec.task} N={c.n}"):

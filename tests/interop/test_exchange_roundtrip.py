@@ -187,7 +187,7 @@ def test_large_N_samples_then_unknown(cli, tmp_path):
     assert cli("export", "induction", "--N", "14", "--alphabet", "3", "--out", d).code == 0
     r = cli("verify", "induction", "--from", d, "--samples", "200", "--json")
     assert r.code == 3 and r.json["verdict"] == "unknown"
-    assert "200 seeded samples found no counterexample" in r.json["reason"]
+    assert r.json["method"] == "sample" and "no counterexample in 200 seeded samples" in r.json["reason"]
     m = random_model(5, H=1, d_head=2, N=14, alphabet=3)
     ex.write_exchange(m, tmp_path / "rbig")
     r = cli("verify", "induction", "--from", tmp_path / "rbig", "--samples", "50", "--json")
