@@ -13,8 +13,8 @@ The forward pass is the one docs/format.md defines for ``model.safetensors``, no
 * no layer norm, no MLP; ``logits = resid W_U + b_U``.
 
 ``attn_scale`` is the exchange file's *multiplier*; TransformerLens's own ``cfg.attn_scale``
-divides the scores, so a TransformerLens user who wants that number reads ``1 / attn_scale``
-(``model.cfg_attn_scale``).  The default dtype is float64, where the pass gives the same argmax
+divides the scores, so ``model.cfg.attn_scale`` holds ``1 / attn_scale`` for TransformerLens's
+tools (the pass itself multiplies by the file's number).  The default dtype is float64, where the pass gives the same argmax
 as ``attncheck run --precision exact`` (tests/interop/test_hooked.py checks it input by input).
 
 Hook points carry the names TransformerLens users know (``hook_embed``, ``hook_pos_embed``,
@@ -153,6 +153,7 @@ class HookedAttnOnly(HookedRootModule):
             device=str(device), use_attn_result=use_attn_result, default_prepend_bos=False,
             attn_only=True, normalization_type=None, dtype=dtype)
         self.cfg.d_vocab_out = model.d_vocab_out
+        self.cfg.attn_scale = 1.0 / model.attn_scale   # TransformerLens's convention: a divisor
 
         def p(a: np.ndarray) -> nn.Parameter:
             return _param(a, dtype, device)
@@ -170,11 +171,6 @@ class HookedAttnOnly(HookedRootModule):
         self.setup()
 
     # -- the pass -----------------------------------------------------------------------------
-    @property
-    def cfg_attn_scale(self) -> float:
-        """TransformerLens's ``cfg.attn_scale`` for this model: scores are *divided* by it there."""
-        return 1.0 / self.exchange.attn_scale
-
     def forward(self, ids, return_type: str | None = "logits") -> torch.Tensor | None:
         """ids (B, T) or (T,) -> logits (B, T, U); ``return_type=None`` returns None (hooks only)."""
         ids = self._check_ids(ids)

@@ -9,6 +9,7 @@ few lines of the format's forward pass (docs/format.md).  The task's truth
 from __future__ import annotations
 
 import itertools
+import json
 import subprocess
 import sys
 
@@ -287,13 +288,30 @@ def test_verify_export_run_inspect_never_import_torch(exported, tmp_path):
     assert r.stdout.strip().splitlines()[-1] == "[]"
 
 
-def test_meta_and_cfg_agree():
-    m = random_model(5, True)
+@pytest.mark.parametrize("start", [True, False])
+def test_written_back_from_state_dict_and_cfg_it_reads_the_same(tmp_path, start):
+    """TransformerLens's side of the round trip: the module's state_dict and cfg (attn_scale a
+    divisor there) written as a TransformerLens user would (safetensors.torch, attncheck.json from
+    cfg) read back into a model with the same outputs and patterns."""
+    m = random_model(5, start)
     model = HookedAttnOnly(m)
-    assert (model.cfg.n_layers, model.cfg.n_heads, model.cfg.d_model, model.cfg.d_head, model.cfg.n_ctx,
-            model.cfg.d_vocab, model.cfg.d_vocab_out) == tuple(m.sizes()[k] for k in (
-                "n_layers", "n_heads", "d_model", "d_head", "n_ctx", "d_vocab", "d_vocab_out"))
-    assert model.cfg_attn_scale == pytest.approx(1.0 / m.attn_scale)
+    cfg = model.cfg
+    safetensors_torch.save_file(model.state_dict(), str(tmp_path / "model.safetensors"))
+    meta = {"format": "attncheck-exchange", "version": 1, "task": m.task, "N": m.N, "alphabet": m.alphabet,
+            "symbols": list(m.symbols), "bottom": m.bottom, "start": m.start,
+            "attn_scale": 1.0 / cfg.attn_scale, "precision": "exact", "params": {}, "source": {},
+            "n_layers": cfg.n_layers, "n_heads": cfg.n_heads, "d_model": cfg.d_model, "d_head": cfg.d_head,
+            "d_vocab": cfg.d_vocab, "d_vocab_out": cfg.d_vocab_out}
+    (tmp_path / "attncheck.json").write_text(json.dumps(meta))
+    again = load_hooked(tmp_path)
+    assert again.cfg.n_ctx == cfg.n_ctx == m.n_ctx
+    assert again.exchange.attn_scale == pytest.approx(m.attn_scale, rel=1e-15)
+    X = np.random.default_rng(3).integers(0, m.alphabet, size=(200, m.N))
+    np.testing.assert_array_equal(again.predict(X), model.predict(X))
+    _, c1 = model.run_with_cache(model.to_tokens(X))
+    _, c2 = again.run_with_cache(again.to_tokens(X))
+    for l in range(m.n_layers):
+        torch.testing.assert_close(c2["pattern", l], c1["pattern", l], rtol=0, atol=1e-12)
 
 
 def test_activation_cache_helpers_add_up_to_the_residual():
