@@ -25,7 +25,8 @@ protocols are blackboard protocols by construction; the identity checked is that
 message equals the model's output at position N and that every message has the stated length.
 
 Layers are data (:class:`Layer`): ``successor`` (the successor-table cell of constructions/rnn.py,
-re-implemented here; tests compare it with ``verifiers/rnn_run.py``), ``table`` (an arbitrary cell
+re-implemented here; tests compare it with ``verifiers/rnn_run.py``), ``mealy`` (the ``table`` cells of
+constructions/rnn_table.py, so that RNN files run as protocols), ``table`` (an arbitrary cell
 given by seeded random transition and output tables over 2^s states: the binary hidden state of
 cor5_2) and ``elman`` (a seeded tanh RNN whose m units are rounded to 2 bits each, s = 2m).
 """
@@ -37,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 from attncheck.constructions.rnn import RNN, build_rnn
+from attncheck.constructions.rnn_table import load_rnn
 from attncheck.constructions.verdict import BadInput
 
 MODELS = ("successor", "table", "elman")
@@ -86,6 +88,13 @@ def elman_layer(rnd: random.Random, m: int, V: int, w_in: int, w_out: int) -> La
     return Layer("elman", (1 << ELMAN_BITS,) * m, w_in, w_out, {"V": V, "A": A, "B": B, "C": C, "O": O})
 
 
+def mealy_layer(delta, out, V: int) -> Layer:
+    """A ``table`` cell of constructions/rnn_table.py (a Mealy machine over the stream only): from
+    state h on input v it outputs ``out[h][v]`` and moves to ``delta[h][v]`` (v in 0..V, V = bottom)."""
+    return Layer("mealy", (len(delta),), V + 1, V + 1, {"V": V, "delta": tuple(map(tuple, delta)),
+                                                        "out": tuple(map(tuple, out))})
+
+
 def initial(layer: Layer) -> tuple[int, ...]:
     if layer.kind == "successor":
         return (layer.params["V"],) * len(layer.sizes)
@@ -106,6 +115,9 @@ def step(layer: Layer, h: tuple[int, ...], x: int, v: int) -> tuple[tuple[int, .
         p = layer.params
         g = p["delta"][h[0]][x][v]
         return (g,), p["out"][g][x][v]
+    if layer.kind == "mealy":
+        p = layer.params
+        return (p["delta"][h[0]][v],), p["out"][h[0]][v]
     p = layer.params                                   # elman
     units = [u - 1 for u in h]
     pre = [sum(a * u for a, u in zip(row, units)) + p["B"][x][j] + p["C"][v][j]
@@ -257,11 +269,18 @@ def protocol_identity(layers: Sequence[Layer], tokens: Sequence[int], spans) -> 
 
 # --- models -----------------------------------------------------------------------------------
 def from_rnn(rnn: RNN) -> tuple[Layer, ...]:
-    """The successor cells of a constructions/rnn.py model as layers (other kinds: BadInput)."""
-    bad = [c.kind for c in rnn.layers if c.kind != "successor"]
+    """The successor and table cells of a constructions/rnn.py model as layers (index: BadInput)."""
+    bad = [c.kind for c in rnn.layers if c.kind not in ("successor", "table")]
     if bad:
-        raise BadInput(f"only successor cells run as protocols here, not {bad[0]!r}")
-    return tuple(successor_layer(c.params["alphabet"]) for c in rnn.layers)
+        raise BadInput(f"only successor and table cells run as protocols here, not {bad[0]!r}")
+    return tuple(successor_layer(c.params["alphabet"]) if c.kind == "successor"
+                 else mealy_layer(c.params["delta"], c.params["out"], c.params["alphabet"]) for c in rnn.layers)
+
+
+def load_model(path: str) -> tuple[tuple[Layer, ...], int]:
+    """The layers of an RNN file (constructions/rnn_table.py's strict ``.npz``) and its alphabet."""
+    rnn = load_rnn(path)
+    return from_rnn(rnn), rnn.alphabet
 
 
 def random_model(kind: str, L: int, s: int, V: int, seed: int) -> tuple[Layer, ...]:

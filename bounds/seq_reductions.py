@@ -80,7 +80,15 @@ def pointer_tokens(inst, q: int, k: int, encode=pointer_hop_encode) -> tuple[lis
 
 # --- identities --------------------------------------------------------------------------------
 def _model(p) -> tuple:
-    return multipass.build_model(p["model"], p["layers"], p["V"], p.get("state_bits"), p["seed"])
+    if p.get("from"):
+        given = [o for o in ("layers", "state_bits") if p.get(o) is not None]
+        if given or p.get("model") is not None:
+            raise BadInput(f"--from gives the model; not --{(given or ['model'])[0].replace('_', '-')}")
+        layers, V = multipass.load_model(p["from"])
+        if V < p["V"]:
+            raise BadInput(f"{p['from']}: alphabet {V} is too small; this family needs >= {p['V']} symbols")
+        return layers
+    return multipass.build_model(p["model"] or "successor", p["layers"], p["V"], p.get("state_bits"), p["seed"])
 
 
 def _id_multipass(inst, p, encode):
@@ -127,7 +135,7 @@ def _validate_rnn(p, pointer: bool):
             raise BadInput("rnn-pointer fixes the alphabet at 2q+3 (codes 1..2q+2 of task.hopk_blackboard)")
         p["N"] = 2 * p["q"] * p["k"] + 1
         p["_spans"] = pointer_spans(p["q"], p["k"])
-        if p.get("layers") is None:
+        if p.get("layers") is None and not p.get("from"):
             p["layers"] = p["k"]
     else:
         _need(p, "N", 2, 12)
@@ -163,8 +171,8 @@ REDUCTIONS: dict[str, Reduction] = {r.id: r for r in (
               _id_multipass, None),
     Reduction("rnn-pointer", "sht24a.cor5_2", "P, chain R",
               "(q,k)-pointer chasing -> hop_k layout (block j from E_j) -> RNN -> L-round protocol"
-              " whose answer is the RNN's", ("q", "k", "layers", "state_bits", "model"),
-              {"q": 2, "k": 3, "layers": None, "state_bits": None, "model": "successor", "seed": 0},
+              " whose answer is the RNN's", ("q", "k", "layers", "state_bits", "model", "from"),
+              {"q": 2, "k": 3, "layers": None, "state_bits": None, "model": None, "seed": 0},
               lambda p: _validate_rnn(p, True), _POINTER_COUNT, pointer_instances, pointer_sample,
               _id_pointer, pointer_hop_encode),
     Reduction("cot-rounds", "sht24a.cor5_6", "P/R",

@@ -257,6 +257,7 @@ class WitnessParams(Params):
     cot: int | None = None
     H: int | None = None
     search: str | None = None
+    from_: str | None = None
 
 
 @dataclass(frozen=True)

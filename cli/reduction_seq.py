@@ -37,6 +37,9 @@ def seq_options(f):
         click.option("--cot", type=int, default=None,
                      help="cot-rounds: chain-of-thought tokens N_CoT [default: 2]."),
         click.option("--H", "H", type=int, default=None, help="cot-rounds: heads H [default: 1]."),
+        click.option("--from", "from_", type=click.Path(dir_okay=False), default=None,
+                     help="rnn-pointer: the RNN of an .npz file (refute rnn's format: successor and"
+                          " table cells) instead of --model."),
     )):
         f = opt(f)
     return f
@@ -44,7 +47,8 @@ def seq_options(f):
 
 def seq_given(p: WitnessParams) -> dict:
     return {"n": p.n, "q": p.q, "k": p.k, "N": p.N, "alphabet": p.alphabet, "players": p.players,
-            "layers": p.layers, "state_bits": p.state_bits, "model": p.model, "cot": p.cot, "H": p.H}
+            "layers": p.layers, "state_bits": p.state_bits, "model": p.model, "cot": p.cot, "H": p.H,
+            "from": p.from_}
 
 
 def run_seq_check(p: WitnessParams, finish, with_sizes, progress) -> None:
@@ -125,8 +129,15 @@ def reduction_collide(p: WitnessParams):
         raise BadInput("collide takes --q, --k, --layers, --model, --state-bits; not --players, --cot, --H")
     if not (isinstance(p.q, int) and 1 <= p.q <= 4 and isinstance(p.k, int) and 1 <= p.k <= 6):
         raise BadInput(f"--q must be in 1..4 and --k in 1..6, got q = {p.q}, k = {p.k}")
-    layers = multipass.build_model(p.model or "successor", p.layers or max(1, p.k - 1), 2 * p.q + 3,
-                                   p.state_bits, p.seed or 0)
+    if p.from_:
+        if p.layers is not None or p.model is not None or p.state_bits is not None:
+            raise BadInput("--from gives the model; not --layers, --model or --state-bits")
+        layers, V = multipass.load_model(p.from_)
+        if V < 2 * p.q + 3:
+            raise BadInput(f"{p.from_}: alphabet {V} is too small; q = {p.q} needs >= {2 * p.q + 3} symbols")
+    else:
+        layers = multipass.build_model(p.model or "successor", p.layers or max(1, p.k - 1), 2 * p.q + 3,
+                                       p.state_bits, p.seed or 0)
     t0 = time.perf_counter()
     v = collide(layers, p.q, p.k, p.mode, p.samples, p.seed or 0, Budget(p.budget), p.search)
     obj = render.envelope(p.meta.command, p.to_json(), seed=p.seed,
