@@ -26,6 +26,7 @@ from attncheck.cli.main import LazyGroup
 from attncheck.cli.params import Params, takes
 
 MODELS = ("random", "ih-layer1", "ih-layer2", "match-at-two")
+RNN_MODELS = ("successor", "table")
 DEFAULT_RANDOM_FORMAT = "fixed:3.1"
 
 
@@ -40,7 +41,6 @@ class RefuteParams(Params):
     H: int | None = None
     head_width: int | None = None
     state_bits: int | None = None
-    states: int | None = None
     layers: int | None = None
 
 
@@ -186,7 +186,8 @@ def _one_layer_human(con, r: dict) -> None:
     render.headline(con, r, soft_wrap=True)
     ev, m = r.get("evidence") or {}, r.get("model") or {}
     cat = ev.get("catalogue") or {}
-    rows = [("theorem", f"{ev.get('theorem')} [{ev.get('status_tag')}] via cc.oneway [standard]"),
+    via = " via cc.oneway [standard]" if ev.get("theorem") != "cc.oneway" else " (the one-layer argument of sht24b.one-layer-ih-lb)"
+    rows = [("theorem", f"{ev.get('theorem')} [{ev.get('status_tag')}]{via}"),
             ("model", f"{m.get('name')}: {m.get('layers')} layer, {m.get('heads')} head(s), width {m.get('width')},"
                       f" {m.get('format')}, {ev.get('attention')}"),
             ("split", f"{ev.get('split')}: Alice {_positions(ev.get('alice', []))}; Bob {_positions(ev.get('bob', []))}"),
@@ -220,7 +221,7 @@ def _rnn_model(p: RefuteParams):
     from attncheck.constructions.verdict import BadInput
     if p.from_ is not None:
         from attncheck.constructions.rnn_table import load_rnn
-        for name in ("state_bits", "states", "layers"):
+        for name in ("state_bits", "model", "layers"):
             if p.given(name):
                 raise BadInput(f"{p.flag(name)} builds a model; give it or --from, not both")
         rnn = load_rnn(p.from_)
@@ -230,16 +231,21 @@ def _rnn_model(p: RefuteParams):
     if p.N is None:
         raise BadInput("--N is required unless --from gives the RNN")
     alphabet = p.alphabet if p.alphabet is not None else 3
-    if p.state_bits is not None and p.states is not None:
-        raise BadInput("give --state-bits (the successor RNN merged) or --states (random tables), not both")
-    if p.task == "hop" and (p.state_bits is not None or p.states is not None):
-        raise BadInput("--state-bits and --states build induction RNNs; for hop use --layers (stacked successor cells)")
+    model = p.model or "successor"
+    if model not in RNN_MODELS:
+        raise BadInput(f"--model {model!r} is not an RNN model; choose one of {', '.join(RNN_MODELS)}")
+    if p.task == "hop" and p.state_bits is not None:
+        raise BadInput("--state-bits builds induction RNNs; for hop use --layers (stacked successor cells)")
+    if model == "table":
+        from attncheck.constructions.rnn_table import random_table_rnn
+        if p.state_bits is None:
+            raise BadInput("--model table needs --state-bits s (2^s states)")
+        if p.state_bits > 16:
+            raise BadInput(f"--state-bits {p.state_bits} > 16: at most 2^16 table states")
+        return random_table_rnn(p.N, alphabet, 1 << p.state_bits, p.seed), p.N, alphabet
     if p.state_bits is not None:
         from attncheck.constructions.rnn_table import quantised_successor
         return quantised_successor(p.N, alphabet, p.state_bits), p.N, alphabet
-    if p.states is not None:
-        from attncheck.constructions.rnn_table import random_table_rnn
-        return random_table_rnn(p.N, alphabet, p.states, p.seed), p.N, alphabet
     from attncheck.constructions.rnn import build_rnn
     return build_rnn(p.task, p.N, alphabet, k=p.k, layers=p.layers), p.N, alphabet
 
@@ -251,10 +257,11 @@ def _rnn_model(p: RefuteParams):
 @opt.n_option(required=False)
 @opt.alphabet_option(help_="Alphabet size |Σ|.  [default: the RNN's, or 3]")
 @opt.k_option(default=1)
+@click.option("--model", type=click.Choice(RNN_MODELS), default=None,
+              help="Without --from: successor (the sht23.rnn-ih baseline; with --state-bits s merged into"
+                   " 2^s states) or table (seeded random tables with 2^s states).  [default: successor]")
 @click.option("--state-bits", "state_bits", type=click.IntRange(min=0), default=None,
-              help="Build the successor RNN (sht23.rnn-ih) merged into 2^b states (a one-layer table cell).")
-@click.option("--states", type=click.IntRange(min=1), default=None,
-              help="Build a one-layer RNN with seeded random tables over this many states.")
+              help="State bits s of the built RNN: 2^s states (one table cell).")
 @click.option("--layers", type=click.IntRange(min=1), default=None,
               help="hop: stacked successor cells (default k; fewer cannot be right).")
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Also save the RNN refuted (.npz).")
@@ -264,8 +271,8 @@ def rnn_cmd(p: RefuteParams):
     """Refute an RNN on TASK at position N by Myhill-Nerode classes (sht23.rnn-ih): two prefixes
     with the same joint state but in different classes, and the suffix that separates them, give
     an input the RNN gets wrong; it is replayed through the RNN runner.  'Guaranteed' when the
-    joint state space, or the states reached at a cut, are fewer than the classes there.  Without
-    --from, --state-bits or --states: the successor baseline (correct, so UNKNOWN)."""
+    joint state space, or the states reached at a cut, are fewer than the classes there.  The
+    successor baseline without --state-bits is correct, so it comes out UNKNOWN."""
     from attncheck.bounds.witnesses.domain import answers, make_domain
     from attncheck.bounds.witnesses.myhill_nerode import refine_ids
     from attncheck.constructions.budget import Budget

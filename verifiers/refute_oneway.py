@@ -64,6 +64,8 @@ from attncheck.verifiers.emulator import BOT_CODE, embedding_table, forward
 from attncheck.verifiers.gridpass import Grid
 
 THEOREM = ("sht24b.one-layer-ih-lb", "P-abs/S")
+#: hop_k: the same one-layer argument, with no catalogue entry of its own: the one-way bound.
+THEOREMS = {"induction": THEOREM, "hop": ("cc.oneway", "standard")}
 #: Largest number of Alice inputs enumerated (beyond it the search samples ``samples`` of them).
 MAX_ALICE = 1 << 20
 #: Alice inputs per chunk of the scan.
@@ -388,8 +390,9 @@ def refute_one_layer(c: Construction, fmt: Format, attention: str, inst: Instanc
     cat = catalogue_form(model, fmt)
     rows_bits = (inst.rows - 1).bit_length()
     guaranteed = res.complete and res.messages < inst.rows
+    tid, tag = THEOREMS[inst.task]
     evidence: dict[str, Any] = {
-        "theorem": THEOREM[0], "status_tag": THEOREM[1], "argument": "one-way communication (cc.oneway)",
+        "theorem": tid, "status_tag": tag, "argument": "one-way communication (cc.oneway)",
         "split": inst.split, "alice": list(inst.alice), "bob": list(inst.bob),
         "alice_inputs": A, "scanned": res.scanned, "search": "all Alice inputs" if exhaustive
         else f"{len(indices)} sampled Alice inputs (seed {seed})",
@@ -398,8 +401,9 @@ def refute_one_layer(c: Construction, fmt: Format, attention: str, inst: Instanc
         "guaranteed": guaranteed, "catalogue": cat,
         "catalogue_below": cat["H(m+1)p"] < rows_bits, "attention": attention, "format": str(fmt),
         **inst.extra}
-    claim = (f"{THEOREM[0]} [{THEOREM[1]}]: the one-layer model {c.name} ({cat['H']} head(s), width {cat['m']},"
-             f" {fmt}) computes {inst.task} at position N={inst.N} on every input")
+    claim = (f"{tid} [{tag}]: the one-layer model {c.name} ({cat['H']} head(s), width {cat['m']},"
+             f" {fmt}) computes {inst.task if inst.task == 'induction' else f'hop_{inst.k}'} at position N={inst.N}"
+             f" on every input")
     cases = res.scanned
     method = Method.EXHAUSTIVE if exhaustive else Method.SAMPLE
     if res.collision is None:

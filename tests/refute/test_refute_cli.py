@@ -70,5 +70,7 @@ def test_rnn_baseline_unknown(cli):
 
 
 def test_rnn_bad_input(cli):
-    r = cli("refute", "rnn", "--N", "7", "--state-bits", "2", "--states", "3")
-    assert r.code == 2 and len(r.err.strip().splitlines()) == 1
+    r = cli("refute", "rnn", "--N", "7", "--model", "table")
+    assert r.code == 2 and "--state-bits" in r.err and len(r.err.strip().splitlines()) == 1
+    r = cli("refute", "rnn", "--N", "7", "--model", "table", "--state-bits", "2", "--json")
+    assert r.code == 1 and r.json["evidence"]["guaranteed"]
