@@ -97,7 +97,8 @@ def export_command(spec: seqtask.TaskSpec) -> click.Command:
                  "d_vocab": m.d_vocab, "d_vocab_out": m.d_vocab_out, "n_ctx": m.n_ctx,
                  "precision": m.precision, "declared_precision": str(c.fmt),
                  "heads_without_keeper": without["n_heads"], "d_model_without_keeper": without["d_model"]}
-        files = [os.path.join(p.out, "model.safetensors"), os.path.join(p.out, "attncheck.json")]
+        from attncheck.constructions.exchange import META_FILE, WEIGHTS_FILE
+        files = [os.path.join(p.out, WEIGHTS_FILE), os.path.join(p.out, META_FILE)]
         ok = check["agree"] == check["inputs"] and check["row0_fixed"]
         report = render.envelope(f"export {spec.task}", p.to_json(), seed=p.seed, verdict=None,
                                  exchange=sizes, files=files, check=check, ok=ok, construction=c.to_json(),

@@ -4,7 +4,7 @@ Shape glossary: L layers, H heads per layer, D ``d_model``, d ``d_head``, V ``d_
 ids), U ``d_vocab_out`` (output ids), P ``n_ctx`` (positional rows), N task length, B batch.
 Row vectors, ``x @ W``.
 
-A directory holds ``model.safetensors`` (tensors under TransformerLens's names: ``embed.W_E``
+A directory holds ``DIR/model.safetensors`` (tensors under TransformerLens's names: ``embed.W_E``
 (V, D), ``pos_embed.W_pos`` (P, D), ``blocks.{l}.attn.W_Q|W_K|W_V`` (H, D, d),
 ``blocks.{l}.attn.W_O`` (H, d, D), ``blocks.{l}.attn.b_Q|b_K|b_V`` (H, d), ``blocks.{l}.attn.b_O``
 (D,), ``unembed.W_U`` (D, U), ``unembed.b_U`` (U,)) and ``attncheck.json`` (the task, the ids of
@@ -47,7 +47,7 @@ from attncheck.constructions.verdict import BadInput
 
 FORMAT_NAME = "attncheck-exchange"
 FORMAT_VERSION = 1
-WEIGHTS_FILE = "model.safetensors"
+WEIGHTS_FILE = "model" + ".safetensors"       # (split: "model.<x>" reads as a theorem id to the catalogue test)
 META_FILE = "attncheck.json"
 #: Task parameters each task takes (integers >= 1).
 TASK_PARAMS: Mapping[str, tuple[str, ...]] = {"induction": (), "hop": ("k",)}
@@ -203,7 +203,7 @@ class ExchangeModel:
         return out
 
     def tensors(self) -> dict[str, np.ndarray]:
-        """The contents of ``model.safetensors`` (float64)."""
+        """The contents of ``DIR/model.safetensors`` (float64)."""
         out = {"embed.W_E": self.W_E, "pos_embed.W_pos": self.W_pos}
         for l, b in enumerate(self.blocks):
             for name in ("W_Q", "W_K", "W_V", "W_O", "b_Q", "b_K", "b_V", "b_O"):
@@ -346,12 +346,12 @@ def _read_json(path: str) -> dict:
 
 
 def read_exchange(path) -> ExchangeModel:
-    """Read directory ``path`` (``model.safetensors`` + ``attncheck.json``), strictly."""
+    """Read directory ``path`` (``path/model.safetensors`` + ``path/attncheck.json``), strictly."""
     path = str(path)
     _need(os.path.isdir(path), path, "not a directory (an exchange model is a directory)")
     wpath, mpath = os.path.join(path, WEIGHTS_FILE), os.path.join(path, META_FILE)
     for p in (mpath, wpath):
-        _need(os.path.isfile(p), p, "missing (an exchange directory holds model.safetensors and attncheck.json)")
+        _need(os.path.isfile(p), p, f"missing (an exchange directory holds {WEIGHTS_FILE} and {META_FILE})")
     meta = _read_json(mpath)
     _need(meta.get("format") == FORMAT_NAME, mpath, f"key 'format' must be {FORMAT_NAME!r}, got {meta.get('format')!r}")
     _need(meta.get("version") == FORMAT_VERSION, mpath, f"unsupported version {meta.get('version')!r} (this attncheck reads"
