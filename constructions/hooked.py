@@ -3,7 +3,7 @@
 Shape glossary: B batch, T positions (``n_ctx`` at most), D ``d_model``, H heads, d ``d_head``,
 V ``d_vocab``, U ``d_vocab_out``, N task length.  Row vectors, ``x @ W``, as everywhere in attncheck.
 
-The forward pass is the one docs/format.md defines for ``model.safetensors``, nothing added:
+The forward pass is the one docs/format.md defines for ``DIR/model.safetensors``, nothing added:
 
 * ``resid = W_E[ids] + W_pos[:T]``;
 * per layer and head ``q = resid W_Q[h] + b_Q[h]`` (k, v likewise),
@@ -13,16 +13,17 @@ The forward pass is the one docs/format.md defines for ``model.safetensors``, no
 * no layer norm, no MLP; ``logits = resid W_U + b_U``.
 
 ``attn_scale`` is the exchange file's *multiplier*; TransformerLens's own ``cfg.attn_scale``
-divides the scores, so ``model.cfg.attn_scale`` holds ``1 / attn_scale`` for TransformerLens's
-tools (the pass itself multiplies by the file's number).  The default dtype is float64, where the pass gives the same argmax
-as ``attncheck run --precision exact`` (tests/interop/test_hooked.py checks it input by input).
+divides the scores, so ``HookedAttnOnly.cfg.attn_scale`` holds ``1 / attn_scale`` for
+TransformerLens's tools (the pass itself multiplies by the file's number).  The default dtype is
+float64, where the pass gives the same argmax as ``attncheck run --precision exact``
+(tests/interop/test_hooked.py checks it input by input).
 
 Hook points carry the names TransformerLens users know (``hook_embed``, ``hook_pos_embed``,
 ``blocks.{l}.hook_resid_pre``, ``blocks.{l}.attn.hook_q|hook_k|hook_v`` (B, T, H, d),
 ``blocks.{l}.attn.hook_attn_scores`` and ``hook_pattern`` (B, H, T, T), ``hook_z`` (B, T, H, d),
 ``hook_result`` (B, T, H, D, only with ``use_attn_result``), ``blocks.{l}.hook_attn_out``,
 ``blocks.{l}.hook_resid_post``), and the parameters carry the tensor names of
-``model.safetensors``, so ``state_dict()`` and the file hold the same keys.
+``DIR/model.safetensors``, so ``state_dict()`` and the file hold the same keys.
 
 This module imports torch and transformer_lens at its top: only code that asks for the PyTorch
 runtime imports it (nothing in ``attncheck.cli`` or ``attncheck.verifiers`` does), so the default
@@ -226,7 +227,7 @@ class HookedAttnOnly(HookedRootModule):
 
 def load_hooked(path: str | Path, dtype: torch.dtype = torch.float64,
                 device: str | torch.device = "cpu", use_attn_result: bool = False) -> HookedAttnOnly:
-    """Read an exchange directory (``model.safetensors`` + ``attncheck.json``) into a
+    """Read an exchange directory (``DIR/model.safetensors`` + ``attncheck.json``) into a
     :class:`HookedAttnOnly` (float64 by default)."""
     return HookedAttnOnly(read_exchange(path), dtype=dtype, device=device,
                           use_attn_result=use_attn_result)
