@@ -176,6 +176,13 @@ CHECKS: tuple[Check, ...] = (
        "smt separate induction --N 3 --alphabet 3 --H 1 --head-width 1 --precision fixed:2.0", B, kind="smt",
        note="one layer UNSAT, two layers SAT at the same size"),
     _c("smt.comm-ih", "sht24b.one-layer-ih-lb cc.oneway", "smt comm induction --N 7", B, kind="smt"),
+    _c("refute.one-layer-ih", "sht24b.one-layer-ih-lb cc.oneway",
+       "refute one-layer induction --N 11 --H 2 --precision fixed:2.0", B, expect="refuted", kind="witness",
+       note="the bound acting on a model: a seeded 2-head one-layer model with fewer Alice messages than"
+            " rows (guaranteed), its failing input replayed through the emulator"),
+    _c("refute.ih-layer2", "sht24b.one-layer-ih-lb", "refute one-layer induction --N 9 --model ih-layer2", B,
+       expect="refuted", kind="witness",
+       note="the induction head's lastOccurrence layer alone is one layer: refuted by the same argument"),
     _c("witness.rank-index", "cc.oneway task.index", "witness rank index --q 8", B, kind="witness",
        note="all 2^n rows of the INDEX matrix are distinct: one-way CC n"),
     _c("witness.ngram", "ngram.ih", "witness ngram --order 2 --N 8", B, kind="witness",
@@ -198,6 +205,9 @@ CHECKS: tuple[Check, ...] = (
        expect="refuted", note="without the start-token threshold the head says 'match' on near misses"),
     _c("match3", "sht23.match3_variants task.match3", "verify match3 --N 4 --alphabet 5", C),
     _c("rnn.induction", "sht23.rnn-ih", "verify rnn induction --N 8", C),
+    _c("refute.rnn-ih", "sht23.rnn-ih", "refute rnn induction --N 8 --state-bits 3", C, expect="refuted",
+       kind="witness", note="the successor RNN merged into 8 states (< 18 Myhill-Nerode classes): two"
+                            " prefixes share a state, the separating suffix is replayed"),
     _c("rnn.index", "sht23.thm11 sht23.rnn-ih", "verify rnn index --N 9", C),
     _c("reduction.index-stream", "sht23.rnn-ih sht23.thm11", "reduction check index-stream --n 8", C,
        kind="reduction"),
