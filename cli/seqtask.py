@@ -283,14 +283,15 @@ def precision_command(spec: TaskSpec) -> click.Command:
         status = Status.VERIFIED if res.found else Status.UNKNOWN
         report = render.envelope(f"precision {spec.task}", p.to_json(), seed=p.seed,
                                  timing={"total_s": time.perf_counter() - t0}, verdict=status.value,
-                                 **res.to_json(), construction=c.to_json())
+                                 **res.to_json(), construction=c.to_json(), **opt.executor_evidence())
         render.emit(report, p.json, _precision_human(report))
         click.get_current_context().exit(status.exit_code)
 
     return _command(precision, spec, f"Fewest fixed-point bits for which the {spec.task} certificate holds.",
                     click.option("--attention", type=click.Choice(["softmax", "hardmax"]), default="softmax",
                                  show_default=True),
-                    opt.construction_options, opt.json_option, opt.seed_option, opt.budget_option)
+                    opt.construction_options, opt.json_option, opt.seed_option, opt.budget_option,
+                    opt.dist_options)
 
 
 def make_commands(spec: TaskSpec):
