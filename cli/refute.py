@@ -24,6 +24,7 @@ from attncheck.cli import options as opt
 from attncheck.cli import render
 from attncheck.cli.main import LazyGroup
 from attncheck.cli.params import Params, takes
+from attncheck.constructions.verdict import BudgetExceeded, Method, Status, Verdict
 
 MODELS = ("random", "ih-layer1", "ih-layer2", "match-at-two")
 RNN_MODELS = ("successor", "table")
@@ -56,6 +57,12 @@ def _finish(p: RefuteParams, verdict, body: dict, t0: float, draw) -> None:
                           timing={"total_s": time.perf_counter() - t0}, **verdict.to_json(), **body)
     render.emit(obj, p.json, lambda con: draw(con, obj))
     click.get_current_context().exit(verdict.exit_code)
+
+
+def _spent(claim: str, e) -> "Verdict":
+    """UNKNOWN when the budget ran out while the task's side was computed (before any search)."""
+    return Verdict(Status.UNKNOWN, Method.EXHAUSTIVE, claim, "partial",
+                   f"{e} while computing the task's side; stopped at {e.progress}")
 
 
 # --- one layer ---------------------------------------------------------------------------------
@@ -162,8 +169,12 @@ def one_layer(p: RefuteParams):
     check_model(c, fmt, N, alphabet)
     split = p.split or DEFAULT_SPLIT[p.task]
     budget = Budget(p.budget)
-    with render.progress(None, "communication matrix") as step:
-        inst = _instance(p.task, N, alphabet, split, p.k, budget, step)
+    try:
+        with render.progress(None, "communication matrix") as step:
+            inst = _instance(p.task, N, alphabet, split, p.k, budget, step)
+    except BudgetExceeded as e:
+        return _finish(p, _spent(f"the one-layer model {c.name} computes {p.task} at position N={N}", e),
+                       {}, t0, _one_layer_human)
     if p.out:
         from attncheck.constructions.io import save_construction
         save_construction(c, p.out)
@@ -185,6 +196,8 @@ def _positions(pos) -> str:
 def _one_layer_human(con, r: dict) -> None:
     render.headline(con, r, soft_wrap=True)
     ev, m = r.get("evidence") or {}, r.get("model") or {}
+    if not ev:
+        return
     cat = ev.get("catalogue") or {}
     via = " via cc.oneway [standard]" if ev.get("theorem") != "cc.oneway" else " (the one-layer argument of sht24b.one-layer-ih-lb)"
     rows = [("theorem", f"{ev.get('theorem')} [{ev.get('status_tag')}]{via}"),
@@ -289,9 +302,12 @@ def rnn_cmd(p: RefuteParams):
     p = p.replace(task=task)
     budget = Budget(p.budget)
     d = make_domain(p.task, N, alphabet, k)
-    with render.progress(None, "Myhill-Nerode classes") as step:
-        ans = answers(d, budget, step)
-        ids = refine_ids(ans, d.radix, budget, step)
+    try:
+        with render.progress(None, "Myhill-Nerode classes") as step:
+            ans = answers(d, budget, step)
+            ids = refine_ids(ans, d.radix, budget, step)
+    except BudgetExceeded as e:
+        return _finish(p, _spent(f"the RNN {rnn.name} computes {task} at position N={N}", e), {}, t0, _rnn_human)
     if p.out:
         from attncheck.constructions.rnn_table import save_rnn
         save_rnn(rnn, p.out)
@@ -304,6 +320,8 @@ def rnn_cmd(p: RefuteParams):
 def _rnn_human(con, r: dict) -> None:
     render.headline(con, r, soft_wrap=True)
     ev, m = r.get("evidence") or {}, r.get("model") or {}
+    if not ev:
+        return
     rows = [("theorem", f"{ev.get('theorem')} [{ev.get('status_tag')}]"),
             ("model", f"{m.get('name')}: {m.get('layers')} layer(s), {ev.get('joint_states', 0):,} joint states"
                       f" ({ev.get('state_bits')} state bits per layer at most)"),
