@@ -74,3 +74,9 @@ def test_rnn_bad_input(cli):
     assert r.code == 2 and "--state-bits" in r.err and len(r.err.strip().splitlines()) == 1
     r = cli("refute", "rnn", "--N", "7", "--model", "table", "--state-bits", "2", "--json")
     assert r.code == 1 and r.json["evidence"]["guaranteed"]
+
+
+def test_budget_spent_is_unknown(cli):
+    for args in (("one-layer", "induction", "--N", "9"), ("rnn", "--N", "8")):
+        r = cli("refute", *args, "--budget", "0.000001", "--json")
+        assert r.code == 3 and r.json["verdict"] == "unknown", r.err

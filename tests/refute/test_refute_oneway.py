@@ -191,3 +191,14 @@ def test_sampled_search_is_honest():
     assert not v.evidence["guaranteed"] and v.evidence["scanned"] == 5
     if v.status is Status.REFUTED:
         confirm(c, c.fmt, "softmax", "induction", 1, v)
+
+
+def test_budget_spent_during_the_scan_is_unknown():
+    import time
+    from attncheck.constructions.budget import Budget
+    c = random_one_layer(9, 3, seed=0)
+    inst = instance("induction", 9, 3)
+    budget = Budget(1e-6)
+    time.sleep(0.01)
+    v = ro.refute_one_layer(c, c.fmt, "softmax", inst, budget=budget)
+    assert v.status is Status.UNKNOWN and not v.evidence["messages_exact"] and not v.evidence["guaranteed"]

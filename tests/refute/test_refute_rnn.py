@@ -127,3 +127,12 @@ def test_rnn_file_round_trip_and_strict_loading(tmp_path):
     (tmp_path / "e.npz").write_bytes(b"not a zip")
     with pytest.raises(BadInput):
         load_rnn(str(tmp_path / "e.npz"))
+
+
+def test_budget_spent_during_the_search_is_unknown():
+    import time
+    from attncheck.constructions.budget import Budget
+    budget = Budget(1e-6)
+    time.sleep(0.01)
+    v = refute_rnn(quantised_successor(8, 3, 2), classes("induction", 8, 3), budget)
+    assert v.status is Status.UNKNOWN and v.counterexample is None
