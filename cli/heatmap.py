@@ -19,6 +19,7 @@ from attncheck.constructions.verdict import BadInput
 
 SUFFIXES = (".png", ".svg")
 LABEL_MAX_N = 40            # token symbols on the axes up to this length; position numbers beyond
+MAX_WIDTH = 32.0            # inches of panels across (many heads: smaller panels)
 START_GLYPH = {"constant": "start", "token": "BOS", "absent": "(none)"}
 
 
@@ -50,7 +51,7 @@ def attention_grid(data: dict, path: str) -> str:
     layers = sorted({p["layer"] for p in panels})
     cols = max(sum(1 for p in panels if p["layer"] == l) for l in layers)
     T = len(data["tokens"]) + 1
-    side = min(8.0, max(2.8, 0.24 * T + 1.2))
+    side = min(8.0, max(2.8, 0.24 * T + 1.2), max(1.6, MAX_WIDTH / cols))   # inches per panel
     fig = Figure(figsize=(side * cols + 1.0, side * len(layers) + 0.6), constrained_layout=True)
     FigureCanvasAgg(fig)
     axes = fig.subplots(len(layers), cols, squeeze=False)
@@ -69,13 +70,18 @@ def attention_grid(data: dict, path: str) -> str:
                 ax.scatter([k for _, k in p["marks"]], [q for q, _ in p["marks"]], s=36, facecolors="none",
                            edgecolors="red", linewidths=1.0)
             ax.set_title(p["label"], fontsize=9)
-            ax.set_xlabel("key position", fontsize=8)
-            ax.set_ylabel("query position", fontsize=8)
+            bottom, left = r == len(layers) - 1, c == 0          # axis text on the outer panels only
+            if bottom:
+                ax.set_xlabel("key position", fontsize=8)
+            if left:
+                ax.set_ylabel("query position", fontsize=8)
             if labels is not None:
                 ax.set_xticks(range(T))
-                ax.set_xticklabels(labels, rotation=90, fontsize=6)
+                ax.set_xticklabels(labels if bottom else [], rotation=90, fontsize=6)
                 ax.set_yticks(range(T))
-                ax.set_yticklabels(labels, fontsize=6)
+                ax.set_yticklabels(labels if left else [], fontsize=6)
+            else:
+                ax.tick_params(labelbottom=bottom, labelleft=left)
     if image is not None:
         fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.8, label="attention weight")
     if data.get("title"):
