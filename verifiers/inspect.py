@@ -43,7 +43,7 @@ from attncheck.constructions.verdict import BadInput, BudgetExceeded
 from attncheck.verifiers import semantics
 from attncheck.verifiers.emulator import forward
 from attncheck.verifiers.mechanism import pointer_text
-from attncheck.verifiers.roles import ROLE_TEXT, ops_role, probe_set, role_names, role_targets
+from attncheck.verifiers.roles import ops_role, probe_set, role_names, role_targets, role_text
 
 CLAIM = 0.5                     # alignment a best role needs to be claimed
 TRACE_BYTES = 1 << 28           # largest attention trace of one input (256 MiB), else refused
@@ -113,7 +113,7 @@ class InspectReport:
         return {"inputs": self.inputs, "requested": self.requested, "seed": self.seed, "probes": self.probes,
                 "format": self.fmt,
                 "attention": self.attention, "threshold": self.threshold, "start": self.start,
-                "roles": {r: ROLE_TEXT.get(r, "a pointer a promise intends") for r in self.roles},
+                "roles": {r: role_text(r) for r in self.roles},
                 "stopped": self.stopped, "heads": [h.to_json() for h in self.heads]}
 
 

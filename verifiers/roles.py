@@ -46,6 +46,15 @@ ROLE_TEXT = {
 }
 
 
+def role_text(name: str) -> str:
+    """The definition of role ``name`` printed with a report."""
+    if name in ROLE_TEXT:
+        return ROLE_TEXT[name]
+    if name.startswith("find^") and name[5:].isdigit():
+        return f"find^1 applied {name[5:]} times, 0 absorbing (Def 4.1; the k-hop layers, Claim G.2)"
+    return f"a pointer a promise intends: {name}"
+
+
 def role_names(task: str, params: dict | None = None, layers: int = 0) -> tuple[str, ...]:
     """The roles of ``task``: prev, self, start, last_occurrence, find^1, and for ``hop`` also
     find^(2^m) for m = 1..max(ceil(log2 k), layers - 2) -- the powers our construction's layers

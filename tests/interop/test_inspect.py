@@ -73,6 +73,8 @@ def test_role_names_of_hop_are_the_doubling_powers():
     # SHT24a Claim G.2 pairs layer l of a trained L-layer model with find^(2^(l-2)): up to find^16 at L = 6
     assert roles.role_names("hop", {"k": 2}, layers=6)[-4:] == ("find^2", "find^4", "find^8", "find^16")
     assert roles.role_names("hop", {"k": 8}, layers=3) == roles.role_names("hop", {"k": 8})
+    assert "find^1 applied 8 times" in roles.role_text("find^8")
+    assert roles.role_text("find^2(i-1)") == "a pointer a promise intends: find^2(i-1)"
 
 
 @pytest.mark.parametrize("V", [2, 3, 5])
@@ -223,3 +225,52 @@ def test_without_a_start_row_pointers_to_0_are_no_claim():
         lo = next(s for s in h.scores if s.role == "last_occurrence")
         assert lo.pairs == int((roles.role_targets("last_occurrence", X) > 0).sum())
     assert not attention_mask(c.mask, 9)[1:, 0].any()
+
+
+# --- batching and the budget ------------------------------------------------------------------
+def test_batches_under_the_memory_cap_give_the_same_report(monkeypatch):
+    c = build_hop(9, 2, 3)
+    whole = insp.inspect_model(c, "hop", {"k": 2}, c.fmt, count=23, seed=2)
+    per_input = (c.n + 1) ** 2 * c.n_layers * 8
+    monkeypatch.setattr(insp, "BATCH_BYTES", 4 * per_input)                 # batches of 4 inputs
+    cut = insp.inspect_model(c, "hop", {"k": 2}, c.fmt, count=23, seed=2)
+    assert _close(cut.to_json(), whole.to_json())
+
+
+def _close(a, b) -> bool:
+    """Equal JSON up to float rounding in the last bits (sums in another order)."""
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_close(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b))
+    if isinstance(a, float):
+        return b == pytest.approx(a, rel=1e-12, abs=1e-15)
+    return a == b
+
+
+class SpentAfter:
+    """A budget that allows ``n`` batches, then is spent."""
+
+    seconds = 1.0
+
+    def __init__(self, n: int):
+        self.left = n
+
+    def check(self, **progress):
+        from attncheck.constructions.verdict import BudgetExceeded
+        if self.left == 0:
+            raise BudgetExceeded("budget of 1 s spent", progress)
+        self.left -= 1
+
+    def expired(self) -> bool:
+        return self.left == 0
+
+
+def test_a_spent_budget_reports_the_inputs_done(monkeypatch):
+    c = build_induction(8, 3)
+    monkeypatch.setattr(insp, "BATCH_BYTES", 5 * (c.n + 1) ** 2 * c.n_layers * 8)
+    rep = insp.inspect_model(c, "induction", {}, EXACT, count=20, budget=SpentAfter(2))
+    assert rep.inputs == 10 and rep.requested == 20 and "after 10 of 20" in rep.stopped
+    assert all(s.pairs == 10 * 8 for h in rep.heads for s in h.scores)
+    none = insp.inspect_model(c, "induction", {}, EXACT, count=20, budget=SpentAfter(0))
+    assert none.inputs == 0 and none.heads == ()
