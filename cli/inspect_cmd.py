@@ -98,7 +98,7 @@ def inspect_command(spec: seqtask.TaskSpec) -> click.Command:
         from attncheck.cli.heatmap import check_picture_path
         from attncheck.constructions.budget import Budget
         from attncheck.constructions.verdict import BudgetExceeded
-        from attncheck.verifiers.inspect import inspect_model
+        from attncheck.verifiers.inspect import input_attention, inspect_model
         from attncheck.verifiers.roles import probe_set
         t0 = time.perf_counter()
         budget = Budget(p.budget)
@@ -116,14 +116,18 @@ def inspect_command(spec: seqtask.TaskSpec) -> click.Command:
                             p.threshold, budget, p.probes)
         if rep.inputs == 0:
             raise BudgetExceeded(f"{rep.stopped}: nothing to report")
-        picture = None
+        picture = on_input = None
+        if tokens is not None:
+            model = c.prefix(len(tokens)) if len(tokens) < c.n else c
+            on_input = input_attention(model, tokens, fmt, p.attention, rep)
         if p.picture:
             first = probe_set(c.n, c.alphabet, 1, p.seed, p.probes)[0].tolist()
             picture = draw_picture(c, fmt, p, rep, heads, tokens if tokens is not None else first)
         report = render.envelope(f"inspect {spec.task}", p.to_json(), seed=p.seed,
                                  timing={"total_s": time.perf_counter() - t0},
                                  verdict="unknown" if rep.stopped else None, inspection=rep.to_json(),
-                                 picture=picture, format=str(fmt), construction=c.to_json())
+                                 input_attention=on_input, picture=picture, format=str(fmt),
+                                 construction=c.to_json())
         render.emit(report, p.json, inspect_human(report))
         click.get_current_context().exit(3 if rep.stopped else 0)
 
@@ -165,10 +169,29 @@ def inspect_human(report: dict):
         con.print(render.table("alignment per role", ["layer", "head"] + roles,
                                [[h["layer"], h["head"]] + [_fmt(h["roles"][r]["alignment"]) for r in roles]
                                 for h in ins["heads"]]))
+        if report.get("input_attention"):
+            input_table(con, report["input_attention"])
         if report.get("picture"):
             con.print(f"picture: {render.esc(report['picture']['file'])}"
                       f" (input {render.esc(render.fmt_seq(report['picture']['input']))})")
     return draw
+
+
+def input_table(con, data: dict) -> None:
+    """Per position of the --input, each head's argmax key and its weight; ``*`` marks the
+    target of the head's claimed role."""
+    hs, toks = data["heads"], data["input"]
+    if len(hs) > 12 or len(toks) > 40:
+        con.print(f"attention on --input: {len(hs)} heads x {len(toks)} positions, in --json (input_attention)")
+        return
+    rows = []
+    for i, t in enumerate(toks):
+        rows.append([i + 1, render.fmt_token(t)]
+                    + [f"{h['argmax'][i]} ({h['weight'][i]:.2f})"
+                       + ("*" if h["targets"] is not None and h["targets"][i] == h["argmax"][i] else "") for h in hs])
+    con.print(render.esc(f"on the input {render.fmt_seq(toks)}: each head's argmax key (its weight);"
+                         " * = the target of the head's claimed role"))
+    con.print(render.table(None, ["i", "token"] + [f"L{h['layer']}H{h['head']}" for h in hs], rows))
 
 
 def _group() -> click.Group:

@@ -310,3 +310,20 @@ def picture_panels(c: Construction, tokens, fmt: Format, attention: str, report:
             label += f" [{info.kind}]"
         out.append({"layer": l, "head": h, "label": label, "weights": attn[l - 1][h - 1], "marks": marks})
     return out
+
+
+def input_attention(c: Construction, tokens, fmt: Format, attention: str, report: InspectReport) -> dict:
+    """Where every head attends on one input: per head the argmax key of each position 1..n, its
+    weight, and the targets of the head's claimed role (None when it claims nothing)."""
+    X = np.asarray(tokens, dtype=np.int64)[None, :]                       # (1, n)
+    extra = _roles(c, "", {}, intended_pointers(c))[1]
+    by = {(h.layer, h.head): h for h in report.heads}
+    heads = []
+    for l, w in enumerate(attention_on(c, X[0], fmt, attention), start=1):
+        for h, rows in enumerate(w[:, 1:, :], start=1):                   # (n, T)
+            role = by[(l, h)].claimed if (l, h) in by else None
+            arg = rows.argmax(axis=1)
+            heads.append({"layer": l, "head": h, "argmax": arg.tolist(),
+                          "weight": rows[np.arange(len(arg)), arg].tolist(), "claimed": role,
+                          "targets": None if role is None else role_targets(role, X, extra)[0].tolist()})
+    return {"input": X[0].tolist(), "heads": heads}

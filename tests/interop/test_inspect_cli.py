@@ -70,6 +70,21 @@ def test_picture_of_one_head_and_of_a_shorter_input(cli, tmp_path):
     ET.fromstring(path.read_bytes())
 
 
+def test_input_without_picture_shows_each_heads_argmax(cli):
+    from attncheck.constructions import tasks
+    x = [0, 1, 2, 0, 2, 1, 1, 0, 2]
+    r = cli("inspect", "induction", "--N", "12", "--input", "abcacbbac", "--inputs", "8", "--json")
+    assert r.code == 0, r.err
+    ia = r.json["input_attention"]
+    assert ia["input"] == x and r.json["picture"] is None
+    l1, l2 = ia["heads"]
+    assert l1["argmax"] == l1["targets"] == list(range(len(x)))
+    assert l2["argmax"] == l2["targets"] == tasks.find1_table(x)[1:]
+    assert min(l1["weight"] + l2["weight"]) > 0.99
+    human = cli("inspect", "induction", "--N", "12", "--input", "abcacbbac", "--inputs", "8")
+    assert "L2H1" in human.out and "*" in human.out
+
+
 def test_N_comes_from_the_input_when_not_given(cli):
     r = cli("inspect", "induction", "--input", "abcab", "--inputs", "4", "--json")
     assert r.code == 0, r.err
