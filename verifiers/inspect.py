@@ -151,7 +151,9 @@ def head_kinds(c: Construction) -> list[list[str | None]]:
             written |= np.any(h.W_O != 0, axis=0)
     maps = any(layer.map is not None for layer in c.layers)
     tok, pos = c.tok_embed, c.pos_embed[1:]                                  # (V, D), (N, D)
-    steady = ~written & ~maps & np.all(tok == tok[0], axis=0) & np.all(pos == pos[0], axis=0)   # (D,)
+    steady = ~written & np.all(tok == tok[0], axis=0) & np.all(pos == pos[0], axis=0)          # (D,) bool
+    if maps:                                                 # an element-wise map may write anything
+        steady[:] = False
     same = steady & (c.start_row == tok[0] + pos[0])                       # also on the start row
     quiet = steady & ~np.any(tok != 0, axis=0) & ~np.any(pos != 0, axis=0)
     kinds: list[list[str | None]] = []
