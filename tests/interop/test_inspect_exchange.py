@@ -92,3 +92,10 @@ def test_random_weights_in_the_format_get_a_report(tmp_path, cli):
     for h in r.json["inspection"]["heads"]:
         assert all(0.0 <= s["alignment"] <= 1.0 + 1e-12 for s in h["roles"].values())
     assert (tmp_path / "rand.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+
+@pytest.mark.parametrize("make", [lambda: build_induction(8, 3), lambda: build_induction(8, 3, encoding="onehot"),
+                                  lambda: build_hop(9, 3, 3), lambda: build_hop(9, 3, 3, residual="additive")])
+def test_our_own_heads_are_never_labelled(make):
+    c = make()
+    assert all(k is None for row in insp.head_kinds(c) for k in row)
