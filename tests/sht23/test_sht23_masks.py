@@ -23,7 +23,7 @@ def test_mask_kinds_row_by_row():
     assert noself[1:, 0].all() and not np.diag(noself)[1:].any() and noself[1, 2] and noself[3, 1]
     with pytest.raises(ValueError, match="unknown mask kind"):
         attention_mask("sideways", T)
-    assert set(MASKS) == {"causal", "full", "full+start", "full+start-self"}
+    assert set(MASKS) == {"causal", "full", "full+start", "full+start-self", "causal-nostart"}   # the last: exchange weights without a start token (docs/format.md)
 
 
 def test_forward_is_embed_then_forward_residual():
