@@ -74,16 +74,19 @@ def run_batch(steps: Steps, inputs: list[list[int]]) -> BatchRun | None:
         return None
     outputs = np.array(outs, dtype=np.int64)[inv].reshape(B, q)
     items = steps.outs.items
-    output = [tuple(w for o in row for w in items[o]) for row in outputs.tolist()]
+    first, which = unique_rows(outputs)                        # few distinct output rows
+    joined = [tuple(w for o in row for w in items[o]) for row in outputs[first].tolist()]
+    output = [joined[k] for k in which.tolist()]
     return BatchRun(np.stack(out), outputs, output)
 
 
 def _distinct(mem: np.ndarray) -> tuple[list[tuple[int, int]], np.ndarray]:
     """Distinct (machine, memory id) pairs of mem (B, q) and the inverse (B q,)."""
     B, q = mem.shape
-    pairs = np.stack([np.broadcast_to(np.arange(q), (B, q)).reshape(-1), mem.reshape(-1)], axis=1)
-    first, inv = unique_rows(pairs)
-    return [tuple(p) for p in pairs[first].tolist()], inv
+    span = int(mem.max(initial=0)) + 1
+    key = (np.arange(q, dtype=np.int64)[None, :] * span + mem).reshape(-1)    # (machine, id) in order
+    u, inv = np.unique(key, return_inverse=True)
+    return list(zip((u // span).tolist(), (u % span).tolist())), inv.reshape(-1)
 
 
 def _deliver(memories: Memories, dest, word, valid, q: int, s: int) -> np.ndarray | None:

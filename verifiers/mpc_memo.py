@@ -88,27 +88,18 @@ class Memories(Interner):
         first, inv = unique_rows(rows)
         u = np.ascontiguousarray(rows[first], dtype=np.int64)
         blob, width = u.tobytes(), 8 * u.shape[1]
-        get, ids = self._bytes.get, [0] * len(first)
-        new = []
-        for n in range(len(first)):
-            key = blob[n * width:(n + 1) * width].rstrip(b"\0")
-            i = get(key)
-            if i is None:
-                new.append((n, key))
-            else:
-                ids[n] = i
-        if new:                                    # the new rows' inboxes, from one tolist()
-            for (n, key), row in zip(new, u[[n for n, _ in new]].tolist()):
-                ids[n] = self._bytes[key] = self(_inbox(row))
+        keys = [blob[at:at + width].rstrip(b"\0") for at in range(0, len(blob), width)]
+        get = self._bytes.get
+        ids = [get(key) for key in keys]
+        new = [n for n, i in enumerate(ids) if i is None]
+        if new:                                    # the new rows' inboxes, built from flat lists
+            v = u[new]
+            m = (v.shape[1] - 2) // 2
+            pairs = list(zip(v[:, 2::2].ravel().tolist(), v[:, 3::2].ravel().tolist()))   # (len(new) m)
+            for k, (n, status, count) in enumerate(zip(new, v[:, 0].tolist(), v[:, 1].tolist())):
+                inbox = memory_of(v[k]) if status else tuple(pairs[k * m:k * m + count])
+                ids[n] = self._bytes[keys[n]] = self(inbox)
         return np.array(ids, dtype=np.int64)[inv]
-
-
-def _inbox(row: list[int]):
-    """:func:`~attncheck.constructions.mpc.routing.memory_of` of a row given as a list."""
-    if row[0]:
-        return memory_of(np.array(row, dtype=np.int64))
-    it = iter(row[2:2 + 2 * row[1]])
-    return tuple(zip(it, it))
 
 
 class Outboxes(Interner):
@@ -128,21 +119,21 @@ class Outboxes(Interner):
         i = self.ids.get(obj)
         if i is not None:
             return i
-        n = len(self.items)
-        i = super().__call__(obj)
-        if i == n:
-            flat, ok = [], True
-            for m in obj:
-                if type(m) is not tuple or len(m) != 2 or type(m[0]) is not int or type(m[1]) is not int \
-                        or not (-PLAIN < m[0] < PLAIN and -PLAIN < m[1] < PLAIN):
-                    ok = False
-                    break
-                flat += m
-            self.plain.append(ok)
-            self._at.append(len(self._flat))
-            self._len.append(len(obj) if ok else 0)
-            if ok:
-                self._flat.extend(flat)
+        i = self.ids[obj] = len(self.items)
+        self.items.append(obj)
+        # a new outbox: its messages as plain fields
+        flat, ok = [], True
+        for m in obj:
+            if type(m) is not tuple or len(m) != 2 or type(m[0]) is not int or type(m[1]) is not int \
+                    or not (-PLAIN < m[0] < PLAIN and -PLAIN < m[1] < PLAIN):
+                ok = False
+                break
+            flat += m
+        self.plain.append(ok)
+        self._at.append(len(self._flat))
+        self._len.append(len(obj) if ok else 0)
+        if ok:
+            self._flat.extend(flat)
         return i
 
     def plain_array(self) -> np.ndarray:

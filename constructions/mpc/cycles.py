@@ -175,8 +175,17 @@ def _doubling(N: int, D: int, report: bool, name: str, theorem: str, s: int = S_
         if r == K + 1:                               # report round (cycles only)
             return ((0, 1),) if M == v else ()
         far = far + [NONE] * (2 - len(far))
-        out = [(x, pack((0, far[1 - t], M), h)) for t, x in enumerate(far) if x != NONE]
-        return tuple(out) + ((v, pack((1, 0, M), h)),)
+        out = [(x, word(0, far[1 - t], M)) for t, x in enumerate(far) if x != NONE]
+        return tuple(out) + ((v, word(1, 0, M)),)
+
+    top = 1 << h
+
+    def word(tag: int, y: int, m: int) -> int:
+        """``pack((tag, y, m), h)`` written out (tag is 0 or 1): the same word, the same error."""
+        for f in (y, m):
+            if not 0 <= f < top:
+                raise ValueError(f"field {f} does not fit in {h} bits")
+        return (tag << (2 * h)) | (y << h) | m
 
     rounds = 1 + K + (1 if report else 0)
 
