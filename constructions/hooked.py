@@ -147,6 +147,8 @@ class HookedAttnOnly(HookedRootModule):
         super().__init__()
         if not isinstance(model, ExchangeModel):
             raise TypeError(f"HookedAttnOnly needs an ExchangeModel, got {type(model).__name__}")
+        if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+            raise ValueError(f"dtype must be a floating torch dtype, got {dtype!r}")
         self.exchange = model
         self.cfg = TransformerLensConfig(
             d_model=model.d_model, d_head=model.d_head, n_layers=model.n_layers,
@@ -196,7 +198,7 @@ class HookedAttnOnly(HookedRootModule):
         ids = torch.as_tensor(ids, device=self.embed.W_E.device)
         if ids.ndim == 1:
             ids = ids.unsqueeze(0)
-        if ids.ndim != 2 or ids.dtype in (torch.float16, torch.float32, torch.float64, torch.bool):
+        if ids.ndim != 2 or ids.dtype.is_floating_point or ids.dtype.is_complex or ids.dtype == torch.bool:
             raise ValueError(f"ids must be integer (B, T) or (T,), got {tuple(ids.shape)} {ids.dtype}")
         T = ids.shape[1]
         if not 1 <= T <= self.cfg.n_ctx:

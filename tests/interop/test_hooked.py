@@ -233,8 +233,12 @@ def test_bad_ids_are_value_errors():
         model(torch.tensor([[0, 99]]))
     with pytest.raises(ValueError, match="n_ctx"):
         model(torch.zeros((1, model.cfg.n_ctx + 1), dtype=torch.long))
-    with pytest.raises(ValueError, match="integer"):
-        model(torch.zeros((1, 3)))
+    for bad in (torch.zeros((1, 3)), torch.zeros((1, 3), dtype=torch.bfloat16), torch.zeros((1, 3), dtype=torch.bool),
+                torch.zeros((1, 2, 3), dtype=torch.long)):
+        with pytest.raises(ValueError, match="integer"):
+            model(bad)
+    with pytest.raises(ValueError, match="floating"):
+        HookedAttnOnly(random_model(0, True), dtype=torch.int64)
 
 
 # --- 4. safetensors + torch, float32 -----------------------------------------------------------
