@@ -20,6 +20,7 @@ import json
 import math
 import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -51,22 +52,51 @@ def cli(*args: str, tree: str | None = None) -> tuple[list[str], dict | None]:
     return [sys.executable, "-m", "attncheck.cli.main", *args], env
 
 
+CPU = {}        # command -> median CPU seconds (user + system) of its last interleaved() run
+
+
 def interleaved(cmds: dict, n: int) -> dict:
     """Median wall time of ``n`` rounds in which every command runs once (load drifts alike for
-    all of them), and the verdict of each (its --json; an error object reads as its exit code)."""
-    ts, verdicts = {k: [] for k in cmds}, {}
+    all of them), and the verdict of each (its --json; an error object reads as its exit code).
+    The median CPU time of each (the child's user + system time, less sensitive to other work on
+    the machine) goes to :data:`CPU`."""
+    ts, cpu, verdicts = {k: [] for k in cmds}, {k: [] for k in cmds}, {}
     for _ in range(n):
         for k, (cmd, env) in cmds.items():
+            r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
             t = time.perf_counter()
             out = subprocess.run(cmd, capture_output=True, text=True, env=env)
             ts[k].append(time.perf_counter() - t)
+            r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu[k].append(r1.ru_utime - r0.ru_utime + r1.ru_stime - r0.ru_stime)
             j = json.loads(out.stdout or "{}")
             verdicts[k] = (j.get("verdict") or f"exit {out.returncode}", j.get("method") or "-", j.get("cases") or 0)
+    CPU.update({k: statistics.median(v) for k, v in cpu.items()})
     return {k: (statistics.median(v), verdicts[k]) for k, v in ts.items()}
 
 
+def covered_vs_every(N: int = 8, rounds: int = 5) -> dict:
+    """In process, median seconds of ``check_simulation`` on every instance of cycles at N with the
+    routing certificate standing for the transformer (``auto``: a spot check of 16 instances) and
+    with the transformer on every instance (``every``), and whether their verdicts agree."""
+    from attncheck.verifiers.mpc_sidebyside import check_simulation
+    a = get_algo("cycles")
+    sim = compile_protocol(a.build(N, None))
+    ts, res = {"auto": [], "every": []}, {}
+    for _ in range(rounds):
+        for how in ts:
+            t = time.perf_counter()
+            res[how] = check_simulation(sim, a, N, transformer=how).verdict
+            ts[how].append(time.perf_counter() - t)
+    same = (res["auto"].status, res["auto"].method, res["auto"].cases) == \
+        (res["every"].status, res["every"].method, res["every"].cases)
+    return {how: statistics.median(v) for how, v in ts.items()} | {"same": same}
+
+
 def breakdown(N: int) -> dict:
-    """Where one in-process ``verify mpc cycles --N N`` spends its time (seconds)."""
+    """Where one in-process ``verify mpc cycles --N N`` spends its time (seconds); at N = 8 the
+    transformer column is the whole domain, what ``transformer="every"`` runs (the command itself
+    runs 16 instances when the certificate holds, see :func:`covered_vs_every`)."""
     a = get_algo("cycles")
     out = {}
     t = time.perf_counter()
@@ -122,18 +152,22 @@ def compiled_row(algo: str, N: int, batch: int = 8, seed: int = 0) -> dict:
 
 
 def issue15(quick: bool, before: str | None) -> None:
-    rounds = 3 if quick else 7
+    rounds = 3 if quick else 11
     trees = {"": None} if before is None else {"": None, "before ": before}
     cmds = {f"{tag}--N {n}": cli("verify", "mpc", "cycles", "--N", str(n), "--json", tree=tree)
             for n in (8, 16, 32) for tag, tree in trees.items()}
     res = interleaved(cmds, rounds)
     print(f"verify mpc cycles as commands, median of {rounds} interleaved rounds (load average"
           f" {open('/proc/loadavg').read().split()[0]})")
-    print(f"{'command':>16} {'verdict':>9} {'method':>12} {'cases':>6} {'seconds':>8}")
+    print(f"{'command':>16} {'verdict':>9} {'method':>12} {'cases':>6} {'seconds':>8} {'CPU s':>6}")
     for k, (sec, (v, m, c)) in res.items():
-        print(f"{k:>16} {v:>9} {m:>12} {c:>6} {sec:>8.2f}")
+        print(f"{k:>16} {v:>9} {m:>12} {c:>6} {sec:>8.2f} {CPU[k]:>6.2f}")
     for tag in trees:
-        print(f"  {tag or 'now '}ratio --N 8 / --N 16: {res[tag + '--N 8'][0] / res[tag + '--N 16'][0]:.2f}")
+        print(f"  {tag or 'now '}ratio --N 8 / --N 16: {res[tag + '--N 8'][0] / res[tag + '--N 16'][0]:.2f} wall,"
+              f" {CPU[tag + '--N 8'] / CPU[tag + '--N 16']:.2f} CPU")
+    cv = covered_vs_every(8, 3 if quick else 5)
+    print(f"  in process, cycles N = 8: certificate standing for the transformer {cv['auto']:.3f} s,"
+          f" transformer on every instance {cv['every']:.3f} s (same verdict and cases: {cv['same']})")
     big = {f"{tag}--N 64": cli("verify", "mpc", "cycles", "--N", "64", "--json", tree=tree) for tag, tree in trees.items()}
     big["--N 64 --attention softmax"] = cli("verify", "mpc", "cycles", "--N", "64", "--attention", "softmax", "--json")
     big["--N 64 --codes random --attention softmax"] = cli("verify", "mpc", "cycles", "--N", "64", "--codes", "random",
