@@ -71,8 +71,17 @@ def run_check(spec: TaskSpec, c, fmt, p: SequenceParams, budget=None):
             from attncheck.verifiers.exhaustive import estimate_seconds
             if estimate_seconds(c, spec.task, tparams, fmt, p.attention) > budget.seconds:
                 mode = "certificate"
-    if mode == "certificate" and p.mode == "auto" and is_outside(c):
-        mode = "sample"                   # exchange weights: the certificate lacks its hypotheses
+    if mode == "certificate" and is_outside(c):
+        from attncheck.constructions.exchange import HYPOTHESES, read_exchange
+        m = read_exchange(p.from_)
+        if p.mode != "auto" or HYPOTHESES in m.source:    # an export of ours records its hypotheses
+            from attncheck.verifiers.exchange_cert import certify_exchange
+            with render.progress(None, f"certificate {spec.task} N={c.n} (exchange)"):
+                verdict = certify_exchange(m, c, spec.task, tparams, fmt, p.attention, budget)
+            if p.mode == "auto" and verdict.status is Status.UNKNOWN and not budget.expired():
+                verdict = _sample_after_certificate(spec, c, fmt, p, tparams, budget, verdict)
+            return verdict
+        mode = "sample"                   # outside weights without hypotheses: look for a counterexample
     if mode == "certificate":
         from attncheck.verifiers.certificate import certify
         with render.progress(None, f"certificate {spec.task} N={c.n}"):

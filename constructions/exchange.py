@@ -37,7 +37,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from attncheck.constructions.io import load_construction
+from attncheck.constructions.io import from_arrays, load_construction
 from attncheck.constructions.gridmath import dyadic, round_shift, to_object
 from attncheck.constructions.precision import EXACT, Format, fixed, int_bits_for, parse_format
 from attncheck.constructions.spec import (NEITHER, Construction, Decoder, Head, Label, Layer, Layout,
@@ -445,7 +445,8 @@ def to_construction(m: ExchangeModel) -> Construction:
     * row 0: the start token's embedding, updated by the layers (``start="token"``); without a
       start token a zero row nobody attends to (mask ``causal-nostart``) and ``W_pos[p]`` at our
       position p + 1;
-    * biases: one extra residual coordinate ``one`` (1 at every token row, never written) whose
+    * biases: one extra residual coordinate ``one`` (1 at every row, from the positional rows and
+      the start row, never written) whose
       row of each W_Q/W_K/W_V is the bias (one accumulation, one rounding in a fixed format); a
       nonzero ``b_O`` is one extra head per layer with uniform attention (all scores 0) whose value
       is ``one`` and whose W_O row is ``b_O`` (uniform weights sum to exactly 1);
@@ -464,8 +465,10 @@ def to_construction(m: ExchangeModel) -> Construction:
         return out
 
     N = m.N
-    tok = widen(m.W_E[list(m.symbols)], 1.0)                     # (alphabet, W)
+    tok = widen(m.W_E[list(m.symbols)])                          # (alphabet, W)
     pos = np.zeros((N + 1, W))
+    if use_one:
+        pos[1:, D] = 1.0                                          # the constant 1 rides on the positions
     if m.start is not None:
         pos[:, :D] = m.W_pos[:N + 1]
         start_row = widen(m.W_E[m.start] + m.W_pos[0], 1.0)
@@ -568,6 +571,15 @@ def _exact_row_writes(c: Construction, fmt: Format, x0: np.ndarray) -> list[np.n
     return out
 
 
+def _label_json(l: Label | None):
+    return None if l is None else {"base": l.base, "ops": [list(op) for op in l.ops]}
+
+
+def _promise_json(p):
+    return None if p is None else {"kind": p.kind, "query": p.query, "key": p.key, "values": list(p.values),
+                                   "writes": list(p.writes), "margin": p.margin}
+
+
 def _pad(A: np.ndarray, shape) -> np.ndarray:
     out = np.zeros(shape)
     out[tuple(slice(0, s) for s in A.shape)] = A
@@ -653,12 +665,21 @@ def from_construction(c: Construction) -> ExchangeModel:
         W_U[sl, col] = codes[r]
         b_U[col] = -0.5 * float(np.dot(codes[r], codes[r]))
     params = {k: c.params[k] for k in TASK_PARAMS.get(c.task, ()) if k in c.params}
+    hyp = {"layout": [{"name": sl_.name, "start": sl_.start, "stop": sl_.stop, "kind": sl_.kind,
+                       "codebook": sl_.codebook, "label": _label_json(sl_.label)} for sl_ in c.layout.slots],
+           "codebooks": {k: v.tolist() for k, v in c.codebooks.items()},
+           "promises": {f"{l}.{i}": _promise_json(h.promise) for l, layer in enumerate(c.layers)
+                        for i, h in enumerate(layer.heads)},
+           "decoder": {"slot": dec.slot, "codebook": dec.codebook, "symbols": list(dec.symbols)},
+           "target": _label_json(c.target), "flag": flag,
+           "keepers": [[l, len(layer.heads)] for l, (layer, k) in enumerate(zip(c.layers, keep)) if k]}
     source = {"construction": c.name, "theorem": c.theorem, "status": c.status, "declared_precision": str(fmt),
               "build_params": {k: v for k, v in c.params.items() if isinstance(v, (int, float, str, bool))
                                or v is None},
               "start_keeper_layers": [l for l, k in enumerate(keep) if k],
               "sizes_without_keeper": {"n_heads": max(len(l.heads) for l in c.layers), "d_model": D,
-                                       "d_head": d_head}}
+                                       "d_head": d_head},
+              HYPOTHESES: hyp}
     return ExchangeModel(W_E, W_pos, tuple(blocks), W_U, b_U, c.task, N, V, tuple(range(V)), bottom, start_id,
                          1.0, str(out_fmt), params, source)
 
@@ -679,6 +700,70 @@ def _export_format(fmt: Format, temps: list[float], keeper: bool, updates: list[
         while min(KEEPER * KEEPER, 2.0 ** (I - 1)) <= (F + 1) * math.log(2.0) * 1.01:
             I += 1
     return fixed(I, F, fmt.overflow)
+
+
+# --- the construction's hypotheses, carried by an export -------------------------------------------
+#: Key under ``source`` where an export records its construction's layout, codebooks, promises,
+#: decoder, target, flag coordinate and start keeper heads (hypotheses for the certificate).
+HYPOTHESES = "attncheck_hypotheses"
+
+
+def hypotheses_construction(m: ExchangeModel, c: Construction) -> Construction:
+    """The construction the certificate is asked about for an export that carries its hypotheses
+    (``source[HYPOTHESES]``): the weights of ``c = to_construction(m)`` without the start keeper
+    heads and all-zero heads, with row 0 held constant, the recorded layout (plus const slots for
+    the flag and the constant coordinate), codebooks, promises and a nearest-code decoder.  It
+    computes what ``c`` computes only once the verifier has proved, from the weights, that row 0
+    is a fixed point, that the keepers write 0 at every other row and that ``W_U, b_U`` read out
+    the nearest code (verifiers/exchange_cert.py); everything read from the json here is a
+    hypothesis the certificate checks or treats as such.  BadInput (one line) when the record is
+    missing or malformed."""
+    where = f"{META_FILE} source.{HYPOTHESES}"
+    h = m.source.get(HYPOTHESES)
+    _need(isinstance(h, dict), where, "missing (the model carries no layout or promises)")
+    want = {"layout", "codebooks", "promises", "decoder", "target", "flag", "keepers"}
+    _need(set(h) == want, where, f"must have exactly {', '.join(sorted(want))}")
+    _need(isinstance(h["layout"], list) and isinstance(h["codebooks"], dict) and isinstance(h["promises"], dict)
+          and isinstance(h["keepers"], list), where, "layout/keepers must be lists, codebooks/promises objects")
+    keepers = set()
+    for k in h["keepers"]:
+        _need(isinstance(k, list) and len(k) == 2 and all(_is_int(v) for v in k), where, f"bad keeper {k!r}")
+        keepers.add((int(k[0]), int(k[1])))
+    W = c.width
+    used = max([s.get("stop", 0) for s in h["layout"] if isinstance(s, dict) and _is_int(s.get("stop", 0))]
+               + [0])
+    layout = list(h["layout"])
+    extra = [("exchange flag", h["flag"])] if h["flag"] is not None else []
+    _need(h["flag"] is None or (_is_int(h["flag"]) and h["flag"] == used), where, "the flag must follow the layout")
+    at = used + len(extra)
+    if at < W:
+        extra.append(("exchange one", at))
+    _need(used + len(extra) == W, where, f"the layout covers {used} of the {W} coordinates")
+    for name, i in extra:
+        layout.append({"name": name, "start": i, "stop": i + 1, "kind": "const", "codebook": None, "label": None})
+    arrays = {"tok_embed": c.tok_embed, "pos_embed": c.pos_embed, "start_row": c.start_row}
+    for name, rows in h["codebooks"].items():
+        try:
+            arrays[f"codebook/{name}"] = np.asarray(rows, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise BadInput(f"{where}: codebook {name!r} is not a table of numbers") from None
+    layers = []
+    for l, layer in enumerate(c.layers):
+        heads = []
+        for i, head in enumerate(layer.heads):
+            if (l, i) in keepers or not np.any(head.W_O):
+                continue                                       # proved to write 0 at every token row
+            key = f"{l}.{i}"
+            j = len(heads)
+            for w in ("W_Q", "W_K", "W_V", "W_O"):
+                arrays[f"L{l}H{j}/{w}"] = getattr(head, w)
+            heads.append({"temperature": head.temperature, "promise": h["promises"].get(key)})
+        layers.append({"heads": heads, "map": None})
+    meta = {"schema": 1, "name": c.name, "task": c.task, "theorem": c.theorem, "status": c.status,
+            "params": dict(c.params), "format": str(c.fmt), "target": h["target"], "notes": list(c.notes),
+            "layers": layers, "layout": layout, "decoder": h["decoder"], "mask": "causal"}
+    arrays["meta"] = np.array(json.dumps(meta))
+    return from_arrays(arrays, where)
 
 
 # --- loading either kind ---------------------------------------------------------------------------

@@ -89,10 +89,23 @@ def test_verify_from_export_verified_then_edit_refuted(induction8, cli, tmp_path
     assert r.code == 1 and "counterexample input:" in r.out
 
 
-def test_certificate_mode_is_unknown_naming_the_hypothesis(induction8, cli):
-    r = cli("verify", "induction", "--from", induction8, "--mode", "certificate", "--json")
+def _without_hypotheses(src, dst):
+    """A copy of an export without the hypotheses it records (as outside weights come)."""
+    m = ex.read_exchange(src)
+    f = {x: getattr(m, x) for x in m.__dataclass_fields__}
+    f["source"] = {k: v for k, v in m.source.items() if k != ex.HYPOTHESES}
+    ex.write_exchange(ex.ExchangeModel(**f), dst)
+    return str(dst)
+
+
+def test_certificate_mode_is_unknown_naming_the_hypothesis(induction8, cli, tmp_path):
+    """Weights without a recorded layout and promises: the certificate says what it lacks."""
+    d = _without_hypotheses(induction8, tmp_path / "bare")
+    r = cli("verify", "induction", "--from", d, "--mode", "certificate", "--json")
     assert r.code == 3
     assert r.json["verdict"] == "unknown" and "promise" in r.json["reason"] and "start row" in r.json["reason"]
+    r = cli("verify", "induction", "--from", induction8, "--mode", "certificate", "--json")   # with them
+    assert r.code == 0 and r.json["verdict"] == "verified"
 
 
 def test_task_mismatch_is_bad_input(induction8, cli):
@@ -185,6 +198,7 @@ def test_large_N_samples_then_unknown(cli, tmp_path):
     (no counterexample in the samples), a random one is REFUTED."""
     d = tmp_path / "big"
     assert cli("export", "induction", "--N", "14", "--alphabet", "3", "--out", d).code == 0
+    d = _without_hypotheses(d, tmp_path / "bigbare")
     r = cli("verify", "induction", "--from", d, "--samples", "200", "--json")
     assert r.code == 3 and r.json["verdict"] == "unknown"
     assert r.json["method"] == "sample" and "no counterexample in 200 seeded samples" in r.json["reason"]
