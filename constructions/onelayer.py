@@ -38,12 +38,13 @@ def _grid(rng: np.random.Generator, shape, fmt: Format, span: int) -> np.ndarray
 
 def random_one_layer(N: int, alphabet: int, H: int = 1, head_width: int = 1, fmt: str | Format = "fixed:3.1",
                      seed: int = 0, tok_width: int = 2, pos_width: int = 1, out_width: int = 2,
-                     attention_scale: float = 1.0) -> Construction:
+                     attention_scale: float = 1.0, index_specific: bool = False) -> Construction:
     """A seeded random one-layer model in a declared fixed format.
 
     Layout: ``tok`` (tok_width, token), ``pos`` (pos_width, const), ``out`` (out_width, written).
     Each head: ``W_Q, W_K`` (D, head_width), ``W_V`` (D, head_width), ``W_O`` (head_width, D)
-    writing ``out`` only; entries are multiples of 1/4 in [-1, 1].  Decoder: nearest of
+    writing ``out`` only; entries are multiples of 1/4 in [-1, 1] (``index_specific``: W_Q, W_K
+    and W_V are (T, D, head_width), one matrix per position).  Decoder: nearest of
     ``alphabet + 1`` random codes in ``out`` (code ``alphabet`` = bottom)."""
     fmt = parse_format(fmt) if isinstance(fmt, str) else fmt
     if fmt.is_exact:
@@ -74,8 +75,9 @@ def random_one_layer(N: int, alphabet: int, H: int = 1, head_width: int = 1, fmt
     for _ in range(H):
         W_O = np.zeros((head_width, D))
         W_O[:, out.sl] = quarter((head_width, out_width))
-        heads.append(Head(W_Q=quarter((D, head_width)), W_K=quarter((D, head_width)),
-                          W_V=quarter((D, head_width)), W_O=W_O, temperature=attention_scale))
+        shape = (N + 1, D, head_width) if index_specific else (D, head_width)
+        heads.append(Head(W_Q=quarter(shape), W_K=quarter(shape), W_V=quarter(shape), W_O=W_O,
+                          temperature=attention_scale))
     codes = rng.integers(-2, 3, size=(alphabet + 1, out_width)).astype(np.float64) / 2.0
     decoder = Decoder("out", "out", tuple(range(alphabet)) + (None,))
     params = {"N": N, "alphabet": alphabet, "H": H, "head_width": head_width, "seed": seed,

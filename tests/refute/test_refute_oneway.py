@@ -59,9 +59,11 @@ MODELS = [  # (N, V, H, head_width, format, attention, seed)
 
 @pytest.mark.parametrize("N,V,H,hw,fmt,att,seed", MODELS)
 @pytest.mark.parametrize("split", ["interleaved", "halves"])
-def test_equal_messages_give_equal_outputs_for_every_bob_input(N, V, H, hw, fmt, att, seed, split):
-    """The claim of the module docstring, by brute force: run the emulator on every input."""
-    c = random_one_layer(N, V, H=H, head_width=hw, fmt=fmt, seed=seed)
+@pytest.mark.parametrize("index_specific", [False, True])
+def test_equal_messages_give_equal_outputs_for_every_bob_input(N, V, H, hw, fmt, att, seed, split, index_specific):
+    """The claim of the module docstring, by brute force: run the emulator on every input
+    (position-free and index-specific W_Q, W_K, W_V)."""
+    c = random_one_layer(N, V, H=H, head_width=hw, fmt=fmt, seed=seed, index_specific=index_specific)
     inst = instance("induction", N, V, split)
     keys = canonical_all(c, c.fmt, att, inst)
     outs = output_matrix(c, c.fmt, att, inst)
@@ -202,3 +204,21 @@ def test_budget_spent_during_the_scan_is_unknown():
     time.sleep(0.01)
     v = ro.refute_one_layer(c, c.fmt, "softmax", inst, budget=budget)
     assert v.status is Status.UNKNOWN and not v.evidence["messages_exact"] and not v.evidence["guaranteed"]
+
+
+@pytest.mark.parametrize("split", ["halves", "prefix:2"])
+def test_a_layer_with_an_elementwise_map(split):
+    """Layer 3 of the k-hop construction carries a snap map: the argument holds row by row."""
+    from attncheck.constructions.hop import build_hop
+    c = layer_of(build_hop(6, 2, 2), 2)
+    assert c.layers[0].map is not None
+    inst = instance("hop", 6, 2, split, 2)
+    keys = canonical_all(c, c.fmt, "softmax", inst)
+    outs = output_matrix(c, c.fmt, "softmax", inst)
+    first = {}
+    for a, key in enumerate(keys):
+        first.setdefault(key, a)
+        assert np.array_equal(outs[a], outs[first[key]])
+    v = ro.refute_one_layer(c, c.fmt, "softmax", inst)
+    if v.status is Status.REFUTED:
+        confirm(c, c.fmt, "softmax", "hop", 2, v)
