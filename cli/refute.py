@@ -211,7 +211,9 @@ def _one_layer_human(con, r: dict) -> None:
             ("guaranteed (messages < rows)", "yes" if ev.get("guaranteed") else "no"),
             ("catalogue form H(m+1)p", f"{cat.get('H(m+1)p')} bits (H={cat.get('H')}, m={cat.get('m')}, p={cat.get('p')})"
              f" {'<' if ev.get('catalogue_below') else '>='} {ev.get('rows_bits')}: the form "
-             + ("forces" if ev.get("catalogue_below") else "does not force") + " a collision")]
+             + ("forces" if ev.get("catalogue_below") else "does not force") + " a collision"),
+            ("closed form for this arithmetic", f"{ev.get('message_bits_closed_form'):,} bits (exact partial sums at"
+             " every candidate maximum, every query symbol and head): the counted messages decide")]
     con.print(render.table(None, ("quantity", "value"), rows))
     _counterexample_footer(con, r)
 

@@ -341,6 +341,19 @@ def replay(c: Construction, fmt: Format, attention: str, inst: Instance, col: Co
             "partner": xs[1 - wrong], "partner_expected": want[1 - wrong], "bob_index": int(diff[0])}
 
 
+def closed_form_bits(msg: Messages, fmt: Format, attention: str) -> int:
+    """An a-priori bound on the bits of the canonical message, from the format alone: per
+    (query symbol, head) segment with C candidate maxima, ``ceil(log2 C)`` bits for M' and, at
+    each of the C maxima, Z in ``[0, |A| e]`` and dv entries of S in ``[-|A| e v, |A| e v]``
+    (``e`` = stored exp(0) = min(2^F, int_hi), 1 for hardmax; ``v`` = 2^(p-1), p = I + F).
+    It is the analogue of the catalogue's h(m+1)p for the emulator's exact accumulation."""
+    A = len(msg.alice)
+    e = 1 if attention == "hardmax" else min(1 << fmt.frac_bits, fmt.int_hi)
+    vb = 1 << (fmt.bits - 1)
+    bz, bs = (A * e).bit_length(), (2 * A * e * vb).bit_length()
+    return sum((len(seg.cand) - 1).bit_length() + len(seg.cand) * (bz + seg.dv * bs) for seg in msg.segments)
+
+
 def catalogue_form(c: Construction, fmt: Format) -> dict:
     """``H (m + 1) p`` with H heads, m the residual width D (the embedding dimension of the
     statement), p = I + F (Format.bits: sign included in I), and the same with m = dv."""
@@ -399,6 +412,7 @@ def refute_one_layer(c: Construction, fmt: Format, attention: str, inst: Instanc
         "rows": inst.rows, "rows_bits": rows_bits, "messages": res.messages,
         "messages_exact": res.complete, "message_bits": (res.messages - 1).bit_length() if res.messages else 0,
         "guaranteed": guaranteed, "catalogue": cat,
+        "message_bits_closed_form": closed_form_bits(msg, fmt, attention),
         "catalogue_below": cat["H(m+1)p"] < rows_bits, "attention": attention, "format": str(fmt),
         **inst.extra}
     claim = (f"{tid} [{tag}]: the one-layer model {c.name} ({cat['H']} head(s), width {cat['m']},"

@@ -222,3 +222,11 @@ def test_a_layer_with_an_elementwise_map(split):
     v = ro.refute_one_layer(c, c.fmt, "softmax", inst)
     if v.status is Status.REFUTED:
         confirm(c, c.fmt, "softmax", "hop", 2, v)
+
+
+@pytest.mark.parametrize("N,V,H,hw,fmt,att,seed", MODELS)
+def test_closed_form_bounds_the_counted_messages(N, V, H, hw, fmt, att, seed):
+    c = random_one_layer(N, V, H=H, head_width=hw, fmt=fmt, seed=seed)
+    inst = instance("induction", N, V)
+    msg = ro.build_messages(c, c.fmt, att, N, inst.alice, inst.bob, inst.choices)
+    assert len(set(canonical_all(c, c.fmt, att, inst))) <= 2 ** ro.closed_form_bits(msg, c.fmt, att)
