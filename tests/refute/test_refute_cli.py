@@ -80,3 +80,17 @@ def test_budget_spent_is_unknown(cli):
     for args in (("one-layer", "induction", "--N", "9"), ("rnn", "--N", "8")):
         r = cli("refute", *args, "--budget", "0.000001", "--json")
         assert r.code == 3 and r.json["verdict"] == "unknown", r.err
+
+
+def test_one_layer_from_a_file_below_the_catalogue_form(cli, tmp_path):
+    """H(m+1)p = 1 (3+1) 2 = 8 < ceil(log2 345) = 9 at N = 13: refuted, replayed."""
+    path = tmp_path / "small.npz"
+    c = random_one_layer(13, 3, H=1, head_width=1, fmt="fixed:2.0", seed=7, tok_width=1, pos_width=1, out_width=1)
+    save_construction(c, str(path))
+    r = cli("refute", "one-layer", "induction", "--from", path, "--json")
+    assert r.code == 1, r.err
+    ev = r.json["evidence"]
+    assert ev["catalogue_below"] and ev["catalogue"]["H(m+1)p"] == 8 and ev["rows_bits"] == 9
+    x = r.json["counterexample"]["tokens"]
+    got = forward(c, np.array([x]), c.fmt).outputs[0, -1]
+    assert (None if got == BOT_CODE else int(got)) == r.json["counterexample"]["got"] != tasks.induction_heads(x)[-1]
