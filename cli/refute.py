@@ -43,6 +43,7 @@ class RefuteParams(Params):
     head_width: int | None = None
     state_bits: int | None = None
     layers: int | None = None
+    last: int | None = None
 
 
 @click.group(name="refute", cls=LazyGroup)
@@ -110,19 +111,31 @@ def _one_layer_model(p: RefuteParams):
     return c, fmt, N, alphabet
 
 
-def _instance(task: str, N: int, alphabet: int, split: str, k: int, budget, step):
-    """The task side: the communication matrix and its distinct rows (bounds.witnesses)."""
+def _instance(task: str, N: int, alphabet: int, split: str, k: int, budget, step, last: int | None = None):
+    """The task side: the communication matrix and its distinct rows (bounds.witnesses); with
+    ``last`` the columns with X_N = last only (the catalogue's fixed query)."""
+    import numpy as np
+
     from attncheck.bounds.witnesses.domain import distinct_rows, make_domain
     from attncheck.bounds.witnesses.oneway import communication_matrix
+    from attncheck.constructions.verdict import BadInput
     from attncheck.verifiers.refute_oneway import Instance
     d = make_domain(task, N, alphabet, k)
+    if last is not None and not 0 <= last < alphabet:
+        raise BadInput(f"--last must be a symbol code in 0..{alphabet - 1}, got {last}")
     mat, alice, bob = communication_matrix(task, N, alphabet, split, k, budget=budget, on_step=step)
     if not alice:
-        from attncheck.constructions.verdict import BadInput
         raise BadInput(f"the {split} split gives Alice no position at N = {N}: nothing to refute; use"
                        " a larger --N or another --split")
+    choices = d.choices
+    if last is not None:
+        if N not in bob:
+            raise BadInput(f"--last fixes Bob's x_N, but the {split} split gives position N to Alice")
+        mat = np.ascontiguousarray(mat.reshape(mat.shape[0], -1, alphabet)[:, :, last])   # X_N varies fastest
+        choices = choices[:N - 1] + ((last,),)
     rows, ids = distinct_rows(mat, budget)
-    return Instance(task, N, k, split, alice, bob, d.choices, mat, ids, rows)
+    return Instance(task, N, k, split, alice, bob, choices, mat, ids, rows,
+                    {} if last is None else {"last": last})
 
 
 @refute.command("one-layer")
@@ -138,6 +151,9 @@ def _instance(task: str, N: int, alphabet: int, split: str, k: int, budget, step
 @click.option("--split", default=None,
               help="Alice's positions: interleaved (default for induction, the INDEX split), halves,"
                    " prefix:T, block (hop, k >= 2).")
+@click.option("--last", type=click.IntRange(min=0), default=None,
+              help="Fix Bob's last symbol x_N to this code (the catalogue's fixed query: one query per"
+                   " head in Alice's message, rows of the matrix with X_N fixed).")
 @click.option("--H", "H", type=click.IntRange(min=1), default=None, help="Heads of the random model [default: 1].")
 @click.option("--head-width", "head_width", type=click.IntRange(min=1), default=None,
               help="Query/key and value width of the random model's heads [default: 1].")
@@ -171,7 +187,7 @@ def one_layer(p: RefuteParams):
     budget = Budget(p.budget)
     try:
         with render.progress(None, "communication matrix") as step:
-            inst = _instance(p.task, N, alphabet, split, p.k, budget, step)
+            inst = _instance(p.task, N, alphabet, split, p.k, budget, step, p.last)
     except BudgetExceeded as e:
         return _finish(p, _spent(f"the one-layer model {c.name} computes {p.task} at position N={N}", e),
                        {}, t0, _one_layer_human)

@@ -417,7 +417,7 @@ def refute_one_layer(c: Construction, fmt: Format, attention: str, inst: Instanc
         **inst.extra}
     claim = (f"{tid} [{tag}]: the one-layer model {c.name} ({cat['H']} head(s), width {cat['m']},"
              f" {fmt}) computes {inst.task if inst.task == 'induction' else f'hop_{inst.k}'} at position N={inst.N}"
-             f" on every input")
+             f" on every input" + (f" with x_N = {inst.extra['last']}" if "last" in inst.extra else ""))
     cases = res.scanned
     method = Method.EXHAUSTIVE if exhaustive else Method.SAMPLE
     if res.collision is None:

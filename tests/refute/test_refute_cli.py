@@ -94,3 +94,19 @@ def test_one_layer_from_a_file_below_the_catalogue_form(cli, tmp_path):
     x = r.json["counterexample"]["tokens"]
     got = forward(c, np.array([x]), c.fmt).outputs[0, -1]
     assert (None if got == BOT_CODE else int(got)) == r.json["counterexample"]["got"] != tasks.induction_heads(x)[-1]
+
+
+def test_one_layer_with_the_last_symbol_fixed(cli):
+    """--last: the catalogue's fixed query; rows are those of the matrix with X_N fixed."""
+    from attncheck.bounds.witnesses.oneway import one_way_rows
+    r = cli("refute", "one-layer", "induction", "--N", "9", "--last", "1", "--json")
+    assert r.code in (1, 3), r.err
+    assert r.json["evidence"]["rows"] == one_way_rows("induction", 9, 3).rows_fixed_last
+    if r.code == 1:
+        x = r.json["counterexample"]["tokens"]
+        assert x[-1] == 1 and r.json["counterexample"]["explanation"]["partner"][-1] == 1
+        c = random_one_layer(9, 3, seed=0)
+        got = forward(c, np.array([x]), c.fmt).outputs[0, -1]
+        assert (None if got == BOT_CODE else int(got)) == r.json["counterexample"]["got"] != tasks.induction_heads(x)[-1]
+    r = cli("refute", "one-layer", "induction", "--N", "9", "--last", "5")
+    assert r.code == 2 and "--last" in r.err
