@@ -192,7 +192,11 @@ def one_layer(p: RefuteParams):
         return _finish(p, _spent(f"the one-layer model {c.name} computes {p.task} at position N={N}", e),
                        {}, t0, _one_layer_human)
     if p.out:
+        from attncheck.constructions.exchange import is_exchange
         from attncheck.constructions.io import save_construction
+        if is_exchange(c):
+            raise BadInput(f"--out writes .npz construction files; {p.from_} is in the exchange format:"
+                           " copy its directory instead")
         save_construction(c, p.out)
     total = len(inst.row_ids)
     with render.progress(min(total, p.samples) if total > (1 << 20) else total, "Alice's messages") as step:
