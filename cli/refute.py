@@ -177,12 +177,19 @@ def one_layer(p: RefuteParams):
     from attncheck.bounds.witnesses.oneway import DEFAULT_SPLIT
     from attncheck.constructions.budget import Budget
     from attncheck.constructions.verdict import BadInput
-    from attncheck.verifiers.refute_oneway import check_model, refute_one_layer
+    from attncheck.verifiers.refute_oneway import MAX_ALICE, check_model, refute_one_layer
     t0 = time.perf_counter()
     if p.task == "induction" and p.k != 1:
         raise BadInput(f"--k applies to hop only (induction is hop_1), got k={p.k}")
     c, fmt, N, alphabet = _one_layer_model(p)
     check_model(c, fmt, N, alphabet)
+    if p.out:
+        from attncheck.constructions.exchange import is_exchange
+        from attncheck.constructions.io import save_construction
+        if is_exchange(c):
+            raise BadInput(f"--out writes .npz construction files; {p.from_} is in the exchange format:"
+                           " copy its directory instead")
+        save_construction(c, p.out)
     split = p.split or DEFAULT_SPLIT[p.task]
     budget = Budget(p.budget)
     try:
@@ -191,15 +198,8 @@ def one_layer(p: RefuteParams):
     except BudgetExceeded as e:
         return _finish(p, _spent(f"the one-layer model {c.name} computes {p.task} at position N={N}", e),
                        {}, t0, _one_layer_human)
-    if p.out:
-        from attncheck.constructions.exchange import is_exchange
-        from attncheck.constructions.io import save_construction
-        if is_exchange(c):
-            raise BadInput(f"--out writes .npz construction files; {p.from_} is in the exchange format:"
-                           " copy its directory instead")
-        save_construction(c, p.out)
     total = len(inst.row_ids)
-    with render.progress(min(total, p.samples) if total > (1 << 20) else total, "Alice's messages") as step:
+    with render.progress(min(total, p.samples) if total > MAX_ALICE else total, "Alice's messages") as step:
         verdict = refute_one_layer(c, fmt, p.attention, inst, samples=p.samples, seed=p.seed,
                                    budget=budget, on_step=step)
     size = c.size()
