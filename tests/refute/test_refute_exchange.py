@@ -63,3 +63,9 @@ def test_exchange_models_with_few_bits_are_refuted(with_start, seed):
         assert v.status is Status.REFUTED
     if v.status is Status.REFUTED:
         confirm(c, c.fmt, "softmax", "induction", 1, v)
+
+
+def test_out_refuses_an_exchange_model(cli, tmp_path):
+    write_exchange(exchange_model(5, 3, 1, 1, True, 0), tmp_path / "m")
+    r = cli("refute", "one-layer", "induction", "--from", tmp_path / "m", "--out", tmp_path / "m.npz")
+    assert r.code == 2 and "exchange" in r.err and not (tmp_path / "m.npz").exists()
