@@ -44,7 +44,7 @@ def canonical_all(c, fmt, attention, inst):
     msg = ro.build_messages(c, fmt, attention, inst.N, inst.alice, inst.bob, inst.choices)
     radix = tuple(len(ch) for ch in msg.choices)
     idx = np.arange(int(np.prod(radix)))
-    return ro._keys(ro.canonical(msg, ro.raw_messages(msg, ro._digits(idx, radix))))
+    return ro.message_keys(ro.canonical(msg, ro.raw_messages(msg, ro.digits(idx, radix))))
 
 
 MODELS = [  # (N, V, H, head_width, format, attention, seed)
