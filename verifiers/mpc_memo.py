@@ -96,9 +96,14 @@ class Memories(Interner):
             v = u[new]
             m = (v.shape[1] - 2) // 2
             pairs = list(zip(v[:, 2::2].ravel().tolist(), v[:, 3::2].ravel().tolist()))   # (len(new) m)
+            table, items, by_bytes = self.ids, self.items, self._bytes
             for k, (n, status, count) in enumerate(zip(new, v[:, 0].tolist(), v[:, 1].tolist())):
                 inbox = memory_of(v[k]) if status else tuple(pairs[k * m:k * m + count])
-                ids[n] = self._bytes[keys[n]] = self(inbox)
+                i = table.get(inbox)                       # :meth:`Interner.__call__`, written out
+                if i is None:
+                    i = table[inbox] = len(items)
+                    items.append(inbox)
+                ids[n] = by_bytes[keys[n]] = i
         return np.array(ids, dtype=np.int64)[inv]
 
 
