@@ -235,6 +235,9 @@ def check_model(m: ExchangeModel, where: str = "exchange model") -> None:
     for k in wanted:
         _need(k in m.params and _is_int(m.params[k]) and m.params[k] >= 1, where,
               f"params: {m.task} needs {k!r}, an integer >= 1")
+    if m.task == "hop" and _is_int(m.N):
+        _need(m.params["k"] <= m.N, where, f"params: k = {m.params['k']} > N = {m.N}: use 1 <= k <= N (the"
+              " command line's rule for hop)")
     _need(m.W_E.ndim == 2 and m.W_E.shape[0] >= 1 and m.W_E.shape[1] >= 1, where,
           f"embed.W_E has shape {m.W_E.shape}, expected (d_vocab, d_model)")
     V, D = m.W_E.shape

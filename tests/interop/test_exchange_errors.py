@@ -137,6 +137,7 @@ CASES = {
     "unknown task": (_edit_json(task="sorting"), "sorting"),
     "hop without k": (_edit_json(task="hop"), "'k'"),
     "unknown param": (_edit_json(params={"k": 2}), "params"),
+    "hop k beyond N": (_edit_json(task="hop", params={"k": 10 ** 9}), "k = 1000000000 > N"),
     "bad precision": (_edit_json(precision="float8"), "precision"),
     "negative attn_scale": (_edit_json(attn_scale=-1.0), "attn_scale"),
     "attn_scale a string": (_edit_json(attn_scale="1"), "attn_scale"),
