@@ -95,12 +95,16 @@ def _deliver(memories: Memories, dest, word, valid, q: int, s: int) -> np.ndarra
     B = dest.shape[0]
     b, i, k = np.nonzero(valid)                                       # (b, src, k) order
     d = dest[b, i, k]
-    order = np.argsort(b * q + d, kind="stable")                      # by (b, dest), then (src, k)
+    g = b * q + d
+    if B * q <= np.iinfo(np.uint16).max:                              # numpy radix-sorts 16-bit keys
+        g = g.astype(np.uint16)
+    order = np.argsort(g, kind="stable")                              # by (b, dest), then (src, k)
     b, i, d, w = b[order], i[order], d[order], word[b[order], i[order], k[order]]
     g = b * q + d
-    if np.bincount(g, minlength=B * q).max(initial=0) > s:
+    counts = np.bincount(g, minlength=B * q)
+    if counts.max(initial=0) > s:
         return None
-    pos = np.arange(len(g)) - np.searchsorted(g, g)
+    pos = np.arange(len(g)) - (np.cumsum(counts) - counts)[g]        # index within its receiver
     has = np.zeros((B, q * s), dtype=bool)
     src = np.zeros((B, q * s), dtype=np.int64)
     wrd = np.zeros((B, q * s), dtype=np.int64)

@@ -96,7 +96,8 @@ def serialize(edges: Sequence[tuple[int, int]], rng: random.Random | None) -> li
 def deserialize(tokens: Sequence[int]) -> list[tuple[int, int]]:
     if len(tokens) % 2:
         raise BadInput(f"a serialised edge list has an even number of tokens, got {len(tokens)}")
-    return [(tokens[2 * t], tokens[2 * t + 1]) for t in range(len(tokens) // 2)]
+    it = iter(tokens)
+    return list(zip(it, it))                              # (tokens[2t], tokens[2t + 1]) for each t
 
 
 def component_labels(N: int, edges: Sequence[tuple[int, int]]) -> tuple[int, ...]:
