@@ -49,13 +49,13 @@ class Cell:
         return {**r.to_json(), "declared": str(c.fmt), "seconds": time.perf_counter() - t}
 
 
-def run_cells(executor, cells: list, alphabet: int, residual: str) -> dict:
-    """{(N, k): result} of every cell, computed as tasks of ``executor``."""
+def run_cells(executor, cells: list, alphabet: int, residual: str) -> tuple[dict, int]:
+    """({(N, k): result} of every cell, computed as tasks of ``executor``; the tasks that ran)."""
     out = {}
     with executor.stream(Cell(alphabet, residual), len(cells), lambda i: cells[i], group=False) as st:
         for i, res in st:
             out[cells[i]] = res
-    return out
+    return out, st.completed
 
 
 def slope(xs: list[float], ys: list[float]) -> float:
@@ -79,12 +79,12 @@ def main() -> None:
     serial_s = None
     if args.workers is not None or args.scheduler is not None:
         t0 = time.perf_counter()
-        serial = run_cells(SERIAL, cells, args.alphabet, args.residual)
+        serial, _ = run_cells(SERIAL, cells, args.alphabet, args.residual)
         serial_s = time.perf_counter() - t0
     t0 = time.perf_counter()
     with from_options(args.workers, args.scheduler) as ex:
-        res = run_cells(ex, cells, args.alphabet, args.residual)
-        info = ex.summary()
+        res, tasks = run_cells(ex, cells, args.alphabet, args.residual)
+        info = ex.describe()
     total = time.perf_counter() - t0
     print(f"fewest fixed-point bits for which the certificate of hop_k holds (sht24a.thm4_2 [P] statement,"
           f" [R] construction; |Σ|={args.alphabet}, residual {args.residual}, softmax)")
@@ -109,7 +109,7 @@ def main() -> None:
         if len(bits[k]) == len(Ns) and len(Ns) > 1:
             print(f"  k={k:<3} {slope(logs, bits[k]):.2f} bits per log2 N"
                   f"  (I+F from {bits[k][0]} at N={Ns[0]} to {bits[k][-1]} at N={Ns[-1]})")
-    print(f"\n{len(cells)} cells on {info['scheduler']} ({info['workers']} worker(s), {info['tasks']} tasks):"
+    print(f"\n{len(cells)} cells on {info['scheduler']} ({info['workers']} worker(s), {tasks} tasks):"
           f" {total:.1f} s wall (cluster start included)")
     if serial_s is not None:
         same = all({k: v for k, v in serial[c].items() if k != "seconds"} ==
