@@ -42,11 +42,14 @@ def run_batch(steps: Steps, inputs: list[list[int]]) -> BatchRun | None:
     if any(len(w) != protocol.n_in for w in inputs) or \
             set(map(type, itertools.chain.from_iterable(inputs))) - {int}:
         return None
-    given = np.array(inputs, dtype=object).reshape(B, protocol.n_in)
+    try:                                          # Python ints only (checked above): exact or overflow
+        given = np.array(inputs, dtype=np.int64).reshape(B, protocol.n_in)
+    except OverflowError:
+        return None
     if given.size and not (given.min() >= 0 and given.max() <= lim.word_max):
         return None
     words = np.zeros((B, q * s), dtype=np.int64)
-    words[:, :protocol.n_in] = given.astype(np.int64)
+    words[:, :protocol.n_in] = given
     present = np.zeros((B, q * s), dtype=bool)
     present[:, :protocol.n_in] = True
     # round 0 memories: machine j holds words j s .. j s + s - 1, as messages from itself
