@@ -132,6 +132,12 @@ class Reduction:
     sample: Callable[[dict, random.Random], Instance]
     identity: Identity
     encoder: Callable
+    #: what an identity that held establishes (protocol sizes, bound rows), added to the evidence:
+    #: ``consequences(params, premise, instances)``, ``premise`` counting the instances whose
+    #: detail says ``premise`` (default: all of them)
+    consequences: Callable[[dict, int, int], dict] | None = None
+    #: the part of an instance's detail a reason line prints (the JSON keeps all of it)
+    brief: Callable[[dict], dict] = lambda detail: detail
 
 
 def _need(p, name, lo, hi=None, even=False):
@@ -222,13 +228,19 @@ REDUCTIONS: dict[str, Reduction] = {r.id: r for r in (
 )}
 
 
-def _plan(rid: str, params: dict | None, mode: str, samples: int):
-    """Validate a check and decide it: (reduction, full params, instances, exhaustive?)."""
-    if rid not in REDUCTIONS:
-        raise BadInput(f"unknown reduction {rid!r}; choose one of {', '.join(REDUCTIONS)}")
-    red = REDUCTIONS[rid]
+def _plan(rid: str, params: dict | None, mode: str, samples: int, seed: int = 0,
+          registry: dict[str, Reduction] | None = None):
+    """Validate a check and decide it: (reduction, full params, instances, exhaustive?).
+    ``registry``: the records ``rid`` is looked up in (default :data:`REDUCTIONS`); a record whose
+    defaults name ``seed`` gets the check's seed (its models are seeded)."""
+    registry = REDUCTIONS if registry is None else registry
+    if rid not in registry:
+        raise BadInput(f"unknown reduction {rid!r}; choose one of {', '.join(registry)}")
+    red = registry[rid]
     p = dict(red.defaults)
     p.update({k: v for k, v in (params or {}).items() if v is not None})
+    if "seed" in red.defaults:
+        p["seed"] = seed
     red.validate(p)
     if mode not in ("auto", "exhaustive", "sample"):
         raise BadInput(f"--mode must be auto, exhaustive or sample, got {mode!r}")
@@ -243,36 +255,41 @@ def _plan(rid: str, params: dict | None, mode: str, samples: int):
     return red, p, total, exhaustive
 
 
-def planned(rid: str, params: dict | None = None, mode: str = "auto", samples: int = 1000) -> int:
+def planned(rid: str, params: dict | None = None, mode: str = "auto", samples: int = 1000,
+            registry: dict[str, Reduction] | None = None) -> int:
     """How many instances :func:`check` will visit at most (all of them, or ``samples``); raises
     the same BadInput as :func:`check` for invalid arguments.  For progress bars."""
-    _, _, total, exhaustive = _plan(rid, params, mode, samples)
+    _, _, total, exhaustive = _plan(rid, params, mode, samples, registry=registry)
     return total if exhaustive else samples
 
 
 def check(rid: str, params: dict | None = None, mode: str = "auto", samples: int = 1000,
           seed: int = 0, budget: Budget | None = None, encoder: Callable | None = None,
-          on_step: Callable[[int], None] | None = None) -> Verdict:
-    """Check reduction ``rid`` on every instance (VERIFIED), or on ``samples`` seeded ones
-    (UNKNOWN unless a counterexample turns up: REFUTED).  ``encoder`` replaces the registered
-    encoder (tests pass broken ones this way and expect REFUTED)."""
-    red, p, total, exhaustive = _plan(rid, params, mode, samples)
+          on_step: Callable[[int], None] | None = None,
+          registry: dict[str, Reduction] | None = None) -> Verdict:
+    """Check reduction ``rid`` (of ``registry``, default :data:`REDUCTIONS`) on every instance
+    (VERIFIED), or on ``samples`` seeded ones (UNKNOWN unless a counterexample turns up: REFUTED).
+    ``encoder`` replaces the registered encoder (tests pass broken ones this way and expect
+    REFUTED).  A VERIFIED or sampled run adds the record's ``consequences`` to the evidence."""
+    red, p, total, exhaustive = _plan(rid, params, mode, samples, seed, registry)
     budget = budget or UNLIMITED
     encode = encoder or red.encoder
     rnd = random.Random(seed)
     stream = red.enumerate(p) if exhaustive else (red.sample(p, rnd) for _ in range(samples))
     claim = f"{red.theorem} [{red.status}]: {red.identity_text}"
-    shown = {k: v for k, v in p.items() if k in red.params}
-    done = 0
+    shown = {k: v for k, v in p.items() if k in red.params and v is not None}
+    done = premise = 0
     try:
         for inst in stream:
             ok, tokens, want, got, detail = red.identity(inst, p, encode)
             done += 1
+            premise += bool(detail.get("premise", True))
             if not ok:
                 ce = Counterexample(tuple(int(t) for t in tokens), len(tokens), _plain(want),
-                                    _plain(got), detail)
+                                    _plain(got), _jsonable(detail))
                 return Verdict(Status.REFUTED, Method.REDUCTION if exhaustive else Method.SAMPLE,
-                               claim, done, f"identity fails on instance {done}: {detail_text(detail)}", ce,
+                               claim, done, f"identity fails on instance {done}:"
+                               f" {detail_text(red.brief(detail))}", ce,
                                {"params": shown, "instances": total})
             if done % 512 == 0:
                 budget.check(checked=done)
@@ -283,15 +300,25 @@ def check(rid: str, params: dict | None = None, mode: str = "auto", samples: int
                        done, f"budget spent after {done:,} of {total if exhaustive else samples:,}"
                        " instances; no counterexample so far", None,
                        {"params": shown, "instances": total})
+    ev = {"params": shown, "instances": total}
+    if red.consequences is not None:
+        ev.update(red.consequences(p, premise, done))
     if exhaustive:
         return Verdict(Status.VERIFIED, Method.REDUCTION, claim, done,
-                       f"identity holds on all {done:,} instances", None,
-                       {"params": shown, "instances": total})
+                       f"identity holds on all {done:,} instances", None, ev)
     return Verdict(Status.UNKNOWN, Method.SAMPLE, claim, done,
                    f"no counterexample in {done:,} seeded samples (seed {seed}) of {total:,}"
-                   " instances; a sample is not a proof", None,
-                   {"params": shown, "instances": total, "seed": seed})
+                   " instances; a sample is not a proof", None, {**ev, "seed": seed})
 
 
 def _plain(v):
     return v if v is None or isinstance(v, (int, float)) else str(v)
+
+
+def _jsonable(v):
+    """An instance's detail as JSON values (tuples and sets as lists, keys as strings)."""
+    if isinstance(v, dict):
+        return {str(k): _jsonable(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple, set, frozenset)):
+        return [_jsonable(x) for x in v]
+    return v

@@ -31,11 +31,11 @@ from typing import Callable
 
 from attncheck.bounds import cot_rounds, match3_embed, multipass
 from attncheck.bounds.reduction_instances import pointer_hop_encode
-from attncheck.bounds.reductions import EXHAUSTIVE_CAP, HARD_CAP, Reduction, _need, detail_text
-from attncheck.constructions.budget import UNLIMITED, Budget
+from attncheck.bounds import reductions
+from attncheck.bounds.reductions import Reduction, _need
+from attncheck.constructions.budget import Budget
 from attncheck.constructions.tasks import hop, pointer_chasing
-from attncheck.constructions.verdict import (BadInput, BudgetExceeded, Counterexample, Method, Status,
-                                             Verdict)
+from attncheck.constructions.verdict import BadInput, Verdict
 
 
 # --- the pointer-chasing family, split by player ----------------------------------------------
@@ -158,6 +158,13 @@ def _validate_cot(p):
 
 _POINTER_COUNT = lambda p: math.factorial(p["q"]) ** p["k"] * (1 << p["q"])        # noqa: E731
 
+def _hooks(rid: str) -> dict:
+    """A record's evidence hooks: what its identity establishes (:func:`consequences`) and the
+    short form of an instance's detail for reason lines (:func:`_brief`)."""
+    return {"consequences": lambda p, premise, total: consequences(rid, p, premise, total),
+            "brief": lambda detail: _brief(detail)}
+
+
 REDUCTIONS: dict[str, Reduction] = {r.id: r for r in (
     Reduction("rnn-multipass", "sht24a.cor5_2", "P",
               "L-layer RNN = L-round protocol with s-bit messages = 1-round protocol with L*s bits"
@@ -168,17 +175,18 @@ REDUCTIONS: dict[str, Reduction] = {r.id: r for r in (
               lambda p: _validate_rnn(p, False), lambda p: p["V"] ** p["N"],
               lambda p: itertools.product(range(p["V"]), repeat=p["N"]),
               lambda p, r: tuple(r.randrange(p["V"]) for _ in range(p["N"])),
-              _id_multipass, None),
+              _id_multipass, None, **_hooks("rnn-multipass")),
     Reduction("rnn-pointer", "sht24a.cor5_2", "P, chain R",
               "(q,k)-pointer chasing -> hop_k layout (block j from E_j) -> RNN -> L-round protocol"
               " whose answer is the RNN's", ("q", "k", "layers", "state_bits", "model", "from"),
               {"q": 2, "k": 3, "layers": None, "state_bits": None, "model": None, "seed": 0},
               lambda p: _validate_rnn(p, True), _POINTER_COUNT, pointer_instances, pointer_sample,
-              _id_pointer, pointer_hop_encode),
+              _id_pointer, pointer_hop_encode, **_hooks("rnn-pointer")),
     Reduction("cot-rounds", "sht24a.cor5_6", "P/R",
               "one layer with N_CoT chain-of-thought tokens = (N_CoT+1)-round protocol with H(m+1)p-bit"
               " messages", ("q", "k", "cot", "H"), {"q": 2, "k": 3, "cot": 2, "H": 1, "seed": 0},
-              _validate_cot, _POINTER_COUNT, pointer_instances, pointer_sample, _id_cot, pointer_hop_encode),
+              _validate_cot, _POINTER_COUNT, pointer_instances, pointer_sample, _id_cot, pointer_hop_encode,
+              **_hooks("cot-rounds")),
     Reduction("disj-match3", "sht23.thm7", "S/M, embedding R",
               "X = (3n, Alice's a-tokens, Bob's b-tokens) mod 9n+1  =>  Match3(X)_1 = 1 - DISJ(a,b)"
               " under all four conventions", ("n",), {"n": 4},
@@ -186,7 +194,7 @@ REDUCTIONS: dict[str, Reduction] = {r.id: r for r in (
               lambda p: itertools.product(itertools.product((0, 1), repeat=p["n"]), repeat=2),
               lambda p, r: (tuple(r.randrange(2) for _ in range(p["n"])),
                             tuple(r.randrange(2) for _ in range(p["n"]))),
-              _id_match3, match3_embed.disj_match3_encode),
+              _id_match3, match3_embed.disj_match3_encode, **_hooks("disj-match3")),
 )}
 
 
@@ -239,84 +247,19 @@ def consequences(rid: str, p: dict, premise: int, total: int) -> dict:
     return out
 
 
-def _plan(rid: str, params: dict | None, mode: str, samples: int, seed: int):
-    if rid not in REDUCTIONS:
-        raise BadInput(f"unknown reduction {rid!r}; choose one of {', '.join(REDUCTIONS)}")
-    red = REDUCTIONS[rid]
-    p = dict(red.defaults)
-    p.update({k: v for k, v in (params or {}).items() if v is not None})
-    p["seed"] = seed
-    red.validate(p)
-    if mode not in ("auto", "exhaustive", "sample"):
-        raise BadInput(f"--mode must be auto, exhaustive or sample, got {mode!r}")
-    if samples < 1:
-        raise BadInput(f"--samples must be >= 1, got {samples}")
-    total = red.count(p)
-    exhaustive = mode == "exhaustive" or (mode == "auto" and total <= EXHAUSTIVE_CAP)
-    if exhaustive and total > HARD_CAP:
-        raise BadInput(f"{rid} has {total:,} instances, over the cap of {HARD_CAP:,}; use --mode sample"
-                       " or smaller sizes")
-    return red, p, total, exhaustive
-
-
 def planned(rid: str, params: dict | None = None, mode: str = "auto", samples: int = 1000) -> int:
-    _, _, total, exhaustive = _plan(rid, params, mode, samples, 0)
-    return total if exhaustive else samples
+    """:func:`attncheck.bounds.reductions.planned` over this module's records."""
+    return reductions.planned(rid, params, mode, samples, registry=REDUCTIONS)
 
 
 def check(rid: str, params: dict | None = None, mode: str = "auto", samples: int = 1000, seed: int = 0,
           budget: Budget | None = None, encoder: Callable | None = None,
           on_step: Callable[[int], None] | None = None) -> Verdict:
-    """Check ``rid`` on every instance (VERIFIED) or on ``samples`` seeded ones (UNKNOWN unless an
-    instance breaks the identity: REFUTED).  ``encoder`` replaces the registered one (tests)."""
-    red, p, total, exhaustive = _plan(rid, params, mode, samples, seed)
-    budget = budget or UNLIMITED
-    encode = encoder or red.encoder
-    rnd = random.Random(seed)
-    stream = red.enumerate(p) if exhaustive else (red.sample(p, rnd) for _ in range(samples))
-    claim = f"{red.theorem} [{red.status}]: {red.identity_text}"
-    shown = {k: v for k, v in p.items() if k in red.params and v is not None}
-    method = Method.REDUCTION if exhaustive else Method.SAMPLE
-    done = premise = 0
-    try:
-        for inst in stream:
-            ok, tokens, want, got, detail = red.identity(inst, p, encode)
-            done += 1
-            premise += bool(detail.get("premise", True))
-            if not ok:
-                ce = Counterexample(tuple(int(t) for t in tokens), len(tokens), _plain(want), _plain(got),
-                                    _jsonable(detail))
-                return Verdict(Status.REFUTED, method, claim, done,
-                               f"identity fails on instance {done}: {detail_text(_brief(detail))}", ce,
-                               {"params": shown, "instances": total})
-            if done % 256 == 0:
-                budget.check(checked=done)
-                if on_step:
-                    on_step(256)
-    except BudgetExceeded:
-        return Verdict(Status.UNKNOWN, method, claim, done,
-                       f"budget spent after {done:,} of {total if exhaustive else samples:,} instances;"
-                       " no counterexample so far", None, {"params": shown, "instances": total})
-    ev = {"params": shown, "instances": total, **consequences(rid, p, premise, done)}
-    if exhaustive:
-        return Verdict(Status.VERIFIED, Method.REDUCTION, claim, done,
-                       f"identity holds on all {done:,} instances", None, ev)
-    return Verdict(Status.UNKNOWN, Method.SAMPLE, claim, done,
-                   f"no counterexample in {done:,} seeded samples (seed {seed}) of {total:,} instances;"
-                   " a sample is not a proof", None, {**ev, "seed": seed})
+    """:func:`attncheck.bounds.reductions.check` over this module's records: every instance
+    (VERIFIED, with the protocol, premise count and bound row of :func:`consequences`) or
+    ``samples`` seeded ones (UNKNOWN unless an instance breaks the identity: REFUTED)."""
+    return reductions.check(rid, params, mode, samples, seed, budget, encoder, on_step, registry=REDUCTIONS)
 
 
 def _brief(detail: dict) -> dict:
     return {k: v for k, v in detail.items() if not isinstance(v, (dict, list)) or k in ("a", "b")}
-
-
-def _jsonable(v):
-    if isinstance(v, dict):
-        return {str(k): _jsonable(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple, set, frozenset)):
-        return [_jsonable(x) for x in v]
-    return v
-
-
-def _plain(v):
-    return v if v is None or isinstance(v, (int, float)) else str(v)
