@@ -110,8 +110,12 @@ def main(argv=None) -> None:
         from attncheck.cli.fast_help import top_help           # the top-level help without click
         text = top_help()
         if text is not None:
-            sys.stdout.write(text + "\n")
-            sys.stdout.flush()
+            try:
+                sys.stdout.write(text + "\n")
+                sys.stdout.flush()
+            except BrokenPipeError:                            # as click does: quietly, exit 1
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                sys.exit(1)
             sys.exit(0)
     import click
 

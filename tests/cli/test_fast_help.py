@@ -117,3 +117,14 @@ def test_shell_completion_is_not_answered_with_the_help():
     env = {**os.environ, "COLUMNS": "100", "_ATTNCHECK_COMPLETE": "bash_source"}
     p = subprocess.run([sys.executable, "-m", "attncheck.cli.main"], capture_output=True, text=True, env=env)
     assert p.returncode == 0 and "_attncheck_completion" in p.stdout
+
+
+def test_a_closed_pipe_ends_quietly_as_with_click():
+    # click answers a reader that went away (EPIPE) with exit 1 and nothing on stderr
+    for code in ["from attncheck.cli.main import main; main(['--help'])",
+                 "import click; from attncheck.cli.main import main; main(['--help'])"]:
+        p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        p.stdout.close()
+        err = p.stderr.read().decode()
+        p.stderr.close()
+        assert p.wait() == 1 and err == ""
