@@ -147,8 +147,8 @@ def _comparer(sim: Simulation, algo: Algo, N: int, heads, fmt: Format, attention
     input on which the protocol keeps the MPC limits (docs/mpc.md, "Exhaustive runs with a
     certificate"); a batch whose protocol run kept them (``run_batch`` returned) then needs the
     transformer only on its first ``spot`` instances (a spot check of the engine, the same in
-    every chunk whoever runs it; it adds evidence and costs little).  Without ``covered`` (or when a limit broke) every
-    instance runs through the transformer."""
+    every chunk whoever runs it; it adds evidence and costs little).  Without ``covered`` (or
+    when a limit broke) every instance runs through the transformer."""
     protocol = sim.protocol
     steps = Steps(protocol, Memories(), Outboxes())
     engine = Engine(sim, heads, fmt, attention, steps)

@@ -14,9 +14,9 @@ it also asks for the ones it may need next (:func:`_lookahead`): the next W form
 loop, the first W nodes in breadth-first order of what remains of a binary search (the midpoint,
 then the midpoints of both halves, ...), the three final probes together.  Certificates are pure
 functions of (construction, task, format, attention), so the result and the probes are the
-one-process run's whoever computes them; one process (W = 1) asks for exactly the probes it reads.  A format probed twice is
-certified once (the certificate is deterministic), except the minimum, which is certified anew
-before it is reported, as before.
+one-process run's whoever computes them; one process (W = 1) asks for exactly the probes it
+reads.  A format probed twice is certified once (the certificate is deterministic), except the
+minimum, which is certified anew before it is reported, as before.
 """
 from __future__ import annotations
 
