@@ -123,8 +123,10 @@ def test_a_closed_pipe_ends_quietly_as_with_click():
     # click answers a reader that went away (EPIPE) with exit 1 and nothing on stderr
     for code in ["from attncheck.cli.main import main; main(['--help'])",
                  "import click; from attncheck.cli.main import main; main(['--help'])"]:
-        p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        p.stdout.close()
-        err = p.stderr.read().decode()
-        p.stderr.close()
-        assert p.wait() == 1 and err == ""
+        r, w = os.pipe()
+        os.close(r)                       # the reader is gone before the child starts: EPIPE, always
+        try:
+            p = subprocess.run([sys.executable, "-c", code], stdout=w, stderr=subprocess.PIPE)
+        finally:
+            os.close(w)
+        assert p.returncode == 1 and p.stderr.decode() == ""
