@@ -135,8 +135,14 @@ def _verdict_human(report: dict, sim, N: int):
 
 @click.command("mpc")
 @click.argument("algo", type=click.Choice(ALGO_NAMES))
-@n_option()
+@click.option("--N", "N", type=Range(), required=True,
+              help="Sequence length N (>= 2); with --delta also a list 16,64 or a range 16..1024"
+                   " (a rounds table).")
 @routing_options
+@click.option("--delta", "delta", default=None,
+              help="Local memory s = ceil(N^delta) words, 0 < delta < 1 (e.g. 0.5 or 1/3): the"
+                   " low-memory broadcast/prefix/sort whose rounds depend on delta only;"
+                   " not with --s.")
 @click.option("--mode", type=click.Choice(["auto", "exhaustive", "sample"]), default="auto",
               show_default=True, help="auto = every instance when the domain is small, else sample.")
 @click.option("--samples", type=int, default=100, show_default=True, help="Instances for --mode sample.")
@@ -152,6 +158,10 @@ def verify_mpc(p: MpcParams):
     from attncheck.verifiers.mpc_sidebyside import instances_for, side_by_side
     from attncheck.constructions.budget import Budget
     t0 = time.perf_counter()
+    Ns = tuple(p.N)
+    p = p.replace(N=Ns[0]) if len(Ns) == 1 else p               # one N reads as an int (JSON params)
+    if p.delta is not None or len(Ns) > 1:
+        return _verify_lowmem(p, Ns, t0)
     n, mode, samples = p.N, p.mode, p.samples
     _check_n(n)
     algo_ = get_algo(p.algo)
@@ -166,6 +176,61 @@ def verify_mpc(p: MpcParams):
                              log2_N=round(math.log2(n), 6))
     render.emit(report, p.json, _verdict_human(report, res.simulation, n))
     click.get_current_context().exit(res.verdict.exit_code)
+
+
+def _verify_lowmem(p: MpcParams, Ns: tuple[int, ...], t0: float):
+    """``verify mpc ALGO --delta D --N ...``: the low-memory protocol at s = ceil(N^delta); one
+    N that compiles runs like ``verify mpc``, otherwise a rounds table over N
+    (:mod:`attncheck.verifiers.mpc_lowmem`)."""
+    from attncheck.constructions.budget import Budget
+    from attncheck.constructions.mpc.lowmem import memory_words, parse_delta
+    from attncheck.constructions.mpc.lowmem_algos import lowmem_algo
+    from attncheck.verifiers.mpc_lowmem import rounds_table
+    from attncheck.verifiers.mpc_sidebyside import side_by_side
+    if p.delta is None:
+        raise BadInput(f"a list or range of --N ({','.join(map(str, Ns))}) needs --delta")
+    if p.s is not None:
+        raise BadInput("--s and --delta both set the local memory; give one of them")
+    delta = parse_delta(p.delta)
+    for n in Ns:
+        _check_n(n)
+    algo_ = lowmem_algo(p.algo)
+    if len(Ns) == 1 and p.corrupt == "none":
+        n, s = Ns[0], memory_words(Ns[0], delta)
+        try:
+            with render.progress(None, f"verify mpc {p.algo}", enabled=not p.json) as advance:
+                res = side_by_side(algo_, n, mode=p.mode, samples=p.samples, seed=p.seed,
+                                   hashing=p.hashing, slots=p.slots, codes=p.codes, attention=p.attention,
+                                   s=s, budget=Budget(p.budget), advance=advance)
+        except BadInput:
+            res = None                                   # the transformer does not compile: a table row
+        if res is not None:
+            report = render.envelope("verify mpc", p.to_json(), seed=p.seed,
+                                     timing={"total_s": time.perf_counter() - t0},
+                                     **res.verdict.to_json(), construction=res.simulation.to_json(),
+                                     log2_N=round(math.log2(n), 6), delta=str(delta), s=s)
+            render.emit(report, p.json, _verdict_human(report, res.simulation, n))
+            click.get_current_context().exit(res.verdict.exit_code)
+    if p.corrupt != "none":
+        raise BadInput("--corrupt runs on one compiled N; give one --N")
+    with render.progress(None, f"verify mpc {p.algo} --delta {delta}", enabled=not p.json) as advance:
+        tab = rounds_table(algo_, Ns, delta, mode=p.mode, samples=p.samples, seed=p.seed,
+                           hashing=p.hashing, codes=p.codes, attention=p.attention,
+                           budget=Budget(p.budget), advance=advance)
+    report = render.envelope("verify mpc", p.to_json(), seed=p.seed,
+                             timing={"total_s": time.perf_counter() - t0}, **tab.verdict.to_json())
+
+    def human(con):
+        render.headline(con, report)
+        for line in render.counterexample_lines(report):
+            con.print(f"  {render.esc(line)}")
+        con.print(render.table(f"{p.algo} with s = ceil(N^{delta}) words", (
+            "N", "s", "machines q", "rounds R", "log2 N", "verdict", "method", "cases", "transformer"),
+            [(r.N, r.s, r.q, r.rounds, f"{math.log2(r.N):.3g}", r.verdict.status.value,
+              r.verdict.method.value, r.verdict.cases, r.transformer) for r in tab.rows]))
+        con.print(f"  time: {report['timing']['total_s']:.2f} s")
+    render.emit(report, p.json, human)
+    click.get_current_context().exit(tab.verdict.exit_code)
 
 
 # --- mpc covering ---------------------------------------------------------------------------

@@ -232,6 +232,7 @@ class MpcParams(Params):
     set_size: Any = None
     trials: int | None = None
     branching: int | None = None
+    delta: str | None = None           # verify mpc --delta: s = ceil(N^delta) (constructions/mpc/lowmem.py)
 
 
 @dataclass(frozen=True)
