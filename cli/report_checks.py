@@ -82,6 +82,9 @@ CHECKS: tuple[Check, ...] = (
        note="the additive residual of Def 2.2 (fresh slots per layer)"),
     _c("hop.example", "task.hopk", "run hop --input baebcabebdea --k 2 --alphabet 5", A,
        expect="tabulated", budget=False, note="the paper's example: hop_2 at the last token is c"),
+    _c("inspect.hop-roles", "sht24a.emp", "inspect hop --k 4 --N 16 --residual additive", A,
+       expect="tabulated", note="App. G.2's alignment of each head with find^(2^m) on our 4-layer head"
+       " (the GPT-2 training runs are not reproduced)"),
     _c("depth.hop", "sht24a.thm4_2 erratum.1 erratum.4", "depth hop --k-max 8 --N 32", A, kind="depth",
        figure="depth", note="stated vs needed depth for k = 1..8, and the reach of pointer programs"),
     _c("smt.certify-hop", "sht24a.thm4_2", "smt certify hop --N 5 --k 2 --alphabet 2", A, kind="smt",
