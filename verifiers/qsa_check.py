@@ -202,12 +202,23 @@ def _check_sample(c: QSAConstruction, fmt: Format, attention: str, samples: int,
         return Found(b, int(bad.size), _counterexample(c, zb, yb, fmt, attention, int(np.argmax(wrong[b])))[1])
 
     claim = _claim(c, fmt, attention, f"{samples} random inputs (seed {seed})")
+    per_input = input_work(c.N, c.q, c.m, c.d_prime)                  # one input: an N x N score table
+    left = budget.remaining
+    if left is not None and per_input / FAST_RATE > left:
+        return Verdict(Status.UNKNOWN, Method.SAMPLE, claim, 0, evidence={"samples": 0, "seed": seed},
+                       reason=f"budget of {budget.seconds:g} s cannot cover one input: it needs about"
+                              f" {per_input:.2g} multiply-adds (more than {FAST_RATE:.0e} a second would do"
+                              " in the time left); no input checked")
     return checkloop.run(inputs(c), compare, mode="sample", claim=claim, step=max(1, 100_000 // (c.N * c.N)),
                          samples=samples, seed=seed, budget=budget, progress=advance)
 
 
 # --- cost -----------------------------------------------------------------------------------------
 MAX_WORK = 10 ** 10            # multiply-adds an exhaustive or certificate pass may take
+#: Multiply-adds a second that sample mode assumes before it starts an input it cannot interrupt:
+#: deliberately fast (a fixed-format qSA pass here runs at about 1.5e9), so that it gives up only
+#: when even this speed could not finish one input within the budget left.
+FAST_RATE = 1e10
 
 
 def work(c: QSAConstruction) -> int:

@@ -48,6 +48,18 @@ def test_sample_refuses_inputs_too_big_to_stop_at_the_budget():
     assert qsa_check.pick_mode(qsa.build_qsa(8, 2), "auto", EXACT, "softmax") == "exhaustive"
 
 
+def test_sample_gives_up_at_once_when_the_budget_cannot_cover_one_input():
+    # one input at N = 4096 is an indivisible ~6.5e9 multiply-adds (seconds); a 0.3 s budget is
+    # answered with UNKNOWN before it starts, not after the input overran it
+    from attncheck.constructions.budget import Budget
+    from attncheck.constructions.verdict import Status
+    c = qsa.build_qsa(4096, 2)
+    v = qsa_check.check_qsa(c, "sample", samples=5, budget=Budget(0.3))
+    assert v.status is Status.UNKNOWN and v.cases == 0 and "cannot cover one input" in v.reason
+    small = qsa_check.check_qsa(qsa.build_qsa(16, 2), "sample", samples=3, budget=Budget(600))
+    assert small.cases == 3 and "cannot cover" not in (small.reason or "")
+
+
 @pytest.mark.parametrize("args,needle", [
     (["verify", "qsa", "--N", 6, "--q", 0], "got 0"),
     (["search", "width", "qsa", "--N", 6, "--q", 0], "got 0"),
