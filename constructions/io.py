@@ -43,7 +43,12 @@ def _label_json(l: Label | None):
 
 
 def to_arrays(c: Construction) -> dict[str, np.ndarray]:
-    """The file's contents: named float64 arrays and the ``meta`` JSON string."""
+    """The file's contents: named float64 arrays and the ``meta`` JSON string.  Weights read from
+    the exchange format (row 0 run by the pass, a linear read-out) have no place in this schema:
+    BadInput, rather than a file that loads as a different model."""
+    if c.start != "constant" or (c.decoder is not None and c.decoder.kind != "nearest"):
+        raise BadInput(f"{c.name} came from the exchange format (row 0 run by the pass, read-out by W_U);"
+                       " an .npz cannot hold it: keep the exchange directory (docs/format.md)")
     arrays = {"tok_embed": c.tok_embed, "pos_embed": c.pos_embed, "start_row": c.start_row}
     for name, book in c.codebooks.items():
         arrays[f"codebook/{name}"] = book
@@ -73,9 +78,10 @@ def to_arrays(c: Construction) -> dict[str, np.ndarray]:
 
 
 def save_construction(c: Construction, path: str) -> None:
+    arrays = to_arrays(c)                     # before the file is opened: a refusal leaves none behind
     try:
         with open(path, "wb") as fh:
-            np.savez(fh, **to_arrays(c))
+            np.savez(fh, **arrays)
     except OSError as e:
         raise BadInput(f"cannot write {path}: {e.strerror}") from None
 

@@ -266,3 +266,15 @@ def test_no_bottom_id_outputs_neither_and_is_refuted(cli, tmp_path):
     r = cli("verify", "induction", "--from", tmp_path / "d", "--json")
     assert r.code == 1 and r.json["counterexample"]["got"] == -2
     assert m.read_out(np.array([[0, 1, 2]])).tolist() == [[0, 1, -2]]
+
+
+def test_an_npz_refuses_weights_from_the_exchange_format(induction8, tmp_path):
+    """The .npz schema has no place for a row 0 run by the pass or a W_U read-out: saving such a
+    model is one-line BadInput, never a file that loads as another model (or not at all)."""
+    from attncheck.constructions.io import save_construction
+    from attncheck.constructions.verdict import BadInput
+    c = ex.load_model(induction8)
+    assert c.start == "token" and c.decoder.kind == "linear"
+    with pytest.raises(BadInput, match="an .npz cannot hold it"):
+        save_construction(c, str(tmp_path / "x.npz"))
+    assert not (tmp_path / "x.npz").exists()
