@@ -39,6 +39,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "theorems": ("attncheck.cli.theorems_cmd", "theorems", "The theorem catalogue: ids, status tags, statements."),
     "export": ("attncheck.cli.export", "export", "Write a construction as safetensors weights + attncheck.json (docs/format.md)."),
     "inspect": ("attncheck.cli.inspect_cmd", "inspect", "Where each head attends, against the roles of the SHT constructions."),
+    "train": ("attncheck.cli.train", "train", "Train attention-only models (torch) on hop / induction, then verify and inspect them."),
     "help": ("attncheck.cli.main", "help_cmd", "Show the help of a command: attncheck help verify induction."),
 }
 
