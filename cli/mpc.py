@@ -21,7 +21,9 @@ from attncheck.cli.options import Range, common_options, n_option
 from attncheck.cli.params import MpcParams, alias, takes
 from attncheck.constructions.verdict import BadInput, BudgetExceeded, Method, Status, Verdict
 
-ALGO_NAMES = ("cycles", "components", "broadcast", "prefix", "sort")
+ALGO_NAMES = ("cycles", "components", "broadcast", "prefix", "sort", "msf")
+LOWMEM_ONLY = ("msf",)          # protocols that exist only with s = ceil(N^delta) (default delta 1/2)
+DEFAULT_DELTA = "1/2"
 
 
 def _check_n(n: int) -> None:
@@ -80,6 +82,8 @@ def mpc():
 @click.argument("algo", type=click.Choice(ALGO_NAMES))
 @n_option()
 @routing_options
+@click.option("--delta", "delta", default=None,
+              help="Local memory s = ceil(N^delta) words (the low-memory protocols); not with --s.")
 @common_options
 @takes(MpcParams)
 def compile_cmd(p: MpcParams):
@@ -89,8 +93,15 @@ def compile_cmd(p: MpcParams):
     t0 = time.perf_counter()
     algo, n = p.algo, p.N
     _check_n(n)
-    sim = compile_protocol(get_algo(algo).build(n, p.s), hashing=p.hashing, slots=p.slots, codes=p.codes,
-                           seed=p.seed)
+    if p.delta is not None or algo in LOWMEM_ONLY:
+        from attncheck.constructions.mpc.lowmem import memory_words
+        from attncheck.constructions.mpc.lowmem_algos import lowmem_algo
+        if p.s is not None:
+            raise BadInput("--s and --delta both set the local memory; give one of them")
+        protocol = lowmem_algo(algo).build(n, memory_words(n, p.delta or DEFAULT_DELTA))
+    else:
+        protocol = get_algo(algo).build(n, p.s)
+    sim = compile_protocol(protocol, hashing=p.hashing, slots=p.slots, codes=p.codes, seed=p.seed)
     report = render.envelope("mpc compile", p.to_json(), seed=p.seed,
                              timing={"total_s": time.perf_counter() - t0}, verdict=None,
                              construction=sim.to_json(), paper=_paper_columns(sim),
@@ -160,7 +171,7 @@ def verify_mpc(p: MpcParams):
     t0 = time.perf_counter()
     Ns = tuple(p.N)
     p = p.replace(N=Ns[0]) if len(Ns) == 1 else p               # one N reads as an int (JSON params)
-    if p.delta is not None or len(Ns) > 1:
+    if p.delta is not None or len(Ns) > 1 or p.algo in LOWMEM_ONLY:
         return _verify_lowmem(p, Ns, t0)
     n, mode, samples = p.N, p.mode, p.samples
     _check_n(n)
@@ -187,11 +198,12 @@ def _verify_lowmem(p: MpcParams, Ns: tuple[int, ...], t0: float):
     from attncheck.constructions.mpc.lowmem_algos import lowmem_algo
     from attncheck.verifiers.mpc_lowmem import rounds_table
     from attncheck.verifiers.mpc_sidebyside import side_by_side
-    if p.delta is None:
+    if p.delta is None and p.algo not in LOWMEM_ONLY:
         raise BadInput(f"a list or range of --N ({','.join(map(str, Ns))}) needs --delta")
     if p.s is not None:
-        raise BadInput("--s and --delta both set the local memory; give one of them")
-    delta = parse_delta(p.delta)
+        raise BadInput(f"--s and --delta both set the local memory; give one of them ({p.algo} with"
+                       f" --delta uses s = ceil(N^delta){', default delta 1/2' if p.algo in LOWMEM_ONLY else ''})")
+    delta = parse_delta(p.delta if p.delta is not None else DEFAULT_DELTA)
     for n in Ns:
         _check_n(n)
     algo_ = lowmem_algo(p.algo)

@@ -7,8 +7,11 @@ shared), with builders that take the memory s = :func:`~attncheck.constructions.
 """
 from __future__ import annotations
 
-from attncheck.constructions.mpc import algos, basic, lowmem
-from attncheck.constructions.mpc.algos import BASIC_P, Algo
+import itertools
+import random
+
+from attncheck.constructions.mpc import algos, basic, cycles, graphs, lowmem
+from attncheck.constructions.mpc.algos import BASIC_P, MAX_DOMAIN_N, Algo, Enumeration
 from attncheck.constructions.verdict import BadInput
 
 
@@ -34,6 +37,89 @@ LOWMEM: dict[str, Algo] = {
                  algos._words_domain, algos._words_sample, lambda N, w, s: basic.sort_truth(w),
                  "rank sort over block pairs with fan-out/fan-in s trees, H + H_A + 2 rounds"),
 }
+
+
+# --- graphs of any degree --------------------------------------------------------------------
+def random_edges(N: int, rng: random.Random) -> list[tuple[int, int]]:
+    """At most N edges on [N] of a randomly chosen shape, so that degrees vary from 0 to N - 1:
+    a star (one vertex of degree N - 1), a random path, G(N, m) with m uniform in [0, N],
+    a dense G(N, m) on a third of the vertices (high degrees, parallel edges), or no edge."""
+    kind = rng.choice(("star", "path", "gnm", "dense", "empty"))
+    if kind == "star":
+        hub = rng.randrange(N)
+        edges = [(hub, v) if rng.random() < 0.5 else (v, hub) for v in range(N) if v != hub]
+    elif kind == "path":
+        perm = list(range(N))
+        rng.shuffle(perm)
+        edges = [(perm[t], perm[t + 1]) for t in range(N - 1)]
+    elif kind == "empty":
+        edges = []
+    else:
+        m, top = rng.randint(0, N), (N if kind == "gnm" else max(2, N // 3))
+        edges = []
+        while len(edges) < m:
+            u, v = rng.randrange(top), rng.randrange(top)
+            if u != v:
+                edges.append((u, v))
+    rng.shuffle(edges)
+    return edges
+
+
+def all_graphs(N: int):
+    """Every simple graph on [N] (2^C(N,2) of them; N <= 5 keeps it at most 1024)."""
+    pairs = list(itertools.combinations(range(N), 2))
+    for bits in range(1 << len(pairs)):
+        yield [pairs[t] for t in range(len(pairs)) if bits >> t & 1]
+
+
+def _graph_domain(N: int):
+    if N > 5:
+        return None
+    graphs_ = [g for g in all_graphs(N) if len(g) <= N]
+    return Enumeration(len(graphs_), lambda: (cycles.padded_tokens(N, g) for g in graphs_),
+                       f"all {len(graphs_)} simple graphs on {N} vertices with at most {N} edges")
+
+
+def _graph_sample(N: int, rng: random.Random) -> list[int]:
+    return cycles.padded_tokens(N, random_edges(N, rng))
+
+
+def _weighted(N: int, edges, weights) -> list[int]:
+    rows = [(u, v, wt) for (u, v), wt in zip(edges, weights)] + [(N, N, 0)] * (N - len(edges))
+    return [x for row in rows for x in row]
+
+
+def _msf_domain(N: int):
+    """N <= 5: every simple graph with at most N - 1 edges, each with every weighting in
+    {0, 1} (ties broken by edge index); 4,521 instances at N = 5."""
+    if N > 5:
+        return None
+    items = [(g, ws) for g in all_graphs(N) if len(g) < N
+             for ws in itertools.product(range(2), repeat=len(g))]
+    return Enumeration(len(items), lambda: (_weighted(N, g, ws) for g, ws in items),
+                       f"all {len(items)} simple graphs on {N} vertices with at most {N - 1} edges,"
+                       f" each with every weighting in {{0, 1}} (ties broken by edge index)")
+
+
+def _msf_sample(N: int, rng: random.Random) -> list[int]:
+    edges = random_edges(N, rng)
+    hi = rng.choice((2, 4, 1 << graphs.WEIGHT_BITS))          # many ties, some, or few
+    return _weighted(N, edges, [rng.randrange(hi) for _ in edges])
+
+
+def _default_s(N: int, s: int | None) -> int:
+    return s if s is not None else lowmem.memory_words(N, "1/2")
+
+
+LOWMEM["components"] = Algo(
+    "components", "sht24a.cor3_3", lambda N, s=None: graphs.components_any(N, _default_s(N, s)),
+    _graph_domain, _graph_sample,
+    lambda N, w, s: cycles.component_labels(N, [e for e in cycles.deserialize(w) if e != (N, N)]),
+    "component labels of graphs of any degree, deterministic Borůvka, O(log^2 N / delta) rounds")
+LOWMEM["msf"] = Algo(
+    "msf", "sht24a.cor3_3", lambda N, s=None: graphs.msf(N, _default_s(N, s)),
+    _msf_domain, _msf_sample, lambda N, w, s: graphs.kruskal(N, graphs.weighted_edges(N, w)),
+    "minimum spanning forest (weights < 2^8, ties by edge index), Borůvka, O(log^2 N / delta) rounds")
 
 
 def lowmem_algo(name: str) -> Algo:
