@@ -332,9 +332,14 @@ def outside_hypotheses(c: Construction) -> str:
 
 
 def certify(c: Construction, task: str, params: dict, fmt: Format, attention: str = "softmax",
-            budget: Budget = UNLIMITED) -> Verdict:
+            budget: Budget = UNLIMITED, record: dict | None = None) -> Verdict:
     """Prove ``decode(T(X)) = task(X)`` for all X in Sigma^N, or return UNKNOWN naming the gap
-    (or the layer at which ``budget`` ran out)."""
+    (or the layer at which ``budget`` ran out).  ``record``: a dict that receives the slot states
+    after the embedding and every layer and map (``states``), the head reports (``heads``) and
+    the decoder margin (``margin``), for :mod:`attncheck.verifiers.proof_emit`; it never changes
+    the verdict."""
+    rec = (lambda where, st: record.setdefault("states", []).append((where, dict(st)))) \
+        if record is not None else (lambda where, st: None)
     claim = f"{c.name} computes {task} for all {c.alphabet}^{c.n} inputs in {fmt} with {attention}"
     cases = f"{c.alphabet}^{c.n}"
     missing = outside_hypotheses(c)
@@ -363,11 +368,14 @@ def certify(c: Construction, task: str, params: dict, fmt: Format, attention: st
         run = _Run(ctx, sigma, tok_book, none_row, [])
         check_embedding_semantics(ctx, st)
         check_residual_range(ctx, st, "after the embedding")
+        rec("embedding", st)
         for li, layer in enumerate(c.layers, start=1):
             ctx.tick(layer=li)
             st = apply_layer(run, li, layer, st, history[li - 1])
+            rec(f"layer {li}", st)
             if layer.map is not None:
                 st = apply_snap(ctx, layer.map, st, li)
+                rec(f"map {li}", st)
         dec = c.decoder
         if c.layout[dec.slot].codebook != dec.codebook:
             raise CertificateFailure(f"decoder reads slot {dec.slot!r} with codebook {dec.codebook!r}, not the"
@@ -383,6 +391,8 @@ def certify(c: Construction, task: str, params: dict, fmt: Format, attention: st
             raise CertificateFailure(f"decoder: slot {dec.slot!r} error {np.max(d.radius):.4g} exceeds"
                                      f" the decoding radius {rmax:.4g}")
         check_symbols(c, run)
+        if record is not None:
+            record.update(margin=m, heads=list(run.reports))
     except BudgetExceeded as e:
         evidence["heads"] = [r.to_json() for r in run.reports]
         return Verdict(Status.UNKNOWN, Method.CERTIFICATE, claim, cases,

@@ -1,0 +1,767 @@
+"""The independent proof checker of the sequence-task certificate (issue 19): the trusted base.
+
+Shape glossary: T = N + 1 positions (0 = start token), D residual width, w a slot's width, k a
+head's width, A rows a slot may name, nb codebook rows.
+
+A proof (written by :mod:`attncheck.verifiers.proof_emit`) is untrusted data: for the embedding
+and after every layer and map, each slot's label (``X[i-1]``, ``pos[find^1(i)]``, none), the
+codebook rows it may name at each position and a radius; for every head its score gap and
+leakage; the decoder margin.  This module re-derives every one of those numbers from the
+weights in exact arithmetic -- Python ints on the fixed-point grid (value = n 2^-F) and
+``Fraction`` -- and accepts only when each claim is implied by what it derived:
+
+* a radius claim must be >= the checker's own bound, a row set must contain every row the
+  label can name, a gap must be <= the checker's gap and > 0, a leakage >= the checker's,
+  a margin <= the checker's and > 0; the *claims* (not the checker's numbers) are carried to
+  the next layer, so a true claim too weak for the verdict fails further down;
+* the arithmetic is the emulator's (constructions/precision.py): one half-even rounding of
+  the exact value of every stored quantity; every stored interval is checked to fit the
+  range, so saturation never happens; the exponential is bounded above by a table of
+  rational bounds (``exp(-1/2^H)`` <= its alternating Taylor sum, powers rounded up);
+* labels compose by the checker's own rules (lookup: target ``P(i)``; lastOccurrence:
+  ``find^1(i)``), and the decoder slot must hold the task's label.
+
+The checker never imports the certificate, its interval code or the emulator; it reads the
+weights through the loaders.  Anything it does not handle is rejected with "not supported by
+the checker: ...".
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import re
+from fractions import Fraction
+
+import numpy as np
+
+from attncheck.constructions.precision import parse_format
+
+FORMAT_TAG, VERSION = "attncheck-proof", 1
+H = 8                                   # exp table step 2^-H (natural units)
+
+
+class Reject(Exception):
+    """The proof does not establish the verdict (the message is the first failing line)."""
+
+
+class Malformed(Exception):
+    """The proof file is not a proof of this format."""
+
+
+def need(ok, msg: str) -> None:
+    if not ok:
+        raise Reject(msg)
+
+
+# --- the weights: canonical digest, exact integers ----------------------------------------------
+def weights_digest(c) -> str:
+    """SHA-256 over the arrays in a canonical order (sorted names; float64 little-endian bytes
+    after the shape) and the metadata that defines the computation (layout, maps, decoder)."""
+    arrays = {"tok_embed": c.tok_embed, "pos_embed": c.pos_embed, "start_row": c.start_row}
+    arrays.update({f"codebook/{k}": v for k, v in c.codebooks.items()})
+    meta = {"layout": c.layout.to_json(), "mask": c.mask, "start": c.start, "n": c.n, "alphabet": c.alphabet,
+            "maps": [], "decoder": None}
+    for li, layer in enumerate(c.layers, 1):
+        for hi, h in enumerate(layer.heads, 1):
+            for w in ("W_Q", "W_K", "W_V", "W_O"):
+                arrays[f"layer{li}/head{hi}/{w}"] = getattr(h, w)
+            arrays[f"layer{li}/head{hi}/temperature"] = np.array([h.temperature])
+        m = layer.map
+        meta["maps"].append(None if m is None else {"moves": [list(x) for x in m.moves], "clears": list(m.clears)})
+    d = c.decoder
+    if d is not None:
+        meta["decoder"] = {"kind": d.kind, "slot": d.slot, "codebook": d.codebook,
+                           "symbols": [None if s is None else int(s) for s in d.symbols]}
+    h = hashlib.sha256()
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(np.asarray(arrays[name], dtype="<f8"))
+        h.update(f"{name}:{list(a.shape)}\n".encode())
+        h.update(a.tobytes())
+    h.update(json.dumps(meta, sort_keys=True).encode())
+    return h.hexdigest()
+
+
+def dyadic(a, e: int) -> np.ndarray:
+    """float64 array -> object array of ints n with a = n 2^-e exactly (reject if e too small)."""
+    a = np.asarray(a, dtype=np.float64)
+    out = np.empty(a.shape, dtype=object)
+    for idx, x in np.ndenumerate(a):
+        n, d = Fraction(float(x)).as_integer_ratio()
+        if (d & (d - 1)) or d.bit_length() - 1 > e:
+            raise Reject(f"not supported by the checker: weight {x!r} is finer than 2^-{e}")
+        out[idx] = n << (e - (d.bit_length() - 1))
+    return out
+
+
+def exponent(*arrays) -> int:
+    """Smallest e with every entry a multiple of 2^-e."""
+    e = 0
+    for a in arrays:
+        for x in np.asarray(a, dtype=np.float64).ravel():
+            d = Fraction(float(x)).denominator
+            e = max(e, d.bit_length() - 1)
+    return e
+
+
+def rhe(n, s: int):
+    """Round-half-even of n / 2^s (n int or object array of ints)."""
+    if s <= 0:
+        return n * (1 << -s)
+    q = n >> s if isinstance(n, int) else np.right_shift(n, s)
+    r = n - q * (1 << s)
+    half = 1 << (s - 1)
+    up = (r > half) | ((r == half) & (q % 2 == 1))
+    return q + up if isinstance(n, int) else q + up.astype(int).astype(object)
+
+
+def fr(x) -> Fraction:
+    try:
+        return Fraction(str(x))
+    except (ValueError, ZeroDivisionError) as e:
+        raise Malformed(f"not a number: {x!r}") from e
+
+
+# --- labels ----------------------------------------------------------------------------------------
+def parse_label(text):
+    """"X[find^1(i)]" -> ("X", (("find", 1),)); None stays None."""
+    if text is None:
+        return None
+    m = re.fullmatch(r"(X|pos)\[(.*)\]", text)
+    if not m:
+        raise Malformed(f"bad label {text!r}")
+    base, p, ops = m.group(1), m.group(2), []
+    while p != "i":
+        if f := re.fullmatch(r"find\^(\d+)\((.*)\)", p):
+            ops.insert(0, ("find", int(f.group(1))))
+            p = f.group(2)
+        elif s := re.fullmatch(r"(.*)([+-]\d+)", p):
+            ops.insert(0, ("shift", int(s.group(2))))
+            p = s.group(1)
+        else:
+            raise Malformed(f"bad label {text!r}")
+    return base, tuple(ops)
+
+
+def then(first, label):
+    """Label of reading slot ``label`` at position first(i): ops of first, then the slot's."""
+    merged = []
+    for op in tuple(first) + label[1]:
+        if merged and op[0] == "find" and merged[-1][0] == "find":
+            merged[-1] = ("find", merged[-1][1] + op[1])
+        elif op != ("find", 0):
+            merged.append(op)
+    return label[0], tuple(merged)
+
+
+def label_str(label) -> str | None:
+    """("X", (("find", 1),)) -> "X[find^1(i)]" (the inverse of :func:`parse_label`)."""
+    if label is None:
+        return None
+    p = "i"
+    for name, arg in label[1]:
+        p = f"{p}{arg:+d}" if name == "shift" else f"find^{arg}({p})"
+    return f"{label[0]}[{p}]"
+
+
+def positions(ops, T: int):
+    """(kind, (T,) ints): the positions ops(t) may be -- 'single' p(t) or 'upto' 0..u(t)."""
+    kind, p = "single", np.arange(T)
+    for name, arg in ops:
+        if name == "shift":
+            need(arg <= 0, f"not supported by the checker: a label shifting forward ({arg:+d})")
+            p = np.maximum(0, p + arg)
+        else:
+            kind = "upto"
+    return kind, p
+
+
+# --- row sets ------------------------------------------------------------------------------------
+def rowsets(spec, T: int, nb: int) -> list:
+    """Proof row set -> per position a (lo, hi) range list; forms single/upto/runs."""
+    if not isinstance(spec, dict) or len(spec) != 1:
+        raise Malformed("a row set must be one of single / upto / runs")
+    (kind, data), = spec.items()
+    if kind in ("single", "upto"):
+        if not isinstance(data, list) or len(data) != T:
+            raise Malformed(f"a {kind} row set needs {T} entries")
+        return [[] if int(r) < 0 else [(int(r) if kind == "single" else 0, int(r))] for r in data]
+    if kind != "runs":
+        raise Malformed(f"unknown row set kind {kind!r}")
+    out = [[] for _ in range(T)]
+    for t0, t1, rows in data:
+        for t in range(int(t0), int(t1) + 1):
+            out[t] = [(int(r), int(r)) for r in rows]
+    if any(not 0 <= a <= b < nb for s in out for a, b in s):
+        raise Malformed("a row set names a row outside its codebook")
+    return out
+
+
+def merged(ranges) -> list:
+    """Sorted, merged (lo, hi) ranges."""
+    out = []
+    for a, b in sorted(ranges):
+        if out and a <= out[-1][1] + 1:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+def covers(have, want) -> int | None:
+    """The first row of ``want`` (ranges) that ``have`` (ranges) misses, or None."""
+    m = merged(have)
+    for a, b in merged(want):
+        if not any(x <= a and b <= y for x, y in m):
+            inside = [y + 1 for x, y in m if x <= a <= y]
+            return inside[0] if inside else a
+    return None
+
+
+def domain(sets) -> np.ndarray:
+    """Rows named at some position t >= 1, sorted."""
+    return np.array([r for a, b in merged(x for s in sets[1:] for x in s) for r in range(a, b + 1)], dtype=np.int64)
+
+
+def single_rows(sets):
+    """(T,) the one row of each position t >= 1 when every set is a single row, else None."""
+    if all(len(s) == 1 and s[0][0] == s[0][1] for s in sets[1:]):
+        return np.array([-1] + [s[0][0] for s in sets[1:]], dtype=np.int64)
+    return None
+
+
+def minmax_rows(y, sets):
+    """(T-1, k) min and max of y[r] (y (nb, k)) over the rows of each position t >= 1."""
+    one = single_rows(sets)
+    if one is not None:
+        return y[one[1:]], y[one[1:]]
+    cmin, cmax = np.minimum.accumulate(y, axis=0), np.maximum.accumulate(y, axis=0)
+    lo, hi = [], []
+    for s in sets[1:]:
+        need(s, "a slot names no row at some position")
+        parts = [(cmin[b], cmax[b]) if a == 0 else (y[a:b + 1].min(axis=0), y[a:b + 1].max(axis=0)) for a, b in s]
+        lo.append(np.min(np.stack([p[0] for p in parts]), axis=0))
+        hi.append(np.max(np.stack([p[1] for p in parts]), axis=0))
+    return np.stack(lo), np.stack(hi)
+
+
+# --- the checker -----------------------------------------------------------------------------------
+class Checker:
+    """One proof against one model; :meth:`run` accepts or raises :class:`Reject`."""
+
+    def __init__(self, c, proof: dict):
+        self.c, self.p = c, proof
+        self.fmt = parse_format(str(proof["number_format"]))
+        if self.fmt.is_exact:
+            raise Reject("not supported by the checker: the exact (float64) format; use a fixed:I.F format")
+        need(self.fmt.bits <= 62, "not supported by the checker: formats wider than 62 bits")
+        self.F, self.T = self.fmt.frac_bits, c.n + 1
+        self.lo_i, self.hi_i = -(1 << (self.fmt.bits - 1)), (1 << (self.fmt.bits - 1)) - 1
+        self.floor = self.lo_i - 1
+        self.att = proof["attention"]
+        need(self.att in ("softmax", "hardmax"), f"not supported by the checker: attention {self.att!r}")
+        need(self.att == "hardmax" or self.hi_i >= 1 << self.F, f"{self.fmt} cannot hold exp(0) = 1")
+        need(c.mask == "causal" and c.start == "constant" and c.decoder is not None and c.decoder.kind == "nearest",
+             "not supported by the checker: a model without the causal mask, a constant start row and a"
+             " nearest-code decoder")
+        self.X = max(self.F, exponent(*c.codebooks.values())) + 8       # scale of residual quantities
+        self.books = {k: dyadic(v, self.X) for k, v in c.codebooks.items()}
+        self.slots = {s.name: s for s in c.layout.slots}
+        owner = np.zeros(c.width, int)
+        for s in c.layout.slots:
+            owner[s.start:s.stop] += 1
+        need(np.all(owner == 1), "the slots do not partition the residual")
+        sym = list(c.decoder.symbols)
+        need(all(sym.count(x) == 1 for x in range(c.alphabet)) and sym.count(None) == 1,
+             "the decoder's table does not name each symbol and bottom exactly once")
+        self.tok_book = c.decoder.codebook
+        self.sigma, self.none = [sym.index(x) for x in range(c.alphabet)], sym.index(None)
+
+    # -- grid helpers ----------------------------------------------------------------------------
+    def rng(self, what: str, lo, hi) -> None:
+        need(min(np.min(lo, initial=0), 0) >= self.lo_i and max(np.max(hi, initial=0), 0) <= self.hi_i,
+             f"overflow possible: {what} leaves the range of {self.fmt}")
+
+    def store(self, lo, hi, shift: int, what: str):
+        """Stored values of exact values in [lo, hi] (2^-(F + shift)): half-even, range-checked."""
+        lo, hi = rhe(lo, shift), rhe(hi, shift)
+        self.rng(what, lo, hi)
+        return lo, hi
+
+    def rad_int(self, r) -> np.ndarray:
+        """Fractions -> ints at scale 2^-X, rounded up."""
+        return np.array([-((-x.numerator << self.X) // x.denominator) for x in r], dtype=object)
+
+    def temperature(self, h) -> int:
+        t = np.array([h.temperature])
+        e = max(exponent(t), self.F)
+        return int(rhe(dyadic(t, e)[0], e - self.F))
+
+    # -- claims about slots ----------------------------------------------------------------------
+    def needed(self, label, book: str, t: int) -> list:
+        """Row ranges the label may name at position t >= 1."""
+        kind, p = positions(label[1], self.T)
+        pos = [(int(p[t]), int(p[t]))] if kind == "single" else [(0, int(p[t]))]
+        if label[0] == "pos":
+            return pos
+        need(book == self.tok_book, f"an X label on codebook {book!r}, not the decoder's {self.tok_book!r}")
+        return ([(self.none, self.none)] if pos[0][0] == 0 else []) + \
+            ([(r, r) for r in self.sigma] if pos[0][1] >= 1 else [])
+
+    def read_state(self, entry: dict, where: str, labels: dict) -> dict:
+        """The proof's slot claims after ``where``: {slot: (label, row sets, radius)}, each label
+        the one the checker derived, each row set covering every row the label may name."""
+        sl = entry.get("slots")
+        if not isinstance(sl, dict) or set(sl) != set(self.slots):
+            raise Reject(f"{where}: the proof does not list every slot exactly once")
+        st = {}
+        for name, s in self.slots.items():
+            cl = sl[name]
+            lab = parse_label(cl.get("label"))
+            need(lab == labels[name], f"{where} slot {name}: label {cl.get('label')} is not the one proved"
+                                      f" ({label_str(labels[name])})")
+            rad = [fr(x) for x in cl["radius"]]
+            need(len(rad) == s.width and all(x >= 0 for x in rad), f"{where} slot {name}: bad radius")
+            sets = None
+            if lab is not None:
+                need(s.codebook is not None, f"{where} slot {name}: labelled but without a codebook")
+                sets = rowsets(cl.get("rows"), self.T, len(self.books[s.codebook]))
+                for t in range(1, self.T):
+                    miss = covers(sets[t], self.needed(lab, s.codebook, t))
+                    need(miss is None, f"{where} slot {name} position {t}: the row set misses row {miss}")
+            else:
+                need(name in self.tables, f"{where} slot {name}: holds no label and no known content")
+            st[name] = (lab, sets, rad)
+        self.fits(st, where)
+        return st
+
+    def fits(self, st: dict, where: str) -> None:
+        """Every stored residual coordinate (centre + radius) fits the format."""
+        for name, (lab, sets, rad) in st.items():
+            s = self.slots[name]
+            if lab is None:
+                m = np.abs(self.tables[name]).max(axis=0) * (1 << (self.X - self.F))
+            else:
+                m = np.abs(self.books[s.codebook][domain(sets)]).max(axis=0)
+            top = max(Fraction(int(x), 1 << self.X) + r for x, r in zip(m, rad))
+            need(top <= Fraction(self.hi_i, 1 << self.F), f"overflow possible: {where} slot {name}")
+
+    def check_radii(self, st: dict, want: dict, where: str) -> None:
+        for name, (lab, sets, rad) in st.items():
+            for d, (a, b) in enumerate(zip(want[name], rad)):
+                need(a <= b, f"{where} slot {name} coordinate {d}: claimed radius {float(b):.6g} < proved"
+                             f" {float(a):.6g}")
+
+    # -- the embedding ------------------------------------------------------------------------------
+    def embedding(self) -> dict:
+        c, X, F = self.c, self.X, self.F
+        e = max(exponent(c.tok_embed, c.pos_embed, c.start_row), F)
+        tok, pos = dyadic(c.tok_embed, e), dyadic(c.pos_embed[1:], e)
+        self.start = rhe(dyadic(c.start_row, e), e - F)
+        self.rng("the start row", self.start, self.start)
+        labels, self.tables, want = {}, {}, {}
+        ent = self.p["states"][0]
+        need(ent.get("after") == "embedding", "the first state is not the embedding's")
+        for name, s in self.slots.items():
+            emb = rhe(tok[:, None, s.start:s.stop] + pos[None, :, s.start:s.stop], e - F)   # (V, T-1, w)
+            self.rng(f"the embedding of slot {name}", emb, emb)
+            lab = parse_label((ent.get("slots") or {}).get(name, {}).get("label"))
+            labels[name] = lab
+            E = emb * (1 << (X - F))
+            if lab is None:
+                self.tables[name] = np.concatenate([self.start[None, s.start:s.stop], emb[0]])
+                dev = np.abs(E - E[:1])
+            elif lab[0] == "X":
+                need(lab[1] == () and s.codebook == self.tok_book,
+                     f"embedding slot {name}: an X label other than X[i] on the decoder's codebook")
+                dev = np.abs(E - self.books[s.codebook][self.sigma][:, None, :])
+            else:
+                kind, p = positions(lab[1], self.T)
+                need(kind == "single", f"embedding slot {name}: {label_str(lab)} is not a fixed position")
+                dev = np.abs(E - self.books[s.codebook][p[1:]][None])
+            want[name] = [Fraction(int(x), 1 << X) for x in dev.reshape(-1, s.width).max(axis=0)]
+        st = self.read_state(ent, "embedding", labels)
+        self.check_radii(st, want, "embedding")
+        return st
+
+    # -- projections ---------------------------------------------------------------------------------
+    def project(self, st: dict, W, decl, what: str):
+        """Stored ``q(x_t @ W)`` as boxes: lo, hi (T, A, k) grid ints and rows (T, A): the row of
+        slot ``decl`` each box assumes (-1: not allowed at t; decl None or row 0: -1).  Row 0 is
+        the start, exact.  Every other slot contributes its whole range at t."""
+        T, X, k = self.T, self.X, W.shape[1]
+        eW = exponent(W)
+        Wi = dyadic(W, eW)
+        blo = np.zeros((T - 1, k), dtype=object)
+        bhi = np.zeros((T - 1, k), dtype=object)
+        for name, s in self.slots.items():
+            Ws = Wi[s.start:s.stop]
+            if name == decl or not np.any(Ws != 0):
+                continue
+            lab, sets, rad = st[name]
+            r = self.rad_int(rad) @ np.abs(Ws)
+            if lab is None:
+                v = (self.tables[name][1:] * (1 << (X - self.F))) @ Ws
+                blo, bhi = blo + v - r, bhi + v + r
+            else:
+                ylo, yhi = minmax_rows(self.books[s.codebook] @ Ws, sets)
+                blo, bhi = blo + ylo - r, bhi + yhi + r
+        sh = X + eW - self.F
+        if decl is None:
+            lo, hi = blo[:, None, :], bhi[:, None, :]
+            rows = np.full((T, 1), -1)
+        else:
+            lab, sets, rad = st[decl]
+            need(lab is not None, f"{what}: slot {decl} holds no label")
+            s = self.slots[decl]
+            Ws = Wi[s.start:s.stop]
+            y = self.books[s.codebook] @ Ws
+            r = self.rad_int(rad) @ np.abs(Ws)
+            one = single_rows(sets)
+            if one is not None:
+                lo, hi = (blo + y[one[1:]] - r)[:, None, :], (bhi + y[one[1:]] + r)[:, None, :]
+                rows = one[:, None].copy()
+            else:
+                dom = domain(sets)
+                need(T * len(dom) <= 1 << 24, f"not supported by the checker: {what} over {len(dom)} rows"
+                                              f" at {T} positions")
+                lo, hi = blo[:, None, :] + (y[dom] - r)[None], bhi[:, None, :] + (y[dom] + r)[None]
+                rows = np.full((T, len(dom)), -1)
+                for t in range(1, T):
+                    ok = np.zeros(len(dom), bool)
+                    for a, b in sets[t]:
+                        ok |= (dom >= a) & (dom <= b)
+                    rows[t] = np.where(ok, dom, -1)
+            rows[0] = -1
+        lo, hi = self.store(lo, hi, sh, what)
+        x0 = rhe((self.start * (1 << (X - self.F))) @ Wi, sh)
+        self.rng(what, x0, x0)
+        x0 = np.broadcast_to(x0, (1, lo.shape[1], k))
+        return np.concatenate([x0, lo]), np.concatenate([x0, hi]), rows
+
+    def scores(self, cq: int, qlo, qhi, klo, khi):
+        """Stored score boxes ``q(c q.k)`` for query boxes against key boxes (broadcast, (..., k))."""
+        if np.array_equal(qlo, qhi) and np.array_equal(klo, khi):
+            lo = hi = (qlo * klo).sum(axis=-1)
+        else:
+            p = [qlo * klo, qlo * khi, qhi * klo, qhi * khi]
+            lo = np.minimum(np.minimum(p[0], p[1]), np.minimum(p[2], p[3])).sum(axis=-1)
+            hi = np.maximum(np.maximum(p[0], p[1]), np.maximum(p[2], p[3])).sum(axis=-1)
+        return self.store(lo * cq, hi * cq, 2 * self.F, "a score")
+
+    # -- the exponential -------------------------------------------------------------------------------
+    def exp_table(self) -> np.ndarray:
+        """E[j] >= the stored exp(-d 2^-F) (grid ints) for every grid distance d >= j 2^(F-H)."""
+        if getattr(self, "_E", None) is None:
+            F, P = self.F, self.F + 24
+            x = Fraction(1, 1 << H)
+            b = 1 - x + x * x / 2                                         # >= exp(-x) for 0 < x < 1
+            cur, E = 1 << P, []                                             # cur >= exp(-j/2^H) 2^P
+            while 2 * cur > 1 << (P - F):                                   # else 2^F exp <= 1/2: rounds to 0
+                E.append((cur + (1 << (P - F - 1))) >> (P - F))             # round(y) <= floor(y + 1/2)
+                cur = -((-cur * b.numerator) // b.denominator)
+            E.append(0)
+            self._E = np.array(E, dtype=np.int64)
+        return self._E
+
+    def expsum(self, d) -> int:
+        """Upper bound (grid ints) on the sum of the stored exponentials of grid distances >= d."""
+        E = self.exp_table()
+        d = np.asarray(d, dtype=np.int64)
+        need(np.all(d > 0), "internal: a competitor at distance <= 0")
+        j = d >> (self.F - H) if self.F >= H else d << (H - self.F)
+        return int(E[np.minimum(j, len(E) - 1)].sum())
+
+    # -- heads -----------------------------------------------------------------------------------------
+    def head(self, li: int, hi: int, h, claim: dict, st: dict):
+        """Check one head's promise; returns (the target's pointer ops, the proved leakage, which
+        the claim must bound; the copy error uses the proved one)."""
+        where = f"layer {li} head {hi}"
+        kind, q, k = claim["promise"], claim["query"], claim["key"]
+        need(q in self.slots and k in self.slots, f"{where}: unknown query or key slot")
+        cq = self.temperature(h)
+        need(cq > 0, f"{where}: the temperature rounds to {cq} <= 0")
+        gap_claim, leak_claim = fr(claim["gap"]), fr(claim["leak"])
+        need(gap_claim > 0 and leak_claim >= 0, f"{where}: claimed gap {float(gap_claim):.6g} is not positive")
+        ql, kl = st[q][0], st[k][0]
+        if kind == "lookup":
+            need(ql is not None and ql[0] == "pos" and kl == ("pos", ()),
+                 f"{where}: lookup needs a query labelled pos[P(i)] and a key labelled pos[i]")
+            Q = self.project(st, h.W_Q, q, f"{where} query")
+            K = self.project(st, h.W_K, k, f"{where} key")
+            gap, L = self.lookup(where, cq, Q, K)
+            ops = ql[1]
+        elif kind == "last_occurrence":
+            need(ql == ("X", ()) and kl == ("X", (("shift", -1),)),
+                 f"{where}: lastOccurrence needs a query labelled X[i] and a key labelled X[i-1]")
+            Q = self.project(st, h.W_Q, q, f"{where} query")
+            K = self.project(st, h.W_K, k, f"{where} key")
+            gap, L = self.last_occurrence(where, cq, Q, K)
+            ops = (("find", 1),)
+        else:
+            raise Reject(f"not supported by the checker: promise {kind!r}")
+        gap = Fraction(gap, 1 << self.F)
+        need(gap >= gap_claim, f"{where}: claimed gap {float(gap_claim):.6g} > proved {float(gap):.6g}")
+        if self.att == "softmax":
+            need(Fraction(L, 1 << self.F) <= leak_claim,
+                 f"{where}: claimed leakage {float(leak_claim):.6g} < proved {L / 2 ** self.F:.6g}")
+        return ops, Fraction(L, 1 << self.F) if self.att == "softmax" else Fraction(0)
+
+    def lookup(self, where: str, cq: int, Q, K):
+        """Every position t and pointer p its query may name (p <= t): key p scores above every
+        other visible key j <= t.  When the query boxes are the same at every t >= 1, the last
+        position (every key visible) covers all.  Returns (gap, leakage) in grid units."""
+        qlo, qhi, qrows = Q
+        klo, khi, krows = K
+        T = self.T
+        need(krows.shape[1] == 1 and np.array_equal(krows[1:, 0], np.arange(1, T)),
+             f"{where}: the key slot does not hold the code of its own position")
+        kl, kh = klo[:, 0], khi[:, 0]
+        need(np.all(qrows[1:] <= np.arange(1, T)[:, None]) and np.all((qrows[1:] >= 0).any(axis=1)),
+             f"{where}: at some position the pointer may be masked, or there is none")
+        same = all(np.array_equal(qlo[t], qlo[1]) and np.array_equal(qhi[t], qhi[1]) for t in range(2, T))
+        if same:
+            a = np.flatnonzero((qrows[1:] >= 0).any(axis=0))
+            boxes = [(T - 1, x, int(qrows[1:, x].max())) for x in a]
+        else:
+            boxes = [(t, x, int(qrows[t, x])) for t in range(1, T) for x in np.flatnonzero(qrows[t] >= 0)]
+        gap, L = None, 0
+        step = max(1, (1 << 20) // T)
+        for b0 in range(0, len(boxes), step):
+            chunk = boxes[b0:b0 + step]
+            tt = np.array([b[0] for b in chunk])
+            pp = np.array([b[2] for b in chunk])
+            vis = int(tt.max()) + 1
+            i = np.arange(len(chunk))
+            lo, hi = self.scores(cq, np.stack([qlo[b[0], b[1]] for b in chunk])[:, None, :],
+                                 np.stack([qhi[b[0], b[1]] for b in chunk])[:, None, :], kl[None, :vis], kh[None, :vis])
+            star = lo[i, pp]
+            j = np.arange(vis)[None, :]
+            comp = np.where((j > tt[:, None]) | (j == pp[:, None]), self.floor, hi)
+            g = star - comp.max(axis=1)
+            bad = int(np.argmin(g))
+            need(g[bad] > 0, f"{where} position {tt[bad]}: pointer {pp[bad]} does not beat key"
+                             f" {int(np.argmax(comp[bad]))} (score gap {int(g[bad])} grid units)")
+            gap = int(g.min()) if gap is None else min(gap, int(g.min()))
+            if self.att == "softmax":
+                d = star[:, None] - comp
+                for r in range(len(chunk)):
+                    L = max(L, self.expsum(d[r][comp[r] != self.floor].astype(np.int64)))
+        return gap, L
+
+    def last_occurrence(self, where: str, cq: int, Q, K):
+        """For every query row a and feasible target j* (a key of row a, or the start), the target
+        beats every later non-matching key, every earlier key and the start.  The queries must be
+        the same at every position t >= 1, so the last position (every key visible) covers all."""
+        qlo, qhi, qrows = Q
+        klo, khi, krows = K
+        T, floor = self.T, self.floor
+        need(all(np.array_equal(qlo[t], qlo[1]) and np.array_equal(qhi[t], qhi[1]) for t in range(2, T)),
+             f"not supported by the checker: {where} queries that depend on the position")
+        avals = np.flatnonzero((qrows[1:] >= 0).any(axis=0))
+        lo, hi = self.scores(cq, qlo[1][avals][:, None, None, :], qhi[1][avals][:, None, None, :],
+                             klo[None, 1:], khi[None, 1:])               # (A, T-1, B)
+        s0lo, s0hi = self.scores(cq, qlo[1][avals], qhi[1][avals], klo[0, 0][None], khi[0, 0][None])
+        kv = krows[1:] >= 0
+        gap, L = None, 0
+        for i, a in enumerate(avals):
+            row = int(qrows[1:, a].max())
+            match = krows[1:] == row                                       # (T-1, B)
+            U = np.where(kv & ~match, hi[i], floor).max(axis=1)           # a later key must not match
+            Wm = np.where(kv, hi[i], floor).max(axis=1)                   # an earlier key may be anything
+            star = np.where(match, lo[i], self.hi_i + 1).min(axis=1)
+            feas = match.any(axis=1)
+            sufU = np.concatenate([np.maximum.accumulate(U[::-1])[::-1][1:], [floor]])
+            preW = np.concatenate([[floor], np.maximum.accumulate(Wm)[:-1]])
+            cm = np.maximum(np.maximum(sufU, preW), s0hi[i])
+            g = np.where(feas, star - cm, self.hi_i)
+            bad = int(np.argmin(g))
+            need(g[bad] > 0, f"{where}: query row {row}, target position {bad + 1}: score gap {int(g[bad])} <= 0")
+            g0 = int(s0lo[i]) - int(U.max())
+            need(g0 > 0, f"{where}: query row {row}, no match: the start's score gap {g0} <= 0")
+            gap = min(int(g.min()), g0, gap if gap is not None else g0)
+            if self.att == "softmax":
+                U64, W64 = U.astype(np.int64), Wm.astype(np.int64)
+                for j in np.flatnonzero(feas):
+                    s = int(star[j])
+                    d = np.concatenate([s - U64[j + 1:][U64[j + 1:] != floor], s - W64[:j][W64[:j] != floor],
+                                        [s - int(s0hi[i])]])
+                    L = max(L, self.expsum(d))
+                L = max(L, self.expsum(int(s0lo[i]) - U64[U64 != floor]))
+        return gap, L
+
+    # -- writes ----------------------------------------------------------------------------------------
+    def writes(self, li: int, h, claim: dict, leak: Fraction, st: dict, labels: dict, ops, want: dict) -> None:
+        """Declared copies v -> w (the target's code plus an error bound) and every other column
+        of W_O (what it may add), accumulated into ``want`` (radius each slot needs)."""
+        where, X, F = f"layer {li}", self.X, self.F
+        u = Fraction(1, 1 << (F + 1))
+        vlo, vhi, _ = self.project(st, h.W_V, None, f"{where} value")
+        vlo, vhi = vlo[:, 0], vhi[:, 0]                                   # (T, dv), row 0 the start
+        vmin, vmax = vlo.min(axis=0), vhi.max(axis=0)
+        vabs = int(np.maximum(np.abs(vmin), np.abs(vmax)).max())
+        if self.att == "softmax":
+            need(1 + leak <= Fraction(self.hi_i, 1 << F), f"{where}: the softmax denominator may overflow")
+            top = ((1 + leak) * vabs).__ceil__() + 1
+            self.rng(f"{where} softmax numerator", -top, top)
+            mix = [leak / (1 + leak) * Fraction(int(b - a), 1 << F) + 2 * u for a, b in zip(vmin, vmax)]
+        else:
+            mix = [Fraction(0)] * len(vmin)
+        s = F + 1                                                          # out boxes at 2^-(F+1)
+        mixi = np.array([-((-m.numerator << s) // m.denominator) for m in mix], dtype=object)
+        eO = exponent(h.W_O)
+        Wo = dyadic(h.W_O, eO)
+
+        def through(lo, hi, cols):
+            """Exact range (2^-(s + eO)) of out @ W_O[:, cols] for out in [2lo - mix, 2hi + mix]."""
+            P, N = np.where(Wo[:, cols] > 0, Wo[:, cols], 0), np.where(Wo[:, cols] < 0, Wo[:, cols], 0)
+            a, b = lo * 2 - mixi, hi * 2 + mixi
+            ylo, yhi = a @ P + b @ N, b @ P + a @ N
+            self.rng(f"{where} head write", rhe(ylo, s + eO - F), rhe(yhi, s + eO - F))
+            return ylo, yhi
+
+        sc = 1 << (s + eO)
+        for v, w in zip(claim["values"], claim["writes"]):
+            need(v in self.slots and w in self.slots, f"{where}: unknown slot {v!r} or {w!r}")
+            sv, sw = self.slots[v], self.slots[w]
+            lv = st[v][0]
+            need(lv is not None and sv.codebook == sw.codebook and sv.width == sw.width,
+                 f"{where}: copies {v}, which holds no label, or into {w} of another codebook")
+            need(labels[w] is None and w in self.tables and not np.any(self.tables[w][1:]),
+                 f"{where}: writes into slot {w}, which is not empty")
+            book, cols = self.books[sv.codebook], slice(sw.start, sw.stop)
+            blo, bhi, brows = self.project(st, h.W_V, v, f"{where} value")
+            seen, worst = set(), [Fraction(0)] * sw.width
+            cases = [(vlo[0], vhi[0], 0 if lv[0] == "pos" else self.none)]
+            for t in range(1, self.T):
+                for a in np.flatnonzero(brows[t] >= 0):
+                    key = (int(brows[t, a]), tuple(blo[t, a]), tuple(bhi[t, a]))
+                    if key not in seen:
+                        seen.add(key)
+                        cases.append((blo[t, a], bhi[t, a], int(brows[t, a])))
+            for lo, hi, row in cases:                                      # target holds row's code
+                ylo, yhi = through(lo, hi, cols)
+                ref = [Fraction(int(x), 1 << X) for x in book[row]]
+                worst = [max(m, abs(Fraction(int(a), sc) - r), abs(Fraction(int(b), sc) - r))
+                         for m, a, b, r in zip(worst, ylo, yhi, ref)]
+            want[w] = [x + m + u for x, m in zip(want[w], worst)]
+            labels[w] = then(ops, lv)
+        for name, sl in self.slots.items():                                # every other column
+            if name in claim["writes"] or not np.any(Wo[:, sl.start:sl.stop] != 0):
+                continue
+            ylo, yhi = through(vmin, vmax, slice(sl.start, sl.stop))
+            want[name] = [x + Fraction(max(abs(int(a)), abs(int(b))), sc) + u
+                          for x, a, b in zip(want[name], ylo, yhi)]
+
+    # -- maps and the decoder -----------------------------------------------------------------------
+    def margin(self, book: str, dom, rad, where: str) -> Fraction:
+        """min over a in dom, b != a of ``||c_a - c_b||^2 - 2 sum_d r_d |c_a,d - c_b,d|``, which
+        must be > 0: then every ``c_a + delta`` with ``|delta| <= r`` has the unique nearest code a."""
+        B = self.books[book]
+        need(len(dom) * len(B) <= 1 << 16, f"not supported by the checker: decoding {len(dom)} x {len(B)} code pairs")
+        best = None
+        for a in dom:
+            for b in range(len(B)):
+                if b != a:
+                    diff = [int(x) - int(y) for x, y in zip(B[a], B[b])]
+                    m = Fraction(sum(x * x for x in diff), 1 << (2 * self.X)) - 2 * sum(
+                        r * Fraction(abs(x), 1 << self.X) for r, x in zip(rad, diff))
+                    best = m if best is None else min(best, m)
+        best = Fraction(1) if best is None else best
+        need(best > 0, f"{where}: a value within the radius may decode to another code (margin {float(best):.6g})")
+        return best
+
+    def apply_map(self, li: int, smap, st: dict, labels: dict) -> dict:
+        want = {n: list(v[2]) for n, v in st.items()}
+        for src, dst in smap.moves:
+            lab, sets, rad = st[src]
+            need(lab is not None, f"map {li}: moves {src}, which holds no label")
+            s, d = self.slots[src], self.slots[dst]
+            need(s.codebook == d.codebook and s.width == d.width, f"map {li}: {src} -> {dst} changes codebook")
+            dom = domain(sets)
+            self.margin(s.codebook, dom, rad, f"map {li} slot {src}")
+            sh = self.X - self.F
+            qb = rhe(self.books[s.codebook][dom], sh)
+            self.rng(f"map {li} output", qb, qb)
+            want[dst] = [Fraction(int(x), 1 << self.X)
+                         for x in np.abs(qb * (1 << sh) - self.books[s.codebook][dom]).max(axis=0)]
+            labels[dst] = lab
+            self.tables.pop(dst, None)
+        for n in smap.clears:
+            s = self.slots[n]
+            labels[n], want[n] = None, [Fraction(0)] * s.width
+            self.tables[n] = np.zeros((self.T, s.width), dtype=object)
+            self.tables[n][0] = self.start[s.start:s.stop]
+        return want
+
+    # -- the whole proof -------------------------------------------------------------------------------
+    def run(self) -> str:
+        c, p = self.c, self.p
+        need(p["task"] in ("induction", "hop"), f"not supported by the checker: task {p['task']!r}")
+        states = p["states"]
+        st = self.embedding()
+        labels = {n: v[0] for n, v in st.items()}
+        k = 1
+        for li, layer in enumerate(c.layers, 1):
+            need(k < len(states) and states[k].get("after") == f"layer {li}", f"layer {li}: no claim in the proof")
+            claims = states[k].get("heads") or []
+            need(len(claims) == len(layer.heads), f"layer {li}: the proof lists {len(claims)} heads, the model"
+                                                   f" has {len(layer.heads)}")
+            written = [w for cl in claims for w in cl["writes"]]
+            need(len(written) == len(set(written)), f"layer {li}: two heads write one slot")
+            want = {n: list(v[2]) for n, v in st.items()}
+            new = dict(labels)
+            for hi, (h, cl) in enumerate(zip(layer.heads, claims), 1):
+                need(len(cl["values"]) == len(cl["writes"]), f"layer {li} head {hi}: values and writes differ")
+                ops, L = self.head(li, hi, h, cl, st)
+                self.writes(li, h, cl, L, st, new, ops, want)
+            for n in written:
+                self.tables.pop(n, None)
+            st, labels = self.read_state(states[k], f"layer {li}", new), new
+            self.check_radii(st, want, f"layer {li}")
+            k += 1
+            if layer.map is not None:
+                need(k < len(states) and states[k].get("after") == f"map {li}", f"map {li}: no claim in the proof")
+                want = self.apply_map(li, layer.map, st, labels)
+                st = self.read_state(states[k], f"map {li}", labels)
+                self.check_radii(st, want, f"map {li}")
+                k += 1
+        need(k == len(states), "the proof lists more states than the model has layers and maps")
+        dec = c.decoder
+        lab, sets, rad = st[dec.slot]
+        need(self.slots[dec.slot].codebook == dec.codebook, "the decoder reads a slot of another codebook")
+        kk = 1 if p["task"] == "induction" else int(p["params"]["k"])
+        want = ("X", (("find", kk),) if kk else ())
+        need(lab == want, f"decoder: slot {dec.slot} holds {label_str(lab)}, the task needs {label_str(want)}")
+        m = self.margin(dec.codebook, domain(sets), rad, "decoder")
+        claim = fr(p["decoder"]["margin"])
+        need(0 < claim <= m, f"decoder: claimed margin {float(claim):.6g} is not in (0, {float(m):.6g}]")
+        return (f"accepted: {p['task']} holds for all {c.alphabet}^{c.n} inputs in {self.fmt} with {self.att}"
+                f" (decoder margin >= {float(claim):.4g})")
+
+
+def load_proof(path: str) -> dict:
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+        if raw[:2] == b"\x1f\x8b":
+            raw = gzip.decompress(raw)
+        p = json.loads(raw)
+    except (OSError, ValueError, EOFError) as e:
+        raise Malformed(f"cannot read the proof {path}: {e}") from e
+    if not isinstance(p, dict) or p.get("format") != FORMAT_TAG or p.get("version") != VERSION:
+        raise Malformed(f"{path} is not an {FORMAT_TAG} version {VERSION} file")
+    for key in ("weights_sha256", "number_format", "attention", "task", "params", "states", "decoder"):
+        if key not in p:
+            raise Malformed(f"the proof has no {key!r}")
+    return p
+
+
+def check(proof: dict, c) -> str:
+    """Accept (return a one-line summary) or raise Reject naming the first failing line."""
+    need(proof["weights_sha256"] == weights_digest(c), "the weights' SHA-256 differs from the proof's")
+    need(c.task == proof["task"], f"the weights hold a {c.task!r} model, the proof is about {proof['task']!r}")
+    try:
+        return Checker(c, proof).run()
+    except (KeyError, TypeError, IndexError, ValueError, AttributeError) as e:
+        raise Malformed(f"the proof is missing or misuses a field: {e!r}") from e
