@@ -40,6 +40,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "export": ("attncheck.cli.export", "export", "Write a construction as safetensors weights + attncheck.json (docs/format.md)."),
     "inspect": ("attncheck.cli.inspect_cmd", "inspect", "Where each head attends, against the roles of the SHT constructions."),
     "train": ("attncheck.cli.train", "train", "Train attention-only models (torch) on hop / induction, then verify and inspect them."),
+    "check-proof": ("attncheck.cli.proof_cmd", "check_proof", "Re-check a certificate's proof in exact arithmetic (exit 0/1)."),
     "help": ("attncheck.cli.main", "help_cmd", "Show the help of a command: attncheck help verify induction."),
 }
 

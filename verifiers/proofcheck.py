@@ -249,8 +249,8 @@ def minmax_rows(y, sets):
 class Checker:
     """One proof against one model; :meth:`run` accepts or raises :class:`Reject`."""
 
-    def __init__(self, c, proof: dict):
-        self.c, self.p = c, proof
+    def __init__(self, c, proof: dict, tick=None):
+        self.c, self.p, self.tick = c, proof, tick or (lambda: None)
         self.fmt = parse_format(str(proof["number_format"]))
         if self.fmt.is_exact:
             raise Reject("not supported by the checker: the exact (float64) format; use a fixed:I.F format")
@@ -528,6 +528,7 @@ class Checker:
         gap, L = None, 0
         step = max(1, (1 << 20) // T)
         for b0 in range(0, len(boxes), step):
+            self.tick()
             chunk = boxes[b0:b0 + step]
             tt = np.array([b[0] for b in chunk])
             pp = np.array([b[2] for b in chunk])
@@ -565,6 +566,7 @@ class Checker:
         kv = krows[1:] >= 0
         gap, L = None, 0
         for i, a in enumerate(avals):
+            self.tick()
             row = int(qrows[1:, a].max())
             match = krows[1:] == row                                       # (T-1, B)
             U = np.where(kv & ~match, hi[i], floor).max(axis=1)           # a later key must not match
@@ -757,11 +759,12 @@ def load_proof(path: str) -> dict:
     return p
 
 
-def check(proof: dict, c) -> str:
-    """Accept (return a one-line summary) or raise Reject naming the first failing line."""
+def check(proof: dict, c, tick=None) -> str:
+    """Accept (return a one-line summary) or raise Reject naming the first failing line.
+    ``tick``: called now and then (a budget's check; it may raise)."""
     need(proof["weights_sha256"] == weights_digest(c), "the weights' SHA-256 differs from the proof's")
     need(c.task == proof["task"], f"the weights hold a {c.task!r} model, the proof is about {proof['task']!r}")
     try:
-        return Checker(c, proof).run()
+        return Checker(c, proof, tick).run()
     except (KeyError, TypeError, IndexError, ValueError, AttributeError) as e:
         raise Malformed(f"the proof is missing or misuses a field: {e!r}") from e

@@ -1,0 +1,105 @@
+"""``attncheck check-proof``: re-check a certificate's proof against the weights (issue 19).
+
+\b
+  attncheck build induction --N 1024 --alphabet 8 --out w.npz
+  attncheck verify induction --from w.npz --mode certificate --proof p.json
+  attncheck check-proof p.json --from w.npz            exit 0 accepted, 1 rejected (first failing line)
+
+Pipeline: load the proof (JSON, gzip allowed) and the weights (``--from``: npz of ``build --out`` or
+an exchange directory) -> :func:`attncheck.verifiers.proofcheck.check` (exact arithmetic, no
+certificate code) -> render.  Exit codes: 0 accepted, 1 rejected, 2 bad input or a malformed
+proof, 3 out of budget.  ``proof_option`` is the ``--proof FILE`` option of ``verify
+induction|hop``; :func:`write_after_verify` writes the proof after a certificate VERIFIED.
+"""
+from __future__ import annotations
+
+import time
+
+import click
+
+from attncheck.cli import render
+from attncheck.cli.options import budget_option, json_option
+
+
+def _store_proof(ctx, param, value):
+    ctx.meta["attncheck.proof"] = value
+    return value
+
+
+def proof_option(f):
+    """``--proof FILE`` (verify induction|hop): kept out of the parameter object (ctx.meta)."""
+    return click.option("--proof", "proof", type=click.Path(dir_okay=False), default=None, expose_value=False,
+                        callback=_store_proof, help="After a certificate VERIFIED, write its proof (JSON; .gz:"
+                        " gzip) for 'attncheck check-proof FILE --from WEIGHTS' (needs --mode certificate or"
+                        " auto).")(f)
+
+
+def requested() -> str | None:
+    return click.get_current_context().meta.get("attncheck.proof")
+
+
+def write_after_verify(c, task: str, tparams: dict, fmt, attention: str, verdict, record: dict | None) -> dict:
+    """Write the proof of a certificate VERIFIED to the requested path; returns the report entry."""
+    from attncheck.constructions.verdict import Method, Status
+    from attncheck.verifiers.proof_emit import build_proof, write_proof
+    path = requested()
+    if verdict.status is not Status.VERIFIED or verdict.method is not Method.CERTIFICATE or not record:
+        return {"path": None, "written": False,
+                "why": "only a certificate VERIFIED carries a proof" if verdict.status is not Status.VERIFIED
+                       or verdict.method is not Method.CERTIFICATE else "the checker does not support this model"}
+    proof = build_proof(c, task, tparams, fmt, attention, record)
+    size = write_proof(proof, path)
+    return {"path": path, "written": True, "bytes": size, "weights_sha256": proof["weights_sha256"]}
+
+
+def with_note(draw, entry: dict | None):
+    """The verify command's human output, followed by a line about the proof (when asked for)."""
+    if entry is None:
+        return draw
+
+    def both(con):
+        draw(con)
+        if entry["written"]:
+            con.print(f"proof written: {render.esc(entry['path'])} ({entry['bytes']} bytes); check it with"
+                      f" 'attncheck check-proof {render.esc(entry['path'])} --from WEIGHTS'")
+        else:
+            con.print(f"[yellow]no proof written[/]: {render.esc(entry['why'])}")
+    return both
+
+
+@click.command("check-proof")
+@click.argument("proof_file", metavar="FILE", type=click.Path(dir_okay=False))
+@click.option("--from", "from_", required=True, metavar="WEIGHTS",
+              help="The weights the proof is about: an .npz from 'attncheck build ... --out' or an exchange"
+                   " directory.")
+@json_option
+@budget_option
+def check_proof(proof_file: str, from_: str, json: bool, budget: float | None):
+    """Re-check a certificate's proof in exact arithmetic (exit 0 accepted, 1 rejected)."""
+    from attncheck.constructions.budget import Budget
+    from attncheck.constructions.exchange import load_model
+    from attncheck.constructions.verdict import BadInput, BudgetExceeded
+    from attncheck.verifiers import proofcheck
+    t0 = time.perf_counter()
+    clock = Budget(budget)
+    try:
+        proof = proofcheck.load_proof(proof_file)
+    except proofcheck.Malformed as e:
+        raise BadInput(str(e)) from e
+    c = load_model(from_)
+    rc, status, line = 0, "accepted", ""
+    try:
+        line = proofcheck.check(proof, c, tick=lambda: clock.check(stage="check-proof"))
+    except proofcheck.Reject as e:
+        rc, status, line = 1, "rejected", str(e)
+    except proofcheck.Malformed as e:
+        raise BadInput(f"malformed proof: {e}") from e
+    except BudgetExceeded as e:
+        rc, status, line = 3, "unknown", str(e)
+    obj = render.envelope("check-proof", {"proof": proof_file, "from": from_, "budget": budget},
+                          verdict=status, reason=line, task=proof.get("task"), format=proof.get("number_format"),
+                          attention=proof.get("attention"), weights_sha256=proof.get("weights_sha256"),
+                          timing={"total_s": time.perf_counter() - t0})
+    colour = {"accepted": "green", "rejected": "red"}.get(status, "yellow")
+    render.emit(obj, json, lambda con: con.print(f"[bold {colour}]{status.upper()}[/] {render.esc(line)}"))
+    click.get_current_context().exit(rc)
