@@ -172,7 +172,9 @@ COR3_3 = Bound(
     ),
     constant="none",
     assumptions=("Coy–Czumaj 2022 MPC algorithm + Thm 3.1", "diameter D ≤ N"),
-    check="not instantiated beyond toy N (MPC compilation); attncheck reduction checks the serialization",
+    check="attncheck verify mpc components --delta D (any degree) and verify mpc msf: deterministic"
+          " Borůvka with s = ⌈N^δ⌉, O(log² N / δ) rounds (not O(log D)); compiled and certified at N ≤ 8",
+    construction="mpc-components",
     regime=lambda p: None if p["diam"] <= p["N"] else f"needs D ≤ N, got D = {p['diam']} > N = {p['N']}")
 
 

@@ -69,10 +69,16 @@ BUILDERS: dict[str, Builder] = {b.name: b for b in (
     Builder("rnn-hop", "attncheck.constructions.rnn", "build_rnn",
             lambda p: {"task": "hop", "N": p["N"], "alphabet": p["alphabet"], "k": p["k"]},
             label="k stacked successor-table RNN cells"),
+    Builder("mpc-components", "attncheck.constructions.mpc.lowmem_algos", "build_components_lowmem",
+            lambda p: {"N": p["N"], "delta": str(p.get("eps", "1/2"))},
+            label="MPC components of any degree, s = ceil(N^eps), Borůvka (layers = R + 1; compiled where it fits)"),
+    Builder("mpc-msf", "attncheck.constructions.mpc.lowmem_algos", "build_msf_lowmem",
+            lambda p: {"N": p["N"], "delta": str(p.get("eps", "1/2"))},
+            label="MPC minimum spanning forest, s = ceil(N^eps), Borůvka (Cor B.9)"),
 )}
 
 #: Extra constructions shown beside a bound's own (the residual variants of section 11 item 4).
-COMPANIONS: dict[str, tuple[str, ...]] = {"hop": ("hop-additive",)}
+COMPANIONS: dict[str, tuple[str, ...]] = {"hop": ("hop-additive",), "mpc-components": ("mpc-msf",)}
 
 
 @dataclass(frozen=True)

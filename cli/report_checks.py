@@ -122,6 +122,17 @@ CHECKS: tuple[Check, ...] = (
        note="the covering property by brute force beside ceil(12 b^2 ln n)"),
     _c("mpc.reverse", "sht24a.thm3_4", "mpc reverse --N 5", A, kind="mpc",
        note="each induction-head layer as a 2D+3-round MPC protocol, bit for bit"),
+    _c("mpc.lowmem-broadcast", "model.mpc sht24a.thm3_1", "verify mpc broadcast --N 16 --delta 0.5", A,
+       kind="mpc", note="s = ceil(N^delta) = 4: 2 rounds at every N of 16..1024 (docs/mpc.md), compiled here"),
+    _c("mpc.lowmem-prefix", "model.mpc sht24a.thm3_1", "verify mpc prefix --N 16 --delta 0.5", A, kind="mpc",
+       note="fan-in s-1 tree prefix sums: 5 rounds at every N of 16..1024, compiled at N = 16"),
+    _c("mpc.lowmem-sort", "model.mpc sht24a.thm3_1", "verify mpc sort --N 8 --delta 0.5", A, kind="mpc",
+       note="rank sort over block pairs: 6 rounds at every N of 16..1024; compiled at N = 8 (T = 171 tokens)"),
+    _c("mpc.components-any-degree", "sht24a.cor3_3 sht24a.thm3_1", "verify mpc components --N 8 --delta 0.5", A,
+       kind="mpc", note="Borůvka over static trees, any degree, O(log^2 N / delta) rounds (not O(log D))"),
+    _c("mpc.msf", "sht24a.cor3_3 sht24a.thm3_1", "verify mpc msf --N 5", A, kind="mpc",
+       note="Cor B.9's minimum spanning forest: every graph on 5 vertices with <= 4 edges and 0/1 weights"
+            " against Kruskal, compiled (57 layers)"),
     # --- SHT24a separations: reductions and witnesses ----------------------------------------
     _c("reduction.cycle-gluing", "sht24a.cor3_5", "reduction check cycle-gluing --n 4 --N 12", A,
        kind="reduction"),

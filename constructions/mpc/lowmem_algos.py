@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import itertools
 import random
+from dataclasses import dataclass
 
 from attncheck.constructions.mpc import algos, basic, cycles, graphs, lowmem
-from attncheck.constructions.mpc.algos import BASIC_P, MAX_DOMAIN_N, Algo, Enumeration
+from attncheck.constructions.mpc.algos import BASIC_P, Algo, Enumeration
+from attncheck.constructions.mpc.model import Protocol
+from attncheck.constructions.mpc.simulate import Simulation, compile_protocol
 from attncheck.constructions.verdict import BadInput
 
 
@@ -126,3 +129,44 @@ def lowmem_algo(name: str) -> Algo:
     if name not in LOWMEM:
         raise BadInput(f"--delta applies to {', '.join(LOWMEM)}; {name!r} has no low-memory protocol")
     return LOWMEM[name]
+
+
+# --- sizes for ``bounds table`` (sht24a.cor3_3) ----------------------------------------------------
+@dataclass(frozen=True)
+class LowMemBuild:
+    """A low-memory protocol and, where the compile limits allow, its Thm 3.1 transformer.
+    ``size()``: the transformer's own size when compiled; otherwise layers = R + 1 read off the
+    protocol (what the compiled transformer has by construction) and no width, with the reason."""
+
+    protocol: Protocol
+    simulation: Simulation | None
+    reason: str = ""
+
+    @property
+    def theorem(self) -> str:
+        return self.protocol.theorem
+
+    def size(self) -> dict:
+        R = self.protocol.rounds
+        if self.simulation is not None:
+            return {**self.simulation.size(), "rounds": R, "s": self.protocol.limits.s, "compiled": True}
+        return {"layers": R + 1, "heads": 1, "width": None, "rounds": R, "s": self.protocol.limits.s,
+                "compiled": False, "why": self.reason}
+
+
+def build_lowmem(algo: str, N: int, delta) -> LowMemBuild:
+    """``LOWMEM[algo]`` at s = ceil(N^delta), compiled when it fits (poly codes, one-hot/paper
+    hashing within the dense-weight limit)."""
+    P = lowmem_algo(algo).build(N, lowmem.memory_words(N, delta))
+    try:
+        return LowMemBuild(P, compile_protocol(P))
+    except BadInput as e:
+        return LowMemBuild(P, None, str(e))
+
+
+def build_components_lowmem(N: int, delta) -> LowMemBuild:
+    return build_lowmem("components", N, delta)
+
+
+def build_msf_lowmem(N: int, delta) -> LowMemBuild:
+    return build_lowmem("msf", N, delta)
