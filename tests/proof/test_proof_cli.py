@@ -1,0 +1,40 @@
+"""``verify ... --proof`` and ``check-proof`` from the command line (issue 19): exit codes and the
+acceptance scenario of the issue at a small N."""
+from __future__ import annotations
+
+import gzip
+import json
+
+
+def test_verify_then_check_proof(cli, tmp_path):
+    w, p = tmp_path / "w.npz", tmp_path / "p.json"
+    assert cli("build", "induction", "--N", 32, "--alphabet", 4, "--out", w).code == 0
+    r = cli("verify", "induction", "--N", 32, "--alphabet", 4, "--mode", "certificate", "--proof", p, "--json")
+    assert r.code == 0, r.err
+    assert json.loads(r.out)["proof"]["written"]
+    r = cli("check-proof", p, "--from", w, "--json")
+    assert r.code == 0, r.out
+    assert json.loads(r.out)["verdict"] == "accepted"
+    proof = json.loads(p.read_text())                     # one edit of a number the verdict relies on
+    proof["decoder"]["margin"] = "1000/1"
+    p.write_text(json.dumps(proof))
+    r = cli("check-proof", p, "--from", w)
+    assert r.code == 1 and "decoder" in r.out
+    p.write_text("{not json")
+    assert cli("check-proof", p, "--from", w).code == 2
+
+
+def test_gzip_proof_and_other_weights(cli, tmp_path):
+    w, w2, p = tmp_path / "w.npz", tmp_path / "w2.npz", tmp_path / "p.json.gz"
+    assert cli("build", "hop", "--N", 12, "--k", 2, "--out", w).code == 0
+    assert cli("build", "hop", "--N", 12, "--k", 2, "--alphabet", 2, "--out", w2).code == 0
+    assert cli("verify", "hop", "--from", w, "--mode", "certificate", "--proof", p).code == 0
+    json.loads(gzip.decompress(p.read_bytes()))
+    assert cli("check-proof", p, "--from", w).code == 0
+    r = cli("check-proof", p, "--from", w2)
+    assert r.code == 1 and "SHA-256" in r.out
+
+
+def test_proof_needs_a_certificate_mode(cli, tmp_path):
+    r = cli("verify", "induction", "--N", 6, "--mode", "exhaustive", "--proof", tmp_path / "p.json")
+    assert r.code == 2 and "--proof" in r.err

@@ -1,0 +1,185 @@
+"""The proof checker (issue 19): accepts every certificate VERIFIED of the main kinds, rejects edited
+proofs and tampered weights, and never accepts where exhaustive enumeration refutes."""
+from __future__ import annotations
+
+import ast
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from attncheck.constructions.verdict import Status
+from attncheck.verifiers import proofcheck as pc
+from attncheck.verifiers.certificate import certify
+from attncheck.verifiers.exhaustive import check_exhaustive
+
+from proofutil import FAMILIES, clone, edit, induction8, proved, roundtrip  # noqa: F401
+
+ALLOWED = {"attncheck.constructions.precision"}
+
+
+def test_the_checker_imports_no_certificate_code():
+    """The trusted base: numpy, the standard library and the number format's parser only."""
+    tree = ast.parse(Path(pc.__file__).read_text())
+    mods = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            mods |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            mods.add(node.module)
+    ours = {m for m in mods if m.startswith("attncheck")}
+    assert ours <= ALLOWED, ours
+    assert all(m.split(".")[0] in {"numpy", "attncheck", "__future__", "gzip", "hashlib", "json", "re",
+                                   "fractions"} for m in mods), mods
+
+
+@pytest.mark.parametrize("name", list(FAMILIES))
+@pytest.mark.parametrize("attention", ["softmax", "hardmax"])
+def test_every_certificate_verified_passes(name, attention):
+    build, task, params = FAMILIES[name]
+    c = build()
+    p = proved(c, task, params, attention)
+    assert pc.check(roundtrip(p), c).startswith("accepted")
+
+
+def _reject(p, c, *words):
+    with pytest.raises(pc.Reject) as e:
+        pc.check(p, c)
+    for w in words:
+        assert w in str(e.value), str(e.value)
+    return str(e.value)
+
+
+def _state(p, where):
+    return next(s for s in p["states"] if s["after"] == where)
+
+
+def test_one_number_changed_is_rejected(induction8):
+    c, p = induction8
+    q = clone(p)                                    # a written slot's radius: claimed smaller than proved
+    _state(q, "layer 2")["slots"]["out"]["radius"][0] = "0/1"
+    _reject(q, c, "layer 2 slot out", "radius")
+    q = clone(p)                                    # an embedding radius: measured from the weights
+    _state(q, "embedding")["slots"]["tok"]["radius"] = ["0/1"] * 2
+    _reject(q, c, "embedding slot tok")             # the stored codes are 2^-54 off the codebook
+    q = clone(p)
+    _state(q, "layer 1")["heads"][0]["gap"] = str(Fraction(_state(q, "layer 1")["heads"][0]["gap"]) * 1000)
+    _reject(q, c, "layer 1 head 1", "gap")
+    q = clone(p)
+    _state(q, "layer 2")["heads"][0]["leak"] = "0/1"
+    _reject(q, c, "layer 2 head 1", "leakage")
+    q = clone(p)
+    q["decoder"]["margin"] = str(Fraction(q["decoder"]["margin"]) * 1000)
+    _reject(q, c, "decoder", "margin")
+    q = clone(p)
+    _state(q, "layer 1")["heads"][0]["gap"] = "-1/2"
+    _reject(q, c, "gap")
+
+
+def test_true_but_insufficient_claims_are_rejected(induction8):
+    """A radius far above the truth is a true claim, but the decoder margin cannot close."""
+    c, p = induction8
+    q = clone(p)
+    _state(q, "layer 2")["slots"]["out"]["radius"] = ["1/1", "1/1"]
+    _reject(q, c, "decoder")
+
+
+def test_index_set_shrunk_or_claim_deleted_is_rejected(induction8):
+    c, p = induction8
+    q = clone(p)
+    runs = _state(q, "layer 1")["slots"]["prev"]["rows"]["runs"]
+    last = runs[-1]
+    last[2] = last[2][:-1]                          # one row fewer at the last positions
+    _reject(q, c, "layer 1 slot prev", "row set misses")
+    q = clone(p)
+    _state(q, "embedding")["slots"]["pos"]["rows"]["single"][3] = 2
+    _reject(q, c, "embedding slot pos position 3")
+    q = clone(p)
+    del _state(q, "layer 2")["heads"][0]
+    _reject(q, c, "layer 2")
+    q = clone(p)
+    del _state(q, "layer 1")["slots"]["prev"]
+    _reject(q, c, "layer 1")
+    q = clone(p)
+    del q["states"][-1]
+    _reject(q, c, "layer 2")
+    q = clone(p)
+    _state(q, "layer 2")["slots"]["out"]["label"] = "X[find^2(i)]"
+    _reject(q, c, "label")
+    q = clone(p)
+    q["task"] = "hop"
+    with pytest.raises(pc.Reject):
+        pc.check(q, c)
+
+
+def test_malformed_proofs_are_malformed(induction8):
+    c, p = induction8
+    q = clone(p)
+    _state(q, "layer 2")["slots"]["out"]["radius"] = ["abc", "1/0"]
+    with pytest.raises(pc.Malformed):
+        pc.check(q, c)
+    q = clone(p)
+    del q["decoder"]
+    with pytest.raises(pc.Malformed):
+        pc.check(q, c)
+
+
+def test_tampered_weights_are_rejected(induction8):
+    c, p = induction8
+    bad = edit(c, lambda a: a["L1H0/W_O"].__setitem__((0, 11), a["L1H0/W_O"][0, 11] + 0.5))
+    _reject(clone(p), bad, "SHA-256")                   # the digest in the proof is the old one
+    q = clone(p)
+    q["weights_sha256"] = pc.weights_digest(bad)         # the digest updated: the numbers still decide
+    _reject(q, bad, "layer 2")
+    tiny = edit(c, lambda a: a["L0H0/W_O"].__setitem__((0, 10), 1e-300))
+    q = clone(p)
+    q["weights_sha256"] = pc.weights_digest(tiny)
+    assert pc.check(q, tiny)                            # an edit the claims cover is still proved
+
+
+def test_exact_format_is_not_supported(induction8):
+    c, p = induction8
+    q = clone(p)
+    q["number_format"] = "exact"
+    _reject(q, c, "not supported by the checker")
+
+
+def _single_edits(c, rng, n):
+    keys = [k for k in ("L0H0/W_Q", "L0H0/W_K", "L0H0/W_V", "L0H0/W_O", "L1H0/W_Q", "L1H0/W_K", "L1H0/W_V",
+                        "L1H0/W_O", "tok_embed", "pos_embed")]
+    for _ in range(n):
+        k = keys[rng.integers(len(keys))]
+
+        def fn(a, k=k, r=rng.random(), s=rng.choice([-1.0, 1.0]) * rng.choice([0.01, 0.1, 0.5, 3.0])):
+            idx = tuple(int(r * d) % d for d in a[k].shape)
+            a[k][idx] += s
+        yield k, fn
+
+
+@pytest.mark.parametrize("attention", ["softmax", "hardmax"])
+def test_accepted_implies_exhaustive_verified(attention):
+    """Cross-check on N = 5: the unedited proof against seeded single-entry edits of the weights
+    (digest updated), and each edited model's own proof; every acceptance is confirmed by
+    enumerating all 3^5 inputs through the emulator."""
+    from attncheck.constructions.induction import build_induction
+    c = build_induction(5, 3)
+    p = proved(c, "induction", {}, attention)
+    rng = np.random.default_rng(19)
+    accepted = rejected = 0
+    for what, fn in _single_edits(c, rng, 40):
+        m = edit(c, fn)
+        tries = [dict(p, weights_sha256=pc.weights_digest(m))]
+        v = certify(m, "induction", {}, m.fmt, attention)
+        if v.status is Status.VERIFIED:
+            tries.append(proved(m, "induction", {}, attention))
+        for q in tries:
+            try:
+                pc.check(roundtrip(q), m)
+            except pc.Reject:
+                rejected += 1
+                continue
+            accepted += 1
+            ex = check_exhaustive(m, "induction", {}, m.fmt, attention)
+            assert ex.status is Status.VERIFIED, (what, ex.reason)
+    assert accepted and rejected                         # neither side is vacuous
