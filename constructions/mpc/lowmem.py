@@ -17,13 +17,13 @@ All three are reconstructions [R]: the textbook tree schemes written for this ma
   ``2h + 1`` rounds with h the least integer with b^h >= 2 ceil(N/s).  Since s - 1 >= sqrt(s)
   for s >= 3 and 2 ceil(N/s) <= N, h <= ceil(2/delta) for every N with s >= 3.
 * :func:`rank_sort` -- sorting by ranks over block pairs: blocks of c = floor(s/2) words; one
-  machine per block pair (a, b) counts, for each key of block a, the keys of block b below it
-  (keys (x_i, i), so ties are broken by position); per-element fan-in-s trees add the counts;
-  the rank routes each word to output machine floor(rank/s).  Each word reaches its 2 ceil(N/c)
-  pair machines through a fan-out-s tree of single words.  ``H + H_A + 2`` rounds, with H and
-  H_A the heights of those trees (ceil(log_s) of 2 ceil(N/c)/s and of ceil(N/c)/s, plus one).
-  Total memory is O(N^2/s) words (q = O(N^2/s^2) pair machines of s words, and O(N) tree
-  nodes per element's N/s-leaf trees): a (1 - delta, delta)-MPC protocol, so Thm 3.1's
+  machine per unordered block pair {a, b} counts, for each key of either block, the keys of the
+  other block below it (keys (x_i, i), so ties are broken by position); per-element fan-in-s
+  trees add the counts; the rank routes each word to output machine floor(rank/s).  Each word
+  reaches its ceil(N/c) pair machines through a fan-out-s tree of single words.
+  ``H + H_A + 2`` rounds, with H = H_A the height of a tree with ceil(ceil(N/c)/s) leaves.
+  Total memory is O(N^2/s) words (q = O(N^2/s^2) pair machines of s words, and O(N/s) tree
+  nodes per element): a (1 - delta, delta)-MPC protocol, so Thm 3.1's
   gamma < delta holds for delta > 1/2 only (Thm B.3 drops that condition).  The sample sort of
   Goodrich, Sitchinava and Zhang (O(1/delta) rounds with O(N) total memory) is not built.
 
@@ -192,40 +192,42 @@ def _down(sums: list[int], offset: int, kids: range, mod: int) -> tuple[tuple[in
 def rank_sort(n: int, s: int, p: int) -> Protocol:
     """Ascending sort of ``n`` words < 2^p with s >= 2 words per machine (see the module
     docstring).  Machines, in order: output/input machines [0, ceil(n/s)); per element i a
-    fan-out tree (levels W, top first to receive); one pair machine per block pair (a, b); per
-    element i a fan-in tree (levels A).  Words: (flag, x, i) with 1 + p + h bits, h =
-    bit_length(n), counts and ranks in the index field."""
+    fan-out tree (levels W); one pair machine per unordered block pair a <= b; per element i a
+    fan-in tree (levels A).  Word i of block a goes to the pair machine of {a, b'} for every
+    block b' (flag 0 when a is the pair's first block, 1 when its second); pair machine {a, b}
+    sends each key of a the count of keys of b below it, and each key of b the count of keys of
+    a below it (a = b: one block, counted once).  Words: (flag, x, i) with 1 + p + h bits,
+    h = bit_length(n); counts and ranks in the index field."""
     if s < 2:
         raise BadInput(f"rank sort needs s >= 2 (a pair machine holds a block of floor(s/2) words"
                        f" and its partner's), got {s}")
     c = s // 2
     nb = -(-n // c)                               # blocks
-    M = 2 * nb                                    # copies of each word: row and column
-    W = tree_levels(-(-M // s), s)                # fan-out tree: leaves serve s copies each
+    W = tree_levels(-(-nb // s), s)               # fan-out tree: leaves serve s copies each
     A = tree_levels(-(-nb // s), s)               # fan-in tree: level-0 node adds s counts
     H, HA = len(W), len(A)
     m0 = -(-n // s)
     woff, aoff = _offsets(W), _offsets(A)
     wtot, atot = sum(W), sum(A)
+    npairs = nb * (nb + 1) // 2
     T0 = m0
     C0 = T0 + n * wtot
-    A0 = C0 + nb * nb
+    A0 = C0 + npairs
     q = A0 + n * atot
     hb = max(1, n.bit_length())
     lim = Limits(q, s, 1 + p + hb)
     imask, xmask = (1 << hb) - 1, (1 << p) - 1
     R = H + HA + 2
+    pairs = [(a, b) for a in range(nb) for b in range(a, nb)]       # pair machine C0 + index
+
+    def pid(a: int, b: int) -> int:
+        return C0 + a * nb - a * (a - 1) // 2 + (b - a)
 
     def wnode(i: int, k: int, t: int) -> int:
         return T0 + i * wtot + woff[k] + t
 
     def anode(i: int, k: int, t: int) -> int:
         return A0 + i * atot + aoff[k] + t
-
-    def dest(i: int, j: int) -> tuple[int, int]:
-        """Copy j of element i: (pair machine, flag 0 = row / 1 = column)."""
-        a = i // c
-        return (C0 + a * nb + j, 0) if j < nb else (C0 + (j - nb) * nb + a, 1)
 
     def role(i: int) -> tuple[str, int, int, int]:
         if i < T0:
@@ -235,11 +237,15 @@ def rank_sort(n: int, s: int, p: int) -> Protocol:
             k = max(k for k in range(H) if woff[k] <= rest)
             return ("w", e, k, rest - woff[k])
         if i < A0:
-            a, b_ = divmod(i - C0, nb)
+            a, b_ = pairs[i - C0]
             return ("c", a, b_, 0)
         e, rest = divmod(i - A0, atot)
         k = max(k for k in range(HA) if aoff[k] <= rest)
         return ("a", e, k, rest - aoff[k])
+
+    def counts(mine, other, other_block: int):
+        return [(anode(idx, 0, other_block // s), (x << hb) | sum(1 for y in other if y < (x, idx)))
+                for x, idx in mine]
 
     def step(r: int, i: int, inbox: Inbox):
         kind, e, k, t = role(i)
@@ -252,21 +258,18 @@ def rank_sort(n: int, s: int, p: int) -> Protocol:
             word = inbox[0][1]
             if k > 0:
                 return tuple((wnode(e, k - 1, t * s + u), word) for u in range(s) if t * s + u < W[k - 1])
-            out = []
-            for j in range(t * s, min(t * s + s, M)):
-                d, flag = dest(e, j)
-                out.append((d, (flag << (p + hb)) | word))
-            return tuple(out)
+            a = e // c
+            return tuple((pid(min(a, b), max(a, b)), ((1 if b < a else 0) << (p + hb)) | word)
+                         for b in range(t * s, min(t * s + s, nb)))
         if kind == "c" and r == H + 1:
-            rows, cols = [], []
+            a, b = e, k
+            first, second = [], []
             for _, w in inbox:
                 key = ((w >> hb) & xmask, w & imask)
-                (cols if w >> (p + hb) else rows).append(key)
-            out = []
-            for x, idx in rows:
-                cnt = sum(1 for y in cols if y < (x, idx))
-                out.append((anode(idx, 0, k // s), (x << hb) | cnt))
-            return tuple(out)
+                (second if w >> (p + hb) else first).append(key)
+            if a == b:
+                return tuple(counts(first, first, a))
+            return tuple(counts(first, second, b) + counts(second, first, a))
         if kind == "a" and r == H + 2 + k and inbox:
             x = (inbox[0][1] >> hb) & xmask
             total = sum(w & imask for _, w in inbox)
@@ -283,5 +286,5 @@ def rank_sort(n: int, s: int, p: int) -> Protocol:
     return Protocol("sort", "model.mpc", "R", lim, n, R, step, output,
                     params={"N": n, "s": s, "p": lim.p, "value_bits": p, "block": c, "blocks": nb,
                             "fanout_height": H, "fanin_height": HA},
-                    notes=("all-pairs ranking over block pairs: total memory O(N^2/s) words"
+                    notes=("all-pairs ranking over unordered block pairs: total memory O(N^2/s) words"
                            " ((1 - delta, delta)-MPC)",))

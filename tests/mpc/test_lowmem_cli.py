@@ -12,9 +12,10 @@ def test_rounds_table_json(cli):
 
 
 def test_one_compiled_N_with_delta_runs_side_by_side(cli):
-    r = cli("verify", "mpc", "sort", "--N", "8", "--delta", "1/2", "--json")
+    r = cli("verify", "mpc", "sort", "--N", "16", "--delta", "1/2", "--json")
     assert r.code == 0, r.err
-    assert r.json["s"] == 3 and r.json["construction"]["rounds"] == 7
+    assert r.json["s"] == 4 and r.json["construction"]["rounds"] == 6
+    assert r.json["method"] == "certificate" and r.json["evidence"]["certificate"]["ok"] is True
 
 
 def test_msf_defaults_to_delta_one_half(cli):
