@@ -190,8 +190,9 @@ def rowsets(spec, T: int, nb: int) -> list:
         raise Malformed(f"unknown row set kind {kind!r}")
     out = [[] for _ in range(T)]
     for t0, t1, rows in data:
+        one = [(int(r), int(r)) for r in rows]                       # one list per run (shared)
         for t in range(int(t0), int(t1) + 1):
-            out[t] = [(int(r), int(r)) for r in rows]
+            out[t] = one
     if any(not 0 <= a <= b < nb for s in out for a, b in s):
         raise Malformed("a row set names a row outside its codebook")
     return out
@@ -218,6 +219,13 @@ def covers(have, want) -> int | None:
     return None
 
 
+def one_range(sets):
+    """(lo, hi) (T,) arrays when every position t >= 1 has exactly one range (row 0: -1), else None."""
+    if not all(len(x) == 1 for x in sets[1:]):
+        return None
+    return np.array([-1] + [x[0][0] for x in sets[1:]]), np.array([-1] + [x[0][1] for x in sets[1:]])
+
+
 def domain(sets) -> np.ndarray:
     """Rows named at some position t >= 1, sorted."""
     return np.array([r for a, b in merged(x for s in sets[1:] for x in s) for r in range(a, b + 1)], dtype=np.int64)
@@ -236,13 +244,54 @@ def minmax_rows(y, sets):
     if one is not None:
         return y[one[1:]], y[one[1:]]
     cmin, cmax = np.minimum.accumulate(y, axis=0), np.maximum.accumulate(y, axis=0)
-    lo, hi = [], []
+    r = one_range(sets)
+    if r is not None and np.all(r[0][1:] == 0):                      # 0..u(t): prefix extremes
+        return cmin[r[1][1:]], cmax[r[1][1:]]
+    lo, hi, memo = [], [], {}
     for s in sets[1:]:
         need(s, "a slot names no row at some position")
-        parts = [(cmin[b], cmax[b]) if a == 0 else (y[a:b + 1].min(axis=0), y[a:b + 1].max(axis=0)) for a, b in s]
-        lo.append(np.min(np.stack([p[0] for p in parts]), axis=0))
-        hi.append(np.max(np.stack([p[1] for p in parts]), axis=0))
+        if id(s) not in memo:
+            parts = [(cmin[b], cmax[b]) if a == 0 else (y[a:b + 1].min(axis=0), y[a:b + 1].max(axis=0))
+                     for a, b in s]
+            memo[id(s)] = (np.min(np.stack([p[0] for p in parts]), axis=0),
+                           np.max(np.stack([p[1] for p in parts]), axis=0))
+        lo.append(memo[id(s)][0])
+        hi.append(memo[id(s)][1])
     return np.stack(lo), np.stack(hi)
+
+
+def mulshift64(x: np.ndarray, cq: int, F2: int) -> np.ndarray:
+    """``rhe(x * cq, F2)`` for int64 x (|x| < 2^62), cq >= 1 and a result below 2^61, in int64:
+    x = xh 2^30 + xl, cq in 30-bit digits c_i; every partial product is below 2^62."""
+    B, M = 30, (1 << 30) - 1
+    if x.size and (int(np.max(np.abs(x))) >= 1 << 62 or (int(np.max(np.abs(x))) * cq) >> F2 >= 1 << 61):
+        raise ValueError("mulshift64: the operands are outside its proven range")
+    neg, a = x < 0, np.abs(x)
+    xh, xl = a >> B, a & M
+    c = []
+    while cq:
+        c.append(cq & M)
+        cq >>= B
+    digits, carry = [], np.zeros_like(a)
+    k, r = divmod(F2, B)                                              # 2^F2 = 2^(30k + r)
+    for j in range(max(len(c), k) + 4):                               # product digits, carried to the top
+        v = carry + (xl * c[j] if j < len(c) else 0) + (xh * c[j - 1] if 0 < j <= len(c) else 0)
+        digits.append(v & M)
+        carry = v >> B
+    q = digits[k] >> r
+    for j in range(k + 1, len(digits)):
+        q = q + (digits[j] << (B * (j - k) - r))
+    if r:
+        top = (digits[k] >> (r - 1)) & 1
+        rest = (digits[k] & ((1 << (r - 1)) - 1)) != 0
+    else:
+        top = (digits[k - 1] >> (B - 1)) & 1
+        rest = (digits[k - 1] & (M >> 1)) != 0
+    for j in range(k if r else k - 1):
+        rest = rest | (digits[j] != 0)
+    up = (top == 1) & (rest | (q % 2 == 1))
+    out = q + up
+    return np.where(neg, -out, out)
 
 
 # --- the checker -----------------------------------------------------------------------------------
@@ -261,9 +310,17 @@ class Checker:
         self.att = proof["attention"]
         need(self.att in ("softmax", "hardmax"), f"not supported by the checker: attention {self.att!r}")
         need(self.att == "hardmax" or self.hi_i >= 1 << self.F, f"{self.fmt} cannot hold exp(0) = 1")
+        need(c.start == "constant", "not supported by the checker: exchange-format weights (the pass updates"
+             " row 0; the exchange certificate's premises are not re-derived)")
         need(c.mask == "causal" and c.start == "constant" and c.decoder is not None and c.decoder.kind == "nearest",
              "not supported by the checker: a model without the causal mask, a constant start row and a"
              " nearest-code decoder")
+        arrays = [c.tok_embed, c.pos_embed, c.start_row, *c.codebooks.values()] + [
+            np.asarray(getattr(h, w), float) for l in c.layers for h in l.heads for w in ("W_Q", "W_K", "W_V", "W_O")]
+        need(all(np.all(np.isfinite(a)) for a in arrays) and all(np.isfinite(h.temperature) for l in c.layers
+                                                                  for h in l.heads), "a weight is not finite")
+        need(all(h.W_Q.ndim == h.W_K.ndim == h.W_V.ndim == 2 for l in c.layers for h in l.heads),
+             "not supported by the checker: index-specific projections")
         self.X = max(self.F, exponent(*c.codebooks.values())) + 8       # scale of residual quantities
         self.books = {k: dyadic(v, self.X) for k, v in c.codebooks.items()}
         self.slots = {s.name: s for s in c.layout.slots}
@@ -295,7 +352,9 @@ class Checker:
     def temperature(self, h) -> int:
         t = np.array([h.temperature])
         e = max(exponent(t), self.F)
-        return int(rhe(dyadic(t, e)[0], e - self.F))
+        cq = int(rhe(dyadic(t, e)[0], e - self.F))
+        self.rng("the temperature", cq, cq)                                   # never saturated
+        return cq
 
     # -- claims about slots ----------------------------------------------------------------------
     def needed(self, label, book: str, t: int) -> list:
@@ -307,6 +366,31 @@ class Checker:
         need(book == self.tok_book, f"an X label on codebook {book!r}, not the decoder's {self.tok_book!r}")
         return ([(self.none, self.none)] if pos[0][0] == 0 else []) + \
             ([(r, r) for r in self.sigma] if pos[0][1] >= 1 else [])
+
+    def cover(self, sets, label, book: str, where: str) -> None:
+        """Every position's row set contains every row the label may name there."""
+        rr = one_range(sets)
+        if rr is not None:                                               # one range per position
+            kind, p = positions(label[1], self.T)
+            if label[0] == "pos":
+                lo_need, hi_need = (p, p) if kind == "single" else (np.zeros_like(p), p)
+            else:
+                need(book == self.tok_book, f"an X label on codebook {book!r}, not the decoder's")
+                has0, has1 = (p == 0) | (kind == "upto"), p >= 1            # bottom / a symbol possible
+                both, sig = [self.none] + self.sigma, self.sigma
+                lo_need = np.select([has0 & has1, has0], [min(both), self.none], min(sig))
+                hi_need = np.select([has0 & has1, has0], [max(both), self.none], max(sig))
+            bad = np.flatnonzero((rr[0][1:] > lo_need[1:]) | (rr[1][1:] < hi_need[1:]))
+            need(not bad.size, f"{where} position {bad[0] + 1 if bad.size else 0}: the row set misses a row"
+                               " its label may name")
+            return
+        memo = {}
+        for t in range(1, self.T):
+            want = tuple(self.needed(label, book, t))
+            key = (id(sets[t]), want)
+            if key not in memo:
+                memo[key] = covers(sets[t], list(want))
+            need(memo[key] is None, f"{where} position {t}: the row set misses row {memo[key]}")
 
     def read_state(self, entry: dict, where: str, labels: dict) -> dict:
         """The proof's slot claims after ``where``: {slot: (label, row sets, radius)}, each label
@@ -326,9 +410,7 @@ class Checker:
             if lab is not None:
                 need(s.codebook is not None, f"{where} slot {name}: labelled but without a codebook")
                 sets = rowsets(cl.get("rows"), self.T, len(self.books[s.codebook]))
-                for t in range(1, self.T):
-                    miss = covers(sets[t], self.needed(lab, s.codebook, t))
-                    need(miss is None, f"{where} slot {name} position {t}: the row set misses row {miss}")
+                self.cover(sets, lab, s.codebook, f"{where} slot {name}")
             else:
                 need(name in self.tables, f"{where} slot {name}: holds no label and no known content")
             st[name] = (lab, sets, rad)
@@ -427,11 +509,17 @@ class Checker:
                                               f" at {T} positions")
                 lo, hi = blo[:, None, :] + (y[dom] - r)[None], bhi[:, None, :] + (y[dom] + r)[None]
                 rows = np.full((T, len(dom)), -1)
-                for t in range(1, T):
-                    ok = np.zeros(len(dom), bool)
-                    for a, b in sets[t]:
-                        ok |= (dom >= a) & (dom <= b)
-                    rows[t] = np.where(ok, dom, -1)
+                rr, memo = one_range(sets), {}
+                if rr is not None:
+                    rows = np.where((dom[None] >= rr[0][:, None]) & (dom[None] <= rr[1][:, None]), dom[None], -1)
+                else:
+                    for t in range(1, T):
+                        if id(sets[t]) not in memo:
+                            ok = np.zeros(len(dom), bool)
+                            for a, b in sets[t]:
+                                ok |= (dom >= a) & (dom <= b)
+                            memo[id(sets[t])] = np.where(ok, dom, -1)
+                        rows[t] = memo[id(sets[t])]
             rows[0] = -1
         lo, hi = self.store(lo, hi, sh, what)
         x0 = rhe((self.start * (1 << (X - self.F))) @ Wi, sh)
@@ -441,13 +529,31 @@ class Checker:
 
     def scores(self, cq: int, qlo, qhi, klo, khi):
         """Stored score boxes ``q(c q.k)`` for query boxes against key boxes (broadcast, (..., k))."""
-        if np.array_equal(qlo, qhi) and np.array_equal(klo, khi):
+        k = qlo.shape[-1]
+        mq = max(int(np.max(np.abs(qlo), initial=0)), int(np.max(np.abs(qhi), initial=0)))
+        mk = max(int(np.max(np.abs(klo), initial=0)), int(np.max(np.abs(khi), initial=0)))
+        if k * mq * mk < 1 << 62:                      # every product and partial sum fits int64
+            qlo, qhi, klo, khi = (np.asarray(x).astype(np.int64) for x in (qlo, qhi, klo, khi))
+        exact = np.array_equal(qlo, qhi) and np.array_equal(klo, khi)
+        if exact:
             lo = hi = (qlo * klo).sum(axis=-1)
         else:
             p = [qlo * klo, qlo * khi, qhi * klo, qhi * khi]
             lo = np.minimum(np.minimum(p[0], p[1]), np.minimum(p[2], p[3])).sum(axis=-1)
             hi = np.maximum(np.maximum(p[0], p[1]), np.maximum(p[2], p[3])).sum(axis=-1)
-        return self.store(lo * cq, hi * cq, 2 * self.F, "a score")
+        lo = self.mulshift(lo, cq, k * mq * mk)
+        hi = lo if exact else self.mulshift(hi, cq, k * mq * mk)
+        self.rng("a score", lo, hi)
+        return lo, hi
+
+    def mulshift(self, x, cq: int, bound: int):
+        """Half-even rounding of ``x cq / 2^(2F)`` for integers |x| <= bound: in int64 by 30-bit
+        digits (half-even rounding is odd-symmetric, so |x| is rounded and the sign put back) when
+        the result is below 2^61, else in Python ints."""
+        F2 = 2 * self.F
+        if x.dtype != np.int64 or bound >= 1 << 62 or (bound * cq) >> F2 >= 1 << 61:
+            return rhe(np.asarray(x, dtype=object) * cq, F2)
+        return mulshift64(x, cq, F2)
 
     # -- the exponential -------------------------------------------------------------------------------
     def exp_table(self) -> np.ndarray:
@@ -463,6 +569,14 @@ class Checker:
             E.append(0)
             self._E = np.array(E, dtype=np.int64)
         return self._E
+
+    def expbound(self, d) -> np.ndarray:
+        """Upper bounds (grid ints) on the stored exponentials of grid distances >= d (> 0)."""
+        E = self.exp_table()
+        d = np.asarray(d, dtype=np.int64)
+        need(np.all(d > 0), "internal: a competitor at distance <= 0")
+        j = d >> (self.F - H) if self.F >= H else d << (H - self.F)
+        return E[np.minimum(j, len(E) - 1)]
 
     def expsum(self, d) -> int:
         """Upper bound (grid ints) on the sum of the stored exponentials of grid distances >= d."""
@@ -545,9 +659,9 @@ class Checker:
                              f" {int(np.argmax(comp[bad]))} (score gap {int(g[bad])} grid units)")
             gap = int(g.min()) if gap is None else min(gap, int(g.min()))
             if self.att == "softmax":
-                d = star[:, None] - comp
-                for r in range(len(chunk)):
-                    L = max(L, self.expsum(d[r][comp[r] != self.floor].astype(np.int64)))
+                live = comp != self.floor
+                d = np.where(live, np.asarray(star[:, None] - comp).astype(np.int64), 1)
+                L = max(L, int(np.where(live, self.expbound(d), 0).sum(axis=1).max()))
         return gap, L
 
     def last_occurrence(self, where: str, cq: int, Q, K):
