@@ -60,6 +60,29 @@ def verdict_brief(v: dict) -> dict:
             "counterexample_no_repeat": None if not tokens else all(a != b for a, b in zip(tokens, tokens[1:]))}
 
 
+def _layer(lay: dict, l: int) -> dict:
+    return lay.get(l) or lay.get(str(l)) or {}
+
+
+def _cells(r: dict, ck, max_layers: int) -> tuple[list, list, list, list, list]:
+    """Per row: exhaustive verdicts, sampled verdicts, no-repeat inputs right / enumerated,
+    alignments with find^(2^(l-2)), and each layer's best head's role."""
+    ch = r.get("checks") or {}
+    v = ch.get("verify", {})
+    lay = (ch.get("inspect") or {}).get("layers", {})
+    L = r["layers"]
+    exh = [(v.get(str(k)) or {}).get("exhaustive", {}).get("verdict", "") for k in ck]
+    smp = [(v.get(str(k)) or {}).get("sample", {}).get("verdict", "") for k in ck]
+    nr = []
+    for k in ck:
+        c = ((v.get(str(k)) or {}).get("counts") or {}).get("no_repeat")
+        nr.append(f"{c['all_right']}/{c['inputs']}" if c else "")
+    al = [("" if _layer(lay, l).get("alignment") is None else f"{_layer(lay, l)['alignment']:.3f}") if l <= L else ""
+          for l in range(1, max_layers + 1)]
+    best = [(f"{_layer(lay, l).get('best_head_role') or ''}" if l <= L else "") for l in range(1, max_layers + 1)]
+    return exh, smp, nr, al, best
+
+
 def write_hop_outputs(out: str, rows: dict, ks: list[int], k_max: int) -> dict:
     """table.csv, table.json, err_vs_k.png/.svg."""
     if not rows:
@@ -68,18 +91,12 @@ def write_hop_outputs(out: str, rows: dict, ks: list[int], k_max: int) -> dict:
     max_layers = max(Ls)
     ck = checked_ks(k_max)
     header = ["L", "params"] + [f"err_k{k}" for k in ks] + [f"exh_k{k}" for k in ck] + [f"smp_k{k}" for k in ck] \
-        + [f"align_l{l}" for l in range(1, max_layers + 1)]
+        + [f"norepeat_right_k{k}" for k in ck] + [f"align_l{l}" for l in range(1, max_layers + 1)] \
+        + [f"best_role_l{l}" for l in range(1, max_layers + 1)]
     lines = []
     for L in Ls:
-        r = rows[L]
-        ch = r.get("checks") or {}
-        v = ch.get("verify", {})
-        al = (ch.get("inspect") or {}).get("layers", {})
-        lines.append([L, r["params"]] + [f"{r['err'][str(k)]:.4f}" for k in ks]
-                     + [v.get(str(k), {}).get("exhaustive", {}).get("verdict", "") for k in ck]
-                     + [v.get(str(k), {}).get("sample", {}).get("verdict", "") for k in ck]
-                     + [("" if al.get(str(l), al.get(l, {})).get("alignment") is None else
-                         f"{al.get(str(l), al.get(l, {}))['alignment']:.3f}") if l <= L else "" for l in range(1, max_layers + 1)])
+        exh, smp, nr, al, best = _cells(rows[L], ck, max_layers)
+        lines.append([L, rows[L]["params"]] + [f"{rows[L]['err'][str(k)]:.4f}" for k in ks] + exh + smp + nr + al + best)
     csv_path = os.path.join(out, "table.csv")
     with open(csv_path, "w", newline="") as fh:
         w = csv.writer(fh)
@@ -128,29 +145,45 @@ def hop_figure(rows: dict, ks: list[int], paths: list[str]) -> None:
         fig.savefig(p, dpi=120, metadata={"Date": None} if svg else None)
 
 
+def err_table(rows: dict, ks):
+    """The err_k table, rows L, columns k; a dot where L >= 2 + ceil(log2 k) (borderless, so
+    k = 0..16 fits the 110 columns; the parameter counts go in the caption)."""
+    from rich.table import Table
+    t = Table(title="err_k: share of non-⊥ positions wrong (● where L >= 2 + ceil(log2 k))", box=None,
+              padding=(0, 0), title_justify="left", caption_justify="left",
+              caption="parameters: " + ", ".join(f"L={L} {rows[L]['params']:,}" for L in sorted(rows)))
+    t.add_column("L", justify="right", no_wrap=True, min_width=2)
+    for k in ks:
+        t.add_column(f"k={k}", justify="right", no_wrap=True, min_width=6)
+    for L in sorted(rows):
+        t.add_row(str(L), *[f"{rows[L]['err'][str(k)]:.2f}" + ("●" if needed_depth(k) <= L else " ") for k in ks])
+    return t
+
+
 def hop_human(con, rows: dict, ks, k_max: int, stopped, files) -> None:
     if stopped:
         con.print(f"UNKNOWN: --budget spent; stopped at {stopped} (checkpoints saved; rerun with --resume)")
     if not rows:
         return
     ck = checked_ks(k_max)
-    cols = ["L", "params"] + [f"k={k}" for k in ks]
-    con.print(render.table("err_k (share of non-⊥ positions wrong; 100 no-repeat inputs per k)", cols,
-                           [[L, rows[L]["params"]] + [f"{rows[L]['err'][str(k)]:.2f}" for k in ks] for L in sorted(rows)]))
-    if any(rows[L].get("checks") for L in rows):
-        n = next(rows[L]["checks"]["verify_N"] for L in rows if rows[L].get("checks"))
-        vc = ["L"] + [f"k={k} exh N={n} / sample" for k in ck]
-        con.print(render.table("attncheck verify hop --from (per k)", vc, [
-            [L] + [f"{(rows[L]['checks']['verify'].get(str(k)) or {}).get('exhaustive', {}).get('verdict')} / "
-                   f"{(rows[L]['checks']['verify'].get(str(k)) or {}).get('sample', {}).get('verdict')}" for k in ck]
-            for L in sorted(rows) if rows[L].get("checks")]))
-        ac = ["L"] + [f"l{l}:{'prev' if l == 1 else f'find^{1 << (l - 2)}'}" for l in range(1, max(rows) + 1)]
+    con.print(err_table(rows, ks))
+    checked = [L for L in sorted(rows) if rows[L].get("checks")]
+    if checked:
+        n = rows[checked[0]]["checks"]["verify_N"]
+        top = max(rows)
+        vrows = []
+        for L in checked:
+            exh, smp, nr, _, _ = _cells(rows[L], ck, top)
+            vrows.append([L] + [f"{e} / {s_} / {c}" for e, s_, c in zip(exh, smp, nr)])
+        con.print(render.table(f"attncheck verify hop --from: exhaustive on |Σ|^{n} / sampled at N / no-repeat"
+                               f" inputs of length {n} right at every position", ["L"] + [f"k={k}" for k in ck], vrows))
+        ac = ["L"] + [f"l{l}:{'prev' if l == 1 else f'find^{1 << (l - 2)}'}" for l in range(1, top + 1)]
         arows = []
-        for L in sorted(rows):
-            lay = ((rows[L].get("checks") or {}).get("inspect") or {}).get("layers") or {}
-            arows.append([L] + [("" if l > L else (lambda v: "-" if v is None else f"{v:.2f}")(
-                (lay.get(l) or lay.get(str(l)) or {}).get("alignment"))) for l in range(1, max(rows) + 1)])
-        con.print(render.table("alignment of layer l (best head) with find^(2^(l-2)) (App. G.2)", ac, arows))
+        for L in checked:
+            _, _, _, al, best = _cells(rows[L], ck, top)
+            arows.append([L] + [f"{a} ({b_})" if a else "" for a, b_ in zip(al, best)])
+        con.print(render.table("alignment of layer l with find^(2^(l-2)), best head (App. G.2); in brackets the role"
+                               " of the layer's best-aligned head", ac, arows))
     if files:
         con.print(f"wrote {files['csv']}, {files['json']}, " + ", ".join(files["figures"]))
 
