@@ -49,6 +49,9 @@ def _rows(d, book_rows: int) -> dict:
     if R.kind == "upto":
         return {"upto": R.ub.tolist()}
     runs, m = [], R.mask
+    top = np.where(m.any(axis=1), m.shape[1] - 1 - np.argmax(m[:, ::-1], axis=1), -1)
+    if np.array_equal(m, np.arange(m.shape[1])[None, :] <= top[:, None]):      # every set is 0..top
+        return {"upto": top.tolist()}
     for t in range(len(m)):
         rows = np.flatnonzero(m[t]).tolist()
         if runs and runs[-1][2] == rows and runs[-1][1] == t - 1:

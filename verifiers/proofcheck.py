@@ -698,11 +698,18 @@ class Checker:
             gap = min(int(g.min()), g0, gap if gap is not None else g0)
             if self.att == "softmax":
                 U64, W64 = U.astype(np.int64), Wm.astype(np.int64)
-                for j in np.flatnonzero(feas):
-                    s = int(star[j])
-                    d = np.concatenate([s - U64[j + 1:][U64[j + 1:] != floor], s - W64[:j][W64[:j] != floor],
-                                        [s - int(s0hi[i])]])
-                    L = max(L, self.expsum(d))
+                jj = np.arange(len(U64))[None, :]
+                feas_j = np.flatnonzero(feas)
+                step = max(1, (1 << 20) // len(U64))
+                for c0 in range(0, len(feas_j), step):
+                    J = feas_j[c0:c0 + step]
+                    st = star[J].astype(np.int64)[:, None]
+                    later = (jj > J[:, None]) & (U64 != floor)[None]
+                    earlier = (jj < J[:, None]) & (W64 != floor)[None]
+                    e = np.where(later, self.expbound(np.where(later, st - U64[None], 1)), 0).sum(axis=1) + \
+                        np.where(earlier, self.expbound(np.where(earlier, st - W64[None], 1)), 0).sum(axis=1) + \
+                        self.expbound(st[:, 0] - int(s0hi[i]))
+                    L = max(L, int(e.max()))
                 L = max(L, self.expsum(int(s0lo[i]) - U64[U64 != floor]))
         return gap, L
 
