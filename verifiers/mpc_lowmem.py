@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from attncheck.constructions.budget import UNLIMITED, Budget
 from attncheck.constructions.mpc.algos import Algo
 from attncheck.constructions.mpc.lowmem import memory_words, parse_delta
-from attncheck.constructions.verdict import BadInput, Counterexample, Method, Status, Verdict
+from attncheck.constructions.verdict import BadInput, BudgetExceeded, Counterexample, Method, Status, Verdict
 from attncheck.verifiers import checkloop
 from attncheck.verifiers.checkloop import Found
 from attncheck.verifiers.mpc_machine import run_protocol
@@ -108,14 +108,19 @@ def rounds_table(algo: Algo, Ns, delta, **kw) -> RoundsTable:
     """:func:`rounds_row` at every N of ``Ns``; the table's verdict as in the module docstring."""
     d = parse_delta(delta)
     budget: Budget = kw.get("budget", UNLIMITED)
-    rows = []
+    rows, spent = [], None
     for N in Ns:
         if N < 2:
             raise BadInput(f"--N must be >= 2, got {N}")
+    for N in Ns:
+        try:
+            budget.check(rows=len(rows))
+        except BudgetExceeded as e:
+            spent = f"{e}: {len(rows)} of {len(Ns)} rows done"
+            break
         rows.append(rounds_row(algo, N, d, **kw))
         if rows[-1].verdict.status is Status.REFUTED:
             break
-        budget.check(rows=len(rows))
     rounds = sorted({r.rounds for r in rows})
     claim = (f"the low-memory {algo.name} protocol (s = ceil(N^{d})) is correct at each N and"
              f" (measured) takes {'/'.join(map(str, rounds))} rounds over N = {', '.join(str(r.N) for r in rows)}")
@@ -126,14 +131,15 @@ def rounds_table(algo: Algo, Ns, delta, **kw) -> RoundsTable:
         r = bad[0]
         v = Verdict(Status.REFUTED, r.verdict.method, claim, cases, counterexample=r.verdict.counterexample,
                     reason=f"N = {r.N}: {r.verdict.reason}", evidence=ev)
-    elif all(r.verdict.status is Status.VERIFIED for r in rows):
+    elif spent is None and all(r.verdict.status is Status.VERIFIED for r in rows):
         v = Verdict(Status.VERIFIED, min((r.verdict.method for r in rows), key=_weakest), claim, cases,
                     reason="every row verified: " + "; ".join(f"N = {r.N}: {r.verdict.method.value}"
                                                                for r in rows), evidence=ev)
     else:
         open_ = [r for r in rows if r.verdict.status is not Status.VERIFIED]
         v = Verdict(Status.UNKNOWN, Method.SAMPLE, claim, cases,
-                    reason="; ".join(f"N = {r.N}: {r.verdict.reason}" for r in open_), evidence=ev)
+                    reason="; ".join([spent] * bool(spent) + [f"N = {r.N}: {r.verdict.reason}" for r in open_]),
+                    evidence=ev)
     return RoundsTable(v, tuple(rows), str(d))
 
 

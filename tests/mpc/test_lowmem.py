@@ -145,3 +145,10 @@ def test_rounds_table_transformer_side_certified_at_small_N():
 def test_unknown_low_memory_algo_is_bad_input():
     with pytest.raises(BadInput):
         lowmem_algo("cycles")
+
+
+def test_rounds_table_out_of_budget_is_unknown_with_the_rows_done():
+    from attncheck.constructions.budget import Budget
+    tab = rounds_table(LOWMEM["broadcast"], (16, 64, 256), "1/2", samples=3, budget=Budget(1e-9))
+    assert tab.verdict.status is Status.UNKNOWN and "budget" in tab.verdict.reason
+    assert len(tab.rows) < 3
