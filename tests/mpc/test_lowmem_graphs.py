@@ -118,3 +118,19 @@ def test_side_by_side_exhaustive_at_N5(name):
 def test_side_by_side_refutes_a_broken_routing_head():
     res = side_by_side(LOWMEM["components"], 5, s=3, corrupt="fields", mode="sample", samples=3)
     assert res.verdict.status is Status.REFUTED
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["components", "msf"])
+def test_side_by_side_certificate_at_N8(name):
+    res = side_by_side(LOWMEM[name], 8, s=3, mode="sample", samples=20)
+    assert res.verdict.status is Status.VERIFIED and res.verdict.method is Method.CERTIFICATE
+
+
+def test_bounds_builder_sizes():
+    from attncheck.constructions.mpc.lowmem_algos import build_components_lowmem, build_msf_lowmem
+    small = build_components_lowmem(8, "1/2").size()
+    assert small["compiled"] and small["layers"] == small["rounds"] + 1 == 83
+    big = build_msf_lowmem(64, "1/2").size()
+    assert not big["compiled"] and big["layers"] == graphs.msf(64, 8).rounds + 1 and big["width"] is None
+    assert build_msf_lowmem(8, "1/2").theorem == "sht24a.cor3_3"
