@@ -21,7 +21,8 @@ All three are reconstructions [R]: the textbook tree schemes written for this ma
   other block below it (keys (x_i, i), so ties are broken by position); per-element fan-in-s
   trees add the counts; the rank routes each word to output machine floor(rank/s).  Each word
   reaches its ceil(N/c) pair machines through a fan-out-s tree of single words.
-  ``H + H_A + 2`` rounds, with H = H_A the height of a tree with ceil(ceil(N/c)/s) leaves.
+  ``H + H_A + 2`` rounds, with H = H_A the height of a tree with ceil(ceil(N/c)/s) <= N leaves,
+  so H <= 1 + ceil(log_s N) <= 1 + ceil(1/delta) and R <= 2 ceil(1/delta) + 4.
   Total memory is O(N^2/s) words (q = O(N^2/s^2) pair machines of s words, and O(N/s) tree
   nodes per element): a (1 - delta, delta)-MPC protocol, so Thm 3.1's
   gamma < delta holds for delta > 1/2 only (Thm B.3 drops that condition).  The sample sort of

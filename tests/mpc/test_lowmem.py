@@ -74,6 +74,8 @@ def test_rounds_stay_below_the_delta_bounds(delta):
         if s >= 3:
             h = lowmem.tree_prefix(N, s, 8).params["height"]
             assert h <= math.ceil(2 / d) and (s - 1) ** h >= 2 * -(-N // s)
+        if N <= 2 ** 12:                                    # the sort's tree heights: log_s N <= 1/delta
+            assert lowmem.rank_sort(N, s, 8).rounds <= 2 * math.ceil(1 / d) + 4
 
 
 def test_sort_keeps_the_memory_limit_on_all_equal_and_reversed_inputs():
