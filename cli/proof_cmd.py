@@ -38,22 +38,36 @@ def requested() -> str | None:
     return click.get_current_context().meta.get("attncheck.proof")
 
 
+def record_for(mode: str) -> dict | None:
+    """A dict for the certificate to record into when ``--proof`` was given, else None."""
+    if requested() is None:
+        return None
+    if mode not in ("certificate", "auto"):
+        raise click.BadParameter("--proof needs --mode certificate or auto", param_hint="--proof")
+    return {}
+
+
 def write_after_verify(c, task: str, tparams: dict, fmt, attention: str, verdict, record: dict | None) -> dict:
-    """Write the proof of a certificate VERIFIED to the requested path; returns the report entry."""
+    """Write the proof of a certificate VERIFIED to the requested path; returns the report's extra
+    keys (``{"proof": {...}}``, or nothing without ``--proof``)."""
     from attncheck.constructions.verdict import Method, Status
     from attncheck.verifiers.proof_emit import build_proof, write_proof
     path = requested()
-    if verdict.status is not Status.VERIFIED or verdict.method is not Method.CERTIFICATE or not record:
-        return {"path": None, "written": False,
-                "why": "only a certificate VERIFIED carries a proof" if verdict.status is not Status.VERIFIED
-                       or verdict.method is not Method.CERTIFICATE else "the checker does not support this model"}
+    if path is None:
+        return {}
+    if verdict.status is not Status.VERIFIED or verdict.method is not Method.CERTIFICATE:
+        return {"proof": {"path": None, "written": False, "why": "only a certificate VERIFIED carries a proof"}}
+    if not record:
+        return {"proof": {"path": None, "written": False,
+                          "why": "not supported by the checker: exchange-format weights"}}
     proof = build_proof(c, task, tparams, fmt, attention, record)
     size = write_proof(proof, path)
-    return {"path": path, "written": True, "bytes": size, "weights_sha256": proof["weights_sha256"]}
+    return {"proof": {"path": path, "written": True, "bytes": size, "weights_sha256": proof["weights_sha256"]}}
 
 
-def with_note(draw, entry: dict | None):
-    """The verify command's human output, followed by a line about the proof (when asked for)."""
+def with_note(report: dict, human):
+    """The verify command's human output ``human(report)``, then a line about the proof."""
+    draw, entry = human(report), report.get("proof")
     if entry is None:
         return draw
 

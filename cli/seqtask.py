@@ -16,8 +16,7 @@ from typing import Callable
 import click
 
 from attncheck.cli import options as opt
-from attncheck.cli import proof_cmd
-from attncheck.cli import render
+from attncheck.cli import proof_cmd, render
 from attncheck.cli.params import SequenceParams, takes
 from attncheck.constructions.verdict import Status
 
@@ -61,8 +60,7 @@ def resolve_format(text: str, c):
 
 def run_check(spec: TaskSpec, c, fmt, p: SequenceParams, budget=None, record: dict | None = None):
     """Dispatch on --mode; returns a Verdict.  ``budget``: the command's clock, started before
-    the construction was built (a new one from --budget when None).  ``record``: a dict the
-    certificate fills with what it proved (``verify --proof``, issue 19)."""
+    the construction was built (a new one from --budget when None); ``record``: see certify."""
     from attncheck.constructions.budget import Budget
     budget = Budget(p.budget) if budget is None else budget
     mode = p.mode
@@ -188,18 +186,10 @@ def verify_command(spec: TaskSpec) -> click.Command:
         c, p = load_or_build(spec, p, needed)
         fmt = resolve_format(p.precision, c)
         t1 = time.perf_counter()
-        proof = proof_cmd.requested()
-        if proof is not None and p.mode not in ("certificate", "auto"):
-            raise click.BadParameter("--proof needs --mode certificate or auto", param_hint="--proof")
-        record = {} if proof is not None else None
+        record = proof_cmd.record_for(p.mode)                # --proof: what the certificate proved
         verdict = run_check(spec, c, fmt, p, budget, record)
         timing = {"build_s": t1 - t0, "check_s": time.perf_counter() - t1}
-        extra = {}
-        if proof is not None:
-            t2 = time.perf_counter()
-            extra["proof"] = proof_cmd.write_after_verify(c, spec.task, spec.task_params(p), fmt, p.attention,
-                                                          verdict, record)
-            timing["proof_s"] = time.perf_counter() - t2
+        extra = proof_cmd.write_after_verify(c, spec.task, spec.task_params(p), fmt, p.attention, verdict, record)
         outside = is_outside(c)            # exchange weights: no promises, schedule or layout to report
         if spec.after_check is not None and not outside:
             verdict, more = spec.after_check(c, fmt, p, budget, verdict)
@@ -207,15 +197,13 @@ def verify_command(spec: TaskSpec) -> click.Command:
         timing["total_s"] = time.perf_counter() - t0
         report = render.envelope(f"verify {spec.task}", p.to_json(), seed=p.seed, timing=timing,
                                  **verdict.to_json(), format=str(fmt), construction=c.to_json(), **extra)
-        render.emit(report, p.json, proof_cmd.with_note(
-            (render.verdict_human if outside else spec.verify_human)(report), extra.get("proof")))
+        render.emit(report, p.json, proof_cmd.with_note(report, render.verdict_human if outside else spec.verify_human))
         click.get_current_context().exit(verdict.exit_code)
 
     cmd = _command(verify, spec, spec.verify_help or f"Verify the {spec.task} construction (exit 0"
                    " verified, 1 refuted, 2 bad input, 3 unknown).", opt.construction_options,
                    opt.arithmetic_options, opt.check_options, *spec.verify_options, proof_cmd.proof_option,
-                   opt.dist_options,
-                   opt.common_options)
+                   opt.dist_options, opt.common_options)
     needed = _from_option(cmd, spec)
     return cmd
 

@@ -35,7 +35,7 @@ GAP_FACTOR = Fraction(1, 2)
 
 def exact(x) -> str:
     """A float (or Fraction) as an exact rational string "n/d"."""
-    f = Fraction(x) if not isinstance(x, float) else Fraction(x)
+    f = Fraction(x)
     return f"{f.numerator}/{f.denominator}"
 
 
@@ -122,7 +122,8 @@ def build_proof(c: Construction, task: str, params: dict, fmt: Format, attention
     return {"format": FORMAT_TAG, "version": VERSION, "weights_sha256": weights_digest(c),
             "number_format": str(fmt), "attention": attention, "task": task,
             "params": {k: v for k, v in params.items()}, "N": c.n, "alphabet": c.alphabet,
-            "states": states, "decoder": {"slot": c.decoder.slot, "margin": exact(GAP_FACTOR * Fraction(float(record["margin"])))}}
+            "states": states,
+            "decoder": {"slot": c.decoder.slot, "margin": exact(GAP_FACTOR * Fraction(float(record["margin"])))}}
 
 
 def prove(c: Construction, task: str, params: dict, fmt: Format, attention: str = "softmax",
