@@ -185,14 +185,17 @@ def rowsets(spec, T: int, nb: int) -> list:
     if kind in ("single", "upto"):
         if not isinstance(data, list) or len(data) != T:
             raise Malformed(f"a {kind} row set needs {T} entries")
-        return [[] if int(r) < 0 else [(int(r) if kind == "single" else 0, int(r))] for r in data]
-    if kind != "runs":
+        out = [[] if int(r) < 0 else [(int(r) if kind == "single" else 0, int(r))] for r in data]
+    elif kind != "runs":
         raise Malformed(f"unknown row set kind {kind!r}")
-    out = [[] for _ in range(T)]
-    for t0, t1, rows in data:
-        one = [(int(r), int(r)) for r in rows]                       # one list per run (shared)
-        for t in range(int(t0), int(t1) + 1):
-            out[t] = one
+    else:
+        out = [[] for _ in range(T)]
+        for t0, t1, rows in data:
+            if not 0 <= int(t0) <= int(t1) < T:
+                raise Malformed(f"a run of positions {t0}..{t1} outside 0..{T - 1}")
+            one = [(int(r), int(r)) for r in rows]                   # one list per run (shared)
+            for t in range(int(t0), int(t1) + 1):
+                out[t] = one
     if any(not 0 <= a <= b < nb for s in out for a, b in s):
         raise Malformed("a row set names a row outside its codebook")
     return out

@@ -38,3 +38,23 @@ def test_gzip_proof_and_other_weights(cli, tmp_path):
 def test_proof_needs_a_certificate_mode(cli, tmp_path):
     r = cli("verify", "induction", "--N", 6, "--mode", "exhaustive", "--proof", tmp_path / "p.json")
     assert r.code == 2 and "--proof" in r.err
+
+
+def test_auto_mode_writes_a_proof_when_the_certificate_decides(cli, tmp_path):
+    w, p = tmp_path / "w.npz", tmp_path / "p.json"
+    assert cli("build", "induction", "--N", 24, "--out", w).code == 0      # 3^24 inputs: the certificate
+    r = cli("verify", "induction", "--from", w, "--proof", p, "--json")
+    assert r.code == 0 and json.loads(r.out)["method"] == "certificate"
+    assert cli("check-proof", p, "--from", w).code == 0
+
+
+def test_exchange_weights_are_not_supported(cli, tmp_path):
+    d, w, p = tmp_path / "x", tmp_path / "w.npz", tmp_path / "p.json"
+    assert cli("export", "induction", "--N", 8, "--out", d).code == 0
+    r = cli("verify", "induction", "--from", d, "--mode", "certificate", "--proof", p, "--json")
+    out = json.loads(r.out)
+    assert out["proof"]["written"] is False and not p.exists()
+    assert cli("build", "induction", "--N", 8, "--out", w).code == 0
+    assert cli("verify", "induction", "--from", w, "--mode", "certificate", "--proof", p).code == 0
+    r = cli("check-proof", p, "--from", d)
+    assert r.code == 1 and ("not supported" in r.out or "SHA-256" in r.out)
