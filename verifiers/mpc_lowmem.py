@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from attncheck.constructions.budget import UNLIMITED, Budget
 from attncheck.constructions.mpc.algos import Algo
 from attncheck.constructions.mpc.lowmem import memory_words, parse_delta
+from attncheck.constructions.mpc.lowmem_algos import ROUND_BOUNDS
 from attncheck.constructions.verdict import BadInput, BudgetExceeded, Counterexample, Method, Status, Verdict
 from attncheck.verifiers import checkloop
 from attncheck.verifiers.checkloop import Found
@@ -122,10 +123,17 @@ def rounds_table(algo: Algo, Ns, delta, **kw) -> RoundsTable:
         if rows[-1].verdict.status is Status.REFUTED:
             break
     rounds = sorted({r.rounds for r in rows})
+    bound = ""
+    if algo.name in ROUND_BOUNDS:
+        text, f = ROUND_BOUNDS[algo.name]
+        bound = f" (delta bound {text} = {f(d)})"
     claim = (f"the low-memory {algo.name} protocol (s = ceil(N^{d})) is correct at each N and"
-             f" (measured) takes {'/'.join(map(str, rounds))} rounds over N = {', '.join(str(r.N) for r in rows)}")
+             f" (measured) takes {'/'.join(map(str, rounds))} rounds over N = {', '.join(str(r.N) for r in rows)}"
+             f"{bound}")
     bad = [r for r in rows if r.verdict.status is Status.REFUTED]
-    ev = {"delta": str(d), "rows": [r.to_json() for r in rows], "rounds": rounds}
+    ev = {"delta": str(d), "rows": [r.to_json() for r in rows], "rounds": rounds,
+          "round_bound": ({"formula": ROUND_BOUNDS[algo.name][0], "value": ROUND_BOUNDS[algo.name][1](d)}
+                          if algo.name in ROUND_BOUNDS else None)}
     cases = sum(r.verdict.cases for r in rows)
     if bad:
         r = bad[0]

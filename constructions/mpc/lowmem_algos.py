@@ -125,6 +125,18 @@ LOWMEM["msf"] = Algo(
     "minimum spanning forest (weights < 2^8, ties by edge index), Borůvka, O(log^2 N / delta) rounds")
 
 
+def _ceil_frac(x) -> int:
+    return -(-x.numerator // x.denominator)
+
+
+#: Round bounds that depend on delta alone (lowmem.py docstrings; tests check them on a grid of N).
+ROUND_BOUNDS = {
+    "broadcast": ("ceil(1/delta)", lambda d: _ceil_frac(1 / d)),
+    "prefix": ("2 ceil(2/delta) + 1", lambda d: 2 * _ceil_frac(2 / d) + 1),
+    "sort": ("2 ceil(1/delta) + 4", lambda d: 2 * _ceil_frac(1 / d) + 4),
+}
+
+
 def lowmem_algo(name: str) -> Algo:
     if name not in LOWMEM:
         raise BadInput(f"--delta applies to {', '.join(LOWMEM)}; {name!r} has no low-memory protocol")

@@ -154,3 +154,13 @@ def test_rounds_table_out_of_budget_is_unknown_with_the_rows_done():
     tab = rounds_table(LOWMEM["broadcast"], (16, 64, 256), "1/2", samples=3, budget=Budget(1e-9))
     assert tab.verdict.status is Status.UNKNOWN and "budget" in tab.verdict.reason
     assert len(tab.rows) < 3
+
+
+@pytest.mark.parametrize("name", ["broadcast", "prefix", "sort"])
+@pytest.mark.parametrize("delta", ["1/2", "1/3", "2/3"])
+def test_round_bounds_of_the_registry_hold(name, delta):
+    from attncheck.constructions.mpc.lowmem_algos import ROUND_BOUNDS
+    bound = ROUND_BOUNDS[name][1](Fraction(delta))
+    for N in (16, 17, 100, 255, 256, 1024, 4097):
+        s = lowmem.memory_words(N, delta)
+        assert LOWMEM[name].build(N, s).rounds <= bound
