@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from attncheck.constructions.io import to_arrays
 from attncheck.constructions.verdict import Status
 from attncheck.verifiers import proofcheck as pc
 from attncheck.verifiers.certificate import certify
@@ -146,8 +147,7 @@ def test_exact_format_is_not_supported(induction8):
 
 
 def _single_edits(c, rng, n):
-    keys = [k for k in ("L0H0/W_Q", "L0H0/W_K", "L0H0/W_V", "L0H0/W_O", "L1H0/W_Q", "L1H0/W_K", "L1H0/W_V",
-                        "L1H0/W_O", "tok_embed", "pos_embed")]
+    keys = sorted(k for k in to_arrays(c) if k != "meta" and not k.startswith("codebook"))
     for _ in range(n):
         k = keys[rng.integers(len(keys))]
 
@@ -158,21 +158,24 @@ def _single_edits(c, rng, n):
 
 
 @pytest.mark.parametrize("attention", ["softmax", "hardmax"])
-def test_accepted_implies_exhaustive_verified(attention):
-    """Cross-check on N = 5: the unedited proof against seeded single-entry edits of the weights
-    (digest updated), and each edited model's own proof; every acceptance is confirmed by
-    enumerating all 3^5 inputs through the emulator."""
+@pytest.mark.parametrize("family", ["induction N=5", "hop k=2 N=6"])
+def test_accepted_implies_exhaustive_verified(attention, family):
+    """Cross-check: the unedited proof against seeded single-entry edits of the weights (digest
+    updated), and each edited model's own proof; every acceptance is confirmed by enumerating
+    every input through the emulator."""
+    from attncheck.constructions.hop import build_hop
     from attncheck.constructions.induction import build_induction
-    c = build_induction(5, 3)
-    p = proved(c, "induction", {}, attention)
+    c, task, params = (build_induction(5, 3), "induction", {}) if family.startswith("induction") else \
+        (build_hop(6, 2, 3), "hop", {"k": 2})
+    p = proved(c, task, params, attention)
     rng = np.random.default_rng(19)
     accepted = rejected = 0
     for what, fn in _single_edits(c, rng, 40):
         m = edit(c, fn)
         tries = [dict(p, weights_sha256=pc.weights_digest(m))]
-        v = certify(m, "induction", {}, m.fmt, attention)
+        v = certify(m, task, params, m.fmt, attention)
         if v.status is Status.VERIFIED:
-            tries.append(proved(m, "induction", {}, attention))
+            tries.append(proved(m, task, params, attention))
         for q in tries:
             try:
                 pc.check(roundtrip(q), m)
@@ -180,6 +183,19 @@ def test_accepted_implies_exhaustive_verified(attention):
                 rejected += 1
                 continue
             accepted += 1
-            ex = check_exhaustive(m, "induction", {}, m.fmt, attention)
+            ex = check_exhaustive(m, task, params, m.fmt, attention)
             assert ex.status is Status.VERIFIED, (what, ex.reason)
     assert accepted and rejected                         # neither side is vacuous
+
+
+def test_labels_the_numbers_contradict_are_rejected(induction8):
+    c, p = induction8
+    q = clone(p)
+    emb = _state(q, "embedding")["slots"]
+    emb["pos"]["label"], emb["pos_prev"]["label"] = emb["pos_prev"]["label"], emb["pos"]["label"]
+    _reject(q, c, "embedding")
+    q = clone(p)
+    emb = _state(q, "embedding")["slots"]
+    emb["one"]["label"], emb["one"]["rows"] = "pos[i]", emb["pos"]["rows"]
+    with pytest.raises((pc.Reject, pc.Malformed)):
+        pc.check(q, c)
