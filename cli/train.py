@@ -159,13 +159,25 @@ def _hop_base(tr, preset: str, given: dict, seed: int, layers) -> dict:
 RESUMABLE = ("steps", "samples", "verify_N", "check", "threads", "warmup")
 
 
-def _prepare_out(out: str, resume: bool, params: dict) -> None:
-    run_file = os.path.join(out, "run.json")
-    if os.path.isdir(out) and os.listdir(out) and not resume:
-        raise BadInput(f"--out {out} already holds files; give --resume to continue that run, or another --out")
+def _make_out(out: str, resume: bool | None) -> None:
+    """Create the --out directory (BadInput when it is a file, cannot be made, or already holds
+    files without --resume; None: a command without --resume)."""
+    if not out:
+        raise BadInput("--out must name a directory, got ''")
     if os.path.exists(out) and not os.path.isdir(out):
         raise BadInput(f"--out {out} exists and is not a directory")
-    os.makedirs(out, exist_ok=True)
+    if os.path.isdir(out) and os.listdir(out) and not resume:
+        raise BadInput(f"--out {out} already holds files; give --resume to continue that run, or another --out"
+                       if resume is not None else f"--out {out} already holds files")
+    try:
+        os.makedirs(out, exist_ok=True)
+    except OSError as e:
+        raise BadInput(f"--out {out}: cannot create the directory ({e.strerror or e})") from None
+
+
+def _prepare_out(out: str, resume: bool, params: dict) -> None:
+    run_file = os.path.join(out, "run.json")
+    _make_out(out, resume)
     if resume and os.path.exists(run_file):
         with open(run_file) as fh:
             old = jsonlib.load(fh)
@@ -292,9 +304,7 @@ def compare_rnn(task, N, alphabet, width, heads, layers, steps, batch, lr, devic
         raise BadInput(f"--width {width} is not a multiple of --heads {heads}")
     if not lr > 0:
         raise BadInput(f"--lr must be > 0, got {lr}")
-    if os.path.isdir(out) and os.listdir(out):
-        raise BadInput(f"--out {out} already holds files; choose another --out")
-    os.makedirs(out, exist_ok=True)
+    _make_out(out, None)
     cfg = tr.CompareConfig(N=N, alphabet=alphabet, width=width, heads=heads, layers=layers, steps=steps,
                            batch=batch, lr=lr, warmup=min(100, max(1, steps // 10)), seed=seed)
     bud = Budget(budget) if budget else None

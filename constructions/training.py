@@ -446,8 +446,9 @@ def all_inputs(n: int, S: int, no_repeat: bool) -> np.ndarray:
 def exhaustive_counts(model: ExchangeModel, n: int, chunk: int = 4096,
                       domains: tuple[str, ...] = ("no_repeat",)) -> dict:
     """Run an exchange ``hop`` model (float64, the format's pass) on every input of Sigma^n
-    (domain ``all``) and/or every no-repeat one (``no_repeat``, the training support); per domain: inputs, inputs right at every position (⊥ included), and the
-    share of non-⊥ positions wrong.  ``n <= model.N``; a causal model's first n outputs are its
+    (domain ``all``) and/or every no-repeat one (``no_repeat``, the training support); per
+    domain: inputs, inputs right at every position (⊥ included), and the share of non-⊥
+    positions wrong.  n is at most the model's N; a causal model's first n outputs are its
     outputs on the n-prefix, so this judges the first n positions of every longer input too."""
     k = int(model.params["k"])
     hm = HookedAttnOnly(model, dtype=torch.float64)
