@@ -473,7 +473,9 @@ class Checker:
     def project(self, st: dict, W, decl, what: str):
         """Stored ``q(x_t @ W)`` as boxes: lo, hi (T, A, k) grid ints and rows (T, A): the row of
         slot ``decl`` each box assumes (-1: not allowed at t; decl None or row 0: -1).  Row 0 is
-        the start, exact.  Every other slot contributes its whole range at t."""
+        the start, exact.  Every other slot contributes its whole range at t.  When that range is
+        the same at every t >= 1 and decl names several rows, lo and hi are (2, A, k): row 1
+        stands for every position (``compact``)."""
         T, X, k = self.T, self.X, W.shape[1]
         eW = exponent(W)
         Wi = dyadic(W, eW)
@@ -508,10 +510,14 @@ class Checker:
                 rows = one[:, None].copy()
             else:
                 dom = domain(sets)
-                need(T * len(dom) <= 1 << 24, f"not supported by the checker: {what} over {len(dom)} rows"
-                                              f" at {T} positions")
+                if T > 2 and (blo == blo[:1]).all() and (bhi == bhi[:1]).all():
+                    blo, bhi = blo[:1], bhi[:1]            # compact: one box per row for every t >= 1
+                else:
+                    need(T * len(dom) <= 1 << 24, f"not supported by the checker: {what} over {len(dom)} rows"
+                                                  f" at {T} positions, depending on the position")
                 lo, hi = blo[:, None, :] + (y[dom] - r)[None], bhi[:, None, :] + (y[dom] + r)[None]
-                rows = np.full((T, len(dom)), -1)
+                dom = dom.astype(np.int32)
+                rows = np.full((T, len(dom)), -1, dtype=np.int32)
                 rr, memo = one_range(sets), {}
                 if rr is not None:
                     rows = np.where((dom[None] >= rr[0][:, None]) & (dom[None] <= rr[1][:, None]), dom[None], -1)
@@ -636,10 +642,12 @@ class Checker:
         kl, kh = klo[:, 0], khi[:, 0]
         need(np.all(qrows[1:] <= np.arange(1, T)[:, None]) and np.all((qrows[1:] >= 0).any(axis=1)),
              f"{where}: at some position the pointer may be masked, or there is none")
-        same = all(np.array_equal(qlo[t], qlo[1]) and np.array_equal(qhi[t], qhi[1]) for t in range(2, T))
+        same = len(qlo) == 2 or all(np.array_equal(qlo[t], qlo[1]) and np.array_equal(qhi[t], qhi[1])
+                                    for t in range(2, T))
         if same:
-            a = np.flatnonzero((qrows[1:] >= 0).any(axis=0))
-            boxes = [(T - 1, x, int(qrows[1:, x].max())) for x in a]
+            top = qrows[1:].max(axis=0)
+            qlo, qhi = qlo[:2], qhi[:2]
+            boxes = [(T - 1, x, int(top[x])) for x in np.flatnonzero(top >= 0)]
         else:
             boxes = [(t, x, int(qrows[t, x])) for t in range(1, T) for x in np.flatnonzero(qrows[t] >= 0)]
         gap, L = None, 0
@@ -651,8 +659,9 @@ class Checker:
             pp = np.array([b[2] for b in chunk])
             vis = int(tt.max()) + 1
             i = np.arange(len(chunk))
-            lo, hi = self.scores(cq, np.stack([qlo[b[0], b[1]] for b in chunk])[:, None, :],
-                                 np.stack([qhi[b[0], b[1]] for b in chunk])[:, None, :], kl[None, :vis], kh[None, :vis])
+            at = [(1 if same else b[0], b[1]) for b in chunk]
+            lo, hi = self.scores(cq, np.stack([qlo[i] for i in at])[:, None, :],
+                                 np.stack([qhi[i] for i in at])[:, None, :], kl[None, :vis], kh[None, :vis])
             star = lo[i, pp]
             j = np.arange(vis)[None, :]
             comp = np.where((j > tt[:, None]) | (j == pp[:, None]), self.floor, hi)
@@ -674,8 +683,11 @@ class Checker:
         qlo, qhi, qrows = Q
         klo, khi, krows = K
         T, floor = self.T, self.floor
-        need(all(np.array_equal(qlo[t], qlo[1]) and np.array_equal(qhi[t], qhi[1]) for t in range(2, T)),
+        need(len(qlo) == 2 or all(np.array_equal(qlo[t], qlo[1]) and np.array_equal(qhi[t], qhi[1])
+                                  for t in range(2, T)),
              f"not supported by the checker: {where} queries that depend on the position")
+        if len(klo) == 2:                                                  # compact keys: one row stands for all
+            klo, khi = (np.concatenate([x[:1], np.broadcast_to(x[1:], (T - 1,) + x.shape[1:])]) for x in (klo, khi))
         avals = np.flatnonzero((qrows[1:] >= 0).any(axis=0))
         lo, hi = self.scores(cq, qlo[1][avals][:, None, None, :], qhi[1][avals][:, None, None, :],
                              klo[None, 1:], khi[None, 1:])               # (A, T-1, B)
@@ -759,7 +771,10 @@ class Checker:
             blo, bhi, brows = self.project(st, h.W_V, v, f"{where} value")
             seen, worst = set(), [Fraction(0)] * sw.width
             cases = [(vlo[0], vhi[0], 0 if lv[0] == "pos" else self.none)]
-            for t in range(1, self.T):
+            if len(blo) == 2:                                                 # compact: the same boxes at every t
+                top = brows[1:].max(axis=0)
+                cases += [(blo[1, a], bhi[1, a], int(top[a])) for a in np.flatnonzero(top >= 0)]
+            for t in range(1, self.T if len(blo) > 2 else 1):
                 for a in np.flatnonzero(brows[t] >= 0):
                     key = (int(brows[t, a]), tuple(blo[t, a]), tuple(bhi[t, a]))
                     if key not in seen:
