@@ -128,7 +128,7 @@ def train_hop(preset, k_max, layers, width, heads, N, alphabet, steps, batch, lr
             _dump(os.path.join(out, f"L{L}", "result.json"), row)
     files = rep.write_hop_outputs(out, rows, ks, base["k_max"])
     report = render.envelope("train hop", params, seed=seed, timing={"total_s": time.perf_counter() - t0},
-                             libraries=("torch",), verdict="unknown" if stopped else "done",
+                             libraries=("torch",), verdict="unknown" if stopped else None,
                              stopped=stopped, rows=[rows[L] for L in sorted(rows)], files=files)
     render.emit(report, json, lambda c: rep.hop_human(c, rows, ks, base["k_max"], stopped, files))
     if stopped:
@@ -321,7 +321,7 @@ def compare_rnn(task, N, alphabet, width, heads, layers, steps, batch, lr, devic
     params = {"task": task, "N": N, "alphabet": alphabet, "width": width, "heads": heads, "layers": layers,
               "steps": steps, "batch": batch, "lr": lr, "device": device, "threads": threads}
     report = render.envelope("train compare-rnn", params, seed=seed, timing={"total_s": time.perf_counter() - t0},
-                             libraries=("torch",), verdict="unknown" if res["stopped"] is not None else "done", **res)
+                             libraries=("torch",), verdict="unknown" if res["stopped"] is not None else None, **res)
     render.emit(report, json, lambda c: rep.compare_human(c, res))
     if res["stopped"] is not None:
         click.get_current_context().exit(EXIT_UNDECIDED)
