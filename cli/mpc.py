@@ -21,8 +21,8 @@ from attncheck.cli.options import Range, common_options, n_option
 from attncheck.cli.params import MpcParams, alias, takes
 from attncheck.constructions.verdict import BadInput, BudgetExceeded, Method, Status, Verdict
 
-ALGO_NAMES = ("cycles", "components", "broadcast", "prefix", "sort", "msf")
-LOWMEM_ONLY = ("msf",)          # protocols that exist only with s = ceil(N^delta) (default delta 1/2)
+ALGO_NAMES = ("cycles", "components", "broadcast", "prefix", "sort", "msf", "reach")
+LOWMEM_ONLY = ("msf", "reach")          # protocols that exist only with s = ceil(N^delta) (default delta 1/2)
 DEFAULT_DELTA = "1/2"
 
 

@@ -11,7 +11,7 @@ import itertools
 import random
 from dataclasses import dataclass
 
-from attncheck.constructions.mpc import algos, basic, cycles, graphs, lowmem
+from attncheck.constructions.mpc import algos, basic, cycles, graphs, lowmem, reach
 from attncheck.constructions.mpc.algos import BASIC_P, Algo, Enumeration
 from attncheck.constructions.mpc.model import Protocol
 from attncheck.constructions.mpc.simulate import Simulation, compile_protocol
@@ -119,6 +119,11 @@ LOWMEM["components"] = Algo(
     _graph_domain, _graph_sample,
     lambda N, w, s: cycles.component_labels(N, [e for e in cycles.deserialize(w) if e != (N, N)]),
     "component labels of graphs of any degree, deterministic Borůvka, O(log^2 N / delta) rounds")
+LOWMEM["reach"] = Algo(
+    "reach", "sht24a.cor3_3", lambda N, s=None: reach.reach_components(N, _default_s(N, s)),
+    _graph_domain, _graph_sample,
+    lambda N, w, s: cycles.component_labels(N, [e for e in cycles.deserialize(w) if e != (N, N)]),
+    "component labels by Boolean squaring of A + I: O(log D / delta) rounds, O(N^3/s) memory")
 LOWMEM["msf"] = Algo(
     "msf", "sht24a.cor3_3", lambda N, s=None: graphs.msf(N, _default_s(N, s)),
     _msf_domain, _msf_sample, lambda N, w, s: graphs.kruskal(N, graphs.weighted_edges(N, w)),
