@@ -6,6 +6,8 @@ Run: python benchmarks/mpc_rounds.py [--quick]
 Table 1: broadcast, prefix and sort at delta = 1/2 and 1/3 for N = 16 .. 1024: s, machines q,
 rounds R (a property of the built protocol), log2 N beside it, and the wall time of one protocol
 run on a random input (the MPC runtime, every limit enforced; checked against plain truth).
+Table 3: components by Boolean squaring (``verify mpc reach``) with a diameter promise D: rounds
+against D and N, each run on vertex-disjoint paths of diameter D (checked against union-find).
 Table 2: components and MSF: the fixed rounds (K = J = ceil(log2 N)) and, measured on paths
 (diameter N - 1), stars (diameter 2) and random G(N, N) graphs, the Borůvka phase after which
 every vertex already points at a vertex of its own component and nowhere else (the partition is
@@ -16,7 +18,7 @@ import random
 import statistics
 import time
 
-from attncheck.constructions.mpc import basic, cycles, graphs, lowmem
+from attncheck.constructions.mpc import basic, cycles, graphs, lowmem, reach
 from attncheck.constructions.mpc.lowmem_algos import LOWMEM
 from attncheck.verifiers.mpc_machine import run_protocol
 
@@ -98,6 +100,20 @@ def table2(Ns, reps):
         print(f"| msf | {N} | {s} | {M.rounds} | {M.params['phases']} | any | - | - |")
 
 
+def table3(Ns):
+    print("| N | s | D | squarings K | rounds R | q | one run (s) |")
+    print("|---|---|---|---|---|---|---|")
+    for N in Ns:
+        s = lowmem.memory_words(N, "1/2")
+        for D in sorted({1, 2, 4, 8, 16, N - 1} & set(range(1, N))):
+            P = reach.reach_components(N, s, D)
+            g = [(v, v + 1) for v in range(N - 1) if (v + 1) % (D + 1)]       # paths of D edges
+            t0 = time.perf_counter()
+            assert run_protocol(P, cycles.padded_tokens(N, g)).output == graphs.union_find_labels(N, g)
+            dt = time.perf_counter() - t0
+            print(f"| {N} | {s} | {D} | {P.params['squarings']} | {P.rounds} | {P.limits.q} | {dt:.2f} |")
+
+
 def _diameter(N, g):
     adj = {v: [] for v in range(N)}
     for u, v in g:
@@ -126,6 +142,8 @@ def main():
     table1(Ns, ("1/2",) if a.quick else ("1/2", "1/3"))
     print()
     table2((8, 16) if a.quick else (8, 16, 32, 64), 3 if a.quick else 5)
+    print()
+    table3((16,) if a.quick else (16, 32, 64))
 
 
 if __name__ == "__main__":
