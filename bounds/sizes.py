@@ -72,13 +72,16 @@ BUILDERS: dict[str, Builder] = {b.name: b for b in (
     Builder("mpc-components", "attncheck.constructions.mpc.lowmem_algos", "build_components_lowmem",
             lambda p: {"N": p["N"], "delta": str(p.get("eps", "1/2"))},
             label="MPC components of any degree, s = ceil(N^eps), Borůvka (layers = R + 1; compiled where it fits)"),
+    Builder("mpc-reach", "attncheck.constructions.mpc.lowmem_algos", "build_reach_lowmem",
+            lambda p: {"N": p["N"], "delta": str(p.get("eps", "1/2")), "D": p.get("diam")},
+            label="MPC components by Boolean squaring, s = ceil(N^eps), ceil(log2 D) squarings (O(N^3/s) memory)"),
     Builder("mpc-msf", "attncheck.constructions.mpc.lowmem_algos", "build_msf_lowmem",
             lambda p: {"N": p["N"], "delta": str(p.get("eps", "1/2"))},
             label="MPC minimum spanning forest, s = ceil(N^eps), Borůvka (Cor B.9)"),
 )}
 
 #: Extra constructions shown beside a bound's own (the residual variants of section 11 item 4).
-COMPANIONS: dict[str, tuple[str, ...]] = {"hop": ("hop-additive",), "mpc-components": ("mpc-msf",)}
+COMPANIONS: dict[str, tuple[str, ...]] = {"hop": ("hop-additive",), "mpc-components": ("mpc-reach", "mpc-msf")}
 
 
 @dataclass(frozen=True)

@@ -185,5 +185,15 @@ def build_components_lowmem(N: int, delta) -> LowMemBuild:
     return build_lowmem("components", N, delta)
 
 
+def build_reach_lowmem(N: int, delta, D: int | None = None) -> LowMemBuild:
+    """``reach`` with the diameter promise D (None: N - 1; clipped to [1, N - 1])."""
+    D = None if D is None else max(1, min(int(D), N - 1))
+    P = reach.reach_components(N, lowmem.memory_words(N, delta), D)
+    try:
+        return LowMemBuild(P, compile_protocol(P))
+    except BadInput as e:
+        return LowMemBuild(P, None, str(e))
+
+
 def build_msf_lowmem(N: int, delta) -> LowMemBuild:
     return build_lowmem("msf", N, delta)
