@@ -13,6 +13,7 @@ induction|hop``; :func:`write_after_verify` writes the proof after a certificate
 """
 from __future__ import annotations
 
+import os
 import time
 
 import click
@@ -57,10 +58,14 @@ def write_after_verify(c, task: str, tparams: dict, fmt, attention: str, verdict
         return {}
     if verdict.status is not Status.VERIFIED or verdict.method is not Method.CERTIFICATE:
         return {"proof": {"path": None, "written": False, "why": "only a certificate VERIFIED carries a proof"}}
-    if not record:
-        return {"proof": {"path": None, "written": False,
-                          "why": "not supported by the checker: exchange-format weights"}}
-    proof = build_proof(c, task, tparams, fmt, attention, record)
+    if record:
+        proof = build_proof(c, task, tparams, fmt, attention, record)
+    else:                                                     # an exchange export: its hypotheses' certificate
+        from attncheck.verifiers.proof_emit import prove_exchange
+        proof = prove_exchange(click.get_current_context().params["from_"], c, task, tparams, fmt, attention)
+        if proof is None:
+            return {"proof": {"path": None, "written": False, "why": "the certificate of the recorded"
+                              " hypotheses does not close"}}
     size = write_proof(proof, path)
     return {"proof": {"path": path, "written": True, "bytes": size, "weights_sha256": proof["weights_sha256"]}}
 
@@ -91,7 +96,7 @@ def with_note(report: dict, human):
 def check_proof(proof_file: str, from_: str, json: bool, budget: float | None):
     """Re-check a certificate's proof in exact arithmetic (exit 0 accepted, 1 rejected)."""
     from attncheck.constructions.budget import Budget
-    from attncheck.constructions.exchange import load_model
+    from attncheck.constructions.exchange import load_model, read_exchange, to_construction
     from attncheck.constructions.verdict import BadInput, BudgetExceeded
     from attncheck.verifiers import proofcheck
     t0 = time.perf_counter()
@@ -100,10 +105,11 @@ def check_proof(proof_file: str, from_: str, json: bool, budget: float | None):
         proof = proofcheck.load_proof(proof_file)
     except proofcheck.Malformed as e:
         raise BadInput(str(e)) from e
-    c = load_model(from_)
+    exchange = read_exchange(from_) if os.path.isdir(from_) else None
+    c = to_construction(exchange) if exchange is not None else load_model(from_)
     rc, status, line = 0, "accepted", ""
     try:
-        line = proofcheck.check(proof, c, tick=lambda: clock.check(stage="check-proof"))
+        line = proofcheck.check(proof, c, tick=lambda: clock.check(stage="check-proof"), exchange=exchange)
     except proofcheck.Reject as e:
         rc, status, line = 1, "rejected", str(e)
     except proofcheck.Malformed as e:

@@ -23,6 +23,7 @@ from fractions import Fraction
 import numpy as np
 
 from attncheck.constructions.budget import UNLIMITED, Budget
+from attncheck.constructions.exchange import hypotheses_construction, read_exchange
 from attncheck.constructions.precision import Format
 from attncheck.constructions.spec import Construction
 from attncheck.constructions.verdict import Status, Verdict
@@ -87,8 +88,11 @@ def _labels(c: Construction) -> list[dict]:
     return out
 
 
-def build_proof(c: Construction, task: str, params: dict, fmt: Format, attention: str, record: dict) -> dict:
-    """The proof (a JSON-ready dict) from a VERIFIED certificate's record."""
+def build_proof(c: Construction, task: str, params: dict, fmt: Format, attention: str, record: dict,
+                digest_of: Construction | None = None) -> dict:
+    """The proof (a JSON-ready dict) from a VERIFIED certificate's record; ``digest_of``: the
+    weights the digest is over when they are not ``c`` (an exchange model, whose certificate is
+    about the construction of its recorded hypotheses)."""
     T = c.n + 1
     labels = _labels(c)
     states = []
@@ -119,7 +123,7 @@ def build_proof(c: Construction, task: str, params: dict, fmt: Format, attention
                                      "gap": exact(GAP_FACTOR * Fraction(float(rep.min_gap))),
                                      "leak": exact(2 * Fraction(float(rep.leak)))})
         states.append(ent)
-    return {"format": FORMAT_TAG, "version": VERSION, "weights_sha256": weights_digest(c),
+    return {"format": FORMAT_TAG, "version": VERSION, "weights_sha256": weights_digest(digest_of or c),
             "number_format": str(fmt), "attention": attention, "task": task,
             "params": {k: v for k, v in params.items()}, "N": c.n, "alphabet": c.alphabet,
             "states": states,
@@ -134,6 +138,19 @@ def prove(c: Construction, task: str, params: dict, fmt: Format, attention: str 
     if v.status is not Status.VERIFIED:
         return v, None
     return v, build_proof(c, task, params, fmt, attention, record)
+
+
+def prove_exchange(path: str, c: Construction, task: str, params: dict, fmt: Format,
+                   attention: str = "softmax") -> dict | None:
+    """The proof for an exchange export of ours (``c = load_model(path)``): the certificate of its
+    hypotheses construction, the digest over the exchange weights; None unless VERIFIED.  The
+    checker re-derives the exchange premises itself (:func:`proofcheck.exchange_premises`)."""
+    m = read_exchange(path)
+    ch = hypotheses_construction(m, c)
+    record: dict = {}
+    if certify(ch, task, params, fmt, attention, record=record).status is not Status.VERIFIED:
+        return None
+    return {**build_proof(ch, task, params, fmt, attention, record, digest_of=c), "exchange": True}
 
 
 def write_proof(proof: dict, path: str) -> int:

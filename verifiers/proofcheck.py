@@ -35,7 +35,9 @@ from fractions import Fraction
 
 import numpy as np
 
+from attncheck.constructions.exchange import HYPOTHESES, hypotheses_construction
 from attncheck.constructions.precision import parse_format
+from attncheck.constructions.verdict import BadInput
 
 FORMAT_TAG, VERSION = "attncheck-proof", 1
 H = 8                                   # exp table step 2^-H (natural units)
@@ -301,8 +303,8 @@ def mulshift64(x: np.ndarray, cq: int, F2: int) -> np.ndarray:
 class Checker:
     """One proof against one model; :meth:`run` accepts or raises :class:`Reject`."""
 
-    def __init__(self, c, proof: dict, tick=None):
-        self.c, self.p, self.tick = c, proof, tick or (lambda: None)
+    def __init__(self, c, proof: dict, tick=None, spread: Fraction = Fraction(0)):
+        self.c, self.p, self.tick, self.spread = c, proof, tick or (lambda: None), spread
         self.fmt = parse_format(str(proof["number_format"]))
         if self.fmt.is_exact:
             raise Reject("not supported by the checker: the exact (float64) format; use a fixed:I.F format")
@@ -877,6 +879,8 @@ class Checker:
         m = self.margin(dec.codebook, domain(sets), rad, "decoder")
         claim = fr(p["decoder"]["margin"])
         need(0 < claim <= m, f"decoder: claimed margin {float(claim):.6g} is not in (0, {float(m):.6g}]")
+        need(m > 2 * self.spread, f"decoder: margin {float(m):.6g} does not cover the read-out bias offsets"
+                                  f" (2 x {float(self.spread):.6g})")
         return (f"accepted: {p['task']} holds for all {c.alphabet}^{c.n} inputs in {self.fmt} with {self.att}"
                 f" (decoder margin >= {float(claim):.4g})")
 
@@ -898,12 +902,106 @@ def load_proof(path: str) -> dict:
     return p
 
 
-def check(proof: dict, c, tick=None) -> str:
+def row0_fixed(c, fmt, attention: str) -> None:
+    """Exchange premise 1: the pass on row 0 alone (it sees only itself: softmax weight exp(0) = 1,
+    so every head outputs its value) returns the stored start row after every layer."""
+    F, hi = fmt.frac_bits, (1 << (fmt.bits - 1)) - 1
+    need(attention == "hardmax" or hi >= 1 << F, f"{fmt} cannot hold exp(0) = 1")
+    e = max(exponent(c.start_row), F)
+    x0 = rhe(dyadic(c.start_row, e), e - F)
+
+    def stored(x, W, what):
+        eW = exponent(W)
+        y = rhe(x @ dyadic(W, eW), eW)
+        need(np.all(np.abs(y) <= hi), f"overflow possible: row 0's {what}")
+        return y
+    need(np.all(np.abs(x0) <= hi), "overflow possible: the start row")
+    for li, layer in enumerate(c.layers, 1):
+        x = x0.copy()
+        for h in layer.heads:
+            v = stored(x0, h.W_V, "value")
+            x = x + stored(v, h.W_O, "head write")
+        need(np.all(np.abs(x) <= hi), f"overflow possible: row 0 after layer {li}")
+        need(np.array_equal(x, x0), f"exchange premise: row 0 is not a fixed point of layer {li}")
+
+
+def exchange_premises(m, c, proof: dict):
+    """The exchange certificate's premises, re-derived exactly (docs/soundness.md, issue 16): row 0
+    is fixed, the start keeper heads write exactly 0 at every token row, the read-out is the nearest
+    code of the recorded codebook up to bias offsets, no other biases.  Returns (the construction
+    with row 0 held constant and the keepers removed, the offsets' spread)."""
+    fmt = parse_format(str(proof["number_format"]))
+    need(not fmt.is_exact and fmt.bits <= 62, "not supported by the checker: exchange weights outside fixed:I.F")
+    try:
+        ch = hypotheses_construction(m, c)
+    except BadInput as e:
+        raise Reject(f"exchange premise: the recorded hypotheses are malformed: {e}") from e
+    hyp = m.source[HYPOTHESES]
+    keepers = {(int(a), int(b)) for a, b in hyp["keepers"]}
+    need(m.start is not None, "exchange premise: the model has no start token")
+    for l, b in enumerate(m.blocks):
+        need(not np.any(b.b_O), f"exchange premise: layer {l + 1} has a nonzero b_O")
+        for h in range(b.n_heads):
+            need((l, h) in keepers or not (np.any(b.b_Q[h]) or np.any(b.b_K[h]) or np.any(b.b_V[h])),
+                 f"exchange premise: layer {l + 1} head {h + 1} has q/k/v biases")
+    row0_fixed(c, fmt, proof["attention"])
+    F, D = fmt.frac_bits, m.d_model
+    if keepers:
+        flag = hyp["flag"]
+        need(c.width > D, "exchange premise: keepers without a constant coordinate for their query")
+        need(flag is not None and not np.any(c.tok_embed[:, flag]) and not np.any(c.pos_embed[1:, flag])
+             and not any(np.any(h.W_O[:, flag]) for layer in c.layers for h in layer.heads),
+             "exchange premise: the flag coordinate is not 0 at every token row")
+        e = max(exponent(c.start_row), F)
+        x0 = rhe(dyadic(c.start_row, e), e - F)
+        chk = Checker.__new__(Checker)
+        chk.F, chk._E = F, None
+        for l, h in sorted(keepers):
+            need(0 <= l < len(m.blocks) and 0 <= h < m.blocks[l].n_heads, f"keeper {l + 1}.{h + 1} does not exist")
+            hd = c.layers[l].heads[h]
+            other = [i for i in range(c.width) if i != flag]
+            need(not np.any(np.delete(hd.W_Q, D, axis=0)) and not np.any(hd.W_K[other])
+                 and not np.any(hd.W_V[other]), f"exchange premise: layer {l + 1} head {h + 1} is not a start keeper")
+            one = np.zeros(c.width, dtype=object)
+            one[D] = 1 << F
+            eQ, eK = exponent(hd.W_Q), exponent(hd.W_K)
+            q = rhe(one @ dyadic(hd.W_Q, eQ), eQ)                       # every token row: the constant query
+            k0 = rhe(x0 @ dyadic(hd.W_K, eK), eK)
+            t = np.array([hd.temperature])
+            et = max(exponent(t), F)
+            cq = int(rhe(dyadic(t, et)[0], et - F))
+            s0 = int(rhe(cq * int(q @ k0), 2 * F))
+            need(s0 < 0, f"exchange premise: keeper {l + 1}.{h + 1} scores row 0 at {s0} >= 0")
+            need(proof["attention"] == "hardmax" or int(chk.expbound(np.array([-s0]))[0]) == 0,
+                 f"exchange premise: keeper {l + 1}.{h + 1}: exp of row 0's score does not store as 0")
+    dec, sym = ch.decoder, list(c.decoder.symbols)
+    book, sl = ch.codebooks[dec.codebook], ch.layout[dec.slot]
+    W = c.decoder.W_U
+    need(not np.any(np.delete(W, np.arange(sl.start, sl.stop), axis=0)),
+         "exchange premise: W_U reads coordinates outside the decoder's slot")
+    ids = [m.bottom if x is None else m.symbols[x] if 0 <= x < m.alphabet else None for x in dec.symbols]
+    need(None not in ids and len(set(ids)) == len(ids) == W.shape[1], "exchange premise: the read-out columns"
+         " are not one per code")
+    deltas = []
+    for r, col in enumerate(ids):
+        need(np.array_equal(W[sl.start:sl.stop, col], book[r]) and sym[col] == dec.symbols[r],
+             f"exchange premise: W_U column {col} is not the code of row {r}, or reads out another symbol")
+        deltas.append(Fraction(float(c.decoder.b_U[col])) + sum(Fraction(float(v)) ** 2 for v in book[r]) / 2)
+    return ch, max(deltas) - min(deltas)
+
+
+def check(proof: dict, c, tick=None, exchange=None) -> str:
     """Accept (return a one-line summary) or raise Reject naming the first failing line.
-    ``tick``: called now and then (a budget's check; it may raise)."""
+    ``tick``: called now and then (a budget's check; it may raise).  ``exchange``: the exchange
+    model ``c`` was made from (its premises are re-derived first)."""
     need(proof["weights_sha256"] == weights_digest(c), "the weights' SHA-256 differs from the proof's")
     need(c.task == proof["task"], f"the weights hold a {c.task!r} model, the proof is about {proof['task']!r}")
     try:
+        if exchange is not None:
+            need(HYPOTHESES in exchange.source, "not supported by the checker: exchange weights without recorded"
+                                                " hypotheses")
+            ch, spread = exchange_premises(exchange, c, proof)
+            return Checker(ch, proof, tick, spread).run()
         return Checker(c, proof, tick).run()
     except (KeyError, TypeError, IndexError, ValueError, AttributeError) as e:
         raise Malformed(f"the proof is missing or misuses a field: {e!r}") from e

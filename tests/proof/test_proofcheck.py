@@ -17,7 +17,8 @@ from attncheck.verifiers.exhaustive import check_exhaustive
 
 from proofutil import FAMILIES, clone, edit, induction8, proved, roundtrip  # noqa: F401
 
-ALLOWED = {"attncheck.constructions.precision"}
+ALLOWED = {"attncheck.constructions.precision", "attncheck.constructions.exchange",  # the format; the loader
+           "attncheck.constructions.verdict"}                                          # (BadInput)
 
 
 def test_the_checker_imports_no_certificate_code():
@@ -199,3 +200,45 @@ def test_labels_the_numbers_contradict_are_rejected(induction8):
     emb["one"]["label"], emb["one"]["rows"] = "pos[i]", emb["pos"]["rows"]
     with pytest.raises((pc.Reject, pc.Malformed)):
         pc.check(q, c)
+
+
+def _exchange_case():
+    from attncheck.constructions.exchange import from_construction, to_construction
+    from attncheck.constructions.induction import build_induction
+    from attncheck.verifiers.proof_emit import build_proof
+    from attncheck.constructions.exchange import hypotheses_construction
+    m = from_construction(build_induction(8, 3))
+    c = to_construction(m)
+    ch = hypotheses_construction(m, c)
+    record = {}
+    assert certify(ch, "induction", {}, ch.fmt, "softmax", record=record).status is Status.VERIFIED
+    return m, c, build_proof(ch, "induction", {}, ch.fmt, "softmax", record, digest_of=c)
+
+
+def test_exchange_premises_are_re_derived():
+    """Edits of an export that break one premise each: rejected naming it (digest updated)."""
+    import dataclasses
+    from attncheck.constructions.exchange import to_construction
+    m, c, p = _exchange_case()
+    assert pc.check(roundtrip(p), c, exchange=m).startswith("accepted")
+
+    def blocks(l, **kw):
+        bs = list(m.blocks)
+        bs[l] = dataclasses.replace(bs[l], **kw)
+        return dataclasses.replace(m, blocks=tuple(bs))
+
+    b0 = m.blocks[0]
+    WQ = b0.W_Q.copy()
+    WQ[1, 0, 0] += 1.0                                      # keeper head 2 of layer 1 reads a coordinate
+    bU = m.b_U.copy()
+    bU[m.symbols[0]] += 1.5                                 # a read-out offset larger than the margin
+    WO = b0.W_O.copy()
+    WO[0, :, 13] += 0.5                                     # layer 1 head 1 writes the flag coordinate
+    edits = {"b_O": blocks(0, b_O=b0.b_O + 0.25), "keeper": blocks(0, W_Q=WQ),
+             "read-out": dataclasses.replace(m, b_U=bU), "flag": blocks(0, W_O=WO)}
+    for what, e in edits.items():
+        ce = to_construction(e)
+        q = dict(p, weights_sha256=pc.weights_digest(ce))
+        with pytest.raises(pc.Reject) as r:
+            pc.check(roundtrip(q), ce, exchange=e)
+        assert "exchange premise" in str(r.value) or "read-out" in str(r.value), (what, str(r.value))
