@@ -130,6 +130,9 @@ CHECKS: tuple[Check, ...] = (
        note="rank sort over block pairs: 6 rounds at every N of 16..1024; compiled at N = 16 (T = 136 tokens)"),
     _c("mpc.components-any-degree", "sht24a.cor3_3 sht24a.thm3_1", "verify mpc components --N 8 --delta 0.5", A,
        kind="mpc", note="Borůvka over static trees, any degree, O(log^2 N / delta) rounds (not O(log D))"),
+    _c("mpc.reach", "sht24a.cor3_3 sht24a.thm3_1", "verify mpc reach --N 6", A, kind="mpc",
+       note="components of any degree by Boolean squaring: R = 8 + 7 ceil(log2 D) at delta 1/2 (O(log D)),"
+            " O(N^3/s) memory; compiled, 22 layers"),
     _c("mpc.msf", "sht24a.cor3_3 sht24a.thm3_1", "verify mpc msf --N 5", A, kind="mpc",
        note="Cor B.9's minimum spanning forest: every graph on 5 vertices with <= 4 edges and 0/1 weights"
             " against Kruskal, compiled (57 layers)"),
