@@ -41,3 +41,10 @@ def test_compile_with_delta(cli):
 def test_bad_input_is_one_line_exit_2(cli, args, needle):
     r = cli(*args)
     assert r.code == 2 and needle in r.err and len(r.err.strip().splitlines()) == 1, r.err
+
+
+def test_reach_exhaustive_at_N5(cli):
+    r = cli("verify", "mpc", "reach", "--N", "5", "--json")
+    assert r.code == 0, r.err
+    assert r.json["method"] == "exhaustive" and r.json["cases"] == 638
+    assert r.json["construction"]["rounds"] == 16            # K = ceil(log2 4) = 2 squarings
