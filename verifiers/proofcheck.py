@@ -37,7 +37,6 @@ import numpy as np
 
 from attncheck.constructions.exchange import HYPOTHESES, hypotheses_construction
 from attncheck.constructions.precision import parse_format
-from attncheck.constructions.verdict import BadInput
 
 FORMAT_TAG, VERSION = "attncheck-proof", 1
 H = 8                                   # exp table step 2^-H (natural units)
@@ -934,7 +933,7 @@ def exchange_premises(m, c, proof: dict):
     need(not fmt.is_exact and fmt.bits <= 62, "not supported by the checker: exchange weights outside fixed:I.F")
     try:
         ch = hypotheses_construction(m, c)
-    except BadInput as e:
+    except ValueError as e:                                               # the loader's BadInput
         raise Reject(f"exchange premise: the recorded hypotheses are malformed: {e}") from e
     hyp = m.source[HYPOTHESES]
     keepers = {(int(a), int(b)) for a, b in hyp["keepers"]}
