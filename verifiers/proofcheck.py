@@ -12,8 +12,9 @@ weights in exact arithmetic -- Python ints on the fixed-point grid (value = n 2^
 
 * a radius claim must be >= the checker's own bound, a row set must contain every row the
   label can name, a gap must be <= the checker's gap and > 0, a leakage >= the checker's,
-  a margin <= the checker's and > 0; the *claims* (not the checker's numbers) are carried to
-  the next layer, so a true claim too weak for the verdict fails further down;
+  a margin <= the checker's and > 0; the claimed radii and row sets (not the checker's
+  numbers) are carried to the next layer, so a true claim too weak for the verdict fails
+  further down;
 * the arithmetic is the emulator's (constructions/precision.py): one half-even rounding of
   the exact value of every stored quantity; every stored interval is checked to fit the
   range, so saturation never happens; the exponential is bounded above by a table of
@@ -22,7 +23,8 @@ weights in exact arithmetic -- Python ints on the fixed-point grid (value = n 2^
   ``find^1(i)``), and the decoder slot must hold the task's label.
 
 The checker never imports the certificate, its interval code or the emulator; it reads the
-weights through the loaders.  Anything it does not handle is rejected with "not supported by
+weights through the loaders, and for an exchange export re-derives the exchange certificate's
+premises (:func:`exchange_premises`) before checking the claims on its recorded hypotheses.  Anything it does not handle is rejected with "not supported by
 the checker: ...".
 """
 from __future__ import annotations
@@ -314,9 +316,9 @@ class Checker:
         self.att = proof["attention"]
         need(self.att in ("softmax", "hardmax"), f"not supported by the checker: attention {self.att!r}")
         need(self.att == "hardmax" or self.hi_i >= 1 << self.F, f"{self.fmt} cannot hold exp(0) = 1")
-        need(c.start == "constant", "not supported by the checker: exchange-format weights (the pass updates"
-             " row 0; the exchange certificate's premises are not re-derived)")
-        need(c.mask == "causal" and c.start == "constant" and c.decoder is not None and c.decoder.kind == "nearest",
+        need(c.start == "constant", "not supported by the checker: exchange-format weights without their"
+             " exchange model (check-proof --from DIR re-derives its premises)")
+        need(c.mask == "causal" and c.decoder is not None and c.decoder.kind == "nearest",
              "not supported by the checker: a model without the causal mask, a constant start row and a"
              " nearest-code decoder")
         arrays = [c.tok_embed, c.pos_embed, c.start_row, *c.codebooks.values()] + [

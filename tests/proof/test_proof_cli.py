@@ -61,3 +61,11 @@ def test_exchange_export_proof(cli, tmp_path):
     assert cli("verify", "induction", "--from", w, "--mode", "certificate", "--proof", p2).code == 0
     r = cli("check-proof", p2, "--from", d)                   # another model's proof
     assert r.code == 1 and "SHA-256" in r.out
+
+
+def test_budget_is_exit_3(cli, tmp_path):
+    w, p = tmp_path / "w.npz", tmp_path / "p.json"
+    assert cli("build", "induction", "--N", 256, "--out", w).code == 0
+    assert cli("verify", "induction", "--from", w, "--mode", "certificate", "--proof", p).code == 0
+    r = cli("check-proof", p, "--from", w, "--budget", 1e-6, "--json")
+    assert r.code == 3 and json.loads(r.out)["verdict"] == "unknown"
