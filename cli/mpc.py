@@ -154,6 +154,9 @@ def _verdict_human(report: dict, sim, N: int):
               help="Local memory s = ceil(N^delta) words, 0 < delta < 1 (e.g. 0.5 or 1/3): the"
                    " low-memory broadcast/prefix/sort whose rounds depend on delta only;"
                    " not with --s.")
+@click.option("--diameter", "diameter", type=int, default=None,
+              help="reach only: promise that every component has diameter <= D; the protocol runs"
+                   " ceil(log2 D) squarings [default: N - 1, no promise].")
 @click.option("--mode", type=click.Choice(["auto", "exhaustive", "sample"]), default="auto",
               show_default=True, help="auto = every instance when the domain is small, else sample.")
 @click.option("--samples", type=int, default=100, show_default=True, help="Instances for --mode sample.")
@@ -171,6 +174,8 @@ def verify_mpc(p: MpcParams):
     t0 = time.perf_counter()
     Ns = tuple(p.N)
     p = p.replace(N=Ns[0]) if len(Ns) == 1 else p               # one N reads as an int (JSON params)
+    if p.diameter is not None and p.algo != "reach":
+        raise BadInput(f"--diameter is the promise of reach; {p.algo} takes none")
     if p.delta is not None or len(Ns) > 1 or p.algo in LOWMEM_ONLY:
         return _verify_lowmem(p, Ns, t0)
     n, mode, samples = p.N, p.mode, p.samples
@@ -195,7 +200,7 @@ def _verify_lowmem(p: MpcParams, Ns: tuple[int, ...], t0: float):
     (:mod:`attncheck.verifiers.mpc_lowmem`)."""
     from attncheck.constructions.budget import Budget
     from attncheck.constructions.mpc.lowmem import memory_words, parse_delta
-    from attncheck.constructions.mpc.lowmem_algos import lowmem_algo
+    from attncheck.constructions.mpc.lowmem_algos import lowmem_algo, reach_algo
     from attncheck.verifiers.mpc_lowmem import rounds_table
     from attncheck.verifiers.mpc_sidebyside import side_by_side
     if p.delta is None and p.algo not in LOWMEM_ONLY:
@@ -206,7 +211,9 @@ def _verify_lowmem(p: MpcParams, Ns: tuple[int, ...], t0: float):
     delta = parse_delta(p.delta if p.delta is not None else DEFAULT_DELTA)
     for n in Ns:
         _check_n(n)
-    algo_ = lowmem_algo(p.algo)
+    if p.diameter is not None and p.algo != "reach":
+        raise BadInput(f"--diameter is the promise of reach; {p.algo} takes none")
+    algo_ = reach_algo(p.diameter) if p.algo == "reach" else lowmem_algo(p.algo)
     if len(Ns) == 1 and p.corrupt == "none":
         n, s = Ns[0], memory_words(Ns[0], delta)
         try:

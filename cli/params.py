@@ -233,6 +233,7 @@ class MpcParams(Params):
     trials: int | None = None
     branching: int | None = None
     delta: str | None = None           # verify mpc --delta: s = ceil(N^delta) (constructions/mpc/lowmem.py)
+    diameter: int | None = None        # verify mpc reach --diameter: the promise D (ceil(log2 D) squarings)
 
 
 @dataclass(frozen=True)

@@ -124,6 +124,81 @@ LOWMEM["reach"] = Algo(
     _graph_domain, _graph_sample,
     lambda N, w, s: cycles.component_labels(N, [e for e in cycles.deserialize(w) if e != (N, N)]),
     "component labels by Boolean squaring of A + I: O(log D / delta) rounds, O(N^3/s) memory")
+def component_diameter(N: int, edges) -> int:
+    """The largest distance between two vertices of one component (BFS from every vertex)."""
+    adj: dict[int, list[int]] = {v: [] for v in range(N)}
+    for u, v in edges:
+        if u < N and v < N and u != v:
+            adj[u].append(v)
+            adj[v].append(u)
+    best = 0
+    for src in range(N):
+        dist, frontier = {src: 0}, [src]
+        while frontier:
+            nxt = []
+            for x in frontier:
+                for y in adj[x]:
+                    if y not in dist:
+                        dist[y] = dist[x] + 1
+                        nxt.append(y)
+            frontier = nxt
+        best = max(best, max(dist.values()))
+    return best
+
+
+def bounded_diameter_edges(N: int, D: int, rng: random.Random) -> list[tuple[int, int]]:
+    """At most N edges on [N], every component of diameter <= D: either vertex-disjoint paths of
+    exactly D edges (the promise's worst case), or random trees of radius <= D // 2 (any degree)
+    with random extra edges inside the components (which only shorten distances)."""
+    perm = list(range(N))
+    rng.shuffle(perm)
+    if D == 1 or rng.random() < 0.4:
+        return [(perm[t], perm[t + 1]) for t in range(N - 1) if (t + 1) % (D + 1)]
+    r, comp, depth, edges, roots = D // 2, {}, {}, [], []
+    for v in perm:
+        here = [x for x in depth if depth[x] < r and comp[x] == roots[-1]] if roots else []
+        if not here or rng.random() < 0.2:
+            roots.append(v)
+            comp[v], depth[v] = v, 0
+            continue
+        x = rng.choice(here)
+        comp[v], depth[v] = comp[x], depth[x] + 1
+        edges.append((v, x))
+    while len(edges) < N and rng.random() < 0.7:
+        u = rng.randrange(N)
+        mates = [w for w in range(N) if comp[w] == comp[u] and w != u]
+        if mates:
+            edges.append((u, rng.choice(mates)))
+    rng.shuffle(edges)
+    return edges
+
+
+def reach_algo(D: int | None = None) -> Algo:
+    """``reach`` with the diameter promise D (None: N - 1, no promise): instances are graphs
+    whose components have diameter <= D, the protocol runs ceil(log2 D) squarings."""
+    if D is None:
+        return LOWMEM["reach"]
+    if D < 1:
+        raise BadInput(f"--diameter must be >= 1, got {D}")
+
+    def domain(N: int):
+        if N > 5:
+            return None
+        gs = [g for g in all_graphs(N) if len(g) <= N and component_diameter(N, g) <= D]
+        return Enumeration(len(gs), lambda: (cycles.padded_tokens(N, g) for g in gs),
+                           f"all {len(gs)} simple graphs on {N} vertices with at most {N} edges and"
+                           f" components of diameter <= {D}")
+
+    def build(N: int, s=None):
+        if D > max(1, N - 1):
+            raise BadInput(f"--diameter {D} exceeds N - 1 = {N - 1}")
+        return reach.reach_components(N, _default_s(N, s), D)
+
+    return Algo("reach", "sht24a.cor3_3", build, domain,
+                lambda N, rng: cycles.padded_tokens(N, bounded_diameter_edges(N, D, rng)),
+                LOWMEM["reach"].truth, f"{LOWMEM['reach'].help}; diameter promise D = {D}")
+
+
 LOWMEM["msf"] = Algo(
     "msf", "sht24a.cor3_3", lambda N, s=None: graphs.msf(N, _default_s(N, s)),
     _msf_domain, _msf_sample, lambda N, w, s: graphs.kruskal(N, graphs.weighted_edges(N, w)),

@@ -48,3 +48,19 @@ def test_reach_exhaustive_at_N5(cli):
     assert r.code == 0, r.err
     assert r.json["method"] == "exhaustive" and r.json["cases"] == 638
     assert r.json["construction"]["rounds"] == 16            # K = ceil(log2 4) = 2 squarings
+
+
+def test_reach_with_a_diameter_promise(cli):
+    r = cli("verify", "mpc", "reach", "--N", "16,32", "--diameter", "4", "--samples", "2", "--json")
+    assert r.code == 3, r.err                       # protocol-only rows (the transformer does not fit)
+    assert [x["rounds"] for x in r.json["evidence"]["rows"]] == [22, 22]
+
+
+@pytest.mark.parametrize("args, needle", [
+    (("verify", "mpc", "sort", "--N", "16", "--delta", "0.5", "--diameter", "3"), "promise of reach"),
+    (("verify", "mpc", "reach", "--N", "8", "--diameter", "9"), "exceeds N - 1"),
+    (("verify", "mpc", "reach", "--N", "8", "--diameter", "0"), "--diameter must be >= 1"),
+])
+def test_diameter_misuse_is_one_line_exit_2(cli, args, needle):
+    r = cli(*args)
+    assert r.code == 2 and needle in r.err and len(r.err.strip().splitlines()) == 1, r.err

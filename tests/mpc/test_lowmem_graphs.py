@@ -177,3 +177,24 @@ def test_reach_side_by_side_exhaustive_at_N5():
     res = side_by_side(LOWMEM["reach"], 5, s=3)
     assert res.verdict.status is Status.VERIFIED and res.verdict.method is Method.EXHAUSTIVE
     assert res.verdict.cases == 638 and res.certificate.ok is True
+
+
+@pytest.mark.parametrize("D", [1, 2, 3, 4, 7])
+def test_bounded_diameter_sampler_keeps_the_promise_and_reach_is_right(D):
+    from attncheck.constructions.mpc.lowmem_algos import bounded_diameter_edges, component_diameter, reach_algo
+    rng = random.Random(D)
+    N = 16
+    algo = reach_algo(D)
+    P = algo.build(N, 4)
+    for _ in range(6):
+        g = bounded_diameter_edges(N, D, rng)
+        assert len(g) <= N and component_diameter(N, g) <= D
+        assert run_protocol(P, cycles.padded_tokens(N, g)).output == graphs.union_find_labels(N, g)
+
+
+def test_component_diameter_against_known_graphs():
+    from attncheck.constructions.mpc.lowmem_algos import component_diameter
+    assert component_diameter(6, [(0, 1), (1, 2), (2, 3)]) == 3
+    assert component_diameter(6, [(0, v) for v in range(1, 6)]) == 2
+    assert component_diameter(6, [(0, 1), (1, 2), (2, 0), (3, 4)]) == 1
+    assert component_diameter(3, []) == 0
