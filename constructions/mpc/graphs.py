@@ -4,7 +4,9 @@
 layers.  What is built here is weaker and says so: a deterministic Borůvka protocol whose round
 count is fixed in advance, ``2 + K (2 (L_X + 1) + (J + 1)(L_Y + 1)) (+ 2 (L_Y + 1) for labels)``
 with K = J = ceil(log2 N) and tree heights L_X, L_Y = O(1/delta), i.e. O(log^2 N / delta) rounds,
-not O(log D).  docs/mpc.md, "Low memory", has the measured rounds.
+not O(log D), with O(N^2/s) total memory.  :mod:`attncheck.constructions.mpc.reach` has the
+O(log D / delta) rounds for components, at O(N^3/s) memory.  docs/mpc.md, "Low memory", has the
+measured rounds.
 
 Input: ``k`` tokens per edge slot, N edge slots on N vertices -- (u, v) for components (the
 SHT24a edge-list serialisation, padding (N, N)), (u, v, w) for the MSF (padding (N, N, 0)).
