@@ -197,6 +197,9 @@ def refute_one_layer(c: Construction, fmt: Format, attention: str, inst: Instanc
     cannot prove a model correct)."""
     budget = budget or UNLIMITED
     check_model(c, fmt, inst.N, max(max(ch) for ch in inst.choices) + 1)
+    if attention == "softmax" and min(1 << fmt.frac_bits, fmt.int_hi) < 1:
+        raise BadInput(f"softmax is undefined in {fmt}: exp(0) = 1 is above its range; use more integer"
+                       " bits, more fraction bits, or --attention hardmax")
     model = c.prefix(inst.N) if inst.N < c.n else c
     msg = build_messages(model, fmt, attention, inst.N, inst.alice, inst.bob, inst.choices)
     A = len(inst.row_ids)
