@@ -874,7 +874,7 @@ class Checker:
         dec = c.decoder
         lab, sets, rad = st[dec.slot]
         need(self.slots[dec.slot].codebook == dec.codebook, "the decoder reads a slot of another codebook")
-        kk = 1 if p["task"] == "induction" else int(p["params"]["k"])
+        kk = 1 if p["task"] == "induction" else int(c.params["k"])      # check(): the proof's k is the weights
         want = ("X", (("find", kk),) if kk else ())
         need(lab == want, f"decoder: slot {dec.slot} holds {label_str(lab)}, the task needs {label_str(want)}")
         m = self.margin(dec.codebook, domain(sets), rad, "decoder")
@@ -882,7 +882,8 @@ class Checker:
         need(0 < claim <= m, f"decoder: claimed margin {float(claim):.6g} is not in (0, {float(m):.6g}]")
         need(m > 2 * self.spread, f"decoder: margin {float(m):.6g} does not cover the read-out bias offsets"
                                   f" (2 x {float(self.spread):.6g})")
-        return (f"accepted: {p['task']} holds for all {c.alphabet}^{c.n} inputs in {self.fmt} with {self.att}"
+        task = p["task"] + (f" (k = {kk})" if p["task"] == "hop" else "")
+        return (f"accepted: {task} holds for all {c.alphabet}^{c.n} inputs in {self.fmt} with {self.att}"
                 f" (decoder margin >= {float(claim):.4g})")
 
 
@@ -998,6 +999,10 @@ def check(proof: dict, c, tick=None, exchange=None) -> str:
     need(proof["weights_sha256"] == weights_digest(c), "the weights' SHA-256 differs from the proof's")
     need(c.task == proof["task"], f"the weights hold a {c.task!r} model, the proof is about {proof['task']!r}")
     try:
+        if c.task == "hop":                  # the task is the weights' own: hop's k is part of it
+            k = c.params.get("k")
+            need(proof["params"].get("k") == k, f"the weights declare hop k = {k}, the proof is about"
+                                                 f" k = {proof['params'].get('k')!r}")
         if exchange is not None:
             need(HYPOTHESES in exchange.source, "not supported by the checker: exchange weights without recorded"
                                                 " hypotheses")
