@@ -60,7 +60,7 @@ def need(ok, msg: str) -> None:
 # --- the weights: canonical digest, exact integers ----------------------------------------------
 def weights_digest(c) -> str:
     """SHA-256 over the arrays in a canonical order (sorted names; float64 little-endian bytes
-    after the shape) and the metadata that defines the computation (layout, maps, decoder)."""
+    after the shape; a linear read-out's W_U and b_U included) and the metadata that defines the computation (layout, maps, decoder)."""
     arrays = {"tok_embed": c.tok_embed, "pos_embed": c.pos_embed, "start_row": c.start_row}
     arrays.update({f"codebook/{k}": v for k, v in c.codebooks.items()})
     meta = {"layout": c.layout.to_json(), "mask": c.mask, "start": c.start, "n": c.n, "alphabet": c.alphabet,
@@ -73,6 +73,8 @@ def weights_digest(c) -> str:
         m = layer.map
         meta["maps"].append(None if m is None else {"moves": [list(x) for x in m.moves], "clears": list(m.clears)})
     d = c.decoder
+    if d is not None and d.kind == "linear":                  # the exchange read-out: its weights too
+        arrays.update({"decoder/W_U": d.W_U, "decoder/b_U": d.b_U})
     if d is not None:
         meta["decoder"] = {"kind": d.kind, "slot": d.slot, "codebook": d.codebook,
                            "symbols": [None if s is None else int(s) for s in d.symbols]}

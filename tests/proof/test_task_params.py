@@ -55,3 +55,15 @@ def test_exchange_declared_k_is_the_one_checked(tmp_path):
     with pytest.raises(pc.Reject) as e:
         pc.check(roundtrip(copy.deepcopy(p)), c2, exchange=m2)
     assert "k" in str(e.value)
+
+
+def test_the_digest_covers_the_read_out(tmp_path):
+    """An exchange directory's W_U and b_U are weights: editing one changes the digest."""
+    m = ex.from_construction(build_hop(6, 1, 3, residual="additive"))
+    b_U = m.b_U.copy()
+    b_U[0] += 1e-3                                             # harmless (within the margin), still an edit
+    W_U = m.W_U.copy()
+    W_U[0, 0] += 1.0
+    d0 = pc.weights_digest(ex.to_construction(m))
+    for e in (dataclasses.replace(m, b_U=b_U), dataclasses.replace(m, W_U=W_U)):
+        assert pc.weights_digest(ex.to_construction(e)) != d0
