@@ -214,14 +214,16 @@ def _verify_lowmem(p: MpcParams, Ns: tuple[int, ...], t0: float):
     if p.diameter is not None and p.algo != "reach":
         raise BadInput(f"--diameter is the promise of reach; {p.algo} takes none")
     algo_ = reach_algo(p.diameter) if p.algo == "reach" else lowmem_algo(p.algo)
-    if len(Ns) == 1 and p.corrupt == "none":
+    if len(Ns) == 1:
         n, s = Ns[0], memory_words(Ns[0], delta)
         try:
             with render.progress(None, f"verify mpc {p.algo}", enabled=not p.json) as advance:
                 res = side_by_side(algo_, n, mode=p.mode, samples=p.samples, seed=p.seed,
                                    hashing=p.hashing, slots=p.slots, codes=p.codes, attention=p.attention,
-                                   s=s, budget=Budget(p.budget), advance=advance)
+                                   corrupt=p.corrupt, s=s, budget=Budget(p.budget), advance=advance)
         except BadInput:
+            if p.corrupt != "none":
+                raise                                    # a corrupted head needs the compiled transformer
             res = None                                   # the transformer does not compile: a table row
         if res is not None:
             report = render.envelope("verify mpc", p.to_json(), seed=p.seed,
