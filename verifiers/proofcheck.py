@@ -120,6 +120,16 @@ def rhe(n, s: int):
     return q + up if isinstance(n, int) else q + up.astype(int).astype(object)
 
 
+def show(x) -> str:
+    """A proof's number for a message: ``%.6g``, or its power of two when no float holds it (a hand-edited
+    claim of 1e400 must be rejected, not crash the message)."""
+    try:
+        return f"{float(x):.6g}"
+    except OverflowError:
+        x = Fraction(x)
+        return f"{'-' if x < 0 else ''}~2^{abs(x.numerator).bit_length() - x.denominator.bit_length()}"
+
+
 def fr(x) -> Fraction:
     try:
         return Fraction(str(x))
@@ -439,8 +449,8 @@ class Checker:
     def check_radii(self, st: dict, want: dict, where: str) -> None:
         for name, (lab, sets, rad) in st.items():
             for d, (a, b) in enumerate(zip(want[name], rad)):
-                need(a <= b, f"{where} slot {name} coordinate {d}: claimed radius {float(b):.6g} < proved"
-                             f" {float(a):.6g}")
+                need(a <= b, f"{where} slot {name} coordinate {d}: claimed radius {show(b)} < proved"
+                             f" {show(a)}")
 
     # -- the embedding ------------------------------------------------------------------------------
     def embedding(self) -> dict:
@@ -610,7 +620,8 @@ class Checker:
         cq = self.temperature(h)
         need(cq > 0, f"{where}: the temperature rounds to {cq} <= 0")
         gap_claim, leak_claim = fr(claim["gap"]), fr(claim["leak"])
-        need(gap_claim > 0 and leak_claim >= 0, f"{where}: claimed gap {float(gap_claim):.6g} is not positive")
+        need(gap_claim > 0, f"{where}: claimed gap {show(gap_claim)} is not positive")
+        need(leak_claim >= 0, f"{where}: claimed leakage {show(leak_claim)} is negative")
         ql, kl = st[q][0], st[k][0]
         if kind == "lookup":
             need(ql is not None and ql[0] == "pos" and kl == ("pos", ()),
@@ -629,10 +640,10 @@ class Checker:
         else:
             raise Reject(f"not supported by the checker: promise {kind!r}")
         gap = Fraction(gap, 1 << self.F)
-        need(gap >= gap_claim, f"{where}: claimed gap {float(gap_claim):.6g} > proved {float(gap):.6g}")
+        need(gap >= gap_claim, f"{where}: claimed gap {show(gap_claim)} > proved {show(gap)}")
         if self.att == "softmax":
             need(Fraction(L, 1 << self.F) <= leak_claim,
-                 f"{where}: claimed leakage {float(leak_claim):.6g} < proved {L / 2 ** self.F:.6g}")
+                 f"{where}: claimed leakage {show(leak_claim)} < proved {L / 2 ** self.F:.6g}")
         return ops, Fraction(L, 1 << self.F) if self.att == "softmax" else Fraction(0)
 
     def lookup(self, where: str, cq: int, Q, K):
@@ -814,7 +825,7 @@ class Checker:
                         r * Fraction(abs(x), 1 << self.X) for r, x in zip(rad, diff))
                     best = m if best is None else min(best, m)
         best = Fraction(1) if best is None else best
-        need(best > 0, f"{where}: a value within the radius may decode to another code (margin {float(best):.6g})")
+        need(best > 0, f"{where}: a value within the radius may decode to another code (margin {show(best)})")
         return best
 
     def apply_map(self, li: int, smap, st: dict, labels: dict) -> dict:
@@ -881,9 +892,9 @@ class Checker:
         need(lab == want, f"decoder: slot {dec.slot} holds {label_str(lab)}, the task needs {label_str(want)}")
         m = self.margin(dec.codebook, domain(sets), rad, "decoder")
         claim = fr(p["decoder"]["margin"])
-        need(0 < claim <= m, f"decoder: claimed margin {float(claim):.6g} is not in (0, {float(m):.6g}]")
-        need(m > 2 * self.spread, f"decoder: margin {float(m):.6g} does not cover the read-out bias offsets"
-                                  f" (2 x {float(self.spread):.6g})")
+        need(0 < claim <= m, f"decoder: claimed margin {show(claim)} is not in (0, {show(m)}]")
+        need(m > 2 * self.spread, f"decoder: margin {show(m)} does not cover the read-out bias offsets"
+                                  f" (2 x {show(self.spread)})")
         task = p["task"] + (f" (k = {kk})" if p["task"] == "hop" else "")
         return (f"accepted: {task} holds for all {c.alphabet}^{c.n} inputs in {self.fmt} with {self.att}"
                 f" (decoder margin >= {float(claim):.4g})")

@@ -16,7 +16,7 @@ from attncheck.constructions.verdict import Status
 from attncheck.verifiers import proofcheck as pc
 from attncheck.verifiers.exhaustive import check_exhaustive
 
-from proofutil import edit, proved, roundtrip
+from proofutil import edit, induction8, proved, roundtrip  # noqa: F401
 
 
 def _declare_k(arrays, k):
@@ -67,3 +67,26 @@ def test_the_digest_covers_the_read_out(tmp_path):
     d0 = pc.weights_digest(ex.to_construction(m))
     for e in (dataclasses.replace(m, b_U=b_U), dataclasses.replace(m, W_U=W_U)):
         assert pc.weights_digest(ex.to_construction(e)) != d0
+
+
+def test_absurd_numbers_are_rejected_not_crashed(induction8):
+    """A hand-edited claim beyond float range (1e400) is a rejection with a line, not an
+    OverflowError (exit 4) while formatting the message; a negative leakage is named as such."""
+    c, p = induction8
+    for where, edit_ in (("decoder", lambda q: q["decoder"].update(margin="1e400")),
+                         ("gap", lambda q: _heads(q)[0].update(gap="1e400")),
+                         ("gap", lambda q: _heads(q)[0].update(gap="-1e400"))):
+        q = roundtrip(p)
+        edit_(q)
+        with pytest.raises(pc.Reject) as e:
+            pc.check(q, c)
+        assert where in str(e.value) and "2^" in str(e.value), str(e.value)
+    q = roundtrip(p)
+    _heads(q)[0].update(leak="-1")
+    with pytest.raises(pc.Reject) as e:
+        pc.check(q, c)
+    assert "leakage" in str(e.value) and "negative" in str(e.value), str(e.value)
+
+
+def _heads(q):
+    return next(s for s in q["states"] if s["after"] == "layer 1")["heads"]
