@@ -971,6 +971,10 @@ def exchange_premises(m, c, proof: dict):
         x0 = rhe(dyadic(c.start_row, e), e - F)
         chk = Checker.__new__(Checker)
         chk.F, chk._E = F, None
+        lo, hi = -(1 << (fmt.bits - 1)), (1 << (fmt.bits - 1)) - 1
+
+        def sat(n):                                                     # the format's saturation
+            return np.minimum(np.maximum(n, lo), hi) if isinstance(n, np.ndarray) else min(max(n, lo), hi)
         for l, h in sorted(keepers):
             need(0 <= l < len(m.blocks) and 0 <= h < m.blocks[l].n_heads, f"keeper {l + 1}.{h + 1} does not exist")
             hd = c.layers[l].heads[h]
@@ -978,14 +982,17 @@ def exchange_premises(m, c, proof: dict):
             need(not np.any(np.delete(hd.W_Q, D, axis=0)) and not np.any(hd.W_K[other])
                  and not np.any(hd.W_V[other]), f"exchange premise: layer {l + 1} head {h + 1} is not a start keeper")
             one = np.zeros(c.width, dtype=object)
-            one[D] = 1 << F
+            one[D] = sat(1 << F)
             eQ, eK = exponent(hd.W_Q), exponent(hd.W_K)
-            q = rhe(one @ dyadic(hd.W_Q, eQ), eQ)                       # every token row: the constant query
-            k0 = rhe(x0 @ dyadic(hd.W_K, eK), eK)
+            # the keeper is not range-checked like the claims' heads, so its stored numbers saturate
+            # as the emulator's do: a score clamped at the bottom of a narrow range (fixed:4.11: -8)
+            # has an exponential that does not store as 0
+            q = sat(rhe(one @ dyadic(hd.W_Q, eQ), eQ))                  # every token row: the constant query
+            k0 = sat(rhe(x0 @ dyadic(hd.W_K, eK), eK))
             t = np.array([hd.temperature])
             et = max(exponent(t), F)
-            cq = int(rhe(dyadic(t, et)[0], et - F))
-            s0 = int(rhe(cq * int(q @ k0), 2 * F))
+            cq = sat(int(rhe(dyadic(t, et)[0], et - F)))
+            s0 = sat(int(rhe(cq * int(q @ k0), 2 * F)))
             need(s0 < 0, f"exchange premise: keeper {l + 1}.{h + 1} scores row 0 at {s0} >= 0")
             need(proof["attention"] == "hardmax" or int(chk.expbound(np.array([-s0]))[0]) == 0,
                  f"exchange premise: keeper {l + 1}.{h + 1}: exp of row 0's score does not store as 0")
