@@ -37,7 +37,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from attncheck.constructions.exchange import HYPOTHESES, hypotheses_construction
+from attncheck.constructions.exchange import HYPOTHESES, hypotheses_construction, to_construction
 from attncheck.constructions.precision import parse_format
 
 FORMAT_TAG, VERSION = "attncheck-proof", 1
@@ -1026,6 +1026,8 @@ def check(proof: dict, c, tick=None, exchange=None) -> str:
         if exchange is not None:
             need(HYPOTHESES in exchange.source, "not supported by the checker: exchange weights without recorded"
                                                 " hypotheses")
+            need(weights_digest(to_construction(exchange)) == proof["weights_sha256"],
+                 "the weights given are not the exchange model's")             # c is read from exchange
             ch, spread = exchange_premises(exchange, c, proof)
             return Checker(ch, proof, tick, spread).run()
         return Checker(c, proof, tick).run()

@@ -34,3 +34,19 @@ def test_keeper_premise_agrees_with_the_emulator(fmt):
             assert "keeper" not in str(e.value), str(e.value)
     if fmt in ("fixed:3.11", "fixed:4.11"):
         assert leaks                                 # the case the test is about occurs
+
+
+def test_check_reads_the_construction_from_the_exchange_model(tmp_path):
+    """check(proof, c, exchange=m) with c not m's own (an API caller's mix-up) is rejected: the
+    premises are derived from m, the claims on c."""
+    import dataclasses
+    from attncheck.verifiers.proof_emit import prove_exchange
+    m = ex.from_construction(build_induction(N=4, alphabet=2))
+    ex.write_exchange(m, tmp_path / "d")
+    c = ex.to_construction(m)
+    p = prove_exchange(str(tmp_path / "d"), c, "induction", {}, c.fmt, "softmax")
+    assert pc.check(p, c, exchange=m).startswith("accepted")
+    other = dataclasses.replace(m, b_U=m.b_U + 0.25)
+    with pytest.raises(pc.Reject) as e:
+        pc.check(p, c, exchange=other)
+    assert "exchange model" in str(e.value)
