@@ -201,7 +201,7 @@ def _verify_lowmem(p: MpcParams, Ns: tuple[int, ...], t0: float):
     from attncheck.constructions.budget import Budget
     from attncheck.constructions.mpc.lowmem import memory_words, parse_delta
     from attncheck.constructions.mpc.lowmem_algos import lowmem_algo, reach_algo
-    from attncheck.verifiers.mpc_lowmem import rounds_table
+    from attncheck.verifiers.mpc_lowmem import check_size, rounds_table
     from attncheck.verifiers.mpc_sidebyside import side_by_side
     if p.delta is None and p.algo not in LOWMEM_ONLY:
         raise BadInput(f"a list or range of --N ({','.join(map(str, Ns))}) needs --delta")
@@ -211,6 +211,7 @@ def _verify_lowmem(p: MpcParams, Ns: tuple[int, ...], t0: float):
     delta = parse_delta(p.delta if p.delta is not None else DEFAULT_DELTA)
     for n in Ns:
         _check_n(n)
+        check_size(n)
     if p.diameter is not None and p.algo != "reach":
         raise BadInput(f"--diameter is the promise of reach; {p.algo} takes none")
     algo_ = reach_algo(p.diameter) if p.algo == "reach" else lowmem_algo(p.algo)

@@ -32,6 +32,16 @@ from attncheck.verifiers.mpc_machine import run_protocol
 from attncheck.verifiers.mpc_sidebyside import instances_for, side_by_side
 
 COMPILE_UPTO = 32        # default largest N whose transformer the table runs
+#: Largest N the protocol runtime runs here: one instance is not budget-checked inside
+#: (run_protocol has no hook), and at N = 65,536 one sort instance ran past 200 s under --budget 3.
+MAX_N = 1 << 14
+
+
+def check_size(N: int) -> None:
+    """BadInput when N is above :data:`MAX_N`."""
+    if N > MAX_N:
+        raise BadInput(f"--N {N} is above {MAX_N}, the largest N the low-memory protocol runtime runs"
+                       " here (one instance is not interrupted by --budget)")
 
 
 def protocol_check(algo: Algo, N: int, s: int, *, mode: str = "auto", samples: int = 100, seed: int = 0,
@@ -113,6 +123,7 @@ def rounds_table(algo: Algo, Ns, delta, **kw) -> RoundsTable:
     for N in Ns:
         if N < 2:
             raise BadInput(f"--N must be >= 2, got {N}")
+        check_size(N)
     for N in Ns:
         try:
             budget.check(rows=len(rows))
