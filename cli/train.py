@@ -140,6 +140,10 @@ def _dump(path: str, obj) -> None:
         jsonlib.dump(obj, fh, indent=2, default=str)
 
 
+#: Largest attention memory of one training step (float32 scores, probabilities, gradients)
+ATTENTION_BYTES = 8 << 30
+
+
 def _hop_base(tr, preset: str, given: dict, seed: int, layers) -> dict:
     """The preset with the options given on the command line; bad combinations are BadInput."""
     base = {**tr.PRESETS[preset], **{k: v for k, v in given.items() if v is not None}, "seed": seed}
@@ -151,6 +155,12 @@ def _hop_base(tr, preset: str, given: dict, seed: int, layers) -> dict:
         raise BadInput(f"--lr must be > 0, got {base['lr']}")
     if any(L < 1 or L > 32 for L in layers):
         raise BadInput(f"--layers must lie in 1..32, got {list(layers)}")
+    # float32 attention of one step: scores, probabilities and their gradients, every layer
+    att = 16 * base["batch"] * base["heads"] * (base["N"] + 1) ** 2 * max(layers)
+    if att > ATTENTION_BYTES:
+        raise BadInput(f"one step at --N {base['N']}, --batch {base['batch']}, --heads {base['heads']} and"
+                       f" {max(layers)} layers holds about {att / 2**30:.3g} GiB of attention (limit"
+                       f" {ATTENTION_BYTES / 2**30:.0f} GiB); lower --N or --batch")
     base["warmup"] = min(base["warmup"], max(1, base["steps"] // 10))
     return base
 
