@@ -102,6 +102,8 @@ def inspect_command(spec: seqtask.TaskSpec) -> click.Command:
         from attncheck.verifiers.roles import probe_set
         t0 = time.perf_counter()
         budget = Budget(p.budget)
+        if not 0.0 <= p.threshold <= 1.0:                  # FloatRange lets nan through
+            raise click.BadParameter(f"--threshold must be a number in [0, 1], got {p.threshold}")
         if p.picture is not None:
             check_picture_path(p.picture, writable=True)
         elif p.layer is not None or p.head is not None:
