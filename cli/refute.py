@@ -150,7 +150,7 @@ def _instance(task: str, N: int, alphabet: int, split: str, k: int, budget, step
 @opt.k_option(default=1)
 @click.option("--split", default=None,
               help="Alice's positions: interleaved (default for induction, the INDEX split), halves,"
-                   " prefix:T, block (hop, k >= 2).")
+                   " prefix:T, block (hop, k >= 2: its default; halves for k = 1).")
 @click.option("--last", type=click.IntRange(min=0), default=None,
               help="Fix Bob's last symbol x_N to this code (the catalogue's fixed query: one query per"
                    " head in Alice's message, rows of the matrix with X_N fixed).")
@@ -190,7 +190,7 @@ def one_layer(p: RefuteParams):
             raise BadInput(f"--out writes .npz construction files; {p.from_} is in the exchange format:"
                            " copy its directory instead")
         save_construction(c, p.out)
-    split = p.split or DEFAULT_SPLIT[p.task]
+    split = p.split or ("halves" if p.task == "hop" and p.k < 2 else DEFAULT_SPLIT[p.task])  # block needs k >= 2
     budget = Budget(p.budget)
     try:
         with render.progress(None, "communication matrix") as step:
