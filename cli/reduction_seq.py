@@ -136,7 +136,7 @@ def reduction_collide(p: WitnessParams):
         if V < 2 * p.q + 3:
             raise BadInput(f"{p.from_}: alphabet {V} is too small; q = {p.q} needs >= {2 * p.q + 3} symbols")
     else:
-        layers = multipass.build_model(p.model or "successor", p.layers or max(1, p.k - 1), 2 * p.q + 3,
+        layers = multipass.build_model(p.model or "successor", p.layers if p.layers is not None else max(1, p.k - 1), 2 * p.q + 3,
                                        p.state_bits, p.seed or 0)
     t0 = time.perf_counter()
     v = collide(layers, p.q, p.k, p.mode, p.samples, p.seed or 0, Budget(p.budget), p.search)
