@@ -48,9 +48,13 @@ def record_for(mode: str) -> dict | None:
     return {}
 
 
-def write_after_verify(c, task: str, tparams: dict, fmt, attention: str, verdict, record: dict | None) -> dict:
-    """Write the proof of a certificate VERIFIED to the requested path; returns the report's extra
-    keys (``{"proof": {...}}``, or nothing without ``--proof``)."""
+def write_after_verify(c, task: str, tparams: dict, fmt, attention: str, verdict, record: dict | None,
+                       budget=None) -> dict:
+    """Write the proof of a certificate VERIFIED to the requested path, then re-read it and run the
+    independent checker on it, as ``check-proof`` would (within ``budget``); returns the report's
+    extra keys (``{"proof": {..., "check": "accepted" | "rejected: LINE" | "unknown: ..."}}``, or
+    nothing without ``--proof``).  The verdict is the certificate's either way: the check says
+    whether the written file will convince the small checker (it may be looser, docs/soundness.md)."""
     from attncheck.constructions.verdict import Method, Status
     from attncheck.verifiers.proof_emit import build_proof, write_proof
     path = requested()
@@ -67,7 +71,25 @@ def write_after_verify(c, task: str, tparams: dict, fmt, attention: str, verdict
             return {"proof": {"path": None, "written": False, "why": "the certificate of the recorded"
                               " hypotheses does not close"}}
     size = write_proof(proof, path)
-    return {"proof": {"path": path, "written": True, "bytes": size, "weights_sha256": proof["weights_sha256"]}}
+    return {"proof": {"path": path, "written": True, "bytes": size, "weights_sha256": proof["weights_sha256"],
+                      "check": _self_check(path, c, budget)}}
+
+
+def _self_check(path: str, c, budget) -> str:
+    """``check-proof`` on the file just written, against the weights ``c`` was run from."""
+    from attncheck.constructions.exchange import read_exchange
+    from attncheck.constructions.verdict import BudgetExceeded
+    from attncheck.verifiers import proofcheck
+    src = click.get_current_context().params.get("from_")
+    exchange = read_exchange(src) if src and os.path.isdir(src) else None
+    tick = None if budget is None else (lambda: budget.check(stage="check-proof"))
+    try:
+        proofcheck.check(proofcheck.load_proof(path), c, tick=tick, exchange=exchange)
+    except proofcheck.Reject as e:
+        return f"rejected: {e}"
+    except BudgetExceeded as e:
+        return f"unknown: {e}"
+    return "accepted"
 
 
 def with_note(report: dict, human):
@@ -81,6 +103,8 @@ def with_note(report: dict, human):
         if entry["written"]:
             con.print(f"proof written: {render.esc(entry['path'])} ({entry['bytes']} bytes); check it with"
                       f" 'attncheck check-proof {render.esc(entry['path'])} --from WEIGHTS'")
+            colour = "green" if entry["check"] == "accepted" else "yellow"
+            con.print(f"the independent checker on it: [{colour}]{render.esc(entry['check'])}[/]")
         else:
             con.print(f"[yellow]no proof written[/]: {render.esc(entry['why'])}")
     return both

@@ -189,7 +189,7 @@ def verify_command(spec: TaskSpec) -> click.Command:
         record = proof_cmd.record_for(p.mode)                # --proof: what the certificate proved
         verdict = run_check(spec, c, fmt, p, budget, record)
         timing = {"build_s": t1 - t0, "check_s": time.perf_counter() - t1}
-        extra = proof_cmd.write_after_verify(c, spec.task, spec.task_params(p), fmt, p.attention, verdict, record)
+        extra = proof_cmd.write_after_verify(c, spec.task, spec.task_params(p), fmt, p.attention, verdict, record, budget)
         outside = is_outside(c)            # exchange weights: no promises, schedule or layout to report
         if spec.after_check is not None and not outside:
             verdict, more = spec.after_check(c, fmt, p, budget, verdict)

@@ -69,3 +69,24 @@ def test_budget_is_exit_3(cli, tmp_path):
     assert cli("verify", "induction", "--from", w, "--mode", "certificate", "--proof", p).code == 0
     r = cli("check-proof", p, "--from", w, "--budget", 1e-6, "--json")
     assert r.code == 3 and json.loads(r.out)["verdict"] == "unknown"
+
+
+def test_verify_runs_the_checker_on_the_proof_it_wrote(cli, tmp_path):
+    """--proof re-reads the written file and runs check-proof on it: accepted for our own weights;
+    for an export whose attn_scale was halved by hand the certificate still proves it, but with
+    bounds the small checker cannot re-derive (its leakage bound is looser), and the report says
+    the file will be rejected instead of leaving the user to find out."""
+    p = tmp_path / "p.json"
+    r = cli("verify", "induction", "--N", 16, "--proof", p, "--json")
+    assert r.code == 0 and json.loads(r.out)["proof"]["check"] == "accepted"
+    d, q = tmp_path / "E", tmp_path / "q.json"
+    assert cli("export", "induction", "--N", 6, "--alphabet", 2, "--encoding", "random", "--out", d).code == 0
+    meta = json.loads((d / "attncheck.json").read_text())
+    meta["attn_scale"] = 0.5
+    (d / "attncheck.json").write_text(json.dumps(meta))
+    r = cli("verify", "induction", "--from", d, "--mode", "certificate", "--proof", q, "--json")
+    out = json.loads(r.out)
+    assert r.code == 0 and out["verdict"] == "verified"
+    check = out["proof"]["check"]
+    assert check.startswith("rejected: ")
+    assert cli("check-proof", q, "--from", d).code == 1          # what the report predicted
