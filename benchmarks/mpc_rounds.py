@@ -19,7 +19,7 @@ import statistics
 import time
 
 from attncheck.constructions.mpc import basic, cycles, graphs, lowmem, reach
-from attncheck.constructions.mpc.lowmem_algos import LOWMEM
+from attncheck.constructions.mpc.lowmem_algos import LOWMEM, component_diameter
 from attncheck.verifiers.mpc_machine import run_protocol
 
 TRUTH = {"broadcast": lambda N, s, w: basic.broadcast_truth(w, max(N, s)),
@@ -91,7 +91,7 @@ def table2(Ns, reps):
                         u, v = rng.randrange(N), rng.randrange(N)
                         if u != v:
                             g.append((u, v))
-                diam = max(diam, _diameter(N, g))
+                diam = max(diam, component_diameter(N, g))
                 r_ = run_protocol(P, cycles.padded_tokens(N, g))
                 assert r_.output == graphs.union_find_labels(N, g)
                 got.append(settled_phase(P, N, r_))
@@ -112,26 +112,6 @@ def table3(Ns):
             assert run_protocol(P, cycles.padded_tokens(N, g)).output == graphs.union_find_labels(N, g)
             dt = time.perf_counter() - t0
             print(f"| {N} | {s} | {D} | {P.params['squarings']} | {P.rounds} | {P.limits.q} | {dt:.2f} |")
-
-
-def _diameter(N, g):
-    adj = {v: [] for v in range(N)}
-    for u, v in g:
-        adj[u].append(v)
-        adj[v].append(u)
-    best = 0
-    for src in range(N):
-        dist, frontier = {src: 0}, [src]
-        while frontier:
-            nxt = []
-            for x in frontier:
-                for y in adj[x]:
-                    if y not in dist:
-                        dist[y] = dist[x] + 1
-                        nxt.append(y)
-            frontier = nxt
-        best = max(best, max(dist.values()))
-    return best
 
 
 def main():
