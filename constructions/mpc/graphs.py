@@ -315,16 +315,22 @@ def weighted_edges(N: int, tokens: Sequence[int]) -> list[tuple[int, int, int]]:
     return [(tokens[3 * e], tokens[3 * e + 1], tokens[3 * e + 2]) for e in range(N)]
 
 
-def kruskal(N: int, edges: Sequence[tuple[int, int, int]]) -> tuple[int, ...]:
-    """0/1 per edge slot: in the minimum spanning forest under the order (weight, slot); loops,
-    padding and endpoints >= N are never in it (union-find, path halving)."""
-    parent = list(range(N))
-
+def _finder(parent: list[int]):
+    """Union-find's ``find`` over ``parent`` (path halving: each step links x to its grandparent)."""
     def find(x: int) -> int:
         while parent[x] != x:
             parent[x] = parent[parent[x]]
             x = parent[x]
         return x
+    return find
+
+
+def kruskal(N: int, edges: Sequence[tuple[int, int, int]]) -> tuple[int, ...]:
+    """0/1 per edge slot: in the minimum spanning forest under the order (weight, slot); loops,
+    padding and endpoints >= N are never in it (union-find, path halving)."""
+    parent = list(range(N))
+
+    find = _finder(parent)
 
     chosen = [0] * len(edges)
     for e in sorted(range(len(edges)), key=lambda e: (edges[e][2], e)):
@@ -342,11 +348,7 @@ def union_find_labels(N: int, edges: Sequence[tuple[int, int]]) -> tuple[int, ..
     """Least vertex of each vertex's component by union-find (independent of the DFS truth)."""
     parent = list(range(N))
 
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
+    find = _finder(parent)
 
     for u, v in edges:
         if u < N and v < N and u != v:
