@@ -47,11 +47,17 @@ def _figure(rows: int, cols: int = 1, *, width: float = 7.0, height: float = 2.6
 def _save(fig, path: str) -> str:
     check_path(path)
     fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def save_figure(fig, path: str, option: str = "--plot") -> str:
+    """Write ``fig`` as PNG or SVG (by suffix) at :data:`DPI`; an unwritable path is BadInput
+    naming ``option``."""
     svg = str(path).lower().endswith(".svg")
     try:                # a fixed (absent) date keeps two SVGs of the same data byte-identical
         fig.savefig(path, dpi=DPI, metadata={"Date": None} if svg else None)
     except OSError as e:
-        raise BadInput(f"--plot {path!r}: cannot write the figure ({e.strerror or e})") from None
+        raise BadInput(f"{option} {path!r}: cannot write the figure ({e.strerror or e})") from None
     return str(path)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 
-from attncheck.cli.figures import DPI
+from attncheck.cli.figures import save_figure
 from attncheck.cli.render import fmt_token
 from attncheck.constructions.verdict import BadInput
 
@@ -86,9 +86,4 @@ def attention_grid(data: dict, path: str) -> str:
         fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.8, label="attention weight")
     if data.get("title"):
         fig.suptitle(data["title"], fontsize=10)
-    svg = str(path).lower().endswith(".svg")
-    try:                # a fixed (absent) date keeps two SVGs of the same data byte-identical
-        fig.savefig(path, dpi=DPI, metadata={"Date": None} if svg else None)
-    except OSError as e:
-        raise BadInput(f"--picture {path!r}: cannot write the figure ({e.strerror or e})") from None
-    return str(path)
+    return save_figure(fig, path, "--picture")
