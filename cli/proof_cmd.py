@@ -9,10 +9,12 @@ Pipeline: load the proof (JSON, gzip allowed) and the weights (``--from``: npz o
 an exchange directory) -> :func:`attncheck.verifiers.proofcheck.check` (exact arithmetic, no
 certificate code) -> render.  Exit codes: 0 accepted, 1 rejected, 2 bad input or a malformed
 proof, 3 out of budget.  ``proof_option`` is the ``--proof FILE`` option of ``verify
-induction|hop``; :func:`write_after_verify` writes the proof after a certificate VERIFIED.
+induction|hop`` (with ``--proof-weights FILE.npz``); :func:`write_after_verify` writes the proof
+after a certificate VERIFIED (``report --proof DIR`` passes both to its certificate rows).
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 
@@ -22,15 +24,19 @@ from attncheck.cli import render
 from attncheck.cli.options import budget_option, json_option
 
 
-def _store_proof(ctx, param, value):
-    ctx.meta["attncheck.proof"] = value
+def _store(ctx, param, value):
+    ctx.meta[f"attncheck.{param.name}"] = value
     return value
 
 
 def proof_option(f):
-    """``--proof FILE`` (verify induction|hop): kept out of the parameter object (ctx.meta)."""
+    """``--proof FILE`` and ``--proof-weights FILE.npz`` (verify induction|hop): kept out of the
+    parameter object (ctx.meta)."""
+    f = click.option("--proof-weights", "proof_weights", type=click.Path(dir_okay=False), default=None,
+                     expose_value=False, callback=_store, help="With --proof: also save the weights the proof"
+                     " is about (.npz, as 'build --out') and check the proof against that file.")(f)
     return click.option("--proof", "proof", type=click.Path(dir_okay=False), default=None, expose_value=False,
-                        callback=_store_proof, help="After a certificate VERIFIED, write its proof (JSON; .gz:"
+                        callback=_store, help="After a certificate VERIFIED, write its proof (JSON; .gz:"
                         " gzip) for 'attncheck check-proof FILE --from WEIGHTS' (needs --mode certificate or"
                         " auto).")(f)
 
@@ -39,8 +45,19 @@ def requested() -> str | None:
     return click.get_current_context().meta.get("attncheck.proof")
 
 
+def weights_requested() -> str | None:
+    return click.get_current_context().meta.get("attncheck.proof_weights")
+
+
 def record_for(mode: str) -> dict | None:
     """A dict for the certificate to record into when ``--proof`` was given, else None."""
+    if weights_requested() is not None:
+        src = click.get_current_context().params.get("from_")
+        if requested() is None:
+            raise click.BadParameter("--proof-weights needs --proof", param_hint="--proof-weights")
+        if src and os.path.isdir(src):
+            raise click.BadParameter(f"the weights of an exchange directory are {src} itself (check the"
+                                     " proof with --from it)", param_hint="--proof-weights")
     if requested() is None:
         return None
     if mode not in ("certificate", "auto"):
@@ -71,12 +88,21 @@ def write_after_verify(c, task: str, tparams: dict, fmt, attention: str, verdict
             return {"proof": {"path": None, "written": False, "why": "the certificate of the recorded"
                               " hypotheses does not close"}}
     size = write_proof(proof, path)
-    return {"proof": {"path": path, "written": True, "bytes": size, "weights_sha256": proof["weights_sha256"],
-                      "check": _self_check(path, c, budget)}}
+    entry = {"path": path, "written": True, "bytes": size, "weights_sha256": proof["weights_sha256"]}
+    weights = weights_requested()
+    if weights is not None:                        # the weights as a file: the check reads them back
+        from attncheck.constructions.exchange import load_model
+        from attncheck.constructions.io import save_construction
+        save_construction(c, weights)
+        with open(weights, "rb") as fh:
+            entry.update(weights=weights, weights_file_sha256=hashlib.sha256(fh.read()).hexdigest())
+        c = load_model(weights)
+    return {"proof": {**entry, "check": _self_check(path, c, budget)}}
 
 
 def _self_check(path: str, c, budget) -> str:
-    """``check-proof`` on the file just written, against the weights ``c`` was run from."""
+    """``check-proof`` on the file just written, against the weights ``c`` was run from (read back
+    from ``--proof-weights`` when given)."""
     from attncheck.constructions.exchange import read_exchange
     from attncheck.constructions.verdict import BudgetExceeded
     from attncheck.verifiers import proofcheck
@@ -102,7 +128,8 @@ def with_note(report: dict, human):
         draw(con)
         if entry["written"]:
             con.print(f"proof written: {render.esc(entry['path'])} ({entry['bytes']} bytes); check it with"
-                      f" 'attncheck check-proof {render.esc(entry['path'])} --from WEIGHTS'")
+                      f" 'attncheck check-proof {render.esc(entry['path'])}"
+                      f" --from {render.esc(entry.get('weights') or 'WEIGHTS')}'")
             colour = "green" if entry["check"] == "accepted" else "yellow"
             con.print(f"the independent checker on it: [{colour}]{render.esc(entry['check'])}[/]")
         else:

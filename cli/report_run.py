@@ -109,10 +109,11 @@ def exit_code(rows: Sequence[Row] | Sequence[tuple[str, str]]) -> int:
 
 
 # --- one check ----------------------------------------------------------------------------------
-def command_argv(check: Check, budget: float) -> tuple[str, ...]:
-    """The argv run for a check: its own, ``--budget`` when the command takes one, ``--json``."""
-    extra = ("--budget", f"{budget:g}") if check.budget else ()
-    return (*check.argv, *extra, "--json")
+def command_argv(check: Check, budget: float, extra: Sequence[str] = ()) -> tuple[str, ...]:
+    """The argv run for a check: its own, ``extra`` (``report --proof``: the proof files),
+    ``--budget`` when the command takes one, ``--json``."""
+    limit = ("--budget", f"{budget:g}") if check.budget else ()
+    return (*check.argv, *extra, *limit, "--json")
 
 
 def _short(text, limit: int = EVIDENCE_CHARS) -> str:
@@ -160,9 +161,10 @@ def classify(check: Check, argv: Sequence[str], returncode: int | None, stdout: 
     return row("error", f"exit {returncode} without a verdict in the JSON", data)
 
 
-def run_check(check: Check, budget: float, python: str | None = None) -> Row:
-    """Run one check in its own process and classify its output."""
-    argv = command_argv(check, budget)
+def run_check(check: Check, budget: float, python: str | None = None, extra: Sequence[str] = ()) -> Row:
+    """Run one check in its own process (``extra``: options appended to its argv) and classify
+    its output."""
+    argv = command_argv(check, budget, extra)
     cmd = [python or sys.executable, "-m", "attncheck.cli.main", *argv]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,

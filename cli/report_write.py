@@ -56,6 +56,29 @@ def _headline(report: dict) -> str:
             f"  Result: {report['result']} (exit {report['exit_code']}).")
 
 
+PROOF_COLUMNS = ("check", "proof", "weights", "independent checker", "weights file SHA-256")
+
+
+def _proof_headline(report: dict) -> str:
+    pr = report["proofs"]
+    return (f"{pr['proofs']} proofs written to `{pr['dir']}` ({pr['accepted']} accepted, {pr['rejected']}"
+            f" rejected, {pr['unknown']} unknown by the independent checker); index `{pr['index']}`."
+            f"  Re-check one with `attncheck check-proof DIR/ROW.proof.json --from DIR/ROW.npz`.")
+
+
+def proof_rows(report: dict) -> list[list[str]]:
+    """One row per check with a proof, or without one for a stated reason (``--proof DIR``);
+    checks that are no certificate check at all are left out."""
+    rows = []
+    for c in report["checks"]:
+        e = c.get("proof") or {}
+        if e.get("proof"):
+            rows.append([c["name"], e["proof"], e["weights"], e["check"], e["weights_file_sha256"]])
+        elif e and "not a sequence-task" not in e["why"]:
+            rows.append([c["name"], "-", "-", e.get("check") or e["why"], "-"])
+    return rows
+
+
 # --- Markdown -----------------------------------------------------------------------------------
 def _md(cell) -> str:
     return str(cell).replace("|", "\\|").replace("\n", " ")
@@ -85,6 +108,10 @@ def markdown(report: dict) -> str:
         cells[1], cells[-1] = f"`{cells[1]}`", f"`{cells[-1]}`"
         rows.append(cells)
     lines += _md_table(CHECK_COLUMNS, rows)
+    if "proofs" in report:
+        lines += ["", "## Proofs", "", _proof_headline(report), ""]
+        lines += _md_table(PROOF_COLUMNS, [[f"`{x}`" if i in (1, 2) and x != "-" else x
+                                             for i, x in enumerate(r)] for r in proof_rows(report)])
     lines += ["", "## Figures", ""]
     for f in report["figures"]:
         lines += [f"![{f['caption']}]({f['file']})", "", f"*{f['caption']}*", ""] if f["file"] else \
@@ -153,6 +180,11 @@ def to_html(report: dict, out_dir: str) -> str:
         tds += [f"<td>{_e(x)}</td>" for x in cells[5:9]] + [f"<td><code>{_e(cells[9])}</code></td>"]
         c_rows.append("<tr>" + "".join(tds) + "</tr>")
     figs = "".join(_figure_html(f, out_dir) for f in report["figures"])
+    proofs = ""
+    if "proofs" in report:
+        body = "".join("<tr>" + "".join(f"<td>{_e(x)}</td>" for x in r) + "</tr>" for r in proof_rows(report))
+        proofs = (f"<h2>Proofs</h2><p>{_e(_proof_headline(report))}</p><table><tr>"
+                  + "".join(f"<th>{_e(c)}</th>" for c in PROOF_COLUMNS) + f"</tr>{body}</table>")
     only = f", only {_e(', '.join(p['only']))}" if p.get("only") else ""
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>attncheck report: {_e(report['paper'])}</title>
@@ -169,6 +201,7 @@ wall time {report['timing']['total_s']:.1f} s.</p>
 <h2>Checks</h2>
 <table><tr>{''.join(f'<th>{_e(c)}</th>' for c in CHECK_COLUMNS)}</tr>
 {''.join(c_rows)}</table>
+{proofs}
 <h2>Figures</h2>
 {figs}
 <h2>Status tags</h2><p>{_e(TAGS)}.</p>
