@@ -70,7 +70,8 @@ def why_not(check: Check) -> str | None:
         return "weights read with --from: not part of the report's proof set"
     mode = _option(argv, "--mode") or "auto"
     if mode not in CERTIFICATE_MODES:
-        return {"exhaustive": "exhaustive", "sample": "sampled"}.get(mode, f"--mode {mode}")
+        return {"exhaustive": "exhaustive (--mode exhaustive: no certificate)",
+                "sample": "sampled (--mode sample: no certificate)"}.get(mode, f"--mode {mode}")
     return None
 
 
@@ -132,7 +133,7 @@ def entry(row, proof_dir: str) -> dict:
     if not got.get("written"):
         if row.verdict != "verified":
             return without(f"not verified ({row.verdict})")
-        return without(f"method {row.method} ({got.get('why', 'no certificate VERIFIED')})")
+        return without(f"{row.method} ({got.get('why', 'no certificate VERIFIED')})")
     if row.verdict != "verified" or row.method != "certificate":
         return without(f"the certificate's VERIFIED is not the row's verdict ({row.verdict}, {row.method})")
     if not (os.path.isfile(ppath) and os.path.isfile(wpath)):
