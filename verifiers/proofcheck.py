@@ -278,38 +278,36 @@ def minmax_rows(y, sets):
     return np.stack(lo), np.stack(hi)
 
 
-def mulshift64(x: np.ndarray, cq: int, F2: int) -> np.ndarray:
-    """``rhe(x * cq, F2)`` for int64 x (|x| < 2^62), cq >= 1 and a result below 2^61, in int64:
-    x = xh 2^30 + xl, cq in 30-bit digits c_i; every partial product is below 2^62."""
-    B, M = 30, (1 << 30) - 1
-    if x.size and (int(np.max(np.abs(x))) >= 1 << 62 or (int(np.max(np.abs(x))) * cq) >> F2 >= 1 << 61):
-        raise ValueError("mulshift64: the operands are outside its proven range")
-    neg, a = x < 0, np.abs(x)
-    xh, xl = a >> B, a & M
-    c = []
-    while cq:
-        c.append(cq & M)
-        cq >>= B
-    digits, carry = [], np.zeros_like(a)
-    k, r = divmod(F2, B)                                              # 2^F2 = 2^(30k + r)
-    for j in range(max(len(c), k) + 4):                               # product digits, carried to the top
-        v = carry + (xl * c[j] if j < len(c) else 0) + (xh * c[j - 1] if 0 < j <= len(c) else 0)
-        digits.append(v & M)
-        carry = v >> B
-    q = digits[k] >> r
-    for j in range(k + 1, len(digits)):
-        q = q + (digits[j] << (B * (j - k) - r))
-    if r:
-        top = (digits[k] >> (r - 1)) & 1
-        rest = (digits[k] & ((1 << (r - 1)) - 1)) != 0
-    else:
-        top = (digits[k - 1] >> (B - 1)) & 1
-        rest = (digits[k - 1] & (M >> 1)) != 0
-    for j in range(k if r else k - 1):
-        rest = rest | (digits[j] != 0)
-    up = (top == 1) & (rest | (q % 2 == 1))
-    out = q + up
-    return np.where(neg, -out, out)
+def dot_exact(a, b) -> np.ndarray:
+    """(n, k) and (m, k) grid ints -> (n, m) the exact ``a @ b.T``.  In int64 when
+    ``9 k max|a| max|b| < 2^62``: b is cut into L-bit limbs (the top one signed, |limb| <= 2^L) with
+    ``k max|a| 2^L <= 2^62``, so every product and partial sum of a limb's dot product fits, and
+    the shifted limb products add up within k (max|a|)(3 max|b|).  Else in Python ints."""
+    k = a.shape[-1]
+    ma, mb = int(np.max(np.abs(a), initial=0)), int(np.max(np.abs(b), initial=0))
+    if 9 * k * ma * mb >= 1 << 62:
+        return np.asarray(a, dtype=object) @ np.asarray(b, dtype=object).T
+    a, b = np.asarray(a).astype(np.int64), np.asarray(b).astype(np.int64)
+    L, n = 62 - k.bit_length() - ma.bit_length(), mb.bit_length()
+    out = np.zeros((len(a), len(b)), dtype=np.int64)
+    for s in range(0, max(n, 1), L):
+        y = b >> s if s + L >= n else (b >> s) & ((1 << L) - 1)      # b = sum of (limb << s)
+        part = a[:, None, 0] * y[None, :, 0]
+        for d in range(1, k):
+            part += a[:, None, d] * y[None, :, d]
+        out += part << s
+    return out
+
+
+def raw_scores(qlo, qhi, klo, khi):
+    """Bounds on ``q . k`` (grid ints, before the temperature) for q in query boxes (n, k) and k in
+    key boxes (m, k): C, e (n, m) with ``|4 q.k - C| <= e``.  With doubled centres and radii
+    (2c = lo + hi, 2r = hi - lo): C = 2c_q . 2c_k, e = |2c_q| . 2r_k + 2r_q . (|2c_k| + 2r_k)."""
+    qc, qr, kc, kr = qlo + qhi, qhi - qlo, klo + khi, khi - klo
+    if not (np.any(qr) or np.any(kr)):
+        return dot_exact(qc, kc), 0
+    return dot_exact(qc, kc), dot_exact(np.concatenate([np.abs(qc), qr], axis=1),
+                                        np.concatenate([kr, np.abs(kc) + kr], axis=1))
 
 
 # --- the checker -----------------------------------------------------------------------------------
@@ -551,33 +549,12 @@ class Checker:
         x0 = np.broadcast_to(x0, (1, lo.shape[1], k))
         return np.concatenate([x0, lo]), np.concatenate([x0, hi]), rows
 
-    def scores(self, cq: int, qlo, qhi, klo, khi):
-        """Stored score boxes ``q(c q.k)`` for query boxes against key boxes (broadcast, (..., k))."""
-        k = qlo.shape[-1]
-        mq = max(int(np.max(np.abs(qlo), initial=0)), int(np.max(np.abs(qhi), initial=0)))
-        mk = max(int(np.max(np.abs(klo), initial=0)), int(np.max(np.abs(khi), initial=0)))
-        if k * mq * mk < 1 << 62:                      # every product and partial sum fits int64
-            qlo, qhi, klo, khi = (np.asarray(x).astype(np.int64) for x in (qlo, qhi, klo, khi))
-        exact = np.array_equal(qlo, qhi) and np.array_equal(klo, khi)
-        if exact:
-            lo = hi = (qlo * klo).sum(axis=-1)
-        else:
-            p = [qlo * klo, qlo * khi, qhi * klo, qhi * khi]
-            lo = np.minimum(np.minimum(p[0], p[1]), np.minimum(p[2], p[3])).sum(axis=-1)
-            hi = np.maximum(np.maximum(p[0], p[1]), np.maximum(p[2], p[3])).sum(axis=-1)
-        lo = self.mulshift(lo, cq, k * mq * mk)
-        hi = lo if exact else self.mulshift(hi, cq, k * mq * mk)
-        self.rng("a score", lo, hi)
-        return lo, hi
-
-    def mulshift(self, x, cq: int, bound: int):
-        """Half-even rounding of ``x cq / 2^(2F)`` for integers |x| <= bound: in int64 by 30-bit
-        digits (half-even rounding is odd-symmetric, so |x| is rounded and the sign put back) when
-        the result is below 2^61, else in Python ints."""
-        F2 = 2 * self.F
-        if x.dtype != np.int64 or bound >= 1 << 62 or (bound * cq) >> F2 >= 1 << 61:
-            return rhe(np.asarray(x, dtype=object) * cq, F2)
-        return mulshift64(x, cq, F2)
+    def stored(self, raw, cq: int):
+        """The stored scores ``q(cq raw 2^-2F)`` (grid ints, Python ints), range-checked.  Monotone
+        in raw (cq > 0), so the stored value of a maximum is the maximum of the stored values."""
+        s = rhe(np.asarray(raw).astype(object) * cq, 2 * self.F)
+        self.rng("a score", s, s)
+        return s
 
     # -- the exponential -------------------------------------------------------------------------------
     def exp_table(self) -> np.ndarray:
@@ -599,16 +576,24 @@ class Checker:
         E = self.exp_table()
         d = np.asarray(d, dtype=np.int64)
         need(np.all(d > 0), "internal: a competitor at distance <= 0")
-        j = d >> (self.F - H) if self.F >= H else d << (H - self.F)
+        j = d >> (self.F - H) if self.F >= H else np.minimum(d, len(E)) << (H - self.F)
         return E[np.minimum(j, len(E) - 1)]
 
-    def expsum(self, d) -> int:
-        """Upper bound (grid ints) on the sum of the stored exponentials of grid distances >= d."""
-        E = self.exp_table()
-        d = np.asarray(d, dtype=np.int64)
-        need(np.all(d > 0), "internal: a competitor at distance <= 0")
-        j = d >> (self.F - H) if self.F >= H else d << (H - self.F)
-        return int(E[np.minimum(j, len(E) - 1)].sum())
+    def dist_lower(self, delta, cq: int) -> np.ndarray:
+        """Lower bounds (int64 grid ints) on the stored distance ``q(cq s*) - q(cq s)`` for raw score
+        differences ``delta = s* - s >= 1`` (int64 or Python ints).  Each rounding moves by at most
+        1/2, so the distance is >= ``floor(cq delta 2^-2F) - 1``; delta is first capped where that
+        already exceeds the table (the exponential stores as 0 beyond), then delta and cq are
+        truncated to 31 bits (``delta' 2^s1 <= delta``, ``cq' 2^s2 <= cq``), so the int64 product
+        only lowers the bound."""
+        E, F2 = self.exp_table(), 2 * self.F
+        dz = len(E) << (self.F - H) if self.F >= H else len(E)
+        cap = min((((dz + 2) << F2) + cq - 1) // cq, (1 << 62) - 1)
+        d = np.minimum(delta, cap)
+        s1, s2 = max(0, cap.bit_length() - 31), max(0, cq.bit_length() - 31)
+        if d.dtype != np.int64 or s1 + s2 > F2:              # Python ints, or tiny F and a huge temperature
+            return ((np.asarray(d, dtype=object) * cq) >> F2).astype(np.int64) - 1
+        return (((d >> s1) * (cq >> s2)) >> (F2 - s1 - s2)) - 1
 
     # -- heads -----------------------------------------------------------------------------------------
     def head(self, li: int, hi: int, h, claim: dict, st: dict):
@@ -649,7 +634,11 @@ class Checker:
     def lookup(self, where: str, cq: int, Q, K):
         """Every position t and pointer p its query may name (p <= t): key p scores above every
         other visible key j <= t.  When the query boxes are the same at every t >= 1, the last
-        position (every key visible) covers all.  Returns (gap, leakage) in grid units."""
+        position (every key visible) covers all.  Scores are compared raw (exact integers; the
+        stored score is monotone in the raw one), so only the best competitor is rounded; the
+        leakage sums the exponential bound over every competitor at a lower bound of its stored
+        distance, and is skipped for a case whose nearest competitor's exponential stores as 0.
+        Returns (gap, leakage) in grid units."""
         qlo, qhi, qrows = Q
         klo, khi, krows = K
         T = self.T
@@ -658,69 +647,81 @@ class Checker:
         kl, kh = klo[:, 0], khi[:, 0]
         need(np.all(qrows[1:] <= np.arange(1, T)[:, None]) and np.all((qrows[1:] >= 0).any(axis=1)),
              f"{where}: at some position the pointer may be masked, or there is none")
-        same = len(qlo) == 2 or all(np.array_equal(qlo[t], qlo[1]) and np.array_equal(qhi[t], qhi[1])
-                                    for t in range(2, T))
+        same = len(qlo) == 2 or (np.all(qlo[2:] == qlo[1:2]) and np.all(qhi[2:] == qhi[1:2]))
         if same:
             top = qrows[1:].max(axis=0)
-            qlo, qhi = qlo[:2], qhi[:2]
-            boxes = [(T - 1, x, int(top[x])) for x in np.flatnonzero(top >= 0)]
+            x = np.flatnonzero(top >= 0)
+            qa, qb, ptr, vis = qlo[1][x], qhi[1][x], top[x], np.full(len(x), T - 1)
         else:
-            boxes = [(t, x, int(qrows[t, x])) for t in range(1, T) for x in np.flatnonzero(qrows[t] >= 0)]
-        gap, L = None, 0
-        step = max(1, (1 << 20) // T)
-        for b0 in range(0, len(boxes), step):
+            tt, x = np.nonzero(qrows[1:] >= 0)
+            qa, qb, ptr, vis = qlo[tt + 1, x], qhi[tt + 1, x], qrows[tt + 1, x], tt + 1
+        gap, L, E = None, 0, self.exp_table()
+        step = max(1, (1 << 18) // T)
+        for b0 in range(0, len(ptr), step):
             self.tick()
-            chunk = boxes[b0:b0 + step]
-            tt = np.array([b[0] for b in chunk])
-            pp = np.array([b[2] for b in chunk])
-            vis = int(tt.max()) + 1
-            i = np.arange(len(chunk))
-            at = [(1 if same else b[0], b[1]) for b in chunk]
-            lo, hi = self.scores(cq, np.stack([qlo[i] for i in at])[:, None, :],
-                                 np.stack([qhi[i] for i in at])[:, None, :], kl[None, :vis], kh[None, :vis])
-            star = lo[i, pp]
-            j = np.arange(vis)[None, :]
-            comp = np.where((j > tt[:, None]) | (j == pp[:, None]), self.floor, hi)
-            g = star - comp.max(axis=1)
+            c = slice(b0, b0 + step)
+            p, v, m = ptr[c], vis[c], int(vis[c].max()) + 1
+            C, e = raw_scores(qa[c], qb[c], kl[:m], kh[:m])          # |4 raw - C| <= e
+            i, j = np.arange(len(p)), np.arange(m)[None, :]
+            lo, hi = (C - e) >> 2, -((-C - e) >> 2)                     # raw bounds (n, m)
+            seen = j <= v[:, None]
+            live = seen & (j != p[:, None])
+            low, top = (-(1 << 63), (1 << 63) - 1) if hi.dtype == np.int64 else (-(1 << 999), 1 << 999)
+            comp = np.where(live, hi, low)
+            star = lo[i, p]
+            self.stored([int(np.where(seen, lo, top).min()), int(np.where(seen, hi, low).max())], cq)  # fits
+            g = np.asarray(self.stored(star, cq) - self.stored(comp.max(axis=1), cq), dtype=np.int64)
             bad = int(np.argmin(g))
-            need(g[bad] > 0, f"{where} position {tt[bad]}: pointer {pp[bad]} does not beat key"
+            need(g[bad] > 0, f"{where} position {int(v[bad])}: pointer {int(p[bad])} does not beat key"
                              f" {int(np.argmax(comp[bad]))} (score gap {int(g[bad])} grid units)")
             gap = int(g.min()) if gap is None else min(gap, int(g.min()))
             if self.att == "softmax":
-                live = comp != self.floor
-                d = np.where(live, np.asarray(star[:, None] - comp).astype(np.int64), 1)
-                L = max(L, int(np.where(live, self.expbound(d), 0).sum(axis=1).max()))
+                near = np.flatnonzero(self.expbound(g) > 0)             # else every competitor stores 0
+                if near.size:
+                    lv = live[near]
+                    d = self.dist_lower(star[near, None] - np.where(lv, comp[near], star[near, None] - 1), cq)
+                    d = np.maximum(d, g[near, None])
+                    L = max(L, int(np.where(lv, self.expbound(d), 0).sum(axis=1).max()))
         return gap, L
 
     def last_occurrence(self, where: str, cq: int, Q, K):
         """For every query row a and feasible target j* (a key of row a, or the start), the target
         beats every later non-matching key, every earlier key and the start.  The queries must be
-        the same at every position t >= 1, so the last position (every key visible) covers all."""
+        the same at every position t >= 1, so the last position (every key visible) covers all.
+        Scores are computed once per distinct key box."""
         qlo, qhi, qrows = Q
         klo, khi, krows = K
         T, floor = self.T, self.floor
-        need(len(qlo) == 2 or all(np.array_equal(qlo[t], qlo[1]) and np.array_equal(qhi[t], qhi[1])
-                                  for t in range(2, T)),
+        need(len(qlo) == 2 or (np.all(qlo[2:] == qlo[1:2]) and np.all(qhi[2:] == qhi[1:2])),
              f"not supported by the checker: {where} queries that depend on the position")
         if len(klo) == 2:                                                  # compact keys: one row stands for all
             klo, khi = (np.concatenate([x[:1], np.broadcast_to(x[1:], (T - 1,) + x.shape[1:])]) for x in (klo, khi))
         avals = np.flatnonzero((qrows[1:] >= 0).any(axis=0))
-        lo, hi = self.scores(cq, qlo[1][avals][:, None, None, :], qhi[1][avals][:, None, None, :],
-                             klo[None, 1:], khi[None, 1:])               # (A, T-1, B)
-        s0lo, s0hi = self.scores(cq, qlo[1][avals], qhi[1][avals], klo[0, 0][None], khi[0, 0][None])
-        kv = krows[1:] >= 0
+        B, k = klo.shape[1], klo.shape[2]
+        boxes = np.concatenate([klo[1:].reshape(-1, k), khi[1:].reshape(-1, k)], axis=1)
+        if boxes.dtype != object or max(abs(int(boxes.min(initial=0))), int(boxes.max(initial=0))) < 1 << 62:
+            boxes, inv = np.unique(boxes.astype(np.int64), axis=0, return_inverse=True)
+        else:
+            inv = np.arange(len(boxes))
+        qa, qb = qlo[1][avals], qhi[1][avals]
+        C, e = raw_scores(qa, qb, boxes[:, :k], boxes[:, k:])
+        lo, hi = (self.stored(x, cq).astype(np.int64)[:, inv.ravel()].reshape(len(avals), T - 1, B)
+                  for x in ((C - e) >> 2, -((-C - e) >> 2)))
+        C, e = raw_scores(qa, qb, klo[0, :1], khi[0, :1])
+        s0lo, s0hi = self.stored(((C - e) >> 2)[:, 0], cq), self.stored((-((-C - e) >> 2))[:, 0], cq)
+        kv, j = krows[1:] >= 0, np.arange(T - 1)
         gap, L = None, 0
         for i, a in enumerate(avals):
             self.tick()
             row = int(qrows[1:, a].max())
             match = krows[1:] == row                                       # (T-1, B)
-            U = np.where(kv & ~match, hi[i], floor).max(axis=1)           # a later key must not match
-            Wm = np.where(kv, hi[i], floor).max(axis=1)                   # an earlier key may be anything
+            U = np.where(kv & ~match, hi[i], floor).max(axis=1)         # a later key must not match
+            Wm = np.where(kv, hi[i], floor).max(axis=1)                 # an earlier key may be anything
             star = np.where(match, lo[i], self.hi_i + 1).min(axis=1)
             feas = match.any(axis=1)
             sufU = np.concatenate([np.maximum.accumulate(U[::-1])[::-1][1:], [floor]])
             preW = np.concatenate([[floor], np.maximum.accumulate(Wm)[:-1]])
-            cm = np.maximum(np.maximum(sufU, preW), s0hi[i])
+            cm = np.maximum(np.maximum(sufU, preW), int(s0hi[i]))
             g = np.where(feas, star - cm, self.hi_i)
             bad = int(np.argmin(g))
             need(g[bad] > 0, f"{where}: query row {row}, target position {bad + 1}: score gap {int(g[bad])} <= 0")
@@ -728,21 +729,32 @@ class Checker:
             need(g0 > 0, f"{where}: query row {row}, no match: the start's score gap {g0} <= 0")
             gap = min(int(g.min()), g0, gap if gap is not None else g0)
             if self.att == "softmax":
-                U64, W64 = U.astype(np.int64), Wm.astype(np.int64)
-                jj = np.arange(len(U64))[None, :]
-                feas_j = np.flatnonzero(feas)
-                step = max(1, (1 << 20) // len(U64))
-                for c0 in range(0, len(feas_j), step):
-                    J = feas_j[c0:c0 + step]
-                    st = star[J].astype(np.int64)[:, None]
-                    later = (jj > J[:, None]) & (U64 != floor)[None]
-                    earlier = (jj < J[:, None]) & (W64 != floor)[None]
-                    e = np.where(later, self.expbound(np.where(later, st - U64[None], 1)), 0).sum(axis=1) + \
-                        np.where(earlier, self.expbound(np.where(earlier, st - W64[None], 1)), 0).sum(axis=1) + \
-                        self.expbound(st[:, 0] - int(s0hi[i]))
-                    L = max(L, int(e.max()))
-                L = max(L, self.expsum(int(s0lo[i]) - U64[U64 != floor]))
+                f = np.flatnonzero(feas)
+                e = self.expbound(star[f] - int(s0hi[i]))                   # the start
+                for vals, after in ((U, True), (Wm, False)):                # later keys, earlier keys
+                    e = e + self.window_sum(vals, after, star[f], g[f], f)
+                L = max(L, int(e.max(initial=0)), int(self.expbound(int(s0lo[i]) - U[U != floor]).sum()))
         return gap, L
+
+    def window_sum(self, vals, after: bool, star, g, f) -> np.ndarray:
+        """For each target f (positions j* - 1, star its score), the exact sum of the exponential
+        bound over the live competitors (``vals != floor``) strictly after (or before) it, at
+        distance ``max(star - vals[j], g)``.  A competitor at distance >= dz bounds to 0 (the table's
+        end), so only the values in (star - dz, star) are visited, found by sorting."""
+        E = self.exp_table()
+        dz = (len(E) - 1) << (self.F - H) if self.F >= H else -(-(len(E) - 1) >> (H - self.F))
+        pos = np.flatnonzero(vals != self.floor)
+        o = np.argsort(vals[pos], kind="stable")
+        sv, sp = vals[pos][o], pos[o]
+        lo, hi = np.searchsorted(sv, star - dz, "right"), np.searchsorted(sv, star, "left")
+        n = hi - lo
+        need(int(n.sum()) <= 1 << 25, "not supported by the checker: more than 2^25 softmax terms above 0")
+        t = np.repeat(np.arange(len(f)), n)
+        k = lo[t] + np.arange(len(t)) - np.repeat(np.cumsum(n) - n, n)
+        ok = sp[k] > f[t] if after else sp[k] < f[t]
+        out = np.zeros(len(f), dtype=np.int64)
+        np.add.at(out, t[ok], self.expbound(np.maximum(star[t[ok]] - sv[k[ok]], g[t[ok]])))
+        return out
 
     # -- writes ----------------------------------------------------------------------------------------
     def writes(self, li: int, h, claim: dict, leak: Fraction, st: dict, labels: dict, ops, want: dict) -> None:
