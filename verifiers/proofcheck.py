@@ -87,37 +87,39 @@ def weights_digest(c) -> str:
     return h.hexdigest()
 
 
+def mantissas(a):
+    """float64 array -> (M, e) int64 arrays with ``a = M 2^-e`` exactly and e least (M odd, or
+    M = e = 0): frexp gives a = m 2^x with 53-bit m, and the trailing zeros of m 2^53 are removed."""
+    a = np.asarray(a, dtype=np.float64)
+    need(np.all(np.isfinite(a)), "a weight is not finite")
+    m, x = np.frexp(a)
+    M = (m * float(1 << 53)).astype(np.int64)
+    tz = np.where(M == 0, 0, np.frexp((M & -M).astype(np.float64))[1] - 1)
+    return M >> tz, np.where(M == 0, 0, 53 - x - tz)
+
+
 def dyadic(a, e: int) -> np.ndarray:
     """float64 array -> object array of ints n with a = n 2^-e exactly (reject if e too small)."""
-    a = np.asarray(a, dtype=np.float64)
-    out = np.empty(a.shape, dtype=object)
-    for idx, x in np.ndenumerate(a):
-        n, d = Fraction(float(x)).as_integer_ratio()
-        if (d & (d - 1)) or d.bit_length() - 1 > e:
-            raise Reject(f"not supported by the checker: weight {x!r} is finer than 2^-{e}")
-        out[idx] = n << (e - (d.bit_length() - 1))
-    return out
+    M, f = mantissas(a)
+    if M.size and int(f.max()) > e:
+        raise Reject(f"not supported by the checker: a weight is finer than 2^-{e}")
+    return np.left_shift(M.astype(object), (e - f).astype(object))
 
 
 def exponent(*arrays) -> int:
-    """Smallest e with every entry a multiple of 2^-e."""
-    e = 0
-    for a in arrays:
-        for x in np.asarray(a, dtype=np.float64).ravel():
-            d = Fraction(float(x)).denominator
-            e = max(e, d.bit_length() - 1)
-    return e
+    """Smallest e >= 0 with every entry a multiple of 2^-e."""
+    return max([0] + [int(mantissas(a)[1].max(initial=0)) for a in arrays])
 
 
 def rhe(n, s: int):
-    """Round-half-even of n / 2^s (n int or object array of ints)."""
+    """Round-half-even of n / 2^s (n an int, or an int64 or object array of ints)."""
     if s <= 0:
-        return n * (1 << -s)
-    q = n >> s if isinstance(n, int) else np.right_shift(n, s)
-    r = n - q * (1 << s)
+        return (n.astype(object) if isinstance(n, np.ndarray) else n) * (1 << -s)
+    q = n >> s
+    r = n - (q << s)
     half = 1 << (s - 1)
     up = (r > half) | ((r == half) & (q % 2 == 1))
-    return q + up if isinstance(n, int) else q + up.astype(int).astype(object)
+    return q + up if isinstance(n, int) else q + up.astype(q.dtype)
 
 
 def show(x) -> str:
@@ -192,122 +194,114 @@ def positions(ops, T: int):
 
 
 # --- row sets ------------------------------------------------------------------------------------
-def rowsets(spec, T: int, nb: int) -> list:
-    """Proof row set -> per position a (lo, hi) range list; forms single/upto/runs."""
+# The codebook rows a slot may name at each position t >= 1, derived from its label by the checker:
+# ("single", p) the row p[t]; ("upto", p) the rows 0..p[t]; ("mask", M) the rows r with M[t, r]
+# (X labels, on the decoder's small codebook).  Row 0 (the start) is never read through them.
+def domain(R) -> np.ndarray:
+    """Every row named at some position t >= 1, sorted."""
+    kind, a = R
+    if kind == "single":
+        return np.unique(a[1:])
+    return np.arange(int(a[1:].max()) + 1) if kind == "upto" else np.flatnonzero(a[1:].any(axis=0))
+
+
+def member(R, dom) -> np.ndarray:
+    """(T, len(dom)) bool: row dom[x] is named at position t."""
+    kind, a = R
+    if kind == "single":
+        return a[:, None] == dom[None]
+    return dom[None] <= a[:, None] if kind == "upto" else a[:, dom]
+
+
+def minmax_rows(y, R):
+    """(T-1, k) min and max of y[r] (y (nb, k)) over the rows of each position t >= 1."""
+    kind, a = R
+    if kind == "single":
+        return y[a[1:]], y[a[1:]]
+    if kind == "upto":
+        return np.minimum.accumulate(y, axis=0)[a[1:]], np.maximum.accumulate(y, axis=0)[a[1:]]
+    dom = domain(R)
+    m, big = a[1:, dom, None], 1 << 1000
+    return np.where(m, y[dom][None], big).min(axis=1), np.where(m, y[dom][None], -big).max(axis=1)
+
+
+def claimed_rows(spec, T: int, nb: int):
+    """A proof's row set (single / upto / runs) -> per position t an interval (lo, hi) (T,) each,
+    or a (T, nb) mask for runs."""
     if not isinstance(spec, dict) or len(spec) != 1:
         raise Malformed("a row set must be one of single / upto / runs")
     (kind, data), = spec.items()
     if kind in ("single", "upto"):
         if not isinstance(data, list) or len(data) != T:
             raise Malformed(f"a {kind} row set needs {T} entries")
-        out = [[] if int(r) < 0 else [(int(r) if kind == "single" else 0, int(r))] for r in data]
-    elif kind != "runs":
+        r = np.array([int(x) for x in data], dtype=np.int64)
+        if np.any(r >= nb):
+            raise Malformed("a row set names a row outside its codebook")
+        return (np.where(r < 0, 1, r) if kind == "single" else np.where(r < 0, 1, 0)), r   # r < 0: empty
+    if kind != "runs":
         raise Malformed(f"unknown row set kind {kind!r}")
-    else:
-        out = [[] for _ in range(T)]
-        for t0, t1, rows in data:
-            if not 0 <= int(t0) <= int(t1) < T:
-                raise Malformed(f"a run of positions {t0}..{t1} outside 0..{T - 1}")
-            one = [(int(r), int(r)) for r in rows]                   # one list per run (shared)
-            for t in range(int(t0), int(t1) + 1):
-                out[t] = one
-    if any(not 0 <= a <= b < nb for s in out for a, b in s):
-        raise Malformed("a row set names a row outside its codebook")
-    return out
+    need(T * nb <= 1 << 26, "not supported by the checker: a runs row set this large")
+    M = np.zeros((T, nb), dtype=bool)
+    for t0, t1, rows in data:
+        if not 0 <= int(t0) <= int(t1) < T or any(not 0 <= int(r) < nb for r in rows):
+            raise Malformed(f"a run of positions {t0}..{t1} or its rows outside the codebook")
+        M[int(t0):int(t1) + 1, [int(r) for r in rows]] = True
+    return M
 
 
-def merged(ranges) -> list:
-    """Sorted, merged (lo, hi) ranges."""
-    out = []
-    for a, b in sorted(ranges):
-        if out and a <= out[-1][1] + 1:
-            out[-1] = (out[-1][0], max(out[-1][1], b))
-        else:
-            out.append((a, b))
-    return out
+def uncovered(R, C, nb: int) -> np.ndarray:
+    """Positions t >= 1 (offset by 1) where the claimed set C misses a row of R."""
+    kind, a = R
+    if isinstance(C, tuple):                                          # claimed intervals lo..hi
+        lo, hi = C[0][1:], C[1][1:]
+        if kind == "mask":
+            m = a[1:]
+            first, last = m.argmax(axis=1), nb - 1 - m[:, ::-1].argmax(axis=1)
+            return np.flatnonzero(m.any(axis=1) & ((first < lo) | (last > hi)))
+        return np.flatnonzero((hi < a[1:]) | (lo > (a[1:] if kind == "single" else 0)))
+    C = C[1:]
+    if kind == "mask":
+        return np.flatnonzero((a[1:] & ~C).any(axis=1))
+    if kind == "single":
+        return np.flatnonzero(~C[np.arange(len(C)), a[1:]])
+    return np.flatnonzero(np.cumsum(~C, axis=1)[np.arange(len(C)), a[1:]] > 0)
 
 
-def covers(have, want) -> int | None:
-    """The first row of ``want`` (ranges) that ``have`` (ranges) misses, or None."""
-    m = merged(have)
-    for a, b in merged(want):
-        if not any(x <= a and b <= y for x, y in m):
-            inside = [y + 1 for x, y in m if x <= a <= y]
-            return inside[0] if inside else a
-    return None
-
-
-def one_range(sets):
-    """(lo, hi) (T,) arrays when every position t >= 1 has exactly one range (row 0: -1), else None."""
-    if not all(len(x) == 1 for x in sets[1:]):
-        return None
-    return np.array([-1] + [x[0][0] for x in sets[1:]]), np.array([-1] + [x[0][1] for x in sets[1:]])
-
-
-def domain(sets) -> np.ndarray:
-    """Rows named at some position t >= 1, sorted."""
-    return np.array([r for a, b in merged(x for s in sets[1:] for x in s) for r in range(a, b + 1)], dtype=np.int64)
-
-
-def single_rows(sets):
-    """(T,) the one row of each position t >= 1 when every set is a single row, else None."""
-    if all(len(s) == 1 and s[0][0] == s[0][1] for s in sets[1:]):
-        return np.array([-1] + [s[0][0] for s in sets[1:]], dtype=np.int64)
-    return None
-
-
-def minmax_rows(y, sets):
-    """(T-1, k) min and max of y[r] (y (nb, k)) over the rows of each position t >= 1."""
-    one = single_rows(sets)
-    if one is not None:
-        return y[one[1:]], y[one[1:]]
-    cmin, cmax = np.minimum.accumulate(y, axis=0), np.maximum.accumulate(y, axis=0)
-    r = one_range(sets)
-    if r is not None and np.all(r[0][1:] == 0):                      # 0..u(t): prefix extremes
-        return cmin[r[1][1:]], cmax[r[1][1:]]
-    lo, hi, memo = [], [], {}
-    for s in sets[1:]:
-        need(s, "a slot names no row at some position")
-        if id(s) not in memo:
-            parts = [(cmin[b], cmax[b]) if a == 0 else (y[a:b + 1].min(axis=0), y[a:b + 1].max(axis=0))
-                     for a, b in s]
-            memo[id(s)] = (np.min(np.stack([p[0] for p in parts]), axis=0),
-                           np.max(np.stack([p[1] for p in parts]), axis=0))
-        lo.append(memo[id(s)][0])
-        hi.append(memo[id(s)][1])
-    return np.stack(lo), np.stack(hi)
-
-
-def dot_exact(a, b) -> np.ndarray:
-    """(n, k) and (m, k) grid ints -> (n, m) the exact ``a @ b.T``.  In int64 when
-    ``9 k max|a| max|b| < 2^62``: b is cut into L-bit limbs (the top one signed, |limb| <= 2^L) with
-    ``k max|a| 2^L <= 2^62``, so every product and partial sum of a limb's dot product fits, and
-    the shifted limb products add up within k (max|a|)(3 max|b|).  Else in Python ints."""
+def dot_exact(a, b, s: int = 0) -> np.ndarray:
+    """(n, k) and (m, k) grid ints -> (n, m) ``floor(a @ b.T / 2^s)``, exactly.  In int64 when
+    ``9 k max|a| max|b| < 2^(62 + s)`` and the limbs below allow: b is cut into L-bit limbs
+    ``b = sum_i y_i 2^(iL)`` (the top one signed, |y_i| <= 2^L) with ``k max|a| 2^L <= 2^62`` and
+    L >= s, so each ``a . y_i`` fits, the terms i >= 1 are multiples of 2^s, and
+    ``floor(a.b / 2^s) = floor(a.y_0 / 2^s) + sum_{i>=1} (a.y_i) 2^(iL - s)``.  Else Python ints."""
     k = a.shape[-1]
     ma, mb = int(np.max(np.abs(a), initial=0)), int(np.max(np.abs(b), initial=0))
-    if 9 * k * ma * mb >= 1 << 62:
-        return np.asarray(a, dtype=object) @ np.asarray(b, dtype=object).T
-    a, b = np.asarray(a).astype(np.int64), np.asarray(b).astype(np.int64)
     L, n = 62 - k.bit_length() - ma.bit_length(), mb.bit_length()
+    if 9 * k * ma * mb >= 1 << (62 + s) or L < max(s, 1):
+        return (np.asarray(a, dtype=object) @ np.asarray(b, dtype=object).T) >> s
+    a, b = np.asarray(a).astype(np.int64), np.asarray(b).astype(np.int64)
     out = np.zeros((len(a), len(b)), dtype=np.int64)
-    for s in range(0, max(n, 1), L):
-        y = b >> s if s + L >= n else (b >> s) & ((1 << L) - 1)      # b = sum of (limb << s)
+    for i in range(0, max(n, 1), L):
+        y = b >> i if i + L >= n else (b >> i) & ((1 << L) - 1)
         part = a[:, None, 0] * y[None, :, 0]
         for d in range(1, k):
             part += a[:, None, d] * y[None, :, d]
-        out += part << s
+        out += part >> s if i == 0 else part << (i - s)
     return out
 
 
 def raw_scores(qlo, qhi, klo, khi):
     """Bounds on ``q . k`` (grid ints, before the temperature) for q in query boxes (n, k) and k in
-    key boxes (m, k): C, e (n, m) with ``|4 q.k - C| <= e``.  With doubled centres and radii
-    (2c = lo + hi, 2r = hi - lo): C = 2c_q . 2c_k, e = |2c_q| . 2r_k + 2r_q . (|2c_k| + 2r_k)."""
+    key boxes (m, k): lo, hi (n, m) and z with ``lo 2^-z <= q . k <= hi 2^-z``.  With doubled
+    centres and radii (2c = lo + hi, 2r = hi - lo), ``|4 q.k - C| <= e`` for C = 2c_q . 2c_k and
+    e = |2c_q| . 2r_k + 2r_q . (|2c_k| + 2r_k); both are divided by 2^s (floored, then widened by
+    the lost fraction), s the least shift that keeps them in int64 (0 for most models)."""
     qc, qr, kc, kr = qlo + qhi, qhi - qlo, klo + khi, khi - klo
-    if not (np.any(qr) or np.any(kr)):
-        return dot_exact(qc, kc), 0
-    return dot_exact(qc, kc), dot_exact(np.concatenate([np.abs(qc), qr], axis=1),
-                                        np.concatenate([kr, np.abs(kc) + kr], axis=1))
+    ea, eb = np.concatenate([np.abs(qc), qr], axis=1), np.concatenate([kr, np.abs(kc) + kr], axis=1)
+    top = max(int(np.max(np.abs(x), initial=0)) for x in (qc, kc, ea, eb))
+    s = max(0, (18 * qc.shape[-1] * top * top).bit_length() - 62)
+    C = dot_exact(qc, kc, s)
+    e = dot_exact(ea, eb, s) if np.any(qr) or np.any(kr) else 0
+    return (C - e, C + e, 2) if s == 0 else (C - e - 2, C + e + 2, 2 - s)
 
 
 # --- the checker -----------------------------------------------------------------------------------
@@ -373,40 +367,18 @@ class Checker:
         return cq
 
     # -- claims about slots ----------------------------------------------------------------------
-    def needed(self, label, book: str, t: int) -> list:
-        """Row ranges the label may name at position t >= 1."""
+    def rows(self, label, book: str):
+        """The rows the label may name at each position (the row sets above)."""
         kind, p = positions(label[1], self.T)
-        pos = [(int(p[t]), int(p[t]))] if kind == "single" else [(0, int(p[t]))]
         if label[0] == "pos":
-            return pos
+            need(int(p.max()) < len(self.books[book]), f"a pos label on codebook {book!r} names a row beyond it")
+            return kind, p
         need(book == self.tok_book, f"an X label on codebook {book!r}, not the decoder's {self.tok_book!r}")
-        return ([(self.none, self.none)] if pos[0][0] == 0 else []) + \
-            ([(r, r) for r in self.sigma] if pos[0][1] >= 1 else [])
-
-    def cover(self, sets, label, book: str, where: str) -> None:
-        """Every position's row set contains every row the label may name there."""
-        rr = one_range(sets)
-        if rr is not None:                                               # one range per position
-            kind, p = positions(label[1], self.T)
-            if label[0] == "pos":
-                lo_need, hi_need = (p, p) if kind == "single" else (np.zeros_like(p), p)
-            else:
-                need(book == self.tok_book, f"an X label on codebook {book!r}, not the decoder's")
-                has0, has1 = (p == 0) | (kind == "upto"), p >= 1            # bottom / a symbol possible
-                both, sig = [self.none] + self.sigma, self.sigma
-                lo_need = np.select([has0 & has1, has0], [min(both), self.none], min(sig))
-                hi_need = np.select([has0 & has1, has0], [max(both), self.none], max(sig))
-            bad = np.flatnonzero((rr[0][1:] > lo_need[1:]) | (rr[1][1:] < hi_need[1:]))
-            need(not bad.size, f"{where} position {bad[0] + 1 if bad.size else 0}: the row set misses a row"
-                               " its label may name")
-            return
-        memo = {}
-        for t in range(1, self.T):
-            want = tuple(self.needed(label, book, t))
-            key = (id(sets[t]), want)
-            if key not in memo:
-                memo[key] = covers(sets[t], list(want))
-            need(memo[key] is None, f"{where} position {t}: the row set misses row {memo[key]}")
+        M = np.zeros((self.T, len(self.books[book])), dtype=bool)
+        M[:, self.none] = (p == 0) | (kind == "upto")                   # the start token's bottom
+        M[:, self.sigma] = (p >= 1)[:, None]                             # any symbol
+        M[0] = False
+        return "mask", M
 
     def read_state(self, entry: dict, where: str, labels: dict) -> dict:
         """The proof's slot claims after ``where``: {slot: (label, row sets, radius)}, each label
@@ -425,8 +397,11 @@ class Checker:
             sets = None
             if lab is not None:
                 need(s.codebook is not None, f"{where} slot {name}: labelled but without a codebook")
-                sets = rowsets(cl.get("rows"), self.T, len(self.books[s.codebook]))
-                self.cover(sets, lab, s.codebook, f"{where} slot {name}")
+                nb = len(self.books[s.codebook])
+                sets = self.rows(lab, s.codebook)
+                bad = uncovered(sets, claimed_rows(cl.get("rows"), self.T, nb), nb)
+                need(not bad.size, f"{where} slot {name} position {bad[0] + 1 if bad.size else 0}: the row set"
+                                   " misses a row its label may name")
             else:
                 need(name in self.tables, f"{where} slot {name}: holds no label and no known content")
             st[name] = (lab, sets, rad)
@@ -517,10 +492,9 @@ class Checker:
             Ws = Wi[s.start:s.stop]
             y = self.books[s.codebook] @ Ws
             r = self.rad_int(rad) @ np.abs(Ws)
-            one = single_rows(sets)
-            if one is not None:
-                lo, hi = (blo + y[one[1:]] - r)[:, None, :], (bhi + y[one[1:]] + r)[:, None, :]
-                rows = one[:, None].copy()
+            if sets[0] == "single":
+                lo, hi = (blo + y[sets[1][1:]] - r)[:, None, :], (bhi + y[sets[1][1:]] + r)[:, None, :]
+                rows = sets[1][:, None].copy()
             else:
                 dom = domain(sets)
                 if T > 2 and (blo == blo[:1]).all() and (bhi == bhi[:1]).all():
@@ -529,19 +503,7 @@ class Checker:
                     need(T * len(dom) <= 1 << 24, f"not supported by the checker: {what} over {len(dom)} rows"
                                                   f" at {T} positions, depending on the position")
                 lo, hi = blo[:, None, :] + (y[dom] - r)[None], bhi[:, None, :] + (y[dom] + r)[None]
-                dom = dom.astype(np.int32)
-                rows = np.full((T, len(dom)), -1, dtype=np.int32)
-                rr, memo = one_range(sets), {}
-                if rr is not None:
-                    rows = np.where((dom[None] >= rr[0][:, None]) & (dom[None] <= rr[1][:, None]), dom[None], -1)
-                else:
-                    for t in range(1, T):
-                        if id(sets[t]) not in memo:
-                            ok = np.zeros(len(dom), bool)
-                            for a, b in sets[t]:
-                                ok |= (dom >= a) & (dom <= b)
-                            memo[id(sets[t])] = np.where(ok, dom, -1)
-                        rows[t] = memo[id(sets[t])]
+                rows = np.where(member(sets, dom), dom[None].astype(np.int32), -1)
             rows[0] = -1
         lo, hi = self.store(lo, hi, sh, what)
         x0 = rhe((self.start * (1 << (X - self.F))) @ Wi, sh)
@@ -549,10 +511,11 @@ class Checker:
         x0 = np.broadcast_to(x0, (1, lo.shape[1], k))
         return np.concatenate([x0, lo]), np.concatenate([x0, hi]), rows
 
-    def stored(self, raw, cq: int):
-        """The stored scores ``q(cq raw 2^-2F)`` (grid ints, Python ints), range-checked.  Monotone
-        in raw (cq > 0), so the stored value of a maximum is the maximum of the stored values."""
-        s = rhe(np.asarray(raw).astype(object) * cq, 2 * self.F)
+    def stored(self, raw, cq: int, z: int):
+        """The stored scores ``q(cq raw 2^-(2F + z))`` (grid ints, Python ints) of raw scores at
+        scale 2^-z, range-checked.  Monotone in raw (cq > 0): the stored value of a bound is a
+        bound of the stored value, and of a maximum, the maximum."""
+        s = rhe(np.asarray(raw).astype(object) * cq, 2 * self.F + z)
         self.rng("a score", s, s)
         return s
 
@@ -579,16 +542,17 @@ class Checker:
         j = d >> (self.F - H) if self.F >= H else np.minimum(d, len(E)) << (H - self.F)
         return E[np.minimum(j, len(E) - 1)]
 
-    def dist_lower(self, delta, cq: int) -> np.ndarray:
+    def dist_lower(self, delta, cq: int, z: int) -> np.ndarray:
         """Lower bounds (int64 grid ints) on the stored distance ``q(cq s*) - q(cq s)`` for raw score
-        differences ``delta = s* - s >= 1`` (int64 or Python ints).  Each rounding moves by at most
-        1/2, so the distance is >= ``floor(cq delta 2^-2F) - 1``; delta is first capped where that
-        already exceeds the table (the exponential stores as 0 beyond), then delta and cq are
-        truncated to 31 bits (``delta' 2^s1 <= delta``, ``cq' 2^s2 <= cq``), so the int64 product
-        only lowers the bound."""
-        E, F2 = self.exp_table(), 2 * self.F
+        differences ``delta = s* - s >= 1`` at scale 2^-z (int64 or Python ints).  Each rounding
+        moves by at most 1/2, so the distance is >= ``floor(cq delta 2^-(2F+z)) - 1``; delta is
+        first capped where that already passes the table's end (the exponential stores as 0
+        beyond), then delta and cq are truncated to 31 bits (``delta' 2^s1 <= delta``,
+        ``cq' 2^s2 <= cq``), so the int64 product only lowers the bound."""
+        E, F2 = self.exp_table(), 2 * self.F + z
         dz = len(E) << (self.F - H) if self.F >= H else len(E)
-        cap = min((((dz + 2) << F2) + cq - 1) // cq, (1 << 62) - 1)
+        need(F2 >= 0, "not supported by the checker: scores finer than the grid's square")
+        cap = min(((dz + 2) << F2) // cq + 1, (1 << 62) - 1)
         d = np.minimum(delta, cap)
         s1, s2 = max(0, cap.bit_length() - 31), max(0, cq.bit_length() - 31)
         if d.dtype != np.int64 or s1 + s2 > F2:              # Python ints, or tiny F and a huge temperature
@@ -661,16 +625,15 @@ class Checker:
             self.tick()
             c = slice(b0, b0 + step)
             p, v, m = ptr[c], vis[c], int(vis[c].max()) + 1
-            C, e = raw_scores(qa[c], qb[c], kl[:m], kh[:m])          # |4 raw - C| <= e
+            lo, hi, z = raw_scores(qa[c], qb[c], kl[:m], kh[:m])      # raw bounds (n, m), scale 2^-z
             i, j = np.arange(len(p)), np.arange(m)[None, :]
-            lo, hi = (C - e) >> 2, -((-C - e) >> 2)                     # raw bounds (n, m)
             seen = j <= v[:, None]
             live = seen & (j != p[:, None])
             low, top = (-(1 << 63), (1 << 63) - 1) if hi.dtype == np.int64 else (-(1 << 999), 1 << 999)
             comp = np.where(live, hi, low)
             star = lo[i, p]
-            self.stored([int(np.where(seen, lo, top).min()), int(np.where(seen, hi, low).max())], cq)  # fits
-            g = np.asarray(self.stored(star, cq) - self.stored(comp.max(axis=1), cq), dtype=np.int64)
+            self.stored([int(np.where(seen, lo, top).min()), int(np.where(seen, hi, low).max())], cq, z)  # fits
+            g = np.asarray(self.stored(star, cq, z) - self.stored(comp.max(axis=1), cq, z), dtype=np.int64)
             bad = int(np.argmin(g))
             need(g[bad] > 0, f"{where} position {int(v[bad])}: pointer {int(p[bad])} does not beat key"
                              f" {int(np.argmax(comp[bad]))} (score gap {int(g[bad])} grid units)")
@@ -679,7 +642,7 @@ class Checker:
                 near = np.flatnonzero(self.expbound(g) > 0)             # else every competitor stores 0
                 if near.size:
                     lv = live[near]
-                    d = self.dist_lower(star[near, None] - np.where(lv, comp[near], star[near, None] - 1), cq)
+                    d = self.dist_lower(star[near, None] - np.where(lv, comp[near], star[near, None] - 1), cq, z)
                     d = np.maximum(d, g[near, None])
                     L = max(L, int(np.where(lv, self.expbound(d), 0).sum(axis=1).max()))
         return gap, L
@@ -704,20 +667,29 @@ class Checker:
         else:
             inv = np.arange(len(boxes))
         qa, qb = qlo[1][avals], qhi[1][avals]
-        C, e = raw_scores(qa, qb, boxes[:, :k], boxes[:, k:])
-        lo, hi = (self.stored(x, cq).astype(np.int64)[:, inv.ravel()].reshape(len(avals), T - 1, B)
-                  for x in ((C - e) >> 2, -((-C - e) >> 2)))
-        C, e = raw_scores(qa, qb, klo[0, :1], khi[0, :1])
-        s0lo, s0hi = self.stored(((C - e) >> 2)[:, 0], cq), self.stored((-((-C - e) >> 2))[:, 0], cq)
-        kv, j = krows[1:] >= 0, np.arange(T - 1)
+        lo, hi, z = raw_scores(qa, qb, boxes[:, :k], boxes[:, k:])         # raw bounds per distinct box
+        lo, hi = (x[:, inv.ravel()].reshape(len(avals), T - 1, B) for x in (lo, hi))
+        kv = (krows[1:] >= 0)[None]
+        rows = qrows[1:, avals].max(axis=0)
+        match = krows[1:][None] == rows[:, None, None]                     # (A, T-1, B)
+        low, top = (-(1 << 63), (1 << 63) - 1) if hi.dtype == np.int64 else (-(1 << 999), 1 << 999)
+        self.stored([int(np.where(kv, lo, top).min()), int(np.where(kv, hi, low).max())], cq, z)   # fits
+
+        def best(x, sel, red, none):                                       # stored best per (row, position)
+            x = red(np.where(sel, x, none), axis=2)
+            out = np.full(x.shape, self.floor if none == low else self.hi_i + 1, dtype=np.int64)
+            out[x != none] = np.asarray(self.stored(x[x != none], cq, z), dtype=np.int64)
+            return out
+        Us = best(hi, kv & ~match, np.max, low)                            # a later key must not match
+        Ws = best(hi, kv, np.max, low)                                     # an earlier key may be anything
+        stars = best(lo, match, np.min, top)
+        l0, h0, z0 = raw_scores(qa, qb, klo[0, :1], khi[0, :1])            # the start's key
+        s0lo, s0hi = self.stored(l0[:, 0], cq, z0), self.stored(h0[:, 0], cq, z0)
         gap, L = None, 0
         for i, a in enumerate(avals):
             self.tick()
-            row = int(qrows[1:, a].max())
-            match = krows[1:] == row                                       # (T-1, B)
-            U = np.where(kv & ~match, hi[i], floor).max(axis=1)         # a later key must not match
-            Wm = np.where(kv, hi[i], floor).max(axis=1)                 # an earlier key may be anything
-            star = np.where(match, lo[i], self.hi_i + 1).min(axis=1)
+            row, U, Wm, star = int(rows[i]), Us[i], Ws[i], stars[i]
+            match = krows[1:] == row
             feas = match.any(axis=1)
             sufU = np.concatenate([np.maximum.accumulate(U[::-1])[::-1][1:], [floor]])
             preW = np.concatenate([[floor], np.maximum.accumulate(Wm)[:-1]])
