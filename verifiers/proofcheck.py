@@ -769,22 +769,20 @@ class Checker:
                  f"{where}: writes into slot {w}, which is not empty")
             book, cols = self.books[sv.codebook], slice(sw.start, sw.stop)
             blo, bhi, brows = self.project(st, h.W_V, v, f"{where} value")
-            seen, worst = set(), [Fraction(0)] * sw.width
-            cases = [(vlo[0], vhi[0], 0 if lv[0] == "pos" else self.none)]
             if len(blo) == 2:                                                 # compact: the same boxes at every t
                 top = brows[1:].max(axis=0)
-                cases += [(blo[1, a], bhi[1, a], int(top[a])) for a in np.flatnonzero(top >= 0)]
-            for t in range(1, self.T if len(blo) > 2 else 1):
-                for a in np.flatnonzero(brows[t] >= 0):
-                    key = (int(brows[t, a]), tuple(blo[t, a]), tuple(bhi[t, a]))
-                    if key not in seen:
-                        seen.add(key)
-                        cases.append((blo[t, a], bhi[t, a], int(brows[t, a])))
-            for lo, hi, row in cases:                                      # target holds row's code
-                ylo, yhi = through(lo, hi, cols)
-                ref = [Fraction(int(x), 1 << X) for x in book[row]]
-                worst = [max(m, abs(Fraction(int(a), sc) - r), abs(Fraction(int(b), sc) - r))
-                         for m, a, b, r in zip(worst, ylo, yhi, ref)]
+                a = np.flatnonzero(top >= 0)
+                clo, chi, rows = blo[1, a], bhi[1, a], top[a]
+            else:
+                t, a = np.nonzero(brows[1:] >= 0)
+                clo, chi, rows = blo[t + 1, a], bhi[t + 1, a], brows[t + 1, a]
+            clo, chi = np.concatenate([vlo[:1], clo]), np.concatenate([vhi[:1], chi])   # and the start
+            rows = np.concatenate([[0 if lv[0] == "pos" else self.none], rows]).astype(np.int64)
+            ylo, yhi = through(clo, chi, cols)                             # target holds row's code
+            S = max(s + eO, X)
+            ref = book[rows] << (S - X)
+            dev = np.maximum(np.abs((ylo << (S - s - eO)) - ref), np.abs((yhi << (S - s - eO)) - ref))
+            worst = [Fraction(int(x), 1 << S) for x in dev.max(axis=0)]
             want[w] = [x + m + u for x, m in zip(want[w], worst)]
             labels[w] = then(ops, lv)
         for name, sl in self.slots.items():                                # every other column
