@@ -122,6 +122,30 @@ def rhe(n, s: int):
     return q + up if isinstance(n, int) else q + up.astype(q.dtype)
 
 
+def as64(*arrays):
+    """The arrays (ints) as int64 when the sum of their largest magnitudes is below 2^62 (so that
+    adding or subtracting them stays exact), else as Python-int object arrays."""
+    big = sum(int(np.max(np.abs(x), initial=0)) for x in arrays) >= 1 << 62
+    return [np.asarray(x).astype(object if big else np.int64) for x in arrays]
+
+
+def round_sum(a, b, s: int):
+    """``rhe(a + b, s)`` for broadcasting arrays of ints a, b (the embedding is token + position,
+    a projection is position part + row part).  Each is split as ``x = h 2^s + l``, 0 <= l < 2^s:
+    then ``a + b = (h_a + h_b + (l_a + l_b) >> s) 2^s + ((l_a + l_b) mod 2^s)``, so the quotient
+    and remainder, and the half-even decision on them, are computed in int64 when s <= 60 and the
+    high parts are below 2^61 (else in Python ints)."""
+    a, b = np.atleast_1d(np.asarray(a, dtype=object)), np.atleast_1d(np.asarray(b, dtype=object))
+    ha, hb = a >> s, b >> s
+    if not 0 < s <= 60 or int(np.max(np.abs(ha), initial=0)) + int(np.max(np.abs(hb), initial=0)) >= 1 << 61:
+        return rhe(a + b, s)
+    la, lb = (a - (ha << s)).astype(np.int64), (b - (hb << s)).astype(np.int64)
+    r = la + lb
+    q = ha.astype(np.int64) + hb.astype(np.int64) + (r >> s)
+    rem, half = r & ((1 << s) - 1), 1 << (s - 1)
+    return q + ((rem > half) | ((rem == half) & (q % 2 == 1)))
+
+
 def show(x) -> str:
     """A proof's number for a message: ``%.6g``, or its power of two when no float holds it (a hand-edited
     claim of 1e400 must be rejected, not crash the message)."""
@@ -293,15 +317,17 @@ def raw_scores(qlo, qhi, klo, khi):
     """Bounds on ``q . k`` (grid ints, before the temperature) for q in query boxes (n, k) and k in
     key boxes (m, k): lo, hi (n, m) and z with ``lo 2^-z <= q . k <= hi 2^-z``.  With doubled
     centres and radii (2c = lo + hi, 2r = hi - lo), ``|4 q.k - C| <= e`` for C = 2c_q . 2c_k and
-    e = |2c_q| . 2r_k + 2r_q . (|2c_k| + 2r_k); both are divided by 2^s (floored, then widened by
-    the lost fraction), s the least shift that keeps them in int64 (0 for most models)."""
+    e = |2c_q| . max_j 2r_k + 2r_q . (|2c_k| + 2r_k) (the largest key radius: one term per query);
+    both are divided by 2^s (floored, then widened by the lost fraction), s the least shift that
+    keeps them in int64 (0 for most models)."""
     qc, qr, kc, kr = qlo + qhi, qhi - qlo, klo + khi, khi - klo
-    ea, eb = np.concatenate([np.abs(qc), qr], axis=1), np.concatenate([kr, np.abs(kc) + kr], axis=1)
-    top = max(int(np.max(np.abs(x), initial=0)) for x in (qc, kc, ea, eb))
+    top = max(int(np.max(np.abs(x), initial=0)) for x in (qc, qr, kc, kr))
     s = max(0, (18 * qc.shape[-1] * top * top).bit_length() - 62)
     C = dot_exact(qc, kc, s)
-    e = dot_exact(ea, eb, s) if np.any(qr) or np.any(kr) else 0
-    return (C - e, C + e, 2) if s == 0 else (C - e - 2, C + e + 2, 2 - s)
+    e = dot_exact(np.abs(qc), kr.max(axis=0, keepdims=True), s) + 1 if np.any(kr) else 0
+    if np.any(qr):
+        e = e + dot_exact(qr, np.abs(kc) + kr, s) + 1
+    return (C - e, C + e, 2) if s == 0 else (C - e - 1, C + e + 1, 2 - s)
 
 
 # --- the checker -----------------------------------------------------------------------------------
@@ -350,8 +376,9 @@ class Checker:
              f"overflow possible: {what} leaves the range of {self.fmt}")
 
     def store(self, lo, hi, shift: int, what: str):
-        """Stored values of exact values in [lo, hi] (2^-(F + shift)): half-even, range-checked."""
-        lo, hi = rhe(lo, shift), rhe(hi, shift)
+        """Stored values of exact values in [lo, hi] (2^-(F + shift)), each given as a broadcasting
+        pair of parts: half-even, range-checked."""
+        lo, hi = round_sum(*lo, shift), round_sum(*hi, shift)
         self.rng(what, lo, hi)
         return lo, hi
 
@@ -436,23 +463,27 @@ class Checker:
         ent = self.p["states"][0]
         need(ent.get("after") == "embedding", "the first state is not the embedding's")
         for name, s in self.slots.items():
-            emb = rhe(tok[:, None, s.start:s.stop] + pos[None, :, s.start:s.stop], e - F)   # (V, T-1, w)
+            emb = round_sum(tok[:, None, s.start:s.stop], pos[None, :, s.start:s.stop], e - F)   # (V, T-1, w)
             self.rng(f"the embedding of slot {name}", emb, emb)
             lab = parse_label((ent.get("slots") or {}).get(name, {}).get("label"))
             labels[name] = lab
-            E = emb * (1 << (X - F))
             if lab is None:
-                self.tables[name] = np.concatenate([self.start[None, s.start:s.stop], emb[0]])
-                dev = np.abs(E - E[:1])
-            elif lab[0] == "X":
-                need(lab[1] == () and s.codebook == self.tok_book,
-                     f"embedding slot {name}: an X label other than X[i] on the decoder's codebook")
-                dev = np.abs(E - self.books[s.codebook][self.sigma][:, None, :])
+                self.tables[name] = np.concatenate([self.start[None, s.start:s.stop], emb[0].astype(object)])
+                E, ref, sh = emb, emb[:1], X - F                        # deviation from symbol 0's row
             else:
-                kind, p = positions(lab[1], self.T)
-                need(kind == "single", f"embedding slot {name}: {label_str(lab)} is not a fixed position")
-                dev = np.abs(E - self.books[s.codebook][p[1:]][None])
-            want[name] = [Fraction(int(x), 1 << X) for x in dev.reshape(-1, s.width).max(axis=0)]
+                if lab[0] == "X":
+                    need(lab[1] == () and s.codebook == self.tok_book,
+                         f"embedding slot {name}: an X label other than X[i] on the decoder's codebook")
+                    ref = self.books[s.codebook][self.sigma][:, None, :]
+                else:
+                    kind, p = positions(lab[1], self.T)
+                    need(kind == "single", f"embedding slot {name}: {label_str(lab)} is not a fixed position")
+                    ref = self.books[s.codebook][p[1:]][None]
+                top = int(np.max(np.abs(emb), initial=0)) << (X - F)
+                E, ref, sh = (emb << (X - F) if top < 1 << 61 else emb.astype(object) << (X - F)), ref, 0
+            E, ref = as64(E, ref)
+            dev = np.abs(E - ref).reshape(-1, s.width).max(axis=0)
+            want[name] = [Fraction(int(x) << sh, 1 << X) for x in dev]
         st = self.read_state(ent, "embedding", labels)
         self.check_radii(st, want, "embedding")
         return st
@@ -483,7 +514,7 @@ class Checker:
                 blo, bhi = blo + ylo - r, bhi + yhi + r
         sh = X + eW - self.F
         if decl is None:
-            lo, hi = blo[:, None, :], bhi[:, None, :]
+            lo, hi = (blo[:, None, :], 0), (bhi[:, None, :], 0)
             rows = np.full((T, 1), -1)
         else:
             lab, sets, rad = st[decl]
@@ -493,7 +524,7 @@ class Checker:
             y = self.books[s.codebook] @ Ws
             r = self.rad_int(rad) @ np.abs(Ws)
             if sets[0] == "single":
-                lo, hi = (blo + y[sets[1][1:]] - r)[:, None, :], (bhi + y[sets[1][1:]] + r)[:, None, :]
+                lo, hi = ((blo - r)[:, None, :], y[sets[1][1:]][:, None, :]), ((bhi + r)[:, None, :], y[sets[1][1:]][:, None, :])
                 rows = sets[1][:, None].copy()
             else:
                 dom = domain(sets)
@@ -502,13 +533,13 @@ class Checker:
                 else:
                     need(T * len(dom) <= 1 << 24, f"not supported by the checker: {what} over {len(dom)} rows"
                                                   f" at {T} positions, depending on the position")
-                lo, hi = blo[:, None, :] + (y[dom] - r)[None], bhi[:, None, :] + (y[dom] + r)[None]
+                lo, hi = (blo[:, None, :], (y[dom] - r)[None]), (bhi[:, None, :], (y[dom] + r)[None])
                 rows = np.where(member(sets, dom), dom[None].astype(np.int32), -1)
             rows[0] = -1
         lo, hi = self.store(lo, hi, sh, what)
         x0 = rhe((self.start * (1 << (X - self.F))) @ Wi, sh)
         self.rng(what, x0, x0)
-        x0 = np.broadcast_to(x0, (1, lo.shape[1], k))
+        x0 = np.broadcast_to(np.asarray(x0).astype(lo.dtype), (1, lo.shape[1], k))
         return np.concatenate([x0, lo]), np.concatenate([x0, hi]), rows
 
     def stored(self, raw, cq: int, z: int):
@@ -626,25 +657,21 @@ class Checker:
             c = slice(b0, b0 + step)
             p, v, m = ptr[c], vis[c], int(vis[c].max()) + 1
             lo, hi, z = raw_scores(qa[c], qb[c], kl[:m], kh[:m])      # raw bounds (n, m), scale 2^-z
-            i, j = np.arange(len(p)), np.arange(m)[None, :]
-            seen = j <= v[:, None]
-            live = seen & (j != p[:, None])
-            low, top = (-(1 << 63), (1 << 63) - 1) if hi.dtype == np.int64 else (-(1 << 999), 1 << 999)
-            comp = np.where(live, hi, low)
+            self.stored([int(lo.min()), int(hi.max())], cq, z)          # every score here fits the format
+            i = np.arange(len(p))
             star = lo[i, p]
-            self.stored([int(np.where(seen, lo, top).min()), int(np.where(seen, hi, low).max())], cq, z)  # fits
-            g = np.asarray(self.stored(star, cq, z) - self.stored(comp.max(axis=1), cq, z), dtype=np.int64)
+            hi[i, p] = dead = -(1 << 62) if hi.dtype == np.int64 else -(1 << 999)   # |raw| < 2^62 / 9
+            if not same:
+                hi[np.arange(m)[None, :] > v[:, None]] = dead           # keys after the position: masked
+            g = np.asarray(self.stored(star, cq, z) - self.stored(hi.max(axis=1), cq, z), dtype=np.int64)
             bad = int(np.argmin(g))
             need(g[bad] > 0, f"{where} position {int(v[bad])}: pointer {int(p[bad])} does not beat key"
-                             f" {int(np.argmax(comp[bad]))} (score gap {int(g[bad])} grid units)")
+                             f" {int(np.argmax(hi[bad]))} (score gap {int(g[bad])} grid units)")
             gap = int(g.min()) if gap is None else min(gap, int(g.min()))
-            if self.att == "softmax":
-                near = np.flatnonzero(self.expbound(g) > 0)             # else every competitor stores 0
-                if near.size:
-                    lv = live[near]
-                    d = self.dist_lower(star[near, None] - np.where(lv, comp[near], star[near, None] - 1), cq, z)
-                    d = np.maximum(d, g[near, None])
-                    L = max(L, int(np.where(lv, self.expbound(d), 0).sum(axis=1).max()))
+            near = np.flatnonzero(self.expbound(g) > 0) if self.att == "softmax" else []
+            if len(near):                                               # else every competitor stores 0
+                d = np.maximum(self.dist_lower(star[near, None] - hi[near], cq, z), g[near, None])
+                L = max(L, int(self.expbound(d).sum(axis=1).max()))     # a masked key: beyond the table, 0
         return gap, L
 
     def last_occurrence(self, where: str, cq: int, Q, K):
