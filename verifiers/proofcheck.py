@@ -313,21 +313,26 @@ def dot_exact(a, b, s: int = 0) -> np.ndarray:
     return out
 
 
-def raw_scores(qlo, qhi, klo, khi):
+def score_parts(qlo, qhi, klo, khi):
     """Bounds on ``q . k`` (grid ints, before the temperature) for q in query boxes (n, k) and k in
-    key boxes (m, k): lo, hi (n, m) and z with ``lo 2^-z <= q . k <= hi 2^-z``.  With doubled
-    centres and radii (2c = lo + hi, 2r = hi - lo), ``|4 q.k - C| <= e`` for C = 2c_q . 2c_k and
-    e = |2c_q| . max_j 2r_k + 2r_q . (|2c_k| + 2r_k) (the largest key radius: one term per query);
-    both are divided by 2^s (floored, then widened by the lost fraction), s the least shift that
-    keeps them in int64 (0 for most models)."""
+    key boxes (m, k), as parts: ``|q.k 2^z - C| <= e1 + qr . kb`` with C (n, m), e1 (n,), qr (n, k),
+    kb (m, k).  With doubled centres and radii (2c = lo + hi, 2r = hi - lo), C = 2c_q . 2c_k and
+    the error is |2c_q| . max_j 2r_k (the largest key radius: one term per query) plus
+    2r_q . (|2c_k| + 2r_k), at z = 2.  When that does not fit int64 all is divided by 2^s (C
+    floored; e1 widened by 2, for its floor and C's, and qr . kb by 1 where it is used), z = 2 - s.
+    Returns C, e1, qr, kb, s."""
     qc, qr, kc, kr = qlo + qhi, qhi - qlo, klo + khi, khi - klo
     top = max(int(np.max(np.abs(x), initial=0)) for x in (qc, qr, kc, kr))
     s = max(0, (18 * qc.shape[-1] * top * top).bit_length() - 62)
-    C = dot_exact(qc, kc, s)
-    e = dot_exact(np.abs(qc), kr.max(axis=0, keepdims=True), s) + 1 if np.any(kr) else 0
-    if np.any(qr):
-        e = e + dot_exact(qr, np.abs(kc) + kr, s) + 1
-    return (C - e, C + e, 2) if s == 0 else (C - e - 1, C + e + 1, 2 - s)
+    e1 = dot_exact(np.abs(qc), kr.max(axis=0, keepdims=True), s)[:, 0] + (2 if s else 0)
+    return dot_exact(qc, kc, s), e1, qr, np.abs(kc) + kr, s
+
+
+def raw_scores(qlo, qhi, klo, khi):
+    """(lo, hi, z): ``lo 2^-z <= q . k <= hi 2^-z`` for every query box (n) and key box (m)."""
+    C, e1, qr, kb, s = score_parts(qlo, qhi, klo, khi)
+    e = e1[:, None] + ((dot_exact(qr, kb, s) + (1 if s else 0)) if np.any(qr) else 0)
+    return C - e, C + e, 2 - s
 
 
 # --- the checker -----------------------------------------------------------------------------------
@@ -573,6 +578,14 @@ class Checker:
         j = d >> (self.F - H) if self.F >= H else np.minimum(d, len(E)) << (H - self.F)
         return E[np.minimum(j, len(E) - 1)]
 
+    def zero_beyond(self, cq: int, z: int) -> int:
+        """A raw score difference (scale 2^-z) from which on the stored distance passes the
+        exponential table's end (the exponential stores as 0): ``floor(cq cap 2^-(2F+z)) - 1 >= dz``."""
+        E, F2 = self.exp_table(), 2 * self.F + z
+        need(F2 >= 0, "not supported by the checker: scores finer than the grid's square")
+        dz = len(E) << (self.F - H) if self.F >= H else len(E)
+        return min(((dz + 2) << F2) // cq + 1, (1 << 62) - 1)
+
     def dist_lower(self, delta, cq: int, z: int) -> np.ndarray:
         """Lower bounds (int64 grid ints) on the stored distance ``q(cq s*) - q(cq s)`` for raw score
         differences ``delta = s* - s >= 1`` at scale 2^-z (int64 or Python ints).  Each rounding
@@ -580,10 +593,7 @@ class Checker:
         first capped where that already passes the table's end (the exponential stores as 0
         beyond), then delta and cq are truncated to 31 bits (``delta' 2^s1 <= delta``,
         ``cq' 2^s2 <= cq``), so the int64 product only lowers the bound."""
-        E, F2 = self.exp_table(), 2 * self.F + z
-        dz = len(E) << (self.F - H) if self.F >= H else len(E)
-        need(F2 >= 0, "not supported by the checker: scores finer than the grid's square")
-        cap = min(((dz + 2) << F2) // cq + 1, (1 << 62) - 1)
+        F2, cap = 2 * self.F + z, self.zero_beyond(cq, z)
         d = np.minimum(delta, cap)
         s1, s2 = max(0, cap.bit_length() - 31), max(0, cq.bit_length() - 31)
         if d.dtype != np.int64 or s1 + s2 > F2:              # Python ints, or tiny F and a huge temperature
@@ -656,22 +666,35 @@ class Checker:
             self.tick()
             c = slice(b0, b0 + step)
             p, v, m = ptr[c], vis[c], int(vis[c].max()) + 1
-            lo, hi, z = raw_scores(qa[c], qb[c], kl[:m], kh[:m])      # raw bounds (n, m), scale 2^-z
-            self.stored([int(lo.min()), int(hi.max())], cq, z)          # every score here fits the format
-            i = np.arange(len(p))
-            star = lo[i, p]
-            hi[i, p] = dead = -(1 << 62) if hi.dtype == np.int64 else -(1 << 999)   # |raw| < 2^62 / 9
+            C, e1, qr, kb, s = score_parts(qa[c], qb[c], kl[:m], kh[:m])   # |raw 2^z - C| <= e1 + qr.kb
+            z, i = 2 - s, np.arange(len(p))
+
+            big = qr.shape[-1] * int(np.max(qr, initial=0)) * int(np.max(kb, initial=0)) >= 1 << 61
+            qr, kb = (np.asarray(x).astype(object if big else np.int64) for x in (qr, kb))
+
+            def e2(r, j):                                               # qr . kb at the pairs (r, j), exact
+                return np.asarray(((qr[r] * kb[j]).sum(axis=-1) >> s) + (1 if s else 0)).astype(C.dtype)
+            emax = e1 + np.asarray(((qr * kb.max(axis=0)).sum(axis=1) >> s) + (1 if s else 0)).astype(C.dtype)
+            star = C[i, p] - e1 - e2(i, p)                              # the pointer's lower bound
+            self.stored([int(C.min() - emax.max()), int(C.max() + emax.max())], cq, z)   # every score fits
+            C[i, p] = dead = -(1 << 62) if C.dtype == np.int64 else -(1 << 999)     # |raw| < 2^62 / 9
             if not same:
-                hi[np.arange(m)[None, :] > v[:, None]] = dead           # keys after the position: masked
-            g = np.asarray(self.stored(star, cq, z) - self.stored(hi.max(axis=1), cq, z), dtype=np.int64)
+                C[np.arange(m)[None, :] > v[:, None]] = dead            # keys after the position: masked
+            floor_best = C.max(axis=1) + e1                             # <= the best competitor's upper bound
+            reach = np.maximum(np.minimum(floor_best, star - self.zero_beyond(cq, z)), dead // 2)   # never a masked key
+            r, j = np.nonzero(C + emax[:, None] >= reach[:, None])      # only these can be the best or leak
+            hi = C[r, j] + e1[r] + e2(r, j)
+            best = np.full(len(i), dead, dtype=C.dtype)
+            np.maximum.at(best, r, hi)
+            g = np.asarray(self.stored(star, cq, z) - self.stored(best, cq, z), dtype=np.int64)
             bad = int(np.argmin(g))
             need(g[bad] > 0, f"{where} position {int(v[bad])}: pointer {int(p[bad])} does not beat key"
-                             f" {int(np.argmax(hi[bad]))} (score gap {int(g[bad])} grid units)")
+                             f" {int(j[r == bad][np.argmax(hi[r == bad])])} (score gap {int(g[bad])} grid units)")
             gap = int(g.min()) if gap is None else min(gap, int(g.min()))
-            near = np.flatnonzero(self.expbound(g) > 0) if self.att == "softmax" else []
-            if len(near):                                               # else every competitor stores 0
-                d = np.maximum(self.dist_lower(star[near, None] - hi[near], cq, z), g[near, None])
-                L = max(L, int(self.expbound(d).sum(axis=1).max()))     # a masked key: beyond the table, 0
+            if self.att == "softmax" and len(r):
+                leak = np.zeros(len(i), dtype=np.int64)
+                np.add.at(leak, r, self.expbound(np.maximum(self.dist_lower(star[r] - hi, cq, z), g[r])))
+                L = max(L, int(leak.max()))
         return gap, L
 
     def last_occurrence(self, where: str, cq: int, Q, K):
