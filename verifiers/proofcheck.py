@@ -303,13 +303,15 @@ def dot_exact(a, b, s: int = 0) -> np.ndarray:
     if 9 * k * ma * mb >= 1 << (62 + s) or L < max(s, 1):
         return (np.asarray(a, dtype=object) @ np.asarray(b, dtype=object).T) >> s
     a, b = np.asarray(a).astype(np.int64), np.asarray(b).astype(np.int64)
-    out = np.zeros((len(a), len(b)), dtype=np.int64)
+    out = None
     for i in range(0, max(n, 1), L):
         y = b >> i if i + L >= n else (b >> i) & ((1 << L) - 1)
-        part = a[:, None, 0] * y[None, :, 0]
+        part = np.multiply(a[:, None, 0], y[None, :, 0])
+        tmp = np.empty_like(part)
         for d in range(1, k):
-            part += a[:, None, d] * y[None, :, d]
-        out += part >> s if i == 0 else part << (i - s)
+            part += np.multiply(a[:, None, d], y[None, :, d], out=tmp)
+        part = (part >> s if s else part) if i == 0 else part << (i - s)
+        out = part if out is None else out + part
     return out
 
 
@@ -533,13 +535,17 @@ class Checker:
                 rows = sets[1][:, None].copy()
             else:
                 dom = domain(sets)
-                if T > 2 and (blo == blo[:1]).all() and (bhi == bhi[:1]).all():
+                compact = T > 2 and (blo == blo[:1]).all() and (bhi == bhi[:1]).all()
+                if compact:
                     blo, bhi = blo[:1], bhi[:1]            # compact: one box per row for every t >= 1
                 else:
                     need(T * len(dom) <= 1 << 24, f"not supported by the checker: {what} over {len(dom)} rows"
                                                   f" at {T} positions, depending on the position")
                 lo, hi = (blo[:, None, :], (y[dom] - r)[None]), (bhi[:, None, :], (y[dom] + r)[None])
-                rows = np.where(member(sets, dom), dom[None].astype(np.int32), -1)
+                if compact and sets[0] == "upto":        # every row of dom, named at some t >= 1
+                    rows = np.stack([np.full(len(dom), -1), dom]).astype(np.int32)
+                else:
+                    rows = np.where(member(sets, dom), dom[None].astype(np.int32), -1)
             rows[0] = -1
         lo, hi = self.store(lo, hi, sh, what)
         x0 = rhe((self.start * (1 << (X - self.F))) @ Wi, sh)
@@ -616,6 +622,8 @@ class Checker:
         if kind == "lookup":
             need(ql is not None and ql[0] == "pos" and kl == ("pos", ()),
                  f"{where}: lookup needs a query labelled pos[P(i)] and a key labelled pos[i]")
+            need(np.all(st[q][1][1][1:] <= np.arange(1, self.T)),        # single p or upto p: max row p(t)
+                 f"{where}: at some position the pointer may name a later position (masked)")
             Q = self.project(st, h.W_Q, q, f"{where} query")
             K = self.project(st, h.W_K, k, f"{where} key")
             gap, L = self.lookup(where, cq, Q, K)
@@ -650,8 +658,6 @@ class Checker:
         need(krows.shape[1] == 1 and np.array_equal(krows[1:, 0], np.arange(1, T)),
              f"{where}: the key slot does not hold the code of its own position")
         kl, kh = klo[:, 0], khi[:, 0]
-        need(np.all(qrows[1:] <= np.arange(1, T)[:, None]) and np.all((qrows[1:] >= 0).any(axis=1)),
-             f"{where}: at some position the pointer may be masked, or there is none")
         same = len(qlo) == 2 or (np.all(qlo[2:] == qlo[1:2]) and np.all(qhi[2:] == qhi[1:2]))
         if same:
             top = qrows[1:].max(axis=0)
@@ -682,7 +688,7 @@ class Checker:
                 C[np.arange(m)[None, :] > v[:, None]] = dead            # keys after the position: masked
             floor_best = C.max(axis=1) + e1                             # <= the best competitor's upper bound
             reach = np.maximum(np.minimum(floor_best, star - self.zero_beyond(cq, z)), dead // 2)   # never a masked key
-            r, j = np.nonzero(C + emax[:, None] >= reach[:, None])      # only these can be the best or leak
+            r, j = np.nonzero(C >= (reach - emax)[:, None])             # only these can be the best or leak
             hi = C[r, j] + e1[r] + e2(r, j)
             best = np.full(len(i), dead, dtype=C.dtype)
             np.maximum.at(best, r, hi)
@@ -701,7 +707,7 @@ class Checker:
         """For every query row a and feasible target j* (a key of row a, or the start), the target
         beats every later non-matching key, every earlier key and the start.  The queries must be
         the same at every position t >= 1, so the last position (every key visible) covers all.
-        Scores are computed once per distinct key box."""
+        Scores are compared raw; only each position's best is rounded (monotone rounding)."""
         qlo, qhi, qrows = Q
         klo, khi, krows = K
         T, floor = self.T, self.floor
@@ -711,14 +717,9 @@ class Checker:
             klo, khi = (np.concatenate([x[:1], np.broadcast_to(x[1:], (T - 1,) + x.shape[1:])]) for x in (klo, khi))
         avals = np.flatnonzero((qrows[1:] >= 0).any(axis=0))
         B, k = klo.shape[1], klo.shape[2]
-        boxes = np.concatenate([klo[1:].reshape(-1, k), khi[1:].reshape(-1, k)], axis=1)
-        if boxes.dtype != object or max(abs(int(boxes.min(initial=0))), int(boxes.max(initial=0))) < 1 << 62:
-            boxes, inv = np.unique(boxes.astype(np.int64), axis=0, return_inverse=True)
-        else:
-            inv = np.arange(len(boxes))
         qa, qb = qlo[1][avals], qhi[1][avals]
-        lo, hi, z = raw_scores(qa, qb, boxes[:, :k], boxes[:, k:])         # raw bounds per distinct box
-        lo, hi = (x[:, inv.ravel()].reshape(len(avals), T - 1, B) for x in (lo, hi))
+        lo, hi, z = raw_scores(qa, qb, klo[1:].reshape(-1, k), khi[1:].reshape(-1, k))   # (A, (T-1) B)
+        lo, hi = lo.reshape(len(avals), T - 1, B), hi.reshape(len(avals), T - 1, B)
         kv = (krows[1:] >= 0)[None]
         rows = qrows[1:, avals].max(axis=0)
         match = krows[1:][None] == rows[:, None, None]                     # (A, T-1, B)
