@@ -291,52 +291,33 @@ def uncovered(R, C, nb: int) -> np.ndarray:
     return np.flatnonzero(np.cumsum(~C, axis=1)[np.arange(len(C)), a[1:]] > 0)
 
 
-_SCRATCH: dict = {}
-
-
-def scratch(name: str, shape, dtype) -> np.ndarray:
-    """A reused work array of this shape (contents undefined).  The (position x key) temporaries
-    of a lookUp are a few MB per chunk; fresh ones cost the kernel a page fault per 4 KiB, more
-    than the arithmetic, so each purpose keeps one buffer."""
-    n = int(np.prod(shape))
-    buf = _SCRATCH.get((name, np.dtype(dtype)))
-    if buf is None or buf.size < n:
-        buf = _SCRATCH[(name, np.dtype(dtype))] = np.empty(max(n, 1), dtype)
-    return buf[:n].reshape(shape)
-
-
-def dot_exact(a, b, s: int = 0, out=None) -> np.ndarray:
-    """(n, k) and (m, k) grid ints -> (n, m) ``floor(a @ b.T / 2^s)``, exactly (into ``out`` if
-    given).  b is cut into L-bit limbs ``b = sum_i y_i 2^(iL)`` (the top one signed,
-    |y_i| <= 2^L) with ``k max|a| 2^L <= 2^52``: each ``a . y_i`` is then a float64 matmul of
-    integers whose every product and partial sum is an integer below 2^53 -- exact in any order
-    of summation.  With L >= s the terms i >= 1 are multiples of 2^s, so ``floor(a.b / 2^s) =
-    floor(a.y_0 / 2^s) + sum_{i>=1} (a.y_i) 2^(iL - s)``, added in int64 when
-    ``9 k max|a| max|b| < 2^(62 + s)`` (the terms' absolute sum is at most k max|a| 3 max|b|).
-    Else in Python ints."""
+def dot_exact(a, b, s: int = 0) -> np.ndarray:
+    """(n, k) and (m, k) grid ints -> (n, m) ``floor(a @ b.T / 2^s)``, exactly.  In int64 when ``9 k max|a| max|b| < 2^(62 + s)`` and L >= s: b is cut into L-bit
+    limbs ``b = sum_i y_i 2^(iL)`` (the top one signed, |y_i| <= 2^L) with
+    ``k max|a| 2^L <= 2^62``, so each ``a . y_i`` fits; the terms i >= 1 are multiples of 2^s, so
+    ``floor(a.b / 2^s) = floor(a.y_0 / 2^s) + sum_{i>=1} (a.y_i) 2^(iL - s)``, and their absolute
+    sum is at most k max|a| 3 max|b|.  Else in Python ints."""
     k = a.shape[-1]
     ma, mb = int(np.max(np.abs(a), initial=0)), int(np.max(np.abs(b), initial=0))
-    L, n = 52 - k.bit_length() - ma.bit_length(), mb.bit_length()
+    L, n = 62 - k.bit_length() - ma.bit_length(), mb.bit_length()
     if 9 * k * ma * mb >= 1 << (62 + s) or L < max(s, 1):
         return (np.asarray(a, dtype=object) @ np.asarray(b, dtype=object).T) >> s
-    a, b = np.asarray(a).astype(np.float64), np.asarray(b).astype(np.int64)
-    shape = (len(a), len(b))
-    out = np.empty(shape, dtype=np.int64) if out is None else out
-    f, t = scratch("dot-f", shape, np.float64), scratch("dot-i", shape, np.int64)
+    a, b = np.asarray(a).astype(np.int64), np.asarray(b).astype(np.int64)
+    out, part, tmp = (np.empty((len(a), len(b)), dtype=np.int64) for _ in range(3))
     for i in range(0, max(n, 1), L):
         y = b >> i if i + L >= n else (b >> i) & ((1 << L) - 1)
-        np.matmul(a, y.T.astype(np.float64), out=f)
-        if i == 0:
-            np.copyto(out, f, casting="unsafe")                      # integers below 2^53: exact
-            if s:
-                np.right_shift(out, s, out=out)
-        else:
-            np.copyto(t, f, casting="unsafe")
-            out += np.left_shift(t, i - s, out=t)
+        acc = out if i == 0 else part
+        np.multiply(a[:, None, 0], y[None, :, 0], out=acc)
+        for d in range(1, k):
+            acc += np.multiply(a[:, None, d], y[None, :, d], out=tmp)
+        if i == 0 and s:
+            np.right_shift(out, s, out=out)
+        elif i:
+            out += np.left_shift(part, i - s, out=part)
     return out
 
 
-def score_parts(qlo, qhi, klo, khi, out=None):
+def score_parts(qlo, qhi, klo, khi):
     """Bounds on ``q . k`` (grid ints, before the temperature) for q in query boxes (n, k) and k in
     key boxes (m, k), as parts: ``|q.k 2^z - C| <= e1 + qr . kb`` with C (n, m), e1 (n,), qr (n, k),
     kb (m, k).  With doubled centres and radii (2c = lo + hi, 2r = hi - lo), C = 2c_q . 2c_k and
@@ -348,7 +329,7 @@ def score_parts(qlo, qhi, klo, khi, out=None):
     top = max(int(np.max(np.abs(x), initial=0)) for x in (qc, qr, kc, kr))
     s = max(0, (18 * qc.shape[-1] * top * top).bit_length() - 62)
     e1 = dot_exact(np.abs(qc), kr.max(axis=0, keepdims=True), s)[:, 0] + (2 if s else 0)
-    return dot_exact(qc, kc, s, out), e1, qr, np.abs(kc) + kr, s
+    return dot_exact(qc, kc, s), e1, qr, np.abs(kc) + kr, s
 
 
 def raw_scores(qlo, qhi, klo, khi):
@@ -693,8 +674,7 @@ class Checker:
             self.tick()
             c = slice(b0, b0 + step)
             p, v, m = ptr[c], vis[c], int(vis[c].max()) + 1
-            C, e1, qr, kb, s = score_parts(qa[c], qb[c], kl[:m], kh[:m],   # |raw 2^z - C| <= e1 + qr.kb
-                                           scratch("lookup-C", (len(p), m), np.int64))
+            C, e1, qr, kb, s = score_parts(qa[c], qb[c], kl[:m], kh[:m])   # |raw 2^z - C| <= e1 + qr.kb
             z, i = 2 - s, np.arange(len(p))
 
             big = qr.shape[-1] * int(np.max(qr, initial=0)) * int(np.max(kb, initial=0)) >= 1 << 61
@@ -706,12 +686,11 @@ class Checker:
             star = C[i, p] - e1 - e2(i, p)                              # the pointer's lower bound
             self.stored([int(C.min() - emax.max()), int(C.max() + emax.max())], cq, z)   # every score fits
             C[i, p] = dead = -(1 << 62) if C.dtype == np.int64 else -(1 << 999)     # |raw| < 2^62 / 9
-            mask = scratch("lookup-mask", C.shape, bool)
             if not same:                                                # keys after the position: masked
-                np.copyto(C, dead, where=np.greater(np.arange(m)[None, :], v[:, None], out=mask))
+                np.copyto(C, dead, where=np.arange(m)[None, :] > v[:, None])
             floor_best = C.max(axis=1) + e1                             # <= the best competitor's upper bound
             reach = np.maximum(np.minimum(floor_best, star - self.zero_beyond(cq, z)), dead // 2)   # never a masked key
-            r, j = np.nonzero(np.greater_equal(C, (reach - emax)[:, None], out=mask))   # only these can be best or leak
+            r, j = np.nonzero(C >= (reach - emax)[:, None])             # only these can be the best or leak
             hi = C[r, j] + e1[r] + e2(r, j)
             best = np.full(len(i), dead, dtype=C.dtype)
             np.maximum.at(best, r, hi)
