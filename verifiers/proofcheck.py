@@ -317,25 +317,26 @@ def dot_exact(a, b, s: int = 0) -> np.ndarray:
     return out
 
 
-def score_parts(qlo, qhi, klo, khi):
+def score_terms(qlo, qhi, klo, khi):
     """Bounds on ``q . k`` (grid ints, before the temperature) for q in query boxes (n, k) and k in
-    key boxes (m, k), as parts: ``|q.k 2^z - C| <= e1 + qr . kb`` with C (n, m), e1 (n,), qr (n, k),
-    kb (m, k).  With doubled centres and radii (2c = lo + hi, 2r = hi - lo), C = 2c_q . 2c_k and
-    the error is |2c_q| . max_j 2r_k (the largest key radius: one term per query) plus
-    2r_q . (|2c_k| + 2r_k), at z = 2.  When that does not fit int64 all is divided by 2^s (C
-    floored; e1 widened by 2, for its floor and C's, and qr . kb by 1 where it is used), z = 2 - s.
-    Returns C, e1, qr, kb, s."""
+    key boxes (m, k), as terms: ``|q.k 2^z - C| <= e1 + qr . kb`` with ``C = floor(qc . kc / 2^s)``
+    (n, m), e1 (n,), qr (n, k), kb (m, k).  With doubled centres and radii (2c = lo + hi,
+    2r = hi - lo): qc = 2c_q, kc = 2c_k, the error is |2c_q| . max_j 2r_k (the largest key radius:
+    one term per query) plus 2r_q . (|2c_k| + 2r_k), at z = 2.  When that does not fit int64 all
+    is divided by 2^s (C floored; e1 widened by 2, for its floor and C's, and qr . kb by 1 where
+    it is used), z = 2 - s.  Returns qc, kc, e1, qr, kb, s."""
     qc, qr, kc, kr = qlo + qhi, qhi - qlo, klo + khi, khi - klo
     top = max(int(np.max(np.abs(x), initial=0)) for x in (qc, qr, kc, kr))
     s = max(0, (18 * qc.shape[-1] * top * top).bit_length() - 62)
     e1 = dot_exact(np.abs(qc), kr.max(axis=0, keepdims=True), s)[:, 0] + (2 if s else 0)
-    return dot_exact(qc, kc, s), e1, qr, np.abs(kc) + kr, s
+    return qc, kc, e1, qr, np.abs(kc) + kr, s
 
 
 def raw_scores(qlo, qhi, klo, khi):
     """(lo, hi, z): ``lo 2^-z <= q . k <= hi 2^-z`` for every query box (n) and key box (m)."""
-    C, e1, qr, kb, s = score_parts(qlo, qhi, klo, khi)
+    qc, kc, e1, qr, kb, s = score_terms(qlo, qhi, klo, khi)
     e = e1[:, None] + ((dot_exact(qr, kb, s) + (1 if s else 0)) if np.any(qr) else 0)
+    C = dot_exact(qc, kc, s)
     return C - e, C + e, 2 - s
 
 
@@ -668,21 +669,22 @@ class Checker:
         else:
             tt, x = np.nonzero(qrows[1:] >= 0)
             qa, qb, ptr, vis = qlo[tt + 1, x], qhi[tt + 1, x], qrows[tt + 1, x], tt + 1
-        gap, L, E = None, 0, self.exp_table()
+        gap, L = None, 0
+        qc, kc, e1s, qr, kb, s = score_terms(qa, qb, kl, kh)              # |raw 2^z - C| <= e1 + qr.kb
+        z = 2 - s
+        big = qr.shape[-1] * int(np.max(qr, initial=0)) * int(np.max(kb, initial=0)) >= 1 << 61
+        qrs, kb = (np.asarray(x).astype(object if big else np.int64) for x in (qr, kb))
+        emaxs = e1s + np.asarray(((qrs * kb.max(axis=0)).sum(axis=1) >> s) + (1 if s else 0)).astype(e1s.dtype)
         step = max(1, (1 << 18) // T)
         for b0 in range(0, len(ptr), step):
             self.tick()
             c = slice(b0, b0 + step)
             p, v, m = ptr[c], vis[c], int(vis[c].max()) + 1
-            C, e1, qr, kb, s = score_parts(qa[c], qb[c], kl[:m], kh[:m])   # |raw 2^z - C| <= e1 + qr.kb
-            z, i = 2 - s, np.arange(len(p))
-
-            big = qr.shape[-1] * int(np.max(qr, initial=0)) * int(np.max(kb, initial=0)) >= 1 << 61
-            qr, kb = (np.asarray(x).astype(object if big else np.int64) for x in (qr, kb))
+            C, e1, qr, emax, i = dot_exact(qc[c], kc[:m], s), e1s[c], qrs[c], emaxs[c], np.arange(len(p))
+            e1, emax = e1.astype(C.dtype), emax.astype(C.dtype)
 
             def e2(r, j):                                               # qr . kb at the pairs (r, j), exact
                 return np.asarray(((qr[r] * kb[j]).sum(axis=-1) >> s) + (1 if s else 0)).astype(C.dtype)
-            emax = e1 + np.asarray(((qr * kb.max(axis=0)).sum(axis=1) >> s) + (1 if s else 0)).astype(C.dtype)
             star = C[i, p] - e1 - e2(i, p)                              # the pointer's lower bound
             self.stored([int(C.min() - emax.max()), int(C.max() + emax.max())], cq, z)   # every score fits
             C[i, p] = dead = -(1 << 62) if C.dtype == np.int64 else -(1 << 999)     # |raw| < 2^62 / 9
