@@ -593,21 +593,20 @@ class Checker:
         E, F2 = self.exp_table(), 2 * self.F + z
         need(F2 >= 0, "not supported by the checker: scores finer than the grid's square")
         dz = len(E) << (self.F - H) if self.F >= H else len(E)
-        return min(((dz + 2) << F2) // cq + 1, (1 << 62) - 1)
+        return ((dz + 2) << F2) // cq + 1
 
     def dist_lower(self, delta, cq: int, z: int) -> np.ndarray:
         """Lower bounds (int64 grid ints) on the stored distance ``q(cq s*) - q(cq s)`` for raw score
         differences ``delta = s* - s >= 1`` at scale 2^-z (int64 or Python ints).  Each rounding
         moves by at most 1/2, so the distance is >= ``floor(cq delta 2^-(2F+z)) - 1``; delta is
-        first capped where that already passes the table's end (the exponential stores as 0
-        beyond), then delta and cq are truncated to 31 bits (``delta' 2^s1 <= delta``,
-        ``cq' 2^s2 <= cq``), so the int64 product only lowers the bound."""
+        first capped at :meth:`zero_beyond` (the bound stays past the table's end), then, in int64,
+        delta and cq are truncated to 31 bits (``delta' 2^s1 <= delta``, ``cq' 2^s2 <= cq``), so the
+        product only lowers the bound."""
         F2, cap = 2 * self.F + z, self.zero_beyond(cq, z)
-        d = np.minimum(delta, cap)
         s1, s2 = max(0, cap.bit_length() - 31), max(0, cq.bit_length() - 31)
-        if d.dtype != np.int64 or s1 + s2 > F2:              # Python ints, or tiny F and a huge temperature
-            return ((np.asarray(d, dtype=object) * cq) >> F2).astype(np.int64) - 1
-        return (((d >> s1) * (cq >> s2)) >> (F2 - s1 - s2)) - 1
+        if np.asarray(delta).dtype != np.int64 or cap >= 1 << 62 or s1 + s2 > F2:   # in Python ints
+            return ((np.minimum(np.asarray(delta, dtype=object), cap) * cq) >> F2).astype(np.int64) - 1
+        return (((np.minimum(delta, cap) >> s1) * (cq >> s2)) >> (F2 - s1 - s2)) - 1
 
     # -- heads -----------------------------------------------------------------------------------------
     def head(self, li: int, hi: int, h, claim: dict, st: dict):
@@ -691,7 +690,9 @@ class Checker:
             if not same:                                                # keys after the position: masked
                 np.copyto(C, dead, where=np.arange(m)[None, :] > v[:, None])
             floor_best = C.max(axis=1) + e1                             # <= the best competitor's upper bound
-            reach = np.maximum(np.minimum(floor_best, star - self.zero_beyond(cq, z)), dead // 2)   # never a masked key
+            zb = self.zero_beyond(cq, z)                                # int64 raw differences are below 2^60
+            reach = floor_best if C.dtype == np.int64 and zb >= 1 << 61 else np.minimum(floor_best, star - zb)
+            reach = np.maximum(reach, dead // 2)                        # never a masked key
             r, j = np.nonzero(C >= (reach - emax)[:, None])             # only these can be the best or leak
             hi = C[r, j] + e1[r] + e2(r, j)
             best = np.full(len(i), dead, dtype=C.dtype)
