@@ -131,19 +131,24 @@ def as64(*arrays):
 
 def round_sum(a, b, s: int):
     """``rhe(a + b, s)`` for broadcasting arrays of ints a, b (the embedding is token + position,
-    a projection is position part + row part).  Each is split as ``x = h 2^s + l``, 0 <= l < 2^s:
-    then ``a + b = (h_a + h_b + (l_a + l_b) >> s) 2^s + ((l_a + l_b) mod 2^s)``, so the quotient
-    and remainder, and the half-even decision on them, are computed in int64 when s <= 60 and the
-    high parts are below 2^61 (else in Python ints)."""
+    a projection is position part + row part), in int64 on the broadcast shape.  With t = s - 1,
+    split ``x = h 2^t + l`` (0 <= l < 2^t): ``N = floor((a + b) / 2^t) = h_a + h_b + [l_a >= 2^t - l_b]``
+    and the remainder below 2^t is 0 iff ``l_a = 2^t - l_b`` or both are 0; then the result is
+    ``N >> 1``, plus 1 when the half bit ``N & 1`` is set and (the remainder is not 0 or ``N >> 1``
+    is odd).  The comparisons of the (possibly huge) low parts are made on their ranks among all of
+    them (equal values, equal ranks).  Python ints when the high parts reach 2^61."""
     a, b = np.atleast_1d(np.asarray(a, dtype=object)), np.atleast_1d(np.asarray(b, dtype=object))
-    ha, hb = a >> s, b >> s
-    if not 0 < s <= 60 or int(np.max(np.abs(ha), initial=0)) + int(np.max(np.abs(hb), initial=0)) >= 1 << 61:
+    t = s - 1
+    ha, hb = (a >> t, b >> t) if t >= 0 else (a, b)
+    if t < 0 or int(np.max(np.abs(ha), initial=0)) + int(np.max(np.abs(hb), initial=0)) >= 1 << 61:
         return rhe(a + b, s)
-    la, lb = (a - (ha << s)).astype(np.int64), (b - (hb << s)).astype(np.int64)
-    r = la + lb
-    q = ha.astype(np.int64) + hb.astype(np.int64) + (r >> s)
-    rem, half = r & ((1 << s) - 1), 1 << (s - 1)
-    return q + ((rem > half) | ((rem == half) & (q % 2 == 1)))
+    la, lb = a - (ha << t), b - (hb << t)
+    _, rank = np.unique(np.concatenate([la.ravel(), ((1 << t) - lb).ravel()]), return_inverse=True)
+    ra, rb = rank[:la.size].reshape(la.shape), rank[la.size:].reshape(lb.shape)
+    n = ha.astype(np.int64) + hb.astype(np.int64) + (ra >= rb)
+    zero = (ra == rb) | ((la == 0).astype(bool) & (lb == 0).astype(bool))
+    q = n >> 1
+    return q + ((n & 1 == 1) & (~zero | (q & 1 == 1)))
 
 
 def show(x) -> str:
