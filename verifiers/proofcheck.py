@@ -136,11 +136,13 @@ def round_sum(a, b, s: int):
     and the remainder below 2^t is 0 iff ``l_a = 2^t - l_b`` or both are 0; then the result is
     ``N >> 1``, plus 1 when the half bit ``N & 1`` is set and (the remainder is not 0 or ``N >> 1``
     is odd).  The comparisons of the (possibly huge) low parts are made on their ranks among all of
-    them (equal values, equal ranks).  Python ints when the high parts reach 2^61."""
+    them (equal values, equal ranks).  Python ints when the high parts reach 2^61, or when the
+    sum has about as many entries as its parts."""
     a, b = np.atleast_1d(np.asarray(a, dtype=object)), np.atleast_1d(np.asarray(b, dtype=object))
     t = s - 1
     ha, hb = (a >> t, b >> t) if t >= 0 else (a, b)
-    if t < 0 or int(np.max(np.abs(ha), initial=0)) + int(np.max(np.abs(hb), initial=0)) >= 1 << 61:
+    if t < 0 or int(np.max(np.abs(ha), initial=0)) + int(np.max(np.abs(hb), initial=0)) >= 1 << 61 \
+            or np.broadcast(a, b).size <= 2 * (a.size + b.size):           # no real broadcast: directly
         return rhe(a + b, s)
     la, lb = a - (ha << t), b - (hb << t)
     _, rank = np.unique(np.concatenate([la.ravel(), ((1 << t) - lb).ravel()]), return_inverse=True)
