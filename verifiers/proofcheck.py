@@ -668,8 +668,11 @@ class Checker:
              f"{where}: the key slot does not hold the code of its own position")
         kl, kh = klo[:, 0], khi[:, 0]
         same = len(qlo) == 2 or (np.all(qlo[2:] == qlo[1:2]) and np.all(qhi[2:] == qhi[1:2]))
+        top = qrows[1:].max(axis=0)
+        # the last position covers all only when each box names one pointer at every position (a
+        # 'single' pointer p(t) with a query blind to it has one box but a pointer per position)
+        same = same and bool(np.all((qrows[1:] == top[None]) | (qrows[1:] < 0)))
         if same:
-            top = qrows[1:].max(axis=0)
             x = np.flatnonzero(top >= 0)
             qa, qb, ptr, vis = qlo[1][x], qhi[1][x], top[x], np.full(len(x), T - 1)
         else:
