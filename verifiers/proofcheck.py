@@ -701,7 +701,12 @@ class Checker:
                 np.copyto(C, dead, where=np.arange(m)[None, :] > v[:, None])
             floor_best = C.max(axis=1) + e1                             # <= the best competitor's upper bound
             zb = self.zero_beyond(cq, z)                                # int64 raw differences are below 2^60
-            reach = floor_best if C.dtype == np.int64 and zb >= 1 << 61 else np.minimum(floor_best, star - zb)
+            if self.att == "hardmax":                                   # no leakage: only the best matters
+                reach = floor_best
+            elif C.dtype == np.int64 and zb >= 1 << 61:                 # the cut is out of reach: every key leaks
+                reach = np.full_like(floor_best, dead // 2)
+            else:
+                reach = np.minimum(floor_best, star - zb)
             reach = np.maximum(reach, dead // 2)                        # never a masked key
             r, j = np.nonzero(C >= (reach - emax)[:, None])             # only these can be the best or leak
             hi = C[r, j] + e1[r] + e2(r, j)
