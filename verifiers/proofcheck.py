@@ -786,6 +786,7 @@ class Checker:
         end), so only the values in (star - dz, star) are visited, found by sorting."""
         E = self.exp_table()
         dz = (len(E) - 1) << (self.F - H) if self.F >= H else -(-(len(E) - 1) >> (H - self.F))
+        dz = min(dz, 1 << 62)               # stored scores are within 2^61 of 0: the same window, in int64
         pos = np.flatnonzero(vals != self.floor)
         o = np.argsort(vals[pos], kind="stable")
         sv, sp = vals[pos][o], pos[o]
