@@ -347,6 +347,28 @@ def raw_scores(qlo, qhi, klo, khi):
     return C - e, C + e, 2 - s
 
 
+def float_limbs(b, k: int, ma: int):
+    """Keys b (m, k) as float64 limbs for exact products with queries below ma in magnitude:
+    (L, h, l), h and l (k, m) C-ordered, ``b = h 2^L + l`` (0 <= l < 2^L), where ``k ma 2^L`` and
+    ``k ma max|h|`` are below 2^52 -- so ``a.h`` and ``a.l`` are float64 matmuls of integers whose
+    every partial sum is an integer below 2^53, exact in any order.  None when there is no such L."""
+    L = 51 - k.bit_length() - ma.bit_length()
+    mb = int(np.max(np.abs(b), initial=0))
+    if L < 1 or k * max(ma, 1) * ((mb >> L) + 1) >= 1 << 52:
+        return None
+    b = np.asarray(b).astype(np.int64)
+    h = b >> L
+    return L, np.ascontiguousarray(h.T, dtype=np.float64), np.ascontiguousarray((b - (h << L)).T, dtype=np.float64)
+
+
+def below(x) -> np.ndarray:
+    """Float64 values <= the given ints (each rounded to nearest, then one step down if above)."""
+    x = np.asarray(x, dtype=object)
+    f = x.astype(np.float64)
+    up = np.array([int(v) > int(w) for v, w in zip(f, x)], dtype=bool) if f.size else np.zeros(0, bool)
+    return np.where(up, np.nextafter(f, -np.inf), f)
+
+
 # --- the checker -----------------------------------------------------------------------------------
 class Checker:
     """One proof against one model; :meth:`run` accepts or raises :class:`Reject`."""
@@ -680,38 +702,53 @@ class Checker:
             qa, qb, ptr, vis = qlo[tt + 1, x], qhi[tt + 1, x], qrows[tt + 1, x], tt + 1
         gap, L = None, 0
         qc, kc, e1s, qr, kb, s = score_terms(qa, qb, kl, kh)              # |raw 2^z - C| <= e1 + qr.kb
-        z = 2 - s
-        big = qr.shape[-1] * int(np.max(qr, initial=0)) * int(np.max(kb, initial=0)) >= 1 << 61
-        qrs, kb = (np.asarray(x).astype(object if big else np.int64) for x in (qr, kb))
-        emaxs = e1s + np.asarray(((qrs * kb.max(axis=0)).sum(axis=1) >> s) + (1 if s else 0)).astype(e1s.dtype)
+        z, k = 2 - s, qc.shape[-1]
+        ma, mb = int(np.max(np.abs(qc), initial=0)), int(np.max(np.abs(kc), initial=0))
+        M = ((k * ma * mb) >> (52 + s)) + 2                                 # |C - Cf| <= M, Cf below
+        limbs = float_limbs(kc, k, ma)
+        wide = 9 * k * ma * mb >= 1 << 62 or k * max(ma, 1) * max(int(np.max(qr, initial=0)), 1) * max(int(np.max(kb, initial=0)), 1) >= 1 << 61
+        qf = np.asarray(qc).astype(np.float64)
+        qc, kc, qr, kb = (np.asarray(x).astype(object if wide else np.int64) for x in (qc, kc, qr, kb))
+
+        def exact(r, j):                                                 # C and qr.kb at the pairs (r, j)
+            r = r + b0                                                  # of the chunk at b0
+            return ((qc[r] * kc[j]).sum(axis=-1) >> s,
+                    ((qr[r] * kb[j]).sum(axis=-1) >> s) + (1 if s else 0))
+        emaxs = e1s + ((qr * kb.max(axis=0)).sum(axis=1) >> s) + (1 if s else 0)
         step = max(1, (1 << 18) // T)
+        work, flags = np.empty((2, step * T)), np.empty(step * T, dtype=bool)   # reused by every chunk
         for b0 in range(0, len(ptr), step):
             self.tick()
             c = slice(b0, b0 + step)
             p, v, m = ptr[c], vis[c], int(vis[c].max()) + 1
-            C, e1, qr, emax, i = dot_exact(qc[c], kc[:m], s), e1s[c], qrs[c], emaxs[c], np.arange(len(p))
-            e1, emax = e1.astype(C.dtype), emax.astype(C.dtype)
-
-            def e2(r, j):                                               # qr . kb at the pairs (r, j), exact
-                return np.asarray(((qr[r] * kb[j]).sum(axis=-1) >> s) + (1 if s else 0)).astype(C.dtype)
-            star = C[i, p] - e1 - e2(i, p)                              # the pointer's lower bound
-            self.stored([int(C.min() - emax.max()), int(C.max() + emax.max())], cq, z)   # every score fits
-            C[i, p] = dead = -(1 << 62) if C.dtype == np.int64 else -(1 << 999)     # |raw| < 2^62 / 9
+            e1, emax, i = e1s[c], emaxs[c], np.arange(len(p))
+            Cf, tmp = (w[:len(p) * m].reshape(len(p), m) for w in work)   # float64 Cf: |C - Cf| <= M, where
+            if limbs:                                                   # C = floor(qc.kc / 2^s): the limb
+                sh, h, l = limbs                                        # products exact, one rounding in +
+                np.matmul(qf[c], h[:, :m], out=Cf)
+                Cf *= float(1 << sh)
+                Cf += np.matmul(qf[c], l[:, :m], out=tmp)
+                if s:
+                    Cf *= 2.0 ** -s                                     # exact; the floor moves < 1
+            else:                                                       # the exact C, rounded once
+                Cf[...] = np.asarray(dot_exact(qc[c], kc[:m], s)).astype(np.float64)
+            Cp, ep = exact(i, p)
+            star = Cp - e1 - ep                                         # the pointer's lower bound
+            lo, hi = np.floor(Cf.min()), np.ceil(Cf.max())
+            self.stored([int(lo) - M - int(emax.max()), int(hi) + M + int(emax.max())], cq, z)   # every score fits
+            Cf[i, p] = -np.inf
             if not same:                                                # keys after the position: masked
-                np.copyto(C, dead, where=np.arange(m)[None, :] > v[:, None])
-            floor_best = C.max(axis=1) + e1                             # <= the best competitor's upper bound
-            zb = self.zero_beyond(cq, z)                                # int64 raw differences are below 2^60
+                np.copyto(Cf, -np.inf, where=np.arange(m)[None, :] > v[:, None])
+            floor_best = np.array([int(x) for x in np.floor(Cf.max(axis=1))], dtype=object) - M + e1   # <= best
             if self.att == "hardmax":                                   # no leakage: only the best matters
                 reach = floor_best
-            elif C.dtype == np.int64 and zb >= 1 << 61:                 # the cut is out of reach: every key leaks
-                reach = np.full_like(floor_best, dead // 2)
             else:
-                reach = np.minimum(floor_best, star - zb)
-            reach = np.maximum(reach, dead // 2)                        # never a masked key
-            r, j = np.nonzero(C >= (reach - emax)[:, None])             # only these can be the best or leak
-            hi = C[r, j] + e1[r] + e2(r, j)
-            best = np.full(len(i), dead, dtype=C.dtype)
-            np.maximum.at(best, r, hi)
+                reach = np.minimum(floor_best, np.asarray(star, dtype=object) - self.zero_beyond(cq, z))
+            r, j = np.nonzero(np.greater_equal(Cf, below(reach - emax - M)[:, None], out=flags[:Cf.size].reshape(Cf.shape)))   # only these can be the best or leak
+            Cr, er = exact(r, j)
+            hi = Cr + e1[r] + er
+            best = np.full(len(i), -(1 << 999), dtype=object)
+            np.maximum.at(best, r, hi.astype(object))
             g = np.asarray(self.stored(star, cq, z) - self.stored(best, cq, z), dtype=np.int64)
             bad = int(np.argmin(g))
             need(g[bad] > 0, f"{where} position {int(v[bad])}: pointer {int(p[bad])} does not beat key"
