@@ -145,10 +145,13 @@ def round_sum(a, b, s: int):
             or np.broadcast(a, b).size <= 2 * (a.size + b.size):           # no real broadcast: directly
         return rhe(a + b, s)
     la, lb = a - (ha << t), b - (hb << t)
-    _, rank = np.unique(np.concatenate([la.ravel(), ((1 << t) - lb).ravel()]), return_inverse=True)
-    ra, rb = rank[:la.size].reshape(la.shape), rank[la.size:].reshape(lb.shape)
-    n = ha.astype(np.int64) + hb.astype(np.int64) + (ra >= rb)
-    zero = (ra == rb) | ((la == 0).astype(bool) & (lb == 0).astype(bool))
+    if not (la.any() and lb.any()):                                     # one low part is 0: no carry
+        n, zero = ha.astype(np.int64) + hb.astype(np.int64), (la == 0).astype(bool) & (lb == 0).astype(bool)
+    else:
+        _, rank = np.unique(np.concatenate([la.ravel(), ((1 << t) - lb).ravel()]), return_inverse=True)
+        ra, rb = rank[:la.size].reshape(la.shape), rank[la.size:].reshape(lb.shape)
+        n = ha.astype(np.int64) + hb.astype(np.int64) + (ra >= rb)
+        zero = (ra == rb) | ((la == 0).astype(bool) & (lb == 0).astype(bool))
     q = n >> 1
     return q + ((n & 1 == 1) & (~zero | (q & 1 == 1)))
 

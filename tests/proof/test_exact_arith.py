@@ -54,7 +54,8 @@ def test_round_sum_is_the_rounding_of_the_sum(s):
         a = np.array([rng.randint(-(1 << bits), 1 << bits) for _ in range(6)], dtype=object).reshape(6, 1)
         b = np.array([rng.randint(-(1 << bits), 1 << bits) for _ in range(5)], dtype=object).reshape(1, 5)
         tie = np.array([(((x >> s) << s) + (1 << (s - 1))) - int(a[0, 0]) for x in b.ravel()], dtype=object)
-        for bb in (b, tie.reshape(1, 5)):                               # tie: a[0] + b is exactly half
+        for bb in (b, tie.reshape(1, 5), (b >> s) << s):                # tie: a[0] + b is exactly half;
+                                                                        # then b on the grid (no low part)
             assert np.array_equal(np.asarray(round_sum(a, bb, s), dtype=object), rhe(a + bb, s)), (s, bits)
 
 
