@@ -737,12 +737,13 @@ class Checker:
                 Cf[...] = np.asarray(dot_exact(qc[c], kc[:m], s)).astype(np.float64)
             Cp, ep = exact(i, p)
             star = Cp - e1 - ep                                         # the pointer's lower bound
-            lo, hi = np.floor(Cf.min()), np.ceil(Cf.max())
-            self.stored([int(lo) - M - int(emax.max()), int(hi) + M + int(emax.max())], cq, z)   # every score fits
+            low = int(np.floor(Cf.min())) - M - int(emax.max())         # below every score of the chunk
             Cf[i, p] = -np.inf
             if not same:                                                # keys after the position: masked
-                np.copyto(Cf, -np.inf, where=np.arange(m)[None, :] > v[:, None])
-            floor_best = np.array([int(x) for x in np.floor(Cf.max(axis=1))], dtype=object) - M + e1   # <= best
+                np.copyto(Cf, -np.inf, where=np.greater(np.arange(m)[None, :], v[:, None], out=flags[:Cf.size].reshape(Cf.shape)))
+            top = np.floor(Cf.max(axis=1))                              # the best competitor, within M
+            floor_best = np.array([int(x) for x in top], dtype=object) - M + e1   # <= its upper bound
+            self.stored([low, int(top.max()) + 1 + M + int(emax.max()), int((Cp + e1 + ep).max())], cq, z)  # all fit
             if self.att == "hardmax":                                   # no leakage: only the best matters
                 reach = floor_best
             else:
