@@ -268,7 +268,9 @@ def claimed_rows(spec, T: int, nb: int):
     if kind in ("single", "upto"):
         if not isinstance(data, list) or len(data) != T:
             raise Malformed(f"a {kind} row set needs {T} entries")
-        r = np.array([int(x) for x in data], dtype=np.int64)
+        r = np.asarray(data)
+        if r.dtype.kind != "i":
+            raise Malformed(f"a {kind} row set holds something other than integers")
         if np.any(r >= nb):
             raise Malformed("a row set names a row outside its codebook")
         return (np.where(r < 0, 1, r) if kind == "single" else np.where(r < 0, 1, 0)), r   # r < 0: empty
@@ -400,7 +402,7 @@ class Checker:
         need(all(h.W_Q.ndim == h.W_K.ndim == h.W_V.ndim == 2 for l in c.layers for h in l.heads),
              "not supported by the checker: index-specific projections")
         self.X = max(self.F, exponent(*c.codebooks.values())) + 8       # scale of residual quantities
-        self.books = {k: dyadic(v, self.X) for k, v in c.codebooks.items()}
+        self.books, self._abs = {k: dyadic(v, self.X) for k, v in c.codebooks.items()}, {}
         self.slots = {s.name: s for s in c.layout.slots}
         owner = np.zeros(c.width, int)
         for s in c.layout.slots:
@@ -484,9 +486,15 @@ class Checker:
             if lab is None:
                 m = np.abs(self.tables[name]).max(axis=0) * (1 << (self.X - self.F))
             else:
-                m = np.abs(self.books[s.codebook][domain(sets)]).max(axis=0)
+                m = self.absbook(s.codebook)[domain(sets)].max(axis=0)
             top = max(Fraction(int(x), 1 << self.X) + r for x, r in zip(m, rad))
             need(top <= Fraction(self.hi_i, 1 << self.F), f"overflow possible: {where} slot {name}")
+
+    def absbook(self, name: str):
+        """|codebook| (grid ints), once per codebook."""
+        if name not in self._abs:
+            self._abs[name] = np.abs(self.books[name])
+        return self._abs[name]
 
     def check_radii(self, st: dict, want: dict, where: str) -> None:
         for name, (lab, sets, rad) in st.items():
