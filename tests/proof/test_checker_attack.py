@@ -450,3 +450,64 @@ def test_edge_of_acceptance_many_families(monkeypatch, att, fmt):
         if prove(c, task, params, f, att)[1] is None:
             continue
         _edge_hunt(c, task, params, fmt, att, _directions(c, rng, 4))
+
+
+# --- the checker's gap and leakage against the emulator's own stored scores ----------------------------
+def _emulated_heads(c, fmt, att):
+    """Per layer of an induction model (one head each: lookUp of pos[i-1], then lastOccurrence):
+    the least stored score gap of the label's target over every input and position, and the
+    largest stored-exponential sum of the others (the emulator's integers)."""
+    from attncheck.verifiers import emulator as em
+    from attncheck.verifiers.gridpass import Grid
+    g = Grid(fmt)
+    toks = np.array(list(itertools.product(range(c.alphabet), repeat=c.n)))
+    tr = em.forward_grid(c, g, em.embed_grid(c, g, toks), att, keep=True)
+    out = []
+    for li, layer in enumerate(c.layers):
+        ph = g.head(layer.heads[0])
+        X = tr.grid[li]
+        s = np.asarray(g.scores(g.project(X, ph.W_Q, "query"), g.project(X, ph.W_K, "key"), ph.temperature))
+        gmin, lmax = None, 0
+        for b, seq in enumerate(toks):
+            xs = [None] + [int(x) for x in seq]
+            for t in range(1, c.n + 1):
+                hits = [j for j in range(2, t + 1) if xs[j - 1] == xs[t]]
+                p = t - 1 if li == 0 else (hits[-1] if hits else 0)
+                row = [int(v) for v in s[b, t, :t + 1]]
+                comp = [row[j] for j in range(t + 1) if j != p]
+                gmin = min(row[p] - max(comp), gmin if gmin is not None else row[p])
+                if att == "softmax":
+                    lmax = max(lmax, sum(_exp(row[p] - v, fmt.frac_bits) for v in comp))
+        out.append((gmin, lmax))
+    return out
+
+
+@pytest.mark.parametrize("fmt", [None, "fixed:30.30"])
+@pytest.mark.parametrize("att", ["softmax", "hardmax"])
+def test_proved_gap_and_leakage_cover_the_emulator(monkeypatch, fmt, att):
+    """Induction N = 5, |Sigma| = 3 and two edited copies: whenever the (tight) checker accepts,
+    each head's proved gap is <= the least stored gap the emulator shows over all 243 inputs, and
+    its leakage >= the largest stored-exponential sum."""
+    from attncheck.verifiers.proof_emit import prove
+    _tight(monkeypatch)
+    got = []
+    for name in ("lookup", "last_occurrence"):
+        orig = getattr(pc.Checker, name)
+
+        def wrapped(self, *a, orig=orig):
+            got.append(orig(self, *a))
+            return got[-1]
+        monkeypatch.setattr(pc.Checker, name, wrapped)
+    c = build_induction(5, 3)
+    f = parse_format(fmt) if fmt else c.fmt
+    p = roundtrip(prove(c, "induction", {}, f, att)[1])
+    compared = 0
+    for m in (c, edit(c, _entry("L1H0/W_K", (9, 0), 2.0 ** -6)), edit(c, _temperature(1, 0.7))):
+        got.clear()
+        if not _accepts(dict(p, weights_sha256=pc.weights_digest(m)), m):
+            continue
+        for (gap, L), (g, leak) in zip(got, _emulated_heads(m, f, att)):
+            assert 0 < gap <= g
+            assert att == "hardmax" or L >= leak
+        compared += 1
+    assert compared >= 2
