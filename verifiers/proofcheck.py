@@ -486,15 +486,16 @@ class Checker:
             if lab is None:
                 m = np.abs(self.tables[name]).max(axis=0) * (1 << (self.X - self.F))
             else:
-                m = self.absbook(s.codebook)[domain(sets)].max(axis=0)
+                m = self.absmax(s.codebook, domain(sets))
             top = max(Fraction(int(x), 1 << self.X) + r for x, r in zip(m, rad))
             need(top <= Fraction(self.hi_i, 1 << self.F), f"overflow possible: {where} slot {name}")
 
-    def absbook(self, name: str):
-        """|codebook| (grid ints), once per codebook."""
-        if name not in self._abs:
-            self._abs[name] = np.abs(self.books[name])
-        return self._abs[name]
+    def absmax(self, name: str, rows) -> np.ndarray:
+        """max over the rows of |codebook| per coordinate (grid ints), once per row set."""
+        key = (name, rows.tobytes())
+        if key not in self._abs:
+            self._abs[key] = np.abs(self.books[name][rows]).max(axis=0)
+        return self._abs[key]
 
     def check_radii(self, st: dict, want: dict, where: str) -> None:
         for name, (lab, sets, rad) in st.items():
@@ -855,9 +856,14 @@ class Checker:
         of W_O (what it may add), accumulated into ``want`` (radius each slot needs)."""
         where, X, F = f"layer {li}", self.X, self.F
         u = Fraction(1, 1 << (F + 1))
-        vlo, vhi, _ = self.project(st, h.W_V, None, f"{where} value")
-        vlo, vhi = vlo[:, 0], vhi[:, 0]                                   # (T, dv), row 0 the start
-        vmin, vmax = vlo.min(axis=0), vhi.max(axis=0)
+        need(all(x in self.slots for x in claim["values"] + claim["writes"]), f"{where}: unknown slot")
+        decl = next((v for v in claim["values"] if st[v][0] is not None), None)
+        V = self.project(st, h.W_V, decl, f"{where} value")              # boxes per (position, row of decl)
+        ok = V[2][1:] >= 0 if decl is not None else np.ones(V[2][1:].shape, dtype=bool)
+        ok = ok.any(axis=0)[None] if len(V[0]) == 2 else ok              # compact: any position
+        vlo, vhi = V[0][0, 0], V[1][0, 0]                                 # the start's value, exact
+        vmin = np.minimum(vlo, V[0][1:][ok].min(axis=0))                  # over every position and row (the
+        vmax = np.maximum(vhi, V[1][1:][ok].max(axis=0))                  # rounding is monotone: as if ranged)
         vabs = int(np.maximum(np.abs(vmin), np.abs(vmax)).max())
         if self.att == "softmax":
             need(1 + leak <= Fraction(self.hi_i, 1 << F), f"{where}: the softmax denominator may overflow")
@@ -889,7 +895,7 @@ class Checker:
             need(labels[w] is None and w in self.tables and not np.any(self.tables[w][1:]),
                  f"{where}: writes into slot {w}, which is not empty")
             book, cols = self.books[sv.codebook], slice(sw.start, sw.stop)
-            blo, bhi, brows = self.project(st, h.W_V, v, f"{where} value")
+            blo, bhi, brows = V if v == decl else self.project(st, h.W_V, v, f"{where} value")
             if len(blo) == 2:                                                 # compact: the same boxes at every t
                 top = brows[1:].max(axis=0)
                 a = np.flatnonzero(top >= 0)
@@ -897,7 +903,7 @@ class Checker:
             else:
                 t, a = np.nonzero(brows[1:] >= 0)
                 clo, chi, rows = blo[t + 1, a], bhi[t + 1, a], brows[t + 1, a]
-            clo, chi = np.concatenate([vlo[:1], clo]), np.concatenate([vhi[:1], chi])   # and the start
+            clo, chi = np.concatenate([vlo[None], clo]), np.concatenate([vhi[None], chi])   # and the start
             rows = np.concatenate([[0 if lv[0] == "pos" else self.none], rows]).astype(np.int64)
             ylo, yhi = through(clo, chi, cols)                             # target holds row's code
             S = max(s + eO, X)
