@@ -7,13 +7,14 @@ A proof (written by :mod:`attncheck.verifiers.proof_emit`) is untrusted data: fo
 and after every layer and map, each slot's label (``X[i-1]``, ``pos[find^1(i)]``, none), the
 codebook rows it may name at each position and a radius; for every head its score gap and
 leakage; the decoder margin.  This module re-derives every one of those numbers from the
-weights in exact arithmetic -- Python ints on the fixed-point grid (value = n 2^-F) and
-``Fraction`` -- and accepts only when each claim is implied by what it derived:
+weights in exact arithmetic -- integers on the fixed-point grid (value = n 2^-F; int64 where a
+bound checked first rules out overflow, else Python ints) and ``Fraction`` -- and accepts only
+when each claim is implied by what it derived:
 
 * a radius claim must be >= the checker's own bound, a row set must contain every row the
   label can name, a gap must be <= the checker's gap and > 0, a leakage >= the checker's,
-  a margin <= the checker's and > 0; the claimed radii and row sets (not the checker's
-  numbers) are carried to the next layer, so a true claim too weak for the verdict fails
+  a margin <= the checker's and > 0; the claimed radii (with the rows the checker derives from
+  the labels) are carried to the next layer, so a true claim too weak for the verdict fails
   further down;
 * the arithmetic is the emulator's (constructions/precision.py): one half-even rounding of
   the exact value of every stored quantity; every stored interval is checked to fit the
@@ -22,10 +23,14 @@ weights in exact arithmetic -- Python ints on the fixed-point grid (value = n 2^
 * labels compose by the checker's own rules (lookup: target ``P(i)``; lastOccurrence:
   ``find^1(i)``), and the decoder slot must hold the task's label.
 
+Floating point enters in one place, as a filter: a lookUp's (position x key) scores are first
+bounded in float64 with a proved error (exact integer limb products, one rounded addition), and
+every decision is then made on exact integers of the keys the filter cannot exclude.
+
 The checker never imports the certificate, its interval code or the emulator; it reads the
 weights through the loaders, and for an exchange export re-derives the exchange certificate's
-premises (:func:`exchange_premises`) before checking the claims on its recorded hypotheses.  Anything it does not handle is rejected with "not supported by
-the checker: ...".
+premises (:func:`exchange_premises`) before checking the claims on its recorded hypotheses.
+Anything it does not handle is rejected with "not supported by the checker: ...".
 """
 from __future__ import annotations
 
