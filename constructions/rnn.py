@@ -149,9 +149,11 @@ def build_rnn(task: str, N: int, alphabet: int | None = None, k: int = 1,
         k = 1
     if k < 1:
         raise BadInput(f"--k must be >= 1, got {k}")
+    if k > N:
+        raise BadInput(f"--k {k} > N = {N}: use 1 <= k <= N")
     L = k if layers is None else layers
-    if L < 1:
-        raise BadInput(f"--layers must be >= 1, got {L}")
+    if not 1 <= L <= MAX_N:
+        raise BadInput(f"--layers must be in 1..{MAX_N} (L >= k suffices), got {L}")
     name = "successor-rnn" if task == "induction" else f"successor-rnn-x{L}"
     theorem = "sht23.rnn-ih" if task == "induction" else "sht24a.cor5_2"
     status = ("[R] successor-table state, |Σ| log |Σ| bits" if task == "induction"

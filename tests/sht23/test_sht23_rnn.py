@@ -94,6 +94,8 @@ def test_sampling_never_verifies():
     (lambda: R.build_rnn("induction", 6, 13), "alphabet 13"), (lambda: R.build_rnn("ngram", 6), "unknown"),
     (lambda: rnn_check.check_rnn(R.build_rnn("induction", 30, 4), "exhaustive"), "limit"),
     (lambda: rnn_run.run(R.build_rnn("induction", 3, 2), [[0, 2, 1]]), "tokens"),
+    # the CLI fuzzer's find: 10^6 layers ran past --budget 0.3 (no exit within 25 s); k > N as in verify hop
+    (lambda: R.build_rnn("hop", 2, 3, layers=1_000_000), "--layers"), (lambda: R.build_rnn("hop", 2, 3, k=5), "--k 5 > N"),
 ])
 def test_bad_inputs_are_refused(call, needle):
     with pytest.raises(BadInput, match=needle):
