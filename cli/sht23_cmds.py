@@ -253,7 +253,7 @@ def _rnn_bounds(rnn) -> list[dict]:
 @opt.n_option()
 @opt.alphabet_option(help_="|Σ| (induction/hop, default 3) or data symbols of the INDEX family (default 2).")
 @opt.k_option(default=1)
-@click.option("--layers", type=int, default=None, help="hop only: layers L (default k; L < k is refuted).")
+@click.option("--layers", type=int, default=None, help="hop only: layers L, 1..64 (default k).  L stacked successor cells compute hop_L, so L != k is refuted.")
 @opt.check_options(modes=NO_CERTIFICATE)
 @opt.common_options
 @takes(Sht23Params)
