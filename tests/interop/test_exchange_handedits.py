@@ -105,3 +105,27 @@ def test_hand_edited_exports_never_get_a_false_verified(export6, tmp_path, cli, 
             assert cli("check-proof", str(tmp_path / "p.json"), "--from", d).code == 0
     else:
         assert out["verdict"] == "unknown" and out["reason"]
+
+
+@pytest.mark.parametrize("edit", [_off_slot, _duplicate_head, _edited_metadata])
+def test_the_honest_proof_does_not_cover_a_hand_edited_export(export6, tmp_path, cli, edit):
+    """The unedited export's proof, its digest rewritten to the edited directory's so that the
+    numbers decide: check-proof never accepts where enumeration refutes (a changed head count or
+    slot write must fail a line of the proof, not only the digest)."""
+    from attncheck.constructions.exchange import read_exchange, to_construction
+    from attncheck.verifiers import proofcheck
+    p = str(tmp_path / "honest.json")
+    assert cli("verify", "induction", "--from", export6, "--mode", "certificate", "--proof", p).code == 0
+    d = str(tmp_path / "E")
+    shutil.copytree(export6, d)
+    edit(d)
+    proof = json.load(open(p))
+    proof["weights_sha256"] = proofcheck.weights_digest(to_construction(read_exchange(d)))
+    json.dump(proof, open(p, "w"))
+    res = cli("check-proof", p, "--from", d, "--json")
+    ex = json.loads(cli("verify", "induction", "--from", d, "--mode", "exhaustive", "--json").out)
+    assert ex["verdict"] == EXPECTED[edit.__name__]
+    if ex["verdict"] == "refuted":
+        assert res.code == 1 and "SHA-256" not in res.out, (edit.__name__, res.out[-400:])
+    else:
+        assert res.code in (0, 1), res.out[-400:]
