@@ -57,6 +57,16 @@ MODELS = [  # (N, V, H, head_width, format, attention, seed)
 ]
 
 
+def assert_messages_decide(c, fmt, attention, inst):
+    """Brute force: Alice inputs with equal messages give equal outputs for every Bob input."""
+    keys = canonical_all(c, fmt, attention, inst)
+    outs = output_matrix(c, fmt, attention, inst)
+    first = {}
+    for a, key in enumerate(keys):
+        first.setdefault(key, a)
+        assert np.array_equal(outs[a], outs[first[key]]), (a, first[key])
+
+
 @pytest.mark.parametrize("N,V,H,hw,fmt,att,seed", MODELS)
 @pytest.mark.parametrize("split", ["interleaved", "halves"])
 @pytest.mark.parametrize("index_specific", [False, True])
@@ -65,12 +75,7 @@ def test_equal_messages_give_equal_outputs_for_every_bob_input(N, V, H, hw, fmt,
     (position-free and index-specific W_Q, W_K, W_V)."""
     c = random_one_layer(N, V, H=H, head_width=hw, fmt=fmt, seed=seed, index_specific=index_specific)
     inst = instance("induction", N, V, split)
-    keys = canonical_all(c, c.fmt, att, inst)
-    outs = output_matrix(c, c.fmt, att, inst)
-    first = {}
-    for a, key in enumerate(keys):
-        first.setdefault(key, a)
-        assert np.array_equal(outs[a], outs[first[key]]), (a, first[key])
+    assert_messages_decide(c, c.fmt, att, inst)
 
 
 def test_messages_are_not_trivially_coarse():
@@ -213,12 +218,7 @@ def test_a_layer_with_an_elementwise_map(split):
     c = layer_of(build_hop(6, 2, 2), 2)
     assert c.layers[0].map is not None
     inst = instance("hop", 6, 2, split, 2)
-    keys = canonical_all(c, c.fmt, "softmax", inst)
-    outs = output_matrix(c, c.fmt, "softmax", inst)
-    first = {}
-    for a, key in enumerate(keys):
-        first.setdefault(key, a)
-        assert np.array_equal(outs[a], outs[first[key]])
+    assert_messages_decide(c, c.fmt, "softmax", inst)
     v = ro.refute_one_layer(c, c.fmt, "softmax", inst)
     if v.status is Status.REFUTED:
         confirm(c, c.fmt, "softmax", "hop", 2, v)
